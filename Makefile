@@ -1,0 +1,54 @@
+# callqa: two commands set everything up on a fresh machine (offline except package registries).
+#   make demo   install into .venv, then score the bundled sample calls (tables + JSON in out/demo/)
+#   make test   install the test tools too, then run the test suite
+# System packages (Debian): ffmpeg (decoding), espeak-ng and sox (tests, sample generation),
+# chromium (browser tests). `make system-deps` installs them with apt-get (root).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.callqa-installed
+DEVSTAMP := $(VENV)/.callqa-dev-installed
+
+.PHONY: install demo test lint bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: the CPU build is found offline; an unpinned torch pulls GBs of CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	# openai-whisper without its triton (GPU-only) requirement; its other needs are ours too.
+	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(DEVSTAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	@mkdir -p out/demo
+	@for f in sample_calls/*.ogg; do \
+		name=$$(basename $$f .ogg); \
+		$(BIN)/callqa score $$f --out out/demo/$$name.json || exit $$?; \
+	done
+	@echo "Scorecards written to out/demo/"
+
+test: $(DEVSTAMP)
+	$(BIN)/python -m pytest
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check callqa tests benchmarks pipelines
+	$(BIN)/ruff format --check callqa tests benchmarks pipelines
+	$(BIN)/mypy callqa
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+system-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng sox chromium
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

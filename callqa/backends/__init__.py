@@ -1,0 +1,135 @@
+"""Adapters from Whisper implementations to :class:`callqa.transcribe.Transcriber`.
+
+``faster`` wraps faster-whisper (CTranslate2), ``openai`` wraps openai-whisper (PyTorch).
+They are the only modules that read Whisper's result objects; what they share lives here:
+the conversion of one decoded segment to an :class:`~callqa.types.Utterance` and the
+segment guards. Importing this package imports no model library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from callqa.types import UNKNOWN, Utterance, Word
+
+if TYPE_CHECKING:
+    from callqa.transcribe import TranscriptionConfig
+
+__all__ = ["SegmentScores", "guard_options", "is_silent", "keep_segment", "to_utterance"]
+
+
+@dataclass(frozen=True)
+class SegmentScores:
+    """Whisper's own quality figures for one decoded segment.
+
+    Attributes
+    ----------
+    no_speech_prob : float in [0, 1]
+        P(<|nospeech|>) at the start of the 30 s window.
+    avg_logprob : float <= 0 [nats/token]
+        Mean token log-probability.
+    compression_ratio : float > 0
+        len(text) / len(gzip(text)): high means repeated text.
+    """
+
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+
+def keep_segment(
+    scores: SegmentScores,
+    *,
+    no_speech_threshold: float,
+    log_prob_threshold: float,
+    compression_ratio_threshold: float,
+    silence_log_prob_threshold: float,
+) -> bool:
+    """False for a segment that is most likely invented.
+
+    Both libraries already skip a window whose ``no_speech_prob`` exceeds
+    ``no_speech_threshold`` while its ``avg_logprob`` is below ``log_prob_threshold``, and
+    decode a window again at the next temperature when its compression ratio or log
+    probability fails; when every temperature fails they still emit the last attempt.
+    A segment is dropped when
+
+    - its compression ratio is above ``compression_ratio_threshold`` (a repetition loop
+      that survived every temperature),
+    - its ``avg_logprob`` is below ``log_prob_threshold`` (every temperature failed), or
+    - its ``no_speech_prob`` is above ``no_speech_threshold`` and its ``avg_logprob`` below
+      ``silence_log_prob_threshold`` (Whisper's silence rule with a stricter log-probability:
+      "You" in digital silence scored 0.72 / -0.78, "Det er veldig veldig ..." in -40 dBFS
+      noise 0.95 / -0.94, while the real speech clips scored no_speech_prob <= 0.09).
+    """
+    exhausted = (
+        scores.compression_ratio > compression_ratio_threshold
+        or scores.avg_logprob < log_prob_threshold
+    )
+    silent = (
+        scores.no_speech_prob > no_speech_threshold
+        and scores.avg_logprob < silence_log_prob_threshold
+    )
+    return not (exhausted or silent)
+
+
+def guard_options(config: TranscriptionConfig) -> dict[str, float]:
+    """The :func:`keep_segment` thresholds from a config."""
+    return {
+        "no_speech_threshold": config.no_speech_threshold,
+        "log_prob_threshold": config.log_prob_threshold,
+        "compression_ratio_threshold": config.compression_ratio_threshold,
+        "silence_log_prob_threshold": config.silence_log_prob_threshold,
+    }
+
+
+def is_silent(audio: np.ndarray, dbfs: float) -> bool:
+    """True when the peak of ``audio`` stays below ``dbfs`` [dBFS] (decoding would invent)."""
+    return float(np.max(np.abs(audio), initial=0.0)) < 10 ** (dbfs / 20)
+
+
+def to_utterance(
+    text: str, start: float, end: float, words: Iterable[tuple[str, float, float, float]]
+) -> Utterance | None:
+    """One Whisper segment as an :class:`Utterance` (speaker "unknown").
+
+    Parameters
+    ----------
+    text : str
+        The segment text (leading space and surrounding whitespace are stripped).
+    start, end : float [s]
+        Segment bounds.
+    words : iterable of (text, start, end, probability)
+        Word timings; empty words (punctuation only after stripping) are skipped.
+
+    Returns
+    -------
+    Utterance or None
+        None when the segment holds no text.
+    """
+    converted = tuple(
+        Word(
+            text=w.strip(),
+            start=round(float(s), 3),
+            end=round(float(e), 3),
+            speaker=UNKNOWN,
+            probability=float(p),
+        )
+        for w, s, e, p in words
+        if w.strip()
+    )
+    clean = text.strip()
+    if not clean and not converted:
+        return None
+    if converted:
+        start, end = min(start, converted[0].start), max(end, converted[-1].end)
+    return Utterance(
+        speaker=UNKNOWN,
+        start=round(float(start), 3),
+        end=round(float(end), 3),
+        text=clean or " ".join(w.text for w in converted),
+        words=converted,
+    )

@@ -1,0 +1,44 @@
+"""What every check receives and returns.
+
+A check is a function ``(CheckContext) -> CheckResult``. The rubric decides which checks run,
+with which parameters (``ctx.params``, from the rubric item's ``params`` table), and how their
+scores are weighted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from callqa.types import CallMetrics, CheckResult, Transcript
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """The inputs of a check.
+
+    Attributes
+    ----------
+    transcript : Transcript
+        Speaker-labelled words (unredacted, in memory only).
+    metrics : CallMetrics
+        Audio measures; ``metrics.dynamics`` / ``metrics.voice`` are None without audio.
+    has_audio : bool
+        False when scoring a transcript file: audio-based checks answer "na".
+    params : Mapping
+        The rubric item's parameters (thresholds), merged over the check's defaults.
+    """
+
+    transcript: Transcript
+    metrics: CallMetrics
+    has_audio: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+CheckFn = Callable[[CheckContext], CheckResult]
+
+
+def not_applicable(check_id: str, reason: str) -> CheckResult:
+    """A "na" result whose ``details["reason"]`` says why the check does not apply."""
+    return CheckResult(id=check_id, verdict="na", score=None, details={"reason": reason})

@@ -1,0 +1,173 @@
+"""Take responsible action: ``action.next_step``.
+
+A *commitment* is an agent sentence with an ``agent_action`` phrase ("you will receive", "will
+be refunded") or an ``agent_future`` phrase ("I will", "we'll", "let me") followed by an
+``action_verbs`` word ("send", "call back", "check"). It must not be a question, and a longer
+overlapping ``action_non_commitment`` phrase ("I'll be honest", "let me check") or
+``customer_action`` phrase ("you will need to") voids it. Its *time frame* is a ``time_frame``
+phrase ("by Friday", "within 24 hours", "tomorrow morning") in the same sentence or the agent's
+next sentence in that turn. Commitments in the customer's words are reported but never count for
+the agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from callqa.checks.base import CheckContext
+from callqa.checks.text import (
+    CallText,
+    Match,
+    PhrasePack,
+    Sentence,
+    Token,
+    call_text,
+    evidence,
+    find_phrases,
+    load_pack,
+    param,
+)
+from callqa.types import AGENT, CUSTOMER, CheckResult
+
+VERB_WINDOW = 4  # words between "I will" and its action verb ("I'll just quickly send")
+
+DEFAULTS_: dict[str, Any] = {
+    "partial_score": 0.5,  # score of a commitment without a time frame
+}
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """One commitment: the action phrase, who owns it, and its time frame (or None)."""
+
+    sentence: Sentence
+    action: str
+    owner: str
+    time_frame: str | None
+
+
+def _span(tokens: tuple[Token, ...], match: Match) -> str:
+    return " ".join(t.text for t in tokens[match.first : match.last])
+
+
+def _blocked(match: Match, others: list[Match]) -> bool:
+    """True when an overlapping match of ``others`` is at least as long as ``match`` ("let me
+    check" blocks "let me"; "you will need to" does not block "you will get")."""
+    return any(
+        (o.first <= match.first < o.last or match.first <= o.first < match.last)
+        and o.last - o.first >= match.last - match.first
+        for o in others
+    )
+
+
+def _with_verb(match: Match, tokens: tuple[Token, ...], pack: PhrasePack) -> Match | None:
+    """``match`` extended to an ``action_verbs`` word within ``VERB_WINDOW`` words after it."""
+    verbs = pack.phrases("action_verbs")
+    for end in range(match.last, min(len(tokens), match.last + VERB_WINDOW)):
+        hit = [m for m in find_phrases(tokens[end:], verbs) if m.first == 0]
+        if hit:
+            return Match(match.phrase, match.first, end + hit[0].last)
+    return None
+
+
+def action_phrase(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -> Match | None:
+    """The first agent-owned action of a sentence, or None.
+
+    Either a complete ``agent_action`` phrase ("you will receive", "=lähetän"), or an
+    ``agent_future`` phrase ("I will", "we are going to", "let me") followed within
+    ``VERB_WINDOW`` words by an ``action_verbs`` word ("send", "call", "check"), so "I'll be
+    honest" or "we'll see" are not commitments.
+    """
+    if question:
+        return None
+    blocked = find_phrases(tokens, pack.phrases("action_non_commitment"))
+    blocked += find_phrases(tokens, pack.phrases("customer_action"))
+    found = find_phrases(tokens, pack.phrases("agent_action"))
+    found += [
+        m
+        for f in find_phrases(tokens, pack.phrases("agent_future"))
+        if not _blocked(f, blocked) and (m := _with_verb(f, tokens, pack)) is not None
+    ]
+    for match in sorted(found, key=lambda m: m.first):
+        if not _blocked(match, blocked):
+            return match
+    return None
+
+
+def time_frame(tokens: tuple[Token, ...], pack: PhrasePack) -> str | None:
+    """The first time-frame phrase of ``tokens`` as spoken, or None."""
+    hits = find_phrases(tokens, pack.phrases("time_frame"))
+    return _span(tokens, hits[0]) if hits else None
+
+
+def commitments(text: CallText, speaker: str) -> list[Commitment]:
+    """Commitments made by ``speaker`` in call order."""
+    sents = text.sentences(speaker)
+    out: list[Commitment] = []
+    for i, sent in enumerate(sents):
+        match = action_phrase(sent.tokens, sent.question, text.pack)
+        if match is None:
+            continue
+        frame = time_frame(sent.tokens, text.pack)
+        if frame is None and i + 1 < len(sents) and sents[i + 1].turn == sent.turn:
+            frame = time_frame(sents[i + 1].tokens, text.pack)
+        out.append(Commitment(sent, _span(sent.tokens, match), speaker, frame))
+    return out
+
+
+def is_commitment(text: str, language: str) -> bool:
+    """True when ``text`` (one utterance) holds an agent-style commitment."""
+    pack = load_pack(language)
+    if pack is None:
+        return False
+    return action_phrase(pack.tokenize(text), text.rstrip().endswith("?"), pack) is not None
+
+
+def next_step(ctx: CheckContext) -> CheckResult:
+    """``action.next_step``: the agent commits to a concrete next step with a time frame.
+
+    Score 1 (pass) with a time frame; ``partial_score`` (pass, ``details["partial"] = True``)
+    without one; 0 (fail) without any agent commitment.
+    """
+    text = call_text(ctx, "action.next_step")
+    if not isinstance(text, CallText):
+        return text
+    mine = commitments(text, AGENT)
+    theirs = commitments(text, CUSTOMER) if any(t.speaker == CUSTOMER for t in text.turns) else []
+    timed = [c for c in mine if c.time_frame]
+    best = timed[-1] if timed else mine[-1] if mine else None
+    details: dict[str, Any] = {
+        "commitments": len(mine),
+        "with_time_frame": len(timed),
+        "customer_commitments": len(theirs),
+        "action": best.action if best else None,
+        "owner": best.owner if best else None,
+        "time_frame": best.time_frame if best else None,
+        "partial": bool(best and not best.time_frame),
+    }
+    if best is None:
+        return CheckResult(
+            id="action.next_step",
+            verdict="fail",
+            score=0.0,
+            evidence=tuple(evidence(s) for s in text.sentences(AGENT)[-2:]),
+            tip="End with a concrete next step you own and when it happens (\"I'll email you "
+            'the refund confirmation by Friday").',
+            details=details,
+        )
+    score = 1.0 if best.time_frame else float(param(ctx, DEFAULTS_, "partial_score"))
+    return CheckResult(
+        id="action.next_step",
+        verdict="pass",
+        score=score,
+        evidence=(evidence(best.sentence),),
+        tip=""
+        if best.time_frame
+        else 'Give the next step a time frame ("by Friday", "within 24 hours").',
+        details=details,
+    )
+
+
+CHECKS = {"action.next_step": next_step}
+DEFAULTS = {"action.next_step": DEFAULTS_}

@@ -1,0 +1,186 @@
+"""Empathise and apologise: ``empathise.apology`` and ``empathise.empathy``.
+
+Also the customer-complaint detector used by the rubric's ``na_if = ["no_complaint"]`` rule.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Literal
+
+from callqa.checks.base import CheckContext, not_applicable
+from callqa.checks.text import (
+    CallText,
+    PhrasePack,
+    Sentence,
+    Token,
+    call_text,
+    evidence,
+    find_phrases,
+    load_pack,
+    param,
+)
+from callqa.types import AGENT, CUSTOMER, CheckResult
+
+APOLOGY_DEFAULTS: dict[str, Any] = {
+    "require_complaint": True,  # "na" when the customer states no problem
+    "max_repeats": 2,  # the same apology more often than this is rote (score 0.5)
+}
+EMPATHY_DEFAULTS: dict[str, Any] = {
+    "require_complaint": False,  # the default rubric sets na_if = ["no_complaint"] instead
+}
+
+ApologyKind = Literal["apology", "pardon", "negated"]
+
+MIN_NEGATION_TOKENS = 5  # a negated statement this long counts as a problem statement
+
+
+def apology_kind(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -> ApologyKind | None:
+    """Classify one sentence: an apology, "sorry?" meaning pardon, a negated apology, or None.
+
+    Unambiguous apologies (``apology``: "sorry for", "I apologise") always count. A bare
+    ``apology_weak`` ("sorry", "I'm sorry", "excuse me") is a request to repeat when the sentence
+    is a question ("Sorry, what was the number?") or asks to repeat ("sorry, I didn't catch
+    that"). ``negated_apology`` ("I'm not sorry", "no need to apologise") wins over both.
+    """
+    if find_phrases(tokens, pack.phrases("negated_apology")):
+        return "negated"
+    if find_phrases(tokens, pack.phrases("apology")):
+        return "apology"
+    if not find_phrases(tokens, pack.phrases("apology_weak")):
+        return None
+    if question or find_phrases(tokens, pack.phrases("repeat_request")):
+        return "pardon"
+    return "apology"
+
+
+def is_apology(text: str, language: str) -> bool:
+    """True when ``text`` holds an apology (see :func:`apology_kind`); False if unsupported."""
+    pack = load_pack(language)
+    if pack is None:
+        return False
+    question = text.rstrip().endswith("?")
+    return apology_kind(pack.tokenize(text), question, pack) == "apology"
+
+
+def is_complaint(sentence: Sentence, pack: PhrasePack) -> bool:
+    """True when a customer sentence states a problem: a ``complaint`` phrase, or a negated
+    statement (``complaint_negation``, not a question) of at least 5 words."""
+    if find_phrases(sentence.tokens, pack.phrases("complaint")):
+        return True
+    return (
+        not sentence.question
+        and len(sentence.tokens) >= MIN_NEGATION_TOKENS
+        and bool(find_phrases(sentence.tokens, pack.phrases("complaint_negation")))
+    )
+
+
+def complaints(text: CallText) -> list[Sentence]:
+    """The customer's problem statements, in call order."""
+    return [s for s in text.sentences(CUSTOMER) if is_complaint(s, text.pack)]
+
+
+def has_complaint(ctx: CheckContext) -> bool | None:
+    """True/False whether the customer states a problem; None when the language is unsupported."""
+    text = call_text(ctx, "empathise.apology", speaker=CUSTOMER)
+    if not isinstance(text, CallText):
+        return None
+    return bool(complaints(text))
+
+
+def _no_complaint(check_id: str) -> CheckResult:
+    return not_applicable(check_id, "the customer stated no problem or complaint")
+
+
+def apology(ctx: CheckContext) -> CheckResult:
+    """``empathise.apology``: the agent apologises after the customer has stated the problem.
+
+    "na" without a complaint (``require_complaint``). Passes with at least one apology that
+    starts after the first complaint; an apology before any complaint does not count. The same
+    apology said more than ``max_repeats`` times is rote: score 0.5.
+    """
+    text = call_text(ctx, "empathise.apology")
+    if not isinstance(text, CallText):
+        return text
+    problems = complaints(text)
+    if not problems and param(ctx, APOLOGY_DEFAULTS, "require_complaint"):
+        return _no_complaint("empathise.apology")
+    first = problems[0].start if problems else 0.0
+    kinds = [(s, apology_kind(s.tokens, s.question, text.pack)) for s in text.sentences(AGENT)]
+    apologies = [s for s, k in kinds if k == "apology"]
+    timely = [s for s in apologies if s.start >= first]
+    counts = Counter(" ".join(t.text for t in s.tokens) for s in apologies)
+    rote = max(counts.values(), default=0) > int(param(ctx, APOLOGY_DEFAULTS, "max_repeats"))
+    empathy_first = _empathy_before(text, timely[0]) if timely else None
+    details = {
+        "apologies": len(apologies),
+        "after_complaint": len(timely),
+        "before_complaint": len(apologies) - len(timely),
+        "pardon": sum(1 for _, k in kinds if k == "pardon"),
+        "negated": sum(1 for _, k in kinds if k == "negated"),
+        "rote": rote,
+        "max_same_apology": max(counts.values(), default=0),
+        "complaint_at": round(first, 2) if problems else None,
+        "empathy_first": empathy_first,
+    }
+    if not timely:
+        return CheckResult(
+            id="empathise.apology",
+            verdict="fail",
+            score=0.0,
+            evidence=tuple(evidence(s) for s in problems[:1]),
+            tip="Once the customer has described the problem, apologise for it (\"I'm sorry "
+            'about the delay").',
+            details=details,
+        )
+    return CheckResult(
+        id="empathise.apology",
+        verdict="pass",
+        score=0.5 if rote else 1.0,
+        evidence=tuple(evidence(s) for s in timely[:3]),
+        tip="Vary the apology and tie it to the problem; repeating the same words sounds scripted."
+        if rote
+        else "",
+        details=details,
+    )
+
+
+def _empathy_before(text: CallText, sentence: Sentence) -> bool:
+    """True when an empathy statement precedes (or shares) ``sentence``."""
+    return any(
+        s.index <= sentence.index and find_phrases(s.tokens, text.pack.phrases("empathy"))
+        for s in text.sentences(AGENT)
+    )
+
+
+def empathy(ctx: CheckContext) -> CheckResult:
+    """``empathise.empathy``: the agent makes an empathy statement ("I understand how
+    frustrating that is"), after the first complaint when there is one."""
+    text = call_text(ctx, "empathise.empathy")
+    if not isinstance(text, CallText):
+        return text
+    problems = complaints(text)
+    if not problems and param(ctx, EMPATHY_DEFAULTS, "require_complaint"):
+        return _no_complaint("empathise.empathy")
+    first = problems[0].start if problems else 0.0
+    found = [
+        s
+        for s in text.sentences(AGENT)
+        if s.start >= first
+        and not s.question
+        and find_phrases(s.tokens, text.pack.phrases("empathy"))
+    ]
+    return CheckResult(
+        id="empathise.empathy",
+        verdict="pass" if found else "fail",
+        score=1.0 if found else 0.0,
+        evidence=tuple(evidence(s) for s in found[:3]) or tuple(evidence(s) for s in problems[:1]),
+        tip=""
+        if found
+        else 'Acknowledge the customer\'s feelings ("I understand how frustrating that is").',
+        details={"statements": len(found), "complaint_at": round(first, 2) if problems else None},
+    )
+
+
+CHECKS = {"empathise.apology": apology, "empathise.empathy": empathy}
+DEFAULTS = {"empathise.apology": APOLOGY_DEFAULTS, "empathise.empathy": EMPATHY_DEFAULTS}

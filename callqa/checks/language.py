@@ -1,0 +1,111 @@
+"""Positive language: ``positive.negative_language`` and ``positive.forbidden_phrases``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callqa.checks.base import CheckContext, not_applicable
+from callqa.checks.text import CallText, Match, Sentence, call_text, evidence, find_phrases, param
+from callqa.types import AGENT, CheckResult
+
+NEGATIVE_DEFAULTS: dict[str, Any] = {
+    "max_per_minute": 2.0,  # negative words per agent speech minute for a pass
+    "min_agent_seconds": 15.0,  # below this much agent speech the rate is "na"
+}
+FORBIDDEN_DEFAULTS: dict[str, Any] = {}
+
+
+def _outside(matches: list[Match], exceptions: list[Match]) -> list[Match]:
+    return [
+        m
+        for m in matches
+        if not any(e.first <= m.first < e.last or m.first <= e.first < m.last for e in exceptions)
+    ]
+
+
+def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
+    """ "no / can't / won't / don't" (``negative``) outside ``negative_exceptions`` ("no
+    problem", "don't worry") and ``refusal_traps`` ("I can't wait")."""
+    pack = text.pack
+    exceptions = find_phrases(sentence.tokens, pack.phrases("negative_exceptions"))
+    exceptions += find_phrases(sentence.tokens, pack.phrases("refusal_traps"))
+    return _outside(find_phrases(sentence.tokens, pack.phrases("negative")), exceptions)
+
+
+def forbidden(sentence: Sentence, text: CallText) -> list[Match]:
+    """``forbidden`` phrases outside ``forbidden_exceptions`` ("you can relax now")."""
+    pack = text.pack
+    exceptions = find_phrases(sentence.tokens, pack.phrases("forbidden_exceptions"))
+    return _outside(find_phrases(sentence.tokens, pack.phrases("forbidden")), exceptions)
+
+
+def agent_minutes(ctx: CheckContext) -> float:
+    """Agent speech time in minutes: the sum of the agent's utterance durations."""
+    return sum(max(0.0, u.end - u.start) for u in ctx.transcript.segments_of(AGENT)) / 60.0
+
+
+def negative_language(ctx: CheckContext) -> CheckResult:
+    """``positive.negative_language``: negative words per agent minute at most ``max_per_minute``.
+
+    Score 1 at or below the threshold, falling linearly to 0 at twice the threshold.
+    """
+    text = call_text(ctx, "positive.negative_language")
+    if not isinstance(text, CallText):
+        return text
+    minutes = agent_minutes(ctx)
+    if minutes * 60 < float(param(ctx, NEGATIVE_DEFAULTS, "min_agent_seconds")):
+        return not_applicable("positive.negative_language", "too little agent speech to rate")
+    hits = [(s, m) for s in text.sentences(AGENT) for m in negative_words(s, text)]
+    limit = float(param(ctx, NEGATIVE_DEFAULTS, "max_per_minute"))
+    rate = len(hits) / minutes
+    score = 1.0 if rate <= limit else max(0.0, 1.0 - (rate - limit) / limit) if limit > 0 else 0.0
+    words: dict[str, int] = {}
+    for s, m in hits:
+        key = " ".join(t.text for t in s.tokens[m.first : m.last])
+        words[key] = words.get(key, 0) + 1
+    return CheckResult(
+        id="positive.negative_language",
+        verdict="pass" if rate <= limit else "fail",
+        score=round(score, 3),
+        evidence=tuple(evidence(s) for s in dict.fromkeys(s for s, _ in hits)),
+        tip=""
+        if rate <= limit
+        else 'Say what you can do instead of what you can\'t ("I can send it today" rather '
+        'than "I can\'t send it before today").',
+        details={
+            "count": len(hits),
+            "agent_minutes": round(minutes, 3),
+            "per_minute": round(rate, 3),
+            "max_per_minute": limit,
+            "words": words,
+        },
+    )
+
+
+def forbidden_phrases(ctx: CheckContext) -> CheckResult:
+    """``positive.forbidden_phrases``: any ``forbidden`` phrase ("calm down", "that's our
+    policy") said by the agent fails the item; each one is evidence."""
+    text = call_text(ctx, "positive.forbidden_phrases")
+    if not isinstance(text, CallText):
+        return text
+    hits = [(s, m) for s in text.sentences(AGENT) for m in forbidden(s, text)]
+    return CheckResult(
+        id="positive.forbidden_phrases",
+        verdict="fail" if hits else "pass",
+        score=0.0 if hits else 1.0,
+        evidence=tuple(evidence(s) for s in dict.fromkeys(s for s, _ in hits)),
+        tip="Never tell a customer to calm down or hide behind policy; say what you will do."
+        if hits
+        else "",
+        details={"phrases": [m.phrase.source for _, m in hits]},
+    )
+
+
+CHECKS = {
+    "positive.negative_language": negative_language,
+    "positive.forbidden_phrases": forbidden_phrases,
+}
+DEFAULTS = {
+    "positive.negative_language": NEGATIVE_DEFAULTS,
+    "positive.forbidden_phrases": FORBIDDEN_DEFAULTS,
+}

@@ -1,0 +1,274 @@
+"""Tone checks: the agent's voice, from :mod:`callqa.voice` measures.
+
+Every check answers "na" without audio (a transcript file) or without the measures it needs,
+with the reason in ``details["reason"]``. Thresholds come from ``ctx.params`` (the rubric
+item's ``params``), defaulting to :data:`DEFAULTS`; docs/checks.md gives their sources.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from callqa.checks.base import CheckContext, CheckFn, not_applicable
+from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence, Transcript
+from callqa.voice import SpeakerVoice, VoiceMetrics, find_pressure, find_raised
+
+STEADY = "tone.steady_under_pressure"
+NOT_MONOTONE = "tone.not_monotone"
+PACE = "tone.pace"
+NO_RAISED = "tone.no_raised_voice"
+
+MAX_EVIDENCE_WORDS = 40  # words quoted per evidence span
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    STEADY: {
+        "level_db": 3.0,  # agent's median level under pressure may rise this much (dB)
+        "pitch_st": 2.0,  # ... and its median pitch this much (st)
+        "raised_level_db": 6.0,  # what counts as a raised (customer or agent) voice
+        "raised_pitch_st": 3.0,
+        "min_s": 2.0,
+        "window_s": 10.0,  # agent speech up to this long after a customer's raised stretch
+    },
+    NOT_MONOTONE: {"min_sd_st": 2.0, "min_voiced_s": 5.0},
+    PACE: {"max_ratio": 1.3, "min_words": 10, "max_wpm": {"en": 190.0}},
+    NO_RAISED: {"level_db": 6.0, "pitch_st": 3.0, "min_s": 2.0, "max_gap_s": 1.0},
+}
+
+
+def _params(check_id: str, ctx: CheckContext) -> dict[str, Any]:
+    return {**DEFAULTS[check_id], **dict(ctx.params)}
+
+
+def _voice(check_id: str, ctx: CheckContext) -> VoiceMetrics | CheckResult:
+    """The voice measures, or the "na" result that explains their absence."""
+    if not ctx.has_audio or ctx.metrics.voice is None:
+        return not_applicable(check_id, "no audio: voice measures are missing")
+    return ctx.metrics.voice
+
+
+def _agent(check_id: str, voice: VoiceMetrics) -> SpeakerVoice | CheckResult:
+    agent = voice.of(AGENT)
+    if agent is None:
+        return not_applicable(check_id, "no agent identified in this call")
+    if agent.reason is not None:
+        return not_applicable(check_id, f"agent: {agent.reason}")
+    return agent
+
+
+def _words(transcript: Transcript, speaker: str, start: float, end: float) -> str:
+    """The words ``speaker`` said between ``start`` and ``end`` (s), at most 40."""
+    words = [
+        w.text.strip()
+        for w in transcript.words
+        if w.speaker == speaker and start <= 0.5 * (w.start + w.end) < end
+    ]
+    text = " ".join(words[:MAX_EVIDENCE_WORDS])
+    return text + (" ..." if len(words) > MAX_EVIDENCE_WORDS else "")
+
+
+def _evidence(transcript: Transcript, speaker: str, start: float, end: float) -> Evidence:
+    return Evidence(
+        speaker, round(start, 2), round(end, 2), _words(transcript, speaker, start, end)
+    )
+
+
+def _result(
+    check_id: str, ok: bool, evidence: list[Evidence], tip: str, **details: Any
+) -> CheckResult:
+    return CheckResult(
+        id=check_id,
+        verdict="pass" if ok else "fail",
+        score=1.0 if ok else 0.0,
+        evidence=tuple(evidence),
+        tip="" if ok else tip,
+        details=details,
+    )
+
+
+def steady_under_pressure(ctx: CheckContext) -> CheckResult:
+    """The agent keeps its level and pitch near its own median while the customer is agitated.
+
+    "Under pressure" = each customer raised-voice stretch plus ``window_s`` after it. Fails
+    when, there, the agent's median level rises more than ``level_db`` dB or its median pitch
+    more than ``pitch_st`` st over its call medians, or the agent has a raised stretch.
+    """
+    p, voice = _params(STEADY, ctx), _voice(STEADY, ctx)
+    if isinstance(voice, CheckResult):
+        return voice
+    agent, customer = voice.of(AGENT), voice.of(CUSTOMER)
+    if agent is None or customer is None or customer.reason is not None:
+        return not_applicable(STEADY, "needs measured agent and customer voices")
+    pressure = find_pressure(
+        agent,
+        customer,
+        level_db=p["raised_level_db"],
+        pitch_st=p["raised_pitch_st"],
+        min_s=p["min_s"],
+        window_s=p["window_s"],
+    )
+    if pressure is None:
+        return not_applicable(STEADY, "the customer never raised their voice")
+    if pressure.agent_steps == 0:
+        return not_applicable(STEADY, "the agent did not speak while the customer was agitated")
+    level_ok = pressure.level_shift_db is None or pressure.level_shift_db <= p["level_db"]
+    pitch_ok = pressure.pitch_shift_st is None or pressure.pitch_shift_st <= p["pitch_st"]
+    ok = level_ok and pitch_ok and not pressure.agent_raised
+    stretches = find_raised(
+        customer, level_db=p["raised_level_db"], pitch_st=p["raised_pitch_st"], min_s=p["min_s"]
+    )
+    evidence = [_evidence(ctx.transcript, CUSTOMER, s.start, s.end) for s in stretches]
+    evidence += [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in pressure.agent_raised]
+    return _result(
+        STEADY,
+        ok,
+        evidence,
+        "When the customer gets loud, lower your pace and volume and keep your pitch even: "
+        "a calm voice de-escalates.",
+        level_shift_db=pressure.level_shift_db,
+        pitch_shift_st=pressure.pitch_shift_st,
+        agent_raised_stretches=len(pressure.agent_raised),
+        level_db=p["level_db"],
+        pitch_st=p["pitch_st"],
+    )
+
+
+def not_monotone(ctx: CheckContext) -> CheckResult:
+    """The agent's pitch varies: SD around its median of at least ``min_sd_st`` semitones."""
+    p, voice = _params(NOT_MONOTONE, ctx), _voice(NOT_MONOTONE, ctx)
+    if isinstance(voice, CheckResult):
+        return voice
+    agent = _agent(NOT_MONOTONE, voice)
+    if isinstance(agent, CheckResult):
+        return agent
+    sd = agent.pitch.sd_st
+    if sd is None or agent.pitch.voiced_s < p["min_voiced_s"]:
+        why = f"only {agent.pitch.voiced_s:.1f} s of agent voiced speech (< {p['min_voiced_s']})"
+        return not_applicable(NOT_MONOTONE, why)
+    parts = [q for q in agent.quarters if q.pitch_sd_st is not None]
+    flattest = min(parts, key=lambda q: q.pitch_sd_st or 0.0, default=None)
+    evidence = [] if flattest is None else [_part_evidence(ctx, flattest.start, flattest.end)]
+    return _result(
+        NOT_MONOTONE,
+        sd >= p["min_sd_st"],
+        evidence,
+        "Let your voice rise and fall: vary pitch to stress key words and sound engaged; "
+        "smiling while you talk helps.",
+        pitch_sd_st=round(sd, 2),
+        min_sd_st=p["min_sd_st"],
+        flattest_quarter=None if flattest is None else flattest.index,
+    )
+
+
+def _part_evidence(ctx: CheckContext, start: float, end: float) -> Evidence:
+    return _evidence(ctx.transcript, AGENT, start, end)
+
+
+def pace(ctx: CheckContext) -> CheckResult:
+    """The agent does not speak much faster than the customer (or than a ceiling).
+
+    Fails when the agent's articulation rate is more than ``max_ratio`` times the customer's,
+    or when the call's language has a ``max_wpm`` ceiling and the agent's words per minute
+    exceed it.
+    """
+    p, voice = _params(PACE, ctx), _voice(PACE, ctx)
+    if isinstance(voice, CheckResult):
+        return voice
+    agent, customer = voice.of(AGENT), voice.of(CUSTOMER)
+    min_words = int(p["min_words"])
+    if agent is None or agent.pace.words < min_words or agent.pace.articulation_wps is None:
+        return not_applicable(PACE, f"the agent needs at least {min_words} timed words")
+    ratio = _pace_ratio(agent, customer, min_words)
+    ceiling = _ceiling(p["max_wpm"], ctx.transcript.language)
+    if ratio is None and ceiling is None:
+        why = f"too few customer words and no words/min ceiling for '{ctx.transcript.language}'"
+        return not_applicable(PACE, why)
+    too_fast = ratio is not None and ratio > p["max_ratio"]
+    over = ceiling is not None and agent.pace.wpm is not None and agent.pace.wpm > ceiling
+    parts = [q for q in agent.quarters if q.wpm is not None]
+    fastest = max(parts, key=lambda q: q.wpm or 0.0, default=None)
+    evidence = [] if fastest is None else [_part_evidence(ctx, fastest.start, fastest.end)]
+    return _result(
+        PACE,
+        not (too_fast or over),
+        evidence,
+        "Slow down to the customer's pace: pause after key information and let them keep up.",
+        agent_wpm=agent.pace.wpm,
+        agent_articulation_wps=agent.pace.articulation_wps,
+        customer_articulation_wps=None if customer is None else customer.pace.articulation_wps,
+        ratio=ratio,
+        max_ratio=p["max_ratio"],
+        max_wpm=ceiling,
+    )
+
+
+def _pace_ratio(agent: SpeakerVoice, customer: SpeakerVoice | None, min_words: int) -> float | None:
+    """Agent over customer articulation rate, None when the customer has too few words."""
+    if customer is None or customer.pace.words < min_words or not customer.pace.articulation_wps:
+        return None
+    assert agent.pace.articulation_wps is not None
+    return agent.pace.articulation_wps / customer.pace.articulation_wps
+
+
+def _ceiling(max_wpm: Any, language: str) -> float | None:
+    """The words/min ceiling for ``language`` from a number or a {language: wpm} table."""
+    if isinstance(max_wpm, Mapping):
+        lang = "nb" if language == "no" else language
+        value = max_wpm.get(lang)
+        return None if value is None else float(value)
+    return float(max_wpm) if max_wpm and math.isfinite(float(max_wpm)) else None
+
+
+def no_raised_voice(ctx: CheckContext) -> CheckResult:
+    """The agent never raises its voice: no stretch of ``min_s`` s or more above its baseline.
+
+    A 0.5-s step is raised at ``level_db`` dB over the agent's calm level, or ``pitch_st`` st
+    over its calm pitch with the level at least ``level_db / 2`` over.
+    """
+    p, voice = _params(NO_RAISED, ctx), _voice(NO_RAISED, ctx)
+    if isinstance(voice, CheckResult):
+        return voice
+    agent = _agent(NO_RAISED, voice)
+    if isinstance(agent, CheckResult):
+        return agent
+    stretches = find_raised(
+        agent,
+        level_db=p["level_db"],
+        pitch_st=p["pitch_st"],
+        min_s=p["min_s"],
+        max_gap_s=p["max_gap_s"],
+    )
+    evidence = [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in stretches]
+    loudest = _loudest(agent)
+    if not stretches and loudest is not None:
+        evidence = [_evidence(ctx.transcript, AGENT, loudest - 1.0, loudest + 1.0)]
+    return _result(
+        NO_RAISED,
+        not stretches,
+        evidence,
+        "Keep your voice at its normal level even when the customer is loud; "
+        "lower it and slow down to regain control.",
+        stretches=[
+            [round(s.start, 2), round(s.end, 2), round(s.level_rel_db, 1)] for s in stretches
+        ],
+        level_db=p["level_db"],
+        pitch_st=p["pitch_st"],
+        min_s=p["min_s"],
+    )
+
+
+def _loudest(sv: SpeakerVoice) -> float | None:
+    """Centre (s) of the speaker's loudest measured step (the evidence for a pass)."""
+    steps = [
+        (lv, t) for t, lv in zip(sv.contour_t, sv.contour_level_db, strict=True) if lv is not None
+    ]
+    return max(steps)[1] if steps else None
+
+
+CHECKS: dict[str, CheckFn] = {
+    STEADY: steady_under_pressure,
+    NOT_MONOTONE: not_monotone,
+    PACE: pace,
+    NO_RAISED: no_raised_voice,
+}

@@ -1,0 +1,304 @@
+"""Score one call: every stage, in order, from a file to a :class:`Scorecard`.
+
+::
+
+    load_audio -> detect_activity -> transcribe_call -> decide_roles/apply_roles
+               -> talk_time, measure_dynamics, measure_voice -> run_checks -> score_checks
+               -> Scorecard -> redact (before anything is written)
+
+The transcriber is passed in (load it once with :func:`callqa.transcribe.load_transcriber`
+and reuse it for every call).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import callqa
+from callqa.audio import load_audio
+from callqa.config import Config
+from callqa.types import (
+    CallAudio,
+    CallMetrics,
+    ModelInfo,
+    RoleDecision,
+    Scorecard,
+    SourceInfo,
+    SpeechActivity,
+    Transcript,
+)
+
+if TYPE_CHECKING:
+    from callqa.redact import PiiSpan
+    from callqa.rubric import Rubric
+    from callqa.transcribe import Transcriber
+
+
+@dataclass(frozen=True)
+class ScoredCall:
+    """A scorecard plus what was needed to produce it (kept in memory, never written)."""
+
+    scorecard: Scorecard
+    audio: CallAudio | None
+    pii: tuple[PiiSpan, ...]
+
+
+class _Timer:
+    """Wall-clock seconds per stage, for the scorecard's ``timings_s``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def score_call(
+    path: Path | str,
+    *,
+    transcriber: Transcriber,
+    config: Config | None = None,
+    rubric: Rubric | None = None,
+    call_id: str | None = None,
+) -> Scorecard:
+    """Score one recorded call.
+
+    Parameters
+    ----------
+    path : Path or str
+        The recording (wav, flac, ogg, mp3, m4a; mono or stereo; any sample rate).
+    transcriber : Transcriber
+        A loaded model (see :func:`callqa.transcribe.load_transcriber`).
+    config : Config, optional
+        Settings (defaults when omitted).
+    rubric : Rubric, optional
+        The rubric to score with (default: ``config.rubric.path`` or the built-in one).
+    call_id : str, optional
+        Identifier in the scorecard (default: the file name without extension).
+
+    Returns
+    -------
+    Scorecard
+        Redacted when ``config.redaction.enabled`` (the checks ran on the unredacted text).
+
+    Raises
+    ------
+    callqa.errors.CallQAError
+        For any input that cannot be scored (see :mod:`callqa.errors`).
+    """
+    return analyse_call(
+        path, transcriber=transcriber, config=config, rubric=rubric, call_id=call_id
+    ).scorecard
+
+
+def analyse_call(
+    path: Path | str,
+    *,
+    transcriber: Transcriber,
+    config: Config | None = None,
+    rubric: Rubric | None = None,
+    call_id: str | None = None,
+) -> ScoredCall:
+    """Like :func:`score_call`, also returning the decoded audio and the personal-data spans."""
+    from callqa.activity import detect_activity
+    from callqa.roles import apply_roles, decide_roles
+    from callqa.transcribe import transcribe_call
+
+    config = config or Config()
+    timer = _Timer()
+    path = Path(path)
+    with timer.stage("decode"):
+        audio = load_audio(path, max_duration_s=config.call.max_duration_s)
+    with timer.stage("activity"):
+        activity = detect_activity(audio, config.dynamics)
+    with timer.stage("transcribe"):
+        transcript = transcribe_call(
+            audio, transcriber, activity=activity, language=config.call.language
+        )
+    with timer.stage("roles"):
+        decision = decide_roles(
+            activity, transcript, config.call.agent_channel, transcript.language
+        )
+        activity, transcript = apply_roles(activity, transcript, decision)
+    metrics = _measure(audio, activity, transcript, config, timer)
+    card = _assemble(
+        source=SourceInfo(path=str(path), sha256=audio.sha256),
+        call_id=call_id or path.stem,
+        duration_s=audio.duration_s,
+        channels=audio.n_channels,
+        agent_channel=_agent_channel_label(audio, decision),
+        model=transcriber.info,
+        transcript=transcript,
+        metrics=metrics,
+        roles=decision,
+        config=config,
+        rubric=rubric,
+        timer=timer,
+        has_audio=True,
+    )
+    return _redacted(card, transcript, audio, config, timer)
+
+
+def score_transcript(
+    transcript: Transcript,
+    *,
+    source: Path,
+    sha256: str,
+    config: Config | None = None,
+    rubric: Rubric | None = None,
+    call_id: str | None = None,
+) -> Scorecard:
+    """Score a transcript without audio: text checks run, audio measures are "na".
+
+    Parameters
+    ----------
+    transcript : Transcript
+        Speaker-labelled segments (see :func:`callqa.transcript_io.read_transcript`).
+    source : Path
+        The transcript file (for the scorecard's ``source``).
+    sha256 : str
+        Hex digest of the transcript file.
+    """
+    config = config or Config()
+    timer = _Timer()
+    duration = max((s.end for s in transcript.segments), default=0.0)
+    card = _assemble(
+        source=SourceInfo(path=str(source), sha256=sha256),
+        call_id=call_id or source.stem,
+        duration_s=duration,
+        channels=0,
+        agent_channel=None,
+        model=ModelInfo(backend="transcript-file", name=source.suffix.lstrip(".") or "json"),
+        transcript=transcript,
+        metrics=CallMetrics(duration_s=duration),
+        roles=None,
+        config=config,
+        rubric=rubric,
+        timer=timer,
+        has_audio=False,
+    )
+    return _redacted(card, transcript, None, config, timer).scorecard
+
+
+def _measure(
+    audio: CallAudio,
+    activity: SpeechActivity,
+    transcript: Transcript,
+    config: Config,
+    timer: _Timer,
+) -> CallMetrics:
+    from callqa.dynamics import measure_dynamics, talk_time
+    from callqa.voice import measure_voice
+
+    with timer.stage("dynamics"):
+        talk = talk_time(activity, audio.duration_s)
+        dynamics = measure_dynamics(activity, transcript, audio.duration_s, config.dynamics)
+    with timer.stage("voice"):
+        voice = measure_voice(audio, activity, transcript, config.voice)
+    shares = {t.speaker: t.share for t in talk}
+    return CallMetrics(
+        duration_s=audio.duration_s,
+        talk=talk,
+        agent_talk_share=shares.get("agent"),
+        dynamics=dynamics,
+        voice=voice,
+    )
+
+
+def _assemble(
+    *,
+    source: SourceInfo,
+    call_id: str,
+    duration_s: float,
+    channels: int,
+    agent_channel: str | None,
+    model: ModelInfo,
+    transcript: Transcript,
+    metrics: CallMetrics,
+    roles: RoleDecision | None,
+    config: Config,
+    rubric: Rubric | None,
+    timer: _Timer,
+    has_audio: bool,
+) -> Scorecard:
+    from callqa.rubric import load_rubric, run_checks, score_checks
+
+    with timer.stage("checks"):
+        if rubric is None:
+            rubric = load_rubric(Path(config.rubric.path) if config.rubric.path else None)
+        checks = run_checks(rubric, transcript, metrics, has_audio=has_audio)
+        sections, score, auto_failed = score_checks(rubric, checks)
+    return Scorecard(
+        call_id=call_id,
+        source=source,
+        duration_s=duration_s,
+        language=transcript.language,
+        channels=channels,
+        agent_channel=agent_channel,
+        model=model,
+        transcript=transcript,
+        metrics=metrics,
+        checks=checks,
+        sections=sections,
+        score=score,
+        roles=roles,
+        auto_failed=auto_failed,
+        warnings=_warnings(transcript, roles, channels),
+        rubric=rubric.name,
+        callqa_version=callqa.__version__,
+        created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _redacted(
+    card: Scorecard,
+    transcript: Transcript,
+    audio: CallAudio | None,
+    config: Config,
+    timer: _Timer,
+) -> ScoredCall:
+    from callqa.redact import find_pii, redact_scorecard
+
+    spans: tuple[PiiSpan, ...] = ()
+    with timer.stage("redact"):
+        if config.redaction.enabled:
+            spans = find_pii(transcript, config.redaction)
+            card = redact_scorecard(card, spans, config.redaction)
+    card = replace(card, timings_s={k: round(v, 3) for k, v in timer.seconds.items()})
+    return ScoredCall(scorecard=card, audio=audio, pii=spans)
+
+
+def _agent_channel_label(audio: CallAudio, decision: RoleDecision) -> str | None:
+    """ "left"/"right" for stereo calls, None for mono."""
+    return decision.agent if audio.n_channels == 2 else None
+
+
+def _warnings(transcript: Transcript, roles: RoleDecision | None, channels: int) -> tuple[str, ...]:
+    notes = []
+    if not transcript.segments:
+        notes.append("no speech was transcribed; text checks are 'na'")
+    if roles is not None and roles.method == "none":
+        notes.append(
+            "speakers could not be told apart (mono call): speaker-specific checks are 'na'"
+        )
+    elif roles is not None and roles.method == "auto" and roles.confidence < 0.6:
+        notes.append(
+            f"agent identified with low confidence ({roles.confidence:.2f}): {roles.reason}"
+        )
+    if transcript.language_source == "detected" and (transcript.language_probability or 1) < 0.5:
+        notes.append(
+            f"language '{transcript.language}' detected with probability "
+            f"{transcript.language_probability:.2f}; force it with --language if wrong"
+        )
+    return tuple(notes)

@@ -1,0 +1,249 @@
+/* callqa team dashboard: filters, aggregates, sortable tables, charts. Data: #dashboard-data. */
+(function () {
+  "use strict";
+  var D = JSON.parse(document.getElementById("dashboard-data").textContent);
+  var CALLS = D.calls, TITLES = D.titles;
+  var FONT = { family: "Inter, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif", size: 12, color: "#374151" };
+  var CONFIG = { displaylogo: false, responsive: true,
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"] };
+  var BAND = { good: "#15803d", fair: "#b45309", poor: "#b91c1c" };
+  var CALLS_SHOWN = 500;  /* rows drawn in the calls table; the rest are counted */
+  var $ = function (id) { return document.getElementById(id); };
+  var sorts = { agents: { key: "mean", dir: -1 }, calls: { key: "date", dir: -1 } };
+  var open = {};
+
+  function num(x) { return typeof x === "number" && isFinite(x); }
+  function mean(xs) { xs = xs.filter(num); return xs.length ? xs.reduce(function (a, b) { return a + b; }, 0) / xs.length : null; }
+  function band(s) { return !num(s) ? "none" : s >= 80 ? "good" : s >= 60 ? "fair" : "poor"; }
+  function fmt(x, digits) { return num(x) ? x.toFixed(digits) : "–"; }
+  function pct(x) { return num(x) ? Math.round(100 * x) + "%" : "–"; }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = text; }
+    return e;
+  }
+  function title(id) { return TITLES[id] || id; }
+
+  function filtered() {
+    var from = $("f-from").value, to = $("f-to").value, team = $("f-team").value;
+    var agent = $("f-agent").value.trim().toLowerCase();
+    return CALLS.filter(function (c) {
+      if (from && c.date && c.date < from) { return false; }
+      if (to && c.date && c.date > to) { return false; }
+      if (team && c.team !== team) { return false; }
+      if (agent && c.agent.toLowerCase().indexOf(agent) < 0) { return false; }
+      return true;
+    });
+  }
+
+  /* per-agent aggregates; trend = mean(newer half) - mean(older half), 4+ scored calls */
+  function agents(calls) {
+    var by = {};
+    calls.forEach(function (c) { (by[c.agent] = by[c.agent] || []).push(c); });
+    return Object.keys(by).map(function (name) {
+      var list = by[name].slice().sort(function (a, b) { return (a.date + a.scored) < (b.date + b.scored) ? -1 : 1; });
+      var scores = list.map(function (c) { return c.score; }).filter(num);
+      var trend = null;
+      if (scores.length >= 4) {
+        var half = Math.floor(scores.length / 2);
+        trend = mean(scores.slice(scores.length - half)) - mean(scores.slice(0, half));
+      }
+      var counts = {};
+      list.forEach(function (c) { c.failed.forEach(function (f) { counts[f] = (counts[f] || 0) + 1; }); });
+      var top = Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a] || (a < b ? -1 : 1); }).slice(0, 3)
+        .map(function (f) { return [f, counts[f]]; });
+      var teams = {};
+      list.forEach(function (c) { if (c.team) { teams[c.team] = 1; } });
+      return { agent: name, team: Object.keys(teams).sort().join(", "), calls: list.length, mean: mean(scores),
+        trend: trend, talk: mean(list.map(function (c) { return c.talk; })),
+        ipc: mean(list.map(function (c) { return c.interruptions; })),
+        topfail: top.length ? title(top[0][0]) : "", top: top, list: list, scores: scores };
+    });
+  }
+
+  function sortRows(rows, s) {
+    return rows.slice().sort(function (a, b) {
+      var x = a[s.key], y = b[s.key];
+      var xm = x === null || x === undefined || x === "", ym = y === null || y === undefined || y === "";
+      if (xm || ym) { return xm && ym ? 0 : xm ? 1 : -1; }  /* blanks last either way */
+      return (x < y ? -1 : x > y ? 1 : 0) * s.dir;
+    });
+  }
+
+  function scoreCell(s) {
+    var td = el("td", "num c-score"), pill = el("span", "score-pill band-" + band(s), fmt(s, 0));
+    td.appendChild(pill);
+    return td;
+  }
+
+  function spark(scores) {
+    var ns = "http://www.w3.org/2000/svg", w = 64, h = 18, pts = scores.slice(-20);
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "spark"); svg.setAttribute("width", w); svg.setAttribute("height", h);
+    if (pts.length < 2) { return svg; }
+    var line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", pts.map(function (s, i) {
+      return (i * (w - 2) / (pts.length - 1) + 1).toFixed(1) + "," + (h - 1 - (h - 2) * s / 100).toFixed(1);
+    }).join(" "));
+    line.setAttribute("fill", "none"); line.setAttribute("stroke", "#6b7280"); line.setAttribute("stroke-width", "1.3");
+    svg.appendChild(line);
+    return svg;
+  }
+
+  function trendCell(a) {
+    var td = el("td", "num c-trend");
+    if (num(a.trend)) {
+      var cls = a.trend >= 2 ? "trend-up" : a.trend <= -2 ? "trend-down" : "trend-flat";
+      var arrow = a.trend >= 2 ? "▲ " : a.trend <= -2 ? "▼ " : "";
+      td.appendChild(el("span", cls, arrow + (a.trend > 0 ? "+" : "") + a.trend.toFixed(1)));
+    } else {
+      td.appendChild(el("span", "trend-flat", "–"));
+    }
+    td.appendChild(spark(a.scores));
+    return td;
+  }
+
+  function failTags(top, total) {
+    var td = el("td", "c-fails"), box = el("div", "fails");
+    top.forEach(function (t) {
+      var tag = el("span", "fail-tag", title(t[0]) + " ");
+      tag.title = t[0] + ": failed in " + t[1] + " of " + total + " calls";
+      tag.appendChild(el("b", null, "×" + t[1]));
+      box.appendChild(tag);
+    });
+    td.appendChild(box);
+    return td;
+  }
+
+  function callLink(c, text) {
+    if (!c.href) { return el("span", null, text); }
+    var a = el("a", null, text);
+    a.href = c.href;
+    return a;
+  }
+
+  function renderAgents(calls) {
+    var body = $("agents").tBodies[0];
+    body.textContent = "";
+    sortRows(agents(calls), sorts.agents).forEach(function (a) {
+      var tr = el("tr", "agent-row" + (open[a.agent] ? " open" : ""));
+      tr.setAttribute("data-agent", a.agent);
+      tr.appendChild(el("td", "c-agent", a.agent));
+      tr.appendChild(el("td", "c-team", a.team));
+      tr.appendChild(el("td", "num c-calls", String(a.calls)));
+      tr.appendChild(scoreCell(a.mean));
+      tr.appendChild(trendCell(a));
+      tr.appendChild(el("td", "num c-talk", pct(a.talk)));
+      tr.appendChild(el("td", "num c-ipc", fmt(a.ipc, 1)));
+      tr.appendChild(failTags(a.top, a.calls));
+      tr.addEventListener("click", function () { open[a.agent] = !open[a.agent]; render(); });
+      body.appendChild(tr);
+      if (open[a.agent]) {
+        var detail = el("tr", "detail"), td = el("td"), ul = el("ul", "call-list");
+        td.colSpan = 8;
+        a.list.slice().reverse().forEach(function (c) {
+          var li = el("li");
+          li.appendChild(callLink(c, (c.date || "") + " · " + c.id + " · " + fmt(c.score, 0)));
+          ul.appendChild(li);
+        });
+        td.appendChild(ul); detail.appendChild(td); body.appendChild(detail);
+      }
+    });
+  }
+
+  function renderCalls(calls) {
+    var body = $("calls").tBodies[0];
+    body.textContent = "";
+    var rows = calls.map(function (c) { return Object.assign({ nfail: c.failed.length }, c); });
+    rows = sortRows(rows, sorts.calls);
+    rows.slice(0, CALLS_SHOWN).forEach(function (c) {
+      var tr = el("tr", "call-row");
+      tr.setAttribute("data-call", c.id);
+      tr.appendChild(el("td", "c-date", c.date));
+      var idCell = el("td", "c-id");
+      idCell.appendChild(callLink(c, c.id));
+      tr.appendChild(idCell);
+      tr.appendChild(el("td", "c-agent", c.agent));
+      tr.appendChild(el("td", "c-team", c.team));
+      tr.appendChild(scoreCell(c.score));
+      tr.appendChild(el("td", "num c-talk", pct(c.talk)));
+      tr.appendChild(el("td", "num c-int", num(c.interruptions) ? String(c.interruptions) : "–"));
+      tr.appendChild(el("td", "c-failed", c.failed.map(title).join(", ")));
+      body.appendChild(tr);
+    });
+    $("calls-note").textContent = rows.length > CALLS_SHOWN ?
+      "showing " + CALLS_SHOWN + " of " + rows.length + " (sorted)" : rows.length + " calls";
+  }
+
+  function renderKpis(calls) {
+    var scores = calls.map(function (c) { return c.score; }).filter(num);
+    $("k-calls").textContent = String(calls.length);
+    $("k-mean").textContent = fmt(mean(scores), 1);
+    $("k-low").textContent = scores.length ? pct(scores.filter(function (s) { return s < 60; }).length / scores.length) : "–";
+    $("k-talk").textContent = pct(mean(calls.map(function (c) { return c.talk; })));
+    $("k-int").textContent = fmt(mean(calls.map(function (c) { return c.interruptions; })), 1);
+    $("shown").textContent = calls.length + " of " + CALLS.length + " calls";
+  }
+
+  function renderCharts(calls) {
+    if (!window.Plotly) { return; }
+    var counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], labels = [], colors = [];
+    calls.forEach(function (c) { if (num(c.score)) { counts[Math.min(9, Math.max(0, Math.floor(c.score / 10)))] += 1; } });
+    for (var i = 0; i < 10; i++) {
+      labels.push(i * 10 + "–" + (i === 9 ? 100 : i * 10 + 9));
+      colors.push(BAND[band(i * 10 + 5)]);
+    }
+    Plotly.react($("hist"), [{ type: "bar", x: labels, y: counts, marker: { color: colors },
+      hovertemplate: "%{x}: %{y} calls<extra></extra>" }],
+      { height: 260, margin: { l: 40, r: 10, t: 6, b: 40 }, font: FONT, bargap: 0.15,
+        xaxis: { title: { text: "score" }, fixedrange: true }, yaxis: { title: { text: "calls" }, fixedrange: true, gridcolor: "#f1f3f5" },
+        plot_bgcolor: "#fff", paper_bgcolor: "#fff" }, CONFIG);
+    var days = {};
+    calls.forEach(function (c) { if (c.date) { (days[c.date] = days[c.date] || []).push(c.score); } });
+    var xs = Object.keys(days).sort();
+    Plotly.react($("daily"), [
+      { type: "bar", name: "calls", x: xs, y: xs.map(function (d) { return days[d].length; }), yaxis: "y2",
+        marker: { color: "#e5e7eb" }, hovertemplate: "%{x}: %{y} calls<extra></extra>" },
+      { type: "scatter", mode: "lines+markers", name: "mean score", x: xs,
+        y: xs.map(function (d) { return mean(days[d]); }), line: { color: "#2563eb", width: 2 }, marker: { size: 5 },
+        hovertemplate: "%{x}: mean %{y:.1f}<extra></extra>" }
+    ], { height: 260, margin: { l: 44, r: 44, t: 6, b: 40 }, font: FONT, showlegend: false,
+      xaxis: { type: "date", gridcolor: "#f1f3f5" },
+      yaxis: { title: { text: "mean score" }, range: [0, 100], gridcolor: "#f1f3f5", fixedrange: true },
+      yaxis2: { title: { text: "calls" }, overlaying: "y", side: "right", showgrid: false, fixedrange: true, rangemode: "tozero", tickformat: "d", tickmode: "auto", nticks: 5 },
+      plot_bgcolor: "#fff", paper_bgcolor: "#fff" }, CONFIG);
+  }
+
+  function render() {
+    var calls = filtered();
+    renderKpis(calls);
+    renderAgents(calls);
+    renderCalls(calls);
+    renderCharts(calls);
+    ["agents", "calls"].forEach(function (id) {
+      Array.prototype.forEach.call($(id).tHead.rows[0].cells, function (th) {
+        var k = th.getAttribute("data-key");
+        if (k === sorts[id].key) { th.setAttribute("aria-sort", sorts[id].dir > 0 ? "ascending" : "descending"); }
+        else { th.removeAttribute("aria-sort"); }
+      });
+    });
+  }
+
+  ["agents", "calls"].forEach(function (id) {
+    $(id).tHead.addEventListener("click", function (ev) {
+      var th = ev.target instanceof Element ? ev.target.closest("th[data-key]") : null;
+      if (!th) { return; }
+      var key = th.getAttribute("data-key"), s = sorts[id];
+      if (s.key === key) { s.dir = -s.dir; }
+      else { s.key = key; s.dir = th.getAttribute("data-type") === "num" ? -1 : 1; }
+      render();
+    });
+  });
+  ["f-from", "f-to", "f-team", "f-agent"].forEach(function (id) { $(id).addEventListener("input", render); });
+  $("f-reset").addEventListener("click", function () {
+    $("f-from").value = $("f-from").min; $("f-to").value = $("f-to").max;
+    $("f-team").value = ""; $("f-agent").value = ""; render();
+  });
+  render();
+})();

@@ -1,0 +1,250 @@
+"""Read transcript files: callqa's own JSON and WebVTT with voice tags (docs/transcripts.md).
+
+JSON::
+
+    {"language": "en",
+     "segments": [{"speaker": "agent", "start": 0.0, "end": 2.5, "text": "Hello ...",
+                   "words": [{"text": "Hello", "start": 0.0, "end": 0.4}, ...]}]}
+
+WebVTT::
+
+    WEBVTT
+    Language: en
+
+    00:00:00.000 --> 00:00:02.500
+    <v Agent>Hello, thank you for calling.
+
+Both become a :class:`~callqa.types.Transcript` with ``language_source="file"``. Segments
+without word times get words spread evenly over the segment.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from callqa.errors import TranscriptError
+from callqa.types import AGENT, CUSTOMER, UNKNOWN, Transcript, Utterance, Word
+
+SPEAKER_NAMES: Mapping[str, str] = {
+    "agent": AGENT,
+    "customer": CUSTOMER,
+    "unknown": UNKNOWN,
+    # common names for the two roles in exported transcripts
+    "caller": CUSTOMER,
+    "client": CUSTOMER,
+    "representative": AGENT,
+    "rep": AGENT,
+    "operator": AGENT,
+}
+
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
+
+
+def read_transcript(path: Path, *, language: str | None = None) -> Transcript:
+    """Read a transcript file (``.json`` or ``.vtt``; other suffixes are sniffed).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    language : str, optional
+        ISO 639-1 code that overrides the file's (required for a WebVTT file without a
+        ``Language:`` header). "no" is read as "nb".
+
+    Raises
+    ------
+    TranscriptError
+        The file is missing, unreadable, or malformed; the message says where and what to fix.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise TranscriptError(f"transcript {path} not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TranscriptError(f"cannot read transcript {path} as UTF-8 text: {exc}") from exc
+    if path.suffix.lower() == ".vtt" or raw.lstrip().startswith("WEBVTT"):
+        return parse_vtt(raw, path, language=language)
+    return parse_json(raw, path, language=language)
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def _language(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _LANGUAGE_RE.match(value.strip()):
+        raise TranscriptError(
+            f'{where}: language must be an ISO 639-1 code such as "en", got {value!r}'
+        )
+    code = value.strip().lower().replace("_", "-").split("-")[0]
+    return "nb" if code in ("no", "nob") else code
+
+
+def _number(seg: Mapping[str, Any], key: str, where: str) -> float:
+    value = seg.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TranscriptError(f"{where}: {key!r} must be a number of seconds, got {value!r}")
+    if value < 0:
+        raise TranscriptError(f"{where}: {key!r} must be >= 0, got {value!r}")
+    return float(value)
+
+
+def _speaker(name: Any, where: str, *, strict: bool) -> str:
+    if not isinstance(name, str):
+        raise TranscriptError(f"{where}: speaker must be a string, got {name!r}")
+    role = SPEAKER_NAMES.get(name.strip().lower())
+    if role is None and strict:
+        raise TranscriptError(
+            f'{where}: unknown speaker {name!r}; use "agent", "customer" or "unknown"'
+        )
+    return role or UNKNOWN
+
+
+def spread_words(text: str, start: float, end: float, speaker: str) -> tuple[Word, ...]:
+    """Words of ``text`` with times spread evenly over ``[start, end]`` (no real timing)."""
+    tokens = text.split()
+    step = (end - start) / max(1, len(tokens))
+    return tuple(
+        Word(t, round(start + i * step, 3), round(start + (i + 1) * step, 3), speaker)
+        for i, t in enumerate(tokens)
+    )
+
+
+def _words(raw: Any, speaker: str, where: str) -> tuple[Word, ...]:
+    if not isinstance(raw, list):
+        raise TranscriptError(f"{where}: 'words' must be a list of {{text, start, end}}")
+    out = []
+    for i, w in enumerate(raw):
+        wh = f"{where}, word {i + 1}"
+        if not isinstance(w, dict):
+            raise TranscriptError(f"{wh}: must be an object with text, start, end")
+        text = w.get("text", w.get("word"))
+        if not isinstance(text, str):
+            raise TranscriptError(f"{wh}: 'text' must be a string")
+        prob = w.get("probability", 1.0)
+        if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0 <= prob <= 1:
+            raise TranscriptError(f"{wh}: 'probability' must be a number from 0 to 1")
+        out.append(
+            Word(text.strip(), _number(w, "start", wh), _number(w, "end", wh), speaker, float(prob))
+        )
+    return tuple(out)
+
+
+def _segment(raw: Any, n: int, path: Path) -> Utterance:
+    where = f"{path}: segment {n + 1}"
+    if not isinstance(raw, dict):
+        raise TranscriptError(f"{where}: must be an object with speaker, start, end, text")
+    speaker = _speaker(raw.get("speaker"), where, strict=True)
+    start, end = _number(raw, "start", where), _number(raw, "end", where)
+    if end < start:
+        raise TranscriptError(f"{where}: end ({end}) is before start ({start})")
+    text = raw.get("text")
+    if not isinstance(text, str):
+        raise TranscriptError(f"{where}: 'text' must be a string")
+    words = _words(raw["words"], speaker, where) if raw.get("words") else ()
+    return Utterance(
+        speaker, start, end, text.strip(), words or spread_words(text, start, end, speaker)
+    )
+
+
+def parse_json(raw: str, path: Path, *, language: str | None = None) -> Transcript:
+    """Parse callqa's transcript JSON (``raw``, read from ``path``)."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
+        raise TranscriptError(f'{path}: expected an object with a "segments" list')
+    if language is None and "language" not in data:
+        raise TranscriptError(f'{path}: no "language"; add e.g. "language": "en"')
+    lang = _language(language if language is not None else data["language"], str(path))
+    segments = [_segment(s, n, path) for n, s in enumerate(data["segments"])]
+    return Transcript(
+        language=lang,
+        segments=tuple(sorted(segments, key=lambda s: (s.start, s.end))),
+        language_source="file",
+    )
+
+
+# --- WebVTT -------------------------------------------------------------------------------
+
+_TIME_RE = re.compile(
+    r"^(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})\s+-->\s+(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})"
+)
+_VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]*)>")
+_TAG_RE = re.compile(r"</?[^>]*>")
+
+
+def _seconds(h: str | None, m: str, s: str, ms: str) -> float:
+    return int(h or 0) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+
+def _header(lines: list[str], path: Path) -> tuple[dict[str, str], int]:
+    if not lines or not lines[0].startswith("WEBVTT"):
+        raise TranscriptError(f"{path}: a WebVTT file must start with the line WEBVTT")
+    meta: dict[str, str] = {}
+    i = 1
+    while i < len(lines) and lines[i].strip():
+        key, sep, value = lines[i].partition(":")
+        if sep and "-->" not in lines[i]:
+            meta[key.strip().lower()] = value.strip()
+        i += 1
+    return meta, i
+
+
+def _cue(block: list[str], path: Path, line_no: int) -> Utterance | None:
+    timing = next((k for k, line in enumerate(block) if "-->" in line), None)
+    if timing is None:
+        if block[0].startswith(("NOTE", "STYLE", "REGION")):
+            return None
+        raise TranscriptError(f"{path}: line {line_no}: cue without a 'start --> end' line")
+    m = _TIME_RE.match(block[timing].strip())
+    if m is None:
+        raise TranscriptError(
+            f"{path}: line {line_no + timing}: bad cue timing {block[timing].strip()!r}; "
+            "use hh:mm:ss.mmm --> hh:mm:ss.mmm"
+        )
+    start, end = _seconds(*m.groups()[:4]), _seconds(*m.groups()[4:])
+    if end < start:
+        raise TranscriptError(f"{path}: line {line_no + timing}: cue ends before it starts")
+    body = " ".join(block[timing + 1 :])
+    voice = _VOICE_RE.search(body)
+    speaker = _speaker(voice.group(1), str(path), strict=False) if voice else UNKNOWN
+    text = re.sub(r"\s+", " ", _TAG_RE.sub("", body)).strip()
+    if not text:
+        return None
+    return Utterance(speaker, start, end, text, spread_words(text, start, end, speaker))
+
+
+def parse_vtt(raw: str, path: Path, *, language: str | None = None) -> Transcript:
+    """Parse WebVTT (``raw``, read from ``path``); ``<v Name>`` tags give the speaker."""
+    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    meta, i = _header(lines, path)
+    code = language if language is not None else meta.get("language")
+    if code is None:
+        raise TranscriptError(
+            f"{path}: no language; add a 'Language: en' line under WEBVTT or pass --language"
+        )
+    segments: list[Utterance] = []
+    block: list[str] = []
+    for n, line in enumerate([*lines[i:], ""], start=i + 1):
+        if line.strip():
+            block.append(line.strip())
+            continue
+        if block:
+            utt = _cue(block, path, n - len(block))
+            if utt is not None:
+                segments.append(utt)
+            block = []
+    return Transcript(
+        language=_language(code, str(path)),
+        segments=tuple(sorted(segments, key=lambda s: (s.start, s.end))),
+        language_source="file",
+    )

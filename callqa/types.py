@@ -1,0 +1,347 @@
+"""The values that flow between callqa's stages.
+
+::
+
+    path -> audio.load_audio -> CallAudio
+    CallAudio -> activity.detect_activity -> SpeechActivity (speaker turns + role decision)
+    CallAudio -> transcribe.transcribe_call -> Transcript (words with times and speakers)
+    CallAudio + SpeechActivity + Transcript -> metrics -> CallMetrics
+    Transcript + CallMetrics -> checks -> CheckResult ...
+    everything + rubric -> scorecard.build_scorecard -> Scorecard -> JSON / table / HTML / store
+
+Every value here is a frozen dataclass. Times are seconds from the start of the call.
+Speaker labels are the plain strings in :data:`SPEAKERS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:  # the stage modules own their metric types; imported for annotations only
+    from callqa.dynamics import DynamicsMetrics
+    from callqa.redact import RedactionSummary
+    from callqa.voice import VoiceMetrics
+
+AGENT = "agent"
+CUSTOMER = "customer"
+UNKNOWN = "unknown"  # mono call before (or without) diarization
+SPEAKERS = (AGENT, CUSTOMER, UNKNOWN)
+
+SAMPLE_RATE = 16_000  # Hz; every stage works on 16 kHz audio (Whisper's rate)
+
+Verdict = Literal["pass", "fail", "na"]
+
+
+@dataclass(frozen=True, order=True)
+class Segment:
+    """A time interval ``[start, end)`` in seconds (pyannote's ``Segment``)."""
+
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds (0 for an empty or inverted interval)."""
+        return max(0.0, self.end - self.start)
+
+    @property
+    def middle(self) -> float:
+        """Mid-point in seconds."""
+        return 0.5 * (self.start + self.end)
+
+    def overlaps(self, other: Segment) -> bool:
+        """True when the two intervals share a positive duration."""
+        return min(self.end, other.end) > max(self.start, other.start)
+
+    def intersection(self, other: Segment) -> float:
+        """Length in seconds of the time both intervals cover."""
+        return max(0.0, min(self.end, other.end) - max(self.start, other.start))
+
+    def contains(self, t: float) -> bool:
+        """True when time ``t`` (s) lies inside the interval."""
+        return self.start <= t < self.end
+
+
+@dataclass(frozen=True, eq=False)
+class CallAudio:
+    """A decoded call, resampled once to 16 kHz float32.
+
+    Attributes
+    ----------
+    channels : tuple of np.ndarray, each shape=(n,), float32 in [-1, 1]
+        One array per recorded channel (1 for mono, 2 for stereo), all at :data:`SAMPLE_RATE`.
+    source : Path or None
+        The file it came from.
+    sha256 : str
+        Hex digest of the file's bytes (identifies the call across renames).
+    original_sample_rate : int > 0 [Hz]
+        Sample rate of the file before resampling.
+    """
+
+    channels: tuple[np.ndarray, ...]
+    source: Path | None
+    sha256: str
+    original_sample_rate: int
+    sample_rate: int = SAMPLE_RATE
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels (1 or 2)."""
+        return len(self.channels)
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return len(self.channels[0]) / self.sample_rate
+
+    @property
+    def mix(self) -> np.ndarray:
+        """Mono mix (mean of the channels), shape=(n,), float32."""
+        if self.n_channels == 1:
+            return self.channels[0]
+        return np.mean(np.stack(self.channels), axis=0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of speech by one speaker, from speech activity detection."""
+
+    speaker: str
+    start: float
+    end: float
+
+    @property
+    def segment(self) -> Segment:
+        """The turn's time interval."""
+        return Segment(self.start, self.end)
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return max(0.0, self.end - self.start)
+
+
+@dataclass(frozen=True)
+class RoleDecision:
+    """Which speaker is the agent, how that was decided, and how sure we are.
+
+    Attributes
+    ----------
+    agent : str
+        Original label of the agent ("left", "right", "spk0", ...).
+    method : str
+        "channel" (given by --agent-channel), "auto" (decided from speech), "none" (mono, unknown).
+    confidence : float in [0, 1]
+        1.0 when the channel was given; otherwise the decision's confidence.
+    reason : str
+        One sentence a reviewer can check.
+    """
+
+    agent: str
+    method: str
+    confidence: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class SpeechActivity:
+    """Who spoke when: speaker turns from VAD (and diarization for mono calls)."""
+
+    turns: tuple[Turn, ...]
+    method: str  # e.g. "silero-vad+crosstalk-gate", "silero-vad+resemblyzer"
+    speakers: tuple[str, ...] = (AGENT, CUSTOMER)
+    roles: RoleDecision | None = None  # set once roles are decided (callqa.roles)
+    channel_map: tuple[tuple[str, int], ...] = ()  # speaker -> channel index (stereo only)
+
+    def channel_of(self, speaker: str) -> int | None:
+        """Index of the channel that carries ``speaker`` (stereo), None for mono."""
+        return dict(self.channel_map).get(speaker)
+
+    def turns_of(self, speaker: str) -> tuple[Turn, ...]:
+        """The turns of one speaker, in time order."""
+        return tuple(t for t in self.turns if t.speaker == speaker)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One transcribed word with its time (s), speaker and Whisper's probability in [0, 1]."""
+
+    text: str
+    start: float
+    end: float
+    speaker: str = UNKNOWN
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A transcript segment: one speaker's words between two pauses."""
+
+    speaker: str
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was said, by whom and when, in time order.
+
+    Attributes
+    ----------
+    language : str
+        ISO 639-1 code ("en", "nb", "fi", "it", "sl", ...). Norwegian is always "nb".
+    language_probability : float in [0, 1] or None
+        Whisper's language-ID probability; None when the language was forced or given.
+    language_source : str
+        "detected", "forced" (CLI/config) or "file" (read from a transcript file).
+    segments : tuple of Utterance
+        In start-time order.
+    """
+
+    language: str
+    segments: tuple[Utterance, ...]
+    language_probability: float | None = None
+    language_source: str = "detected"
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        """Every word, in time order."""
+        return tuple(sorted((w for s in self.segments for w in s.words), key=lambda w: w.start))
+
+    def segments_of(self, speaker: str) -> tuple[Utterance, ...]:
+        """The segments of one speaker, in time order."""
+        return tuple(s for s in self.segments if s.speaker == speaker)
+
+
+@dataclass(frozen=True)
+class SpeakerTalk:
+    """Talk time of one party (s) and its share of all talk (0-1)."""
+
+    speaker: str
+    talk_s: float
+    share: float | None
+
+
+@dataclass(frozen=True)
+class CallMetrics:
+    """Everything measured on a call. A stage that did not run leaves its field ``None``."""
+
+    duration_s: float
+    talk: tuple[SpeakerTalk, ...] = ()
+    agent_talk_share: float | None = None
+    dynamics: DynamicsMetrics | None = None
+    voice: VoiceMetrics | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A quote or moment that supports a verdict."""
+
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, "<section>.<item>" (e.g. "empathise.apology").
+    verdict : {"pass", "fail", "na"}
+        "na" when the check does not apply (no complaint, unsupported language, no audio).
+    score : float in [0, 1] or None
+        1 full pass, 0 fail, in between a partial pass; None with "na".
+    evidence : tuple of Evidence
+        The moments that earned the verdict (for a fail: what went wrong, or the stretch searched).
+    tip : str
+        One coaching sentence.
+    details : dict
+        Check-specific figures (JSON-serialisable), e.g. {"owner": "agent", "time_frame": "today"}.
+    """
+
+    id: str
+    verdict: Verdict
+    score: float | None
+    evidence: tuple[Evidence, ...] = ()
+    tip: str = ""
+    details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """One rubric item's weighted result."""
+
+    id: str
+    section: str
+    title: str
+    weight: float
+    verdict: Verdict
+    score: float | None
+    auto_fail: bool = False
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    """One rubric section's score (0-100) or None when every item in it is "na"."""
+
+    id: str
+    title: str
+    score: float | None
+    items: tuple[ItemScore, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which transcription model produced the transcript."""
+
+    backend: str  # "faster-whisper", "openai-whisper", "transcript-file", "fake"
+    name: str  # "base", a path, ...
+    weights_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """The scored file."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """The QA scorecard of one call: the product's main output.
+
+    Its JSON form is documented in docs/scorecard.md and checked against
+    callqa/schema/scorecard.schema.json.
+    """
+
+    call_id: str
+    source: SourceInfo
+    duration_s: float
+    language: str
+    channels: int
+    agent_channel: str | None
+    model: ModelInfo
+    transcript: Transcript
+    metrics: CallMetrics
+    checks: tuple[CheckResult, ...]
+    sections: tuple[SectionScore, ...]
+    score: float | None
+    roles: RoleDecision | None = None
+    redaction: RedactionSummary | None = None
+    auto_failed: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    rubric: str = "default"
+    callqa_version: str = ""
+    created_at: str = ""  # ISO 8601, UTC
+    timings_s: dict[str, float] = field(default_factory=dict, hash=False, compare=False)

@@ -1,0 +1,63 @@
+"""Shared fixtures: paths to the evaluation data and the bundled sample calls, generated audio,
+and one real transcriber per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT.parent / "shared" / "eval"
+SAMPLES = ROOT / "sample_calls"
+
+# Tests never download anything: the shipped model is the only one used.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    """../shared/eval (real recordings and labels); tests needing it skip when it is absent."""
+    if not EVAL.is_dir():
+        pytest.skip(f"evaluation data not found at {EVAL}")
+    return EVAL
+
+
+@pytest.fixture(scope="session")
+def sample_calls() -> Path:
+    """The bundled synthetic sample calls."""
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A per-session cache for the joined/converted weights (keeps the user's cache untouched)."""
+    preset = os.environ.get("CALLQA_TEST_CACHE")
+    cache = Path(preset) if preset else tmp_path_factory.mktemp("cache")
+    os.environ["CALLQA_CACHE_DIR"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def transcriber(model_cache: Path):  # type: ignore[no-untyped-def]
+    """The default real transcriber (faster-whisper, shipped Whisper base), loaded once."""
+    from callqa.transcribe import TranscriptionConfig, load_transcriber
+
+    return load_transcriber(TranscriptionConfig(threads=2))
+
+
+def write_wav(path: Path, channels: list[np.ndarray], sr: int = 16_000) -> Path:
+    """Write float channels (equal length) as a 16-bit WAV."""
+    data = np.stack(channels, axis=1) if len(channels) > 1 else channels[0]
+    sf.write(path, data, sr, subtype="PCM_16")
+    return path
+
+
+def speak(text: str, path: Path, voice: str = "en+m3", speed: int = 150) -> Path:
+    """Synthesize ``text`` with espeak-ng into a WAV file (synthetic test speech)."""
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
+    return path

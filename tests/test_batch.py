@@ -1,0 +1,406 @@
+"""Batch scoring: inputs, manifest, keys, engines, outputs, progress and the CLI commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from callqa import batch, store
+from callqa.batch import BatchOptions, BatchUsageError, CallInput, collect_inputs, run_batch
+from callqa.config import Config, replace_config
+from callqa.progress import JsonReporter, PlainReporter, make_reporter
+from callqa.testing import FakeTranscriber
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_calls"
+VOLATILE = ("created_at", "timings_s")  # the only fields allowed to differ between runs
+
+
+def stable(card: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in card.items() if k not in VOLATILE}
+
+
+@pytest.fixture(scope="module")
+def calls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 15 s of two stereo sample calls, plus a note that is not audio."""
+    return make_calls(tmp_path_factory.mktemp("calls"))
+
+
+def make_calls(folder: Path, seconds: float = 15.0) -> Path:
+    """Cut ``good.wav`` and ``poor.wav`` from the sample calls into ``folder`` (ffmpeg)."""
+    if not (SAMPLES / "en_good.ogg").exists():
+        pytest.skip("sample_calls/ not generated yet")
+    for name in ("good", "poor"):
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-y", "-i", str(SAMPLES / f"en_{name}.ogg"), "-t",
+             str(seconds), str(folder / f"{name}.wav")],
+            check=True,
+        )  # fmt: skip
+    (folder / "notes.txt").write_text("not audio")
+    return folder
+
+
+def quiet() -> Any:
+    return make_reporter("quiet")
+
+
+def inline(**kw: Any) -> BatchOptions:
+    return BatchOptions(workers=0, **kw)
+
+
+def score(specs: list[Any], work: Path, **kw: Any) -> batch.BatchResult:
+    """run_batch with the fake transcriber in this process, into work/out and work/s.duckdb."""
+    args: dict[str, Any] = {
+        "out_dir": work / "out",
+        "store_path": work / "s.duckdb",
+        "transcriber_factory": FakeTranscriber,
+        "options": inline(),
+        "reporter": quiet(),
+    }
+    return run_batch(collect_inputs(specs), **{**args, **kw})
+
+
+# -- inputs -----
+
+
+def test_collect_directory_glob_and_named_files(tmp_path: Path) -> None:
+    (tmp_path / "a b ø").mkdir()
+    for name in ("a b ø/x.WAV", "a b ø/y.mp3", "z.flac", "skip.txt", "a b ø/readme.md"):
+        (tmp_path / name).write_bytes(b"")
+    found = collect_inputs([tmp_path])
+    assert [c.path.name for c in found.calls] == ["x.WAV", "y.mp3", "z.flac"]
+    assert found.ignored_files == 2
+    globbed = collect_inputs([str(tmp_path / "**" / "*.mp3")])
+    assert [c.path.name for c in globbed.calls] == ["y.mp3"]
+    named = collect_inputs([tmp_path / "skip.txt", tmp_path / "gone.wav", tmp_path / "z.flac"])
+    problems = [c.problem for c in named.calls]
+    assert problems[0] is not None and problems[0].startswith("not an audio file (extension .txt")
+    assert problems[1] is not None and problems[1].startswith("file not found")
+    assert problems[2] is None
+    assert collect_inputs([str(tmp_path / "*.ogg")]).calls[0].problem == (
+        f"no file matches {tmp_path / '*.ogg'}"
+    )
+    twice = collect_inputs([tmp_path / "z.flac", tmp_path])
+    assert [c.path.name for c in twice.calls] == ["z.flac", "x.WAV", "y.mp3"]
+
+
+def test_manifest_columns_and_metadata(tmp_path: Path) -> None:
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "one.wav").write_bytes(b"")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "\ufeffpath,call_id,agent_id,team,language,agent_channel,call_date,campaign\n"
+        "audio/one.wav,c-1,ann,A,no,right,2025-01-31,winter\n"
+        "audio/two.wav,,,,,,,\n",
+        encoding="utf-8",
+    )
+    calls = batch.read_manifest(manifest)
+    assert calls[0] == CallInput(
+        path=tmp_path / "audio" / "one.wav",
+        call_id="c-1",
+        agent_id="ann",
+        team="A",
+        language="no",
+        agent_channel="right",
+        call_date="2025-01-31",
+        metadata=(("campaign", "winter"),),
+    )
+    assert calls[1].call_id is None and calls[1].problem is not None  # missing file: a failed row
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("file,agent\nx.wav,a\n", "has no 'path' column"),
+        ("path,call_date\nx.wav,31/01/2025\n", "is not YYYY-MM-DD"),
+        ("path,call_id\na.wav,c\nb.wav,c\n", "call_id used twice: c"),
+        ("path\n\n ,\n", "empty path"),
+    ],
+)
+def test_bad_manifest_is_a_usage_error(tmp_path: Path, text: str, message: str) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(text)
+    with pytest.raises(BatchUsageError, match=message):
+        collect_inputs([manifest])
+
+
+def test_call_ids_are_unique_and_safe() -> None:
+    calls = [CallInput(Path("a/call.wav")), CallInput(Path("b/call.wav")), CallInput(Path("x.wav"))]
+    ids = batch._call_ids(calls)
+    assert ids[0] != ids[1] and ids[0].startswith("call-") and ids[2] == "x"
+    assert batch.safe_call_id("../etc/passwd") == "_etc_passwd"
+    assert batch.safe_call_id("Møte 1") == "Møte 1"
+
+
+def test_scoring_key_tracks_what_changes_results(tmp_path: Path) -> None:
+    base = Config()
+    key = batch.scoring_key(base)
+    assert batch.scoring_key(replace_config(base, transcription__threads=7)) == key
+    assert batch.scoring_key(replace_config(base, call__language="fi")) != key
+    assert batch.scoring_key(base, model_id="other") != key
+    rubric = tmp_path / "r.toml"
+    rubric.write_text("a = 1\n")
+    with_rubric = batch.scoring_key(replace_config(base, rubric__path=str(rubric)))
+    rubric.write_text("a = 2\n")
+    assert batch.scoring_key(replace_config(base, rubric__path=str(rubric))) != with_rubric
+
+
+def test_default_workers_respects_cores_and_memory() -> None:
+    assert batch.default_workers(cores=8, memory_bytes=64 * 2**30) == 8
+    assert batch.default_workers(cores=8, memory_bytes=3 * 2**30) == 3
+    assert batch.default_workers(cores=2, memory_bytes=100) == 1
+    assert batch.threads_per_worker(2, cores=2) == 1
+    assert batch.threads_per_worker(1, cores=2) == 2
+    assert batch.threads_per_worker(3, cores=2) == 1
+
+
+# -- running -----
+
+
+@pytest.fixture(scope="module")
+def first_run(calls_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One inline batch over the two calls (shared by the tests that only read its outputs)."""
+    work = tmp_path_factory.mktemp("run")
+    result = run_batch(
+        collect_inputs([calls_dir]),
+        out_dir=work / "out",
+        store_path=work / "qa.duckdb",
+        transcriber_factory=FakeTranscriber,
+        options=inline(),
+        reporter=quiet(),
+    )
+    return {"result": result, "out": work / "out", "store": work / "qa.duckdb", "dir": calls_dir}
+
+
+def test_batch_writes_every_output(first_run: dict[str, Any]) -> None:
+    result, out = first_run["result"], first_run["out"]
+    assert result.counts == {"scored": 2, "skipped": 0, "failed": 0}
+    assert result.exit_code == 0 and result.ignored_files == 1
+    assert sorted(p.name for p in (out / "calls").iterdir()) == ["good.json", "poor.json"]
+    rows = list(csv.DictReader(io.StringIO((out / "scorecards.csv").read_text())))
+    assert [r["call_id"] for r in rows] == ["good", "poor"]
+    assert {"status", "reason", "score", "agent_talk_share", "agent_interruptions"} <= set(rows[0])
+    assert any(c.startswith("section_") for c in rows[0])
+    assert any(c.startswith("check_hear.") for c in rows[0])
+    table = pq.read_table(out / "scorecards.parquet")
+    assert table.num_rows == 2 and table.schema.field("score").type == "double"
+    card = json.loads((out / "calls" / "good.json").read_text())
+    assert float(rows[0]["score"]) == pytest.approx(card["score"])
+    summary = (out / "summary.md").read_text()
+    assert "2 calls: 2 scored, 0 skipped" in summary and "## Per agent" in summary
+
+
+def test_store_holds_the_same_scorecards(first_run: dict[str, Any]) -> None:
+    stored = {r["call_id"]: r for r in store.read_calls(first_run["store"])}
+    for call_id in ("good", "poor"):
+        on_disk = json.loads((first_run["out"] / "calls" / f"{call_id}.json").read_text())
+        assert stored[call_id]["scorecard"] == on_disk
+        assert stored[call_id]["scorecard_path"].endswith(f"calls/{call_id}.json")
+
+
+def test_rerun_skips_and_force_rescores(first_run: dict[str, Any], tmp_path: Path) -> None:
+    args: dict[str, Any] = {
+        "store_path": first_run["store"],
+        "transcriber_factory": FakeTranscriber,
+        "reporter": quiet(),
+    }
+    again = run_batch(
+        collect_inputs([first_run["dir"]]), out_dir=tmp_path / "o1", options=inline(), **args
+    )
+    assert again.counts == {"scored": 0, "skipped": 2, "failed": 0}
+    assert {r["reason"] for r in again.rows} == {"already scored"}
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "o1" / "scorecards.csv").read_text())))
+    assert all(r["score"] for r in rows)  # skipped rows carry the stored scores
+    assert (tmp_path / "o1" / "calls" / "good.json").exists()
+    forced = run_batch(
+        collect_inputs([first_run["dir"] / "good.wav"]),
+        out_dir=tmp_path / "o2",
+        options=inline(force=True),
+        **args,
+    )
+    assert forced.counts["scored"] == 1
+    assert len(store.read_calls(first_run["store"], latest_only=False)) == 2  # replaced, not added
+
+
+def test_same_audio_under_two_names_is_scored_once(calls_dir: Path, tmp_path: Path) -> None:
+    shutil.copy(calls_dir / "good.wav", tmp_path / "copy of good.wav")
+    result = score([calls_dir / "good.wav", tmp_path / "copy of good.wav"], tmp_path)
+    assert [r["status"] for r in result.rows] == ["scored", "skipped"]
+    assert result.rows[1]["reason"].startswith("same audio as good")
+    assert len(store.read_calls(tmp_path / "s.duckdb")) == 1
+
+
+def test_manifest_metadata_reaches_outputs_and_store(calls_dir: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "path,call_id,agent_id,team,call_date,campaign\n"
+        f"{calls_dir / 'poor.wav'},P-1,bob,B,2025-02-03,x\n"
+    )
+    result = score([manifest], tmp_path)
+    row = result.rows[0]
+    assert (row["call_id"], row["agent_id"], row["team"], row["meta_campaign"]) == (
+        "P-1",
+        "bob",
+        "B",
+        "x",
+    )
+    stored = store.read_calls(tmp_path / "s.duckdb", agent="bob")[0]
+    assert (stored["call_id"], stored["call_date"], stored["metadata"]) == (
+        "P-1",
+        "2025-02-03",
+        {"campaign": "x"},
+    )
+    assert "| bob | 1 |" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_process_pool_matches_inline(first_run: dict[str, Any], tmp_path: Path) -> None:
+    result = score([first_run["dir"]], tmp_path, store_path=None, options=BatchOptions(workers=2))
+    assert result.counts["scored"] == 2
+    for call_id in ("good", "poor"):
+        pooled = json.loads((tmp_path / "out" / "calls" / f"{call_id}.json").read_text())
+        alone = json.loads((first_run["out"] / "calls" / f"{call_id}.json").read_text())
+        assert stable(pooled) == stable(alone)
+
+
+def test_rebuild_outputs_from_store(first_run: dict[str, Any], tmp_path: Path) -> None:
+    batch.rebuild_outputs(first_run["store"], tmp_path / "again")
+    rebuilt = list(csv.DictReader(io.StringIO((tmp_path / "again" / "scorecards.csv").read_text())))
+    assert sorted(r["call_id"] for r in rebuilt) == ["good", "poor"]
+    text = (first_run["out"] / "scorecards.csv").read_text()
+    original = {r["call_id"]: r for r in csv.DictReader(io.StringIO(text))}
+    for r in rebuilt:
+        assert r["score"] == original[r["call_id"]]["score"]
+        assert r["check_hear.talk_share"] == original[r["call_id"]]["check_hear.talk_share"]
+
+
+# -- progress -----
+
+
+def test_plain_reporter_writes_periodic_lines() -> None:
+    stream = io.StringIO()
+    rep = PlainReporter(stream, interval_s=0.0)
+    rep.start(3)
+    rep.call_done("a", "scored")
+    rep.call_done("b", "failed", "bad file")
+    rep.call_done("c", "skipped")
+    rep.finish()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("callqa: scoring 3 calls")
+    assert any("failed b: bad file" in line for line in lines)
+    assert any("calls/min" in line and "ETA" in line for line in lines)
+    assert (
+        lines[-1].split("callqa: ")[1].startswith("done: 3/3 calls (1 failed, 1 scored, 1 skipped)")
+    )
+
+
+def test_json_reporter_lines_are_json() -> None:
+    stream = io.StringIO()
+    rep = JsonReporter(stream)
+    rep.start(1)
+    rep.call_done("a", "failed", "zero-byte file")
+    rep.finish()
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [e["event"] for e in events] == ["start", "call", "finish"]
+    assert events[1]["reason"] == "zero-byte file" and events[2]["counts"] == {"failed": 1}
+
+
+def test_auto_reporter_is_plain_off_a_terminal() -> None:
+    assert isinstance(make_reporter("auto", stream=io.StringIO()), PlainReporter)
+    with pytest.raises(ValueError, match="progress mode"):
+        make_reporter("loud")
+
+
+# -- CLI -----
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    from callqa.cli_batch import register
+
+    application = typer.Typer()
+    register(application)
+    return application
+
+
+def test_cli_batch_export_and_stats(app: typer.Typer, calls_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    db, out = tmp_path / "s.duckdb", tmp_path / "out"
+    args = ["batch", str(calls_dir), "--out", str(out), "--store", str(db), "--backend", "fake"]
+    done = runner.invoke(app, [*args, "--workers", "0", "--quiet"])
+    assert done.exit_code == 0, done.output
+    assert (out / "scorecards.csv").exists()
+    again = runner.invoke(app, [*args, "--workers", "0", "--json-logs"])
+    assert again.exit_code == 0
+    assert "2 skipped" in again.output
+    exported = runner.invoke(
+        app, ["export", "--store", str(db), "--out", str(tmp_path / "e.parquet")]
+    )
+    assert exported.exit_code == 0 and pq.read_table(tmp_path / "e.parquet").num_rows == 2
+    none = runner.invoke(
+        app,
+        ["export", "--store", str(db), "--out", str(tmp_path / "e.csv"), "--since", "2999-01-01"],
+    )
+    assert none.exit_code == 0 and "wrote 0 calls" in none.output
+    bad = runner.invoke(app, ["export", "--store", str(db), "--out", str(tmp_path / "e.xlsx")])
+    assert bad.exit_code == 2 and "use a .csv or .parquet" in bad.output
+    table = runner.invoke(app, ["stats", "--store", str(db)])
+    assert table.exit_code == 0 and "(none)" in table.output and "2" in table.output
+
+
+def test_cli_exit_codes(app: typer.Typer, tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "bad.wav").write_bytes(b"")
+    args = ["--out", str(tmp_path / "o"), "--no-store", "--backend", "fake", "--workers", "0"]
+    failed = runner.invoke(app, ["batch", str(tmp_path / "bad.wav"), *args, "--quiet"])
+    assert failed.exit_code == 1
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file\nx.wav\n")
+    usage = runner.invoke(app, ["batch", str(manifest), "--out", str(tmp_path / "o"), "--no-store"])
+    assert usage.exit_code == 2 and "Error: manifest" in usage.output
+    missing = runner.invoke(app, ["stats", "--store", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 1 and "Error: store" in missing.output
+    assert runner.invoke(app, ["batch"]).exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["batch", "nightly", "export", "stats"])
+def test_cli_help_has_an_example(app: typer.Typer, command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert f"callqa {command}" in result.output
+
+
+# -- the real model -----
+
+
+@pytest.mark.slow
+def test_real_model_on_two_sample_calls(calls_dir: Path, tmp_path: Path) -> None:
+    """Whisper base (shipped) through a one-worker pool: both calls get a transcript and a score."""
+    config = replace_config(Config(), call__language="en")
+    result = run_batch(collect_inputs([calls_dir]), config=config, out_dir=tmp_path / "out",
+                       store_path=tmp_path / "s.duckdb", options=BatchOptions(workers=1, threads=2),
+                       reporter=quiet())  # fmt: skip
+    assert result.counts == {"scored": 2, "skipped": 0, "failed": 0}, result.rows
+    for call_id in ("good", "poor"):
+        card = json.loads((tmp_path / "out" / "calls" / f"{call_id}.json").read_text())
+        assert card["model"]["backend"] == "faster-whisper"
+        words = " ".join(s["text"] for s in card["transcript"]["segments"]).lower()
+        assert len(words.split()) > 20 and card["score"] is not None
+
+
+def test_reports_and_dashboard(calls_dir: Path, tmp_path: Path) -> None:
+    result = score([calls_dir / "poor.wav"], tmp_path, store_path=None, options=inline(reports=True))
+    assert result.counts["scored"] == 1
+    page = (tmp_path / "out" / "calls" / "poor.html").read_text()
+    assert "plotly.min.js" in page  # the bundle is shared, not inlined per call
+    dashboard = (tmp_path / "out" / "dashboard.html").read_text()
+    assert "calls/poor.html" in dashboard

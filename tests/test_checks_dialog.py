@@ -1,0 +1,387 @@
+"""Call-level behaviour of the transcript checks, on hand-written dialogues with known answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from callqa.checks import CheckContext, defaults, registry
+from callqa.types import AGENT, CUSTOMER, UNKNOWN, CallMetrics, CheckResult, Transcript, Utterance
+
+Line = tuple[str, str] | tuple[str, str, float, float]
+
+
+def call(lines: Sequence[Line], language: str = "en") -> Transcript:
+    """A transcript; lines without times last 0.4 s a word with 0.5 s gaps."""
+    segments, t = [], 0.0
+    for line in lines:
+        if len(line) == 4:
+            speaker, text, start, end = line  # type: ignore[misc]
+        else:
+            speaker, text = line[0], line[1]
+            start, end = t, t + 0.4 * len(text.split())
+        segments.append(Utterance(speaker, start, end, text))
+        t = end + 0.5
+    return Transcript(language, tuple(segments), language_source="file")
+
+
+def run(check_id: str, transcript: Transcript, **params: object) -> CheckResult:
+    merged = {**defaults().get(check_id, {}), **params}
+    ctx = CheckContext(transcript, CallMetrics(duration_s=60.0), has_audio=False, params=merged)
+    result = registry()[check_id](ctx)
+    assert result.id == check_id
+    return result
+
+
+A, C = AGENT, CUSTOMER
+TEXT_CHECKS = (
+    "open.greeting",
+    "open.closing",
+    "hear.paraphrase",
+    "hear.no_repeat",
+    "empathise.apology",
+    "empathise.empathy",
+    "lead.open_questions",
+    "lead.alternative",
+    "action.next_step",
+    "positive.negative_language",
+    "positive.forbidden_phrases",
+)
+
+
+def test_registry_has_every_text_check() -> None:
+    assert set(TEXT_CHECKS) <= set(registry())
+
+
+@pytest.mark.parametrize("check_id", TEXT_CHECKS)
+def test_unsupported_language_is_na(check_id: str) -> None:
+    t = call(
+        [(C, "Mein Paket ist nicht angekommen, das ist ein Problem."), (A, "Es tut mir leid.")] * 3,
+        "de",
+    )
+    result = run(check_id, t)
+    assert result.verdict == "na"
+    assert result.details["reason"] == "language de not supported"
+
+
+@pytest.mark.parametrize("check_id", TEXT_CHECKS)
+def test_mono_without_roles_is_na(check_id: str) -> None:
+    t = call([(UNKNOWN, "Hello, I'm sorry for the delay, I will call you tomorrow.")] * 3)
+    assert run(check_id, t).verdict == "na"
+
+
+def test_norwegian_no_is_read_as_nb() -> None:
+    t = call([(C, "Pakken har ikke kommet."), (A, "Jeg beklager forsinkelsen.")], "no")
+    assert run("empathise.apology", t).verdict == "pass"
+
+
+# --- apology ------------------------------------------------------------------------------
+
+
+def test_apology_after_complaint_passes() -> None:
+    t = call(
+        [
+            (A, "Hello, how can I help?"),
+            (C, "My parcel never arrived."),
+            (A, "I'm so sorry about that."),
+        ]
+    )
+    r = run("empathise.apology", t)
+    assert (r.verdict, r.score) == ("pass", 1.0)
+    assert r.evidence[0].text == "I'm so sorry about that."
+    assert r.evidence[0].speaker == AGENT
+
+
+def test_apology_before_complaint_does_not_count() -> None:
+    t = call(
+        [
+            (A, "Sorry for the wait, how can I help?"),
+            (C, "My parcel never arrived."),
+            (A, "Let me check."),
+        ]
+    )
+    r = run("empathise.apology", t)
+    assert r.verdict == "fail"
+    assert r.details["before_complaint"] == 1 and r.details["after_complaint"] == 0
+
+
+def test_no_complaint_is_na() -> None:
+    t = call(
+        [
+            (A, "Hello, how can I help?"),
+            (C, "I'd like to change my address."),
+            (A, "Sure, sorry for the wait."),
+        ]
+    )
+    r = run("empathise.apology", t)
+    assert r.verdict == "na"
+
+
+def test_rote_apology_halves_the_score() -> None:
+    lines: list[Line] = [(C, "The app is broken again.")]
+    lines += [(A, "I'm sorry for the inconvenience."), (C, "And it still fails.")] * 3
+    r = run("empathise.apology", call(lines))
+    assert r.verdict == "pass" and r.score == 0.5 and r.details["rote"] is True
+
+
+def test_pardon_and_negated_apologies_do_not_count() -> None:
+    t = call(
+        [
+            (C, "The bill is wrong."),
+            (A, "Sorry, could you repeat that?"),
+            (C, "The bill is wrong."),
+            (A, "I'm not sorry, that's the price."),
+        ]
+    )
+    r = run("empathise.apology", t)
+    assert r.verdict == "fail"
+    assert r.details["pardon"] == 1 and r.details["negated"] == 1
+
+
+def test_finnish_inflected_apology_after_complaint() -> None:
+    t = call([(C, "Laskussani on virhe."), (A, "Pahoittelemme tapahtunutta, korjaamme sen.")], "fi")
+    assert run("empathise.apology", t).verdict == "pass"
+
+
+def test_empathy_statement() -> None:
+    t = call([(C, "The router keeps dropping."), (A, "I understand how frustrating that is.")])
+    assert run("empathise.empathy", t).verdict == "pass"
+    t = call([(C, "The router keeps dropping."), (A, "Restart it.")])
+    assert run("empathise.empathy", t).verdict == "fail"
+
+
+# --- commitments --------------------------------------------------------------------------
+
+
+def test_next_step_with_time_frame_reports_parts() -> None:
+    t = call([(C, "When do I get my money?"), (A, "I'll send the refund by Friday.")])
+    r = run("action.next_step", t)
+    assert (r.verdict, r.score) == ("pass", 1.0)
+    assert r.details["owner"] == AGENT
+    assert r.details["action"] == "i will send"
+    assert r.details["time_frame"] == "by friday"
+    assert r.details["partial"] is False
+
+
+def test_next_step_without_time_frame_is_partial() -> None:
+    r = run("action.next_step", call([(A, "I'll send you the refund.")]))
+    assert (r.verdict, r.score, r.details["partial"]) == ("pass", 0.5, True)
+
+
+def test_time_frame_in_the_next_sentence_of_the_same_turn() -> None:
+    r = run("action.next_step", call([(A, "I'll call you back. It will be tomorrow morning.")]))
+    assert r.score == 1.0
+
+
+def test_customer_commitment_is_not_the_agents() -> None:
+    t = call([(C, "I'll send you the receipt tomorrow."), (A, "Okay, thank you.")])
+    r = run("action.next_step", t)
+    assert r.verdict == "fail"
+    assert r.details["customer_commitments"] == 1 and r.details["commitments"] == 0
+
+
+def test_asking_the_customer_to_act_is_not_a_commitment() -> None:
+    r = run("action.next_step", call([(A, "You will need to send us the form by Friday.")]))
+    assert r.verdict == "fail"
+
+
+# --- lead ---------------------------------------------------------------------------------
+
+
+def test_open_questions_exclude_the_opening_offer() -> None:
+    t = call(
+        [
+            (A, "Hello, how can I help you?"),
+            (C, "My card is blocked."),
+            (A, "Is it the debit card?"),
+        ]
+    )
+    r = run("lead.open_questions", t)
+    assert r.verdict == "fail" and r.details == {"open": 0, "closed": 1, "open_share": 0.0}
+    t = call([(A, "What happened when you paid?")])
+    assert run("lead.open_questions", t).verdict == "pass"
+
+
+def test_refusal_with_alternative_in_the_next_turn() -> None:
+    t = call([(A, "I can't refund it."), (C, "Why not?"), (A, "What I can do is send a new one.")])
+    r = run("lead.alternative", t)
+    assert r.verdict == "pass" and r.details["refusals"] == 1
+
+
+def test_bare_refusal_fails_with_evidence() -> None:
+    t = call([(A, "I can't refund it."), (C, "Why not?"), (A, "Rules.")])
+    r = run("lead.alternative", t)
+    assert r.verdict == "fail" and r.evidence[0].text == "I can't refund it."
+
+
+# --- positive language --------------------------------------------------------------------
+
+
+def test_negative_language_rate_per_agent_minute() -> None:
+    # agent speaks 30 s in total (two 15 s utterances) and says 2 negative words -> 4 per minute
+    t = call(
+        [
+            (A, "No, I can't change the address.", 0.0, 15.0),
+            (C, "Hm.", 15.0, 16.0),
+            (A, "That is fine.", 16.0, 31.0),
+        ]
+    )
+    r = run("positive.negative_language", t, max_per_minute=2.0)
+    assert r.details["count"] == 2
+    assert r.details["agent_minutes"] == pytest.approx(0.5)
+    assert r.details["per_minute"] == pytest.approx(4.0)
+    assert r.verdict == "fail" and r.score == pytest.approx(0.0)
+    r = run("positive.negative_language", t, max_per_minute=4.0)
+    assert r.verdict == "pass" and r.score == 1.0
+
+
+def test_negative_language_needs_enough_agent_speech() -> None:
+    assert run("positive.negative_language", call([(A, "No.", 0.0, 1.0)])).verdict == "na"
+
+
+def test_forbidden_phrases_fail_with_each_occurrence() -> None:
+    t = call([(A, "Please calm down."), (C, "What?"), (A, "That's our policy.")])
+    r = run("positive.forbidden_phrases", t)
+    assert r.verdict == "fail" and r.score == 0.0
+    assert [e.text for e in r.evidence] == ["Please calm down.", "That's our policy."]
+    assert r.details["phrases"] == ["calm down", "that is our policy"]
+
+
+def test_customer_saying_a_forbidden_phrase_is_not_counted() -> None:
+    t = call([(C, "Calm down, I'm only asking."), (A, "Of course, let me help.")])
+    assert run("positive.forbidden_phrases", t).verdict == "pass"
+
+
+# --- opening / closing --------------------------------------------------------------------
+
+
+def test_greeting_components() -> None:
+    t = call([(A, "Hello, this is Anna from Acme."), (C, "Hi."), (A, "How can I help?")])
+    r = run("open.greeting", t)
+    assert r.verdict == "pass" and r.score == 1.0
+    r = run("open.greeting", call([(A, "Order number?")]))
+    assert r.verdict == "fail" and r.details["missing"] == ["greeting", "self_intro", "offer_help"]
+
+
+def test_closing_is_never_the_opening_turn() -> None:
+    assert run("open.closing", call([(A, "Thank you for calling Acme.")])).verdict == "na"
+    t = call([(A, "Hello."), (C, "Hi, bye."), (A, "Thanks for calling, is there anything else?")])
+    assert run("open.closing", t).score == 1.0
+
+
+def test_closing_only_in_the_last_turns() -> None:
+    t = call(
+        [
+            (A, "Thank you for calling."),
+            (C, "My bill is wrong."),
+            (A, "Fixed."),
+            (C, "Ok."),
+            (A, "Bye."),
+            (C, "Bye."),
+        ]
+    )
+    assert run("open.closing", t, last_turns=2).verdict == "fail"
+
+
+# --- hear ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_paraphrase_and_reflection_ratio() -> None:
+    t = call(
+        [
+            (C, "I was charged twice for the same order last week."),
+            (A, "So you were billed two times for one order. Which card did you use?"),
+        ]
+    )
+    r = run("hear.paraphrase", t)
+    assert r.verdict == "pass"
+    assert r.details["reflections"] == 1 and r.details["questions"] == 1
+    assert r.details["reflection_to_question"] == 1.0 and r.details["miti_band"] == "fair"
+
+
+@pytest.mark.slow
+def test_no_paraphrase_fails() -> None:
+    t = call(
+        [
+            (C, "I was charged twice for the same order last week."),
+            (A, "What is your customer number?"),
+        ]
+    )
+    assert run("hear.paraphrase", t).verdict == "fail"
+
+
+def test_short_customer_turns_make_paraphrase_na() -> None:
+    t = call([(C, "Hi."), (A, "Hello.")])
+    assert run("hear.paraphrase", t).verdict == "na"
+
+
+def test_repeated_order_number_is_a_repeat() -> None:
+    t = call(
+        [
+            (C, "My order number is 4 5 6 7 8."),
+            (A, "Thanks."),
+            (C, "It was a blue jacket."),
+            (A, "Okay, can I have the order number?"),
+            (C, "It's 45678."),
+            (A, "Thank you."),
+        ]
+    )
+    r = run("hear.no_repeat", t)
+    assert r.verdict == "fail" and r.details["reasons"] == ["number 45678 given again"]
+    assert [e.text for e in r.evidence] == ["My order number is 4 5 6 7 8.", "It's 45678."]
+
+
+def test_repeat_cue_is_a_repeat() -> None:
+    t = call(
+        [
+            (C, "The heating is off."),
+            (A, "Okay."),
+            (C, "Yes."),
+            (A, "Which flat?"),
+            (C, "As I said, it's the heating."),
+        ]
+    )
+    assert run("hear.no_repeat", t).verdict == "fail"
+
+
+def test_no_repeat_passes_and_needs_three_customer_turns() -> None:
+    t = call(
+        [
+            (C, "My order is 12345."),
+            (A, "Thanks."),
+            (C, "It is late."),
+            (A, "Sorry."),
+            (C, "Okay, thanks."),
+        ]
+    )
+    assert run("hear.no_repeat", t).verdict == "pass"
+    assert run("hear.no_repeat", call([(C, "Hi."), (A, "Hello.")])).verdict == "na"
+
+
+@pytest.mark.slow
+def test_restated_problem_is_a_repeat_but_new_information_is_not() -> None:
+    restated = call(
+        [
+            (C, "My internet connection drops every evening around eight o'clock."),
+            (A, "Okay."),
+            (C, "I use it for work from home."),
+            (A, "I see. What is the problem exactly?"),
+            (C, "My internet connection keeps dropping every evening at about eight."),
+            (A, "Right."),
+        ]
+    )
+    r = run("hear.no_repeat", restated)
+    assert r.verdict == "fail" and r.details["reasons"][0].startswith("same content")
+    fresh = call(
+        [
+            (C, "My internet connection drops every evening around eight o'clock."),
+            (A, "Okay."),
+            (C, "I use it for work from home."),
+            (A, "Which router do you have?"),
+            (C, "It is the white router you sent me last year in March."),
+            (A, "Right."),
+        ]
+    )
+    assert run("hear.no_repeat", fresh).verdict == "pass"

@@ -1,0 +1,97 @@
+"""Config files: defaults, overrides, and exact errors for unknown keys and wrong types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callqa.config import Config, config_hash, load_config, replace_config
+from callqa.errors import ConfigError
+from callqa.transcribe import normalize_language
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "callqa.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_file() -> None:
+    cfg = load_config(None)
+    assert cfg == Config()
+    assert cfg.call.agent_channel == "left" and cfg.call.language is None
+    assert cfg.transcription.backend == "faster-whisper"
+
+
+def test_file_overrides_defaults_and_aliases_norwegian(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, '[call]\nagent_channel = "right"\nlanguage = "no"\n'))
+    assert cfg.call.agent_channel == "right"
+    assert cfg.call.language == "nb"
+
+
+def test_unknown_table_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[cal]\nlanguage = 'fi'\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key 'cal' \(known: call, dynamics, redaction, "
+        r"rubric, transcription, voice\)",
+    ):
+        load_config(path)
+
+
+def test_unknown_key_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[call]\nlanguag = 'fi'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: unknown key 'call.languag' (known: agent_channel,")
+
+
+def test_wrong_type_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[call]\nmax_duration_s = 'long'\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: 'call.max_duration_s' must be float, not str ('long')"
+
+
+def test_bad_agent_channel(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match="agent_channel must be one of left, right, auto, not 'centre'"
+    ):
+        load_config(write(tmp_path, "[call]\nagent_channel = 'centre'\n"))
+
+
+def test_not_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[call\n"))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_cli_flags_override_file_and_none_keeps_value() -> None:
+    cfg = replace_config(Config(), call__language="FI", call__agent_channel=None)
+    assert cfg.call.language == "fi" and cfg.call.agent_channel == "left"
+
+
+def test_hash_changes_with_any_setting() -> None:
+    base = Config()
+    assert config_hash(base) == config_hash(Config())
+    assert config_hash(base) != config_hash(replace_config(base, call__language="it"))
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [("auto", None), (None, None), ("NO", "nb"), ("sl", "sl")]
+)
+def test_normalize_language(given: str | None, expected: str | None) -> None:
+    assert normalize_language(given) == expected
+
+
+def test_toml_round_trip(tmp_path: Path) -> None:
+    from callqa.config import to_toml
+
+    cfg = replace_config(Config(), call__language="sl", call__agent_channel="auto")
+    path = write(tmp_path, to_toml(cfg))
+    assert load_config(path) == cfg

@@ -1,0 +1,147 @@
+"""The team dashboard, on hand-made store rows (tests/data/report/rows.json).
+
+The rows: agent a1 (teamA) has four calls on 1-4 Nov scoring 80, 90, 60, 70; b2 (teamB) has
+one scored call (50) and one unscored call without a call date (scored 5 Nov); an agent whose
+id is ``<script>alert(1)</script>`` (teamB) has one call (40). The aggregates are checked in
+the browser (tests/test_browser.py); here, the reduction to page data, escaping, links, files
+and the command.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from callqa import dashboard
+from callqa.cli_report import register
+from callqa.errors import StoreError
+
+ROWS_PATH = Path(__file__).parent / "data" / "report" / "rows.json"
+
+
+@pytest.fixture()
+def rows() -> list[dict[str, Any]]:
+    return json.loads(ROWS_PATH.read_text(encoding="utf-8"))
+
+
+def _data_block(html: str) -> str:
+    match = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html)
+    assert match, "dashboard data block missing"
+    return match.group(1)
+
+
+def test_rows_are_reduced_to_page_data(rows: list[dict[str, Any]]) -> None:
+    calls, titles = dashboard.dashboard_rows(rows, report_links={"c1": "r/c1.html"})
+    assert [c["id"] for c in calls] == ["c1", "c2", "c5", "c3", "c7", "c4", "c6"]  # by date
+    c1 = calls[0]
+    assert c1 == {
+        "id": "c1", "agent": "a1", "team": "teamA", "date": "2025-11-01",
+        "scored": "2025-11-01T21:00:00+00:00", "score": 80.0, "talk": 0.5, "interruptions": 0,
+        "failed": ["hear.no_interruptions"], "href": "r/c1.html",
+    }  # fmt: skip
+    c6 = calls[-1]
+    assert c6["date"] == "2025-11-05"  # no call date: the day it was scored
+    assert c6["score"] is None and c6["interruptions"] is None and c6["href"] == ""
+    # titles from the scorecard where given, else readable ids
+    assert titles == {"hear.no_interruptions": "No interruptions", "language.positive": "Positive"}
+
+
+def test_missing_agent_and_dates() -> None:
+    calls, _ = dashboard.dashboard_rows([{"call_id": "x", "scored_at": "not a date"}])
+    assert calls[0]["agent"] == dashboard.UNKNOWN_AGENT
+    assert calls[0]["date"] == "" and calls[0]["team"] == ""
+
+
+def test_page_holds_filters_and_escaped_data(rows: list[dict[str, Any]]) -> None:
+    html = dashboard.render_dashboard(rows, report_links=None)
+    assert '<input type="date" id="f-from" value="2025-11-01"' in html
+    assert '<input type="date" id="f-to" value="2025-11-05"' in html
+    assert '<option value="teamA">teamA</option><option value="teamB">teamB</option>' in html
+    block = _data_block(html)
+    assert "<" not in block and ">" not in block
+    assert json.loads(block)["calls"][4]["agent"] == "<script>alert(1)</script>"
+    assert "<script>alert" not in html
+    assert html.count("<script") == 3
+
+
+def test_team_names_are_escaped_in_the_filter(rows: list[dict[str, Any]]) -> None:
+    rows[0]["team"] = '"><img src=x onerror=alert(1)>'
+    html = dashboard.render_dashboard(rows)
+    assert "<img" not in html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_empty_dashboard_renders() -> None:
+    html = dashboard.render_dashboard([])
+    assert 'id="empty">No scored calls in this selection.' in html
+
+
+def test_report_links_found_in_a_folder(rows: list[dict[str, Any]], tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "c1.html").write_text("x", encoding="utf-8")
+    (tmp_path / "reports" / "c3.html").write_text("x", encoding="utf-8")
+    links = dashboard.report_links_in(rows, tmp_path / "reports", tmp_path / "team.html")
+    assert links == {"c1": "reports/c1.html", "c3": "reports/c3.html"}
+
+
+def test_write_dashboard_with_shared_assets(rows: list[dict[str, Any]], tmp_path: Path) -> None:
+    out = dashboard.write_dashboard(rows, tmp_path / "team.html", shared_assets=True)
+    html = out.read_text(encoding="utf-8")
+    assert '<script src="plotly.min.js"></script>' in html and len(html) < 200_000
+    assert (tmp_path / "plotly.min.js").is_file()
+
+
+@pytest.fixture(scope="module")
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def test_cli_dashboard_reads_the_store(
+    cli: typer.Typer, rows: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callqa.store
+
+    seen: dict[str, Any] = {}
+
+    def fake_read_calls(store: Path, **kwargs: Any) -> list[dict[str, Any]]:
+        seen.update(kwargs, store=store)
+        return rows
+
+    monkeypatch.setattr(callqa.store, "read_calls", fake_read_calls)
+    out = tmp_path / "team.html"
+    args = ["dashboard", "--store", str(tmp_path / "s.duckdb"), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--since", "2025-11-01", "--team", "teamA"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"store": tmp_path / "s.duckdb", "since": "2025-11-01", "until": None,
+                    "team": "teamA"}  # fmt: skip
+    assert '"id": "c7"' in out.read_text(encoding="utf-8")
+
+
+def test_cli_dashboard_store_error_is_exit_1(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callqa.store
+
+    def broken(store: Path, **kwargs: Any) -> list[dict[str, Any]]:
+        raise StoreError("store is locked; try again later")
+
+    monkeypatch.setattr(callqa.store, "read_calls", broken)
+    args = ["dashboard", "--store", str(tmp_path / "s.duckdb"), "--out", str(tmp_path / "t.html")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output == "Error: store is locked; try again later\n"
+
+
+def test_cli_dashboard_bad_date_is_usage_error(cli: typer.Typer, tmp_path: Path) -> None:
+    args = ["dashboard", "--store", str(tmp_path / "s.duckdb"), "--since", "yesterday"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "Error: --since must be a date like 2025-01-31, got 'yesterday'" in result.output

@@ -1,0 +1,116 @@
+"""Mono diarization: windows, clustering, labelling, DER, real and synthetic calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import speak
+
+from callqa.activity import detect_activity
+from callqa.diarize import (
+    _absorb_short,
+    choose_clusters,
+    diarization_error_rate,
+    diarize,
+    speech_windows,
+    spherical_kmeans,
+)
+from callqa.dynamics import DynamicsConfig, talk_time
+from callqa.types import SAMPLE_RATE, UNKNOWN, CallAudio, Turn
+
+CFG = DynamicsConfig()
+
+
+def test_speech_windows_cover_each_segment() -> None:
+    """A 0.3 s segment is skipped, a 1.0 s one is one window, a 3.0 s one gets windows every
+    0.75 s with the last aligned to its end: 10-11.5, 10.75-12.25, 11.5-13."""
+    w = speech_windows([(0.0, 0.3), (2.0, 3.0), (10.0, 13.0)], 1.5, 0.75)
+    assert w == [(2.0, 3.0), (10.0, 11.5), (10.75, 12.25), (11.5, 13.0)]
+
+
+def test_spherical_kmeans_separates_two_directions() -> None:
+    rng = np.random.default_rng(1)
+    a = np.array([1.0, 0.0, 0.0]) + rng.normal(0, 0.1, (20, 3))
+    b = np.array([0.0, 1.0, 0.0]) + rng.normal(0, 0.1, (10, 3))
+    x = np.vstack([a, b])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = spherical_kmeans(x, 2)
+    assert len(set(labels[:20])) == 1 and len(set(labels[20:])) == 1 and labels[0] != labels[20]
+    # estimation: a 2-window outlier cluster (< 8 %) is not a second speaker
+    outliers = np.vstack([a, b[:1]])
+    outliers /= np.linalg.norm(outliers, axis=1, keepdims=True)
+    assert set(choose_clusters(outliers, 0)) == {0}
+
+
+def test_short_flicker_between_one_speakers_runs_is_absorbed() -> None:
+    runs = [(0, 0.0, 2.0), (1, 2.0, 2.2), (0, 2.2, 4.0), (1, 4.0, 6.0)]
+    assert _absorb_short(runs) == [(0, 0.0, 4.0), (1, 4.0, 6.0)]
+
+
+def test_der_hand_computed() -> None:
+    """
+    reference  A |0------4|          B |4-----------10|
+    hypothesis x |0----3|  y |3-----------------10|
+    mapping A->x, B->y: 1 s confusion over 10 s of reference speech -> DER 0.1
+    """
+    ref = [Turn("A", 0, 4), Turn("B", 4, 10)]
+    hyp = [Turn("x", 0, 3), Turn("y", 3, 10)]
+    assert diarization_error_rate(ref, hyp) == pytest.approx(0.1, abs=0.002)
+    assert diarization_error_rate(ref, ref) == 0.0
+    assert diarization_error_rate(ref, []) == pytest.approx(1.0)
+
+
+def test_too_little_speech_stays_unknown() -> None:
+    turns = diarize(np.zeros(SAMPLE_RATE, np.float32), [(0.1, 0.9)], CFG, encoder=None)
+    assert turns == (Turn(UNKNOWN, 0.1, 0.9),)
+
+
+@pytest.mark.slow
+def test_two_espeak_voices_are_told_apart(tmp_path: Path) -> None:
+    """Synthetic mono call: a low male and a high female espeak-ng voice alternate 6 turns."""
+    import librosa
+    import soundfile as sf
+
+    lines = [
+        ("en+m3", "Thank you for calling the help desk, my name is John."),
+        ("en+f4", "Hello, I have a problem with my internet connection at home."),
+        ("en+m3", "I am sorry to hear that. Can I have your account number please?"),
+        ("en+f4", "Yes, it is four five seven two one, and it has been down all week."),
+        ("en+m3", "Thank you. I can see an outage in your area, it will be fixed today."),
+        ("en+f4", "That is great news, thank you very much for your help."),
+    ]
+    parts, truth, t = [], [], 0.0
+    for i, (voice, text) in enumerate(lines):
+        y, sr = sf.read(speak(text, tmp_path / f"{i}.wav", voice=voice), dtype="float32")
+        y, _ = librosa.effects.trim(y, top_db=40)
+        y = librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE)
+        parts += [y, np.zeros(int(0.6 * SAMPLE_RATE), np.float32)]
+        truth.append(Turn(voice, t, t + len(y) / SAMPLE_RATE))
+        t += len(y) / SAMPLE_RATE + 0.6
+    audio = CallAudio((np.concatenate(parts) * 0.5,), None, "", SAMPLE_RATE)
+    act = detect_activity(audio, CFG)
+    assert act.speakers == ("spk0", "spk1")
+    assert act.turns[0].speaker == "spk0"  # named by first appearance
+    assert diarization_error_rate(truth, act.turns) < 0.10
+
+
+@pytest.mark.slow
+def test_real_telephone_call_der_and_talk_time(eval_dir: Path) -> None:
+    """pyannote's sample call (RTTM): DER <= 20 % (no collar, overlap counted), per-speaker talk
+    time within 1.5 s."""
+    from callqa.audio import load_audio
+
+    base = eval_dir / "calls" / "pyannote_sample"
+    ref = []
+    for line in base.with_suffix(".rttm").read_text().splitlines():
+        f = line.split()
+        ref.append(Turn(f[7], float(f[3]), float(f[3]) + float(f[4])))
+    audio = load_audio(base.with_suffix(".wav"))
+    act = detect_activity(audio, CFG)
+    assert diarization_error_rate(ref, act.turns) <= 0.20
+    talk = {t.speaker: t.talk_s for t in talk_time(act, audio.duration_s)}
+    # speaker90 speaks first (6.69 s) -> spk0
+    assert talk["spk0"] == pytest.approx(11.84, abs=1.5)
+    assert talk["spk1"] == pytest.approx(12.51, abs=1.5)

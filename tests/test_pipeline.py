@@ -1,0 +1,148 @@
+"""End to end: recorded calls through every stage to a schema-valid scorecard.
+
+The fast tests use the scripted FakeTranscriber (no model); the slow ones the real shipped
+Whisper base model, on real recordings (../shared/eval) and the synthetic sample calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from typer.testing import CliRunner
+
+from callqa.config import Config, replace_config
+from callqa.pipeline import score_call
+from callqa.scorecard import schema, to_dict
+from callqa.testing import FakeTranscriber
+
+VALIDATOR = Draft202012Validator(schema())
+
+
+def valid(card: dict) -> dict:  # type: ignore[type-arg]
+    errors = sorted(VALIDATOR.iter_errors(card), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    return card
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate: word-level edit distance / reference length (no case, no punctuation)."""
+    ref = re.findall(r"[a-z']+", reference.lower())
+    hyp = re.findall(r"[a-z']+", hypothesis.lower())
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def test_fake_transcriber_stereo_call_gives_valid_scorecard(sample_calls: Path) -> None:
+    card = to_dict(score_call(sample_calls / "en_good.ogg", transcriber=FakeTranscriber()))
+    valid(card)
+    assert card["channels"] == 2 and card["agent_channel"] == "left"
+    assert {s["speaker"] for s in card["transcript"]["segments"]} == {"agent", "customer"}
+    assert card["metrics"]["dynamics"] is not None and card["metrics"]["voice"] is not None
+    assert 0 <= card["score"] <= 100
+    assert set(card["timings_s"]) >= {"decode", "activity", "transcribe", "checks"}
+
+
+def test_agent_channel_right_swaps_speakers(sample_calls: Path) -> None:
+    left = score_call(sample_calls / "en_good.ogg", transcriber=FakeTranscriber())
+    cfg = replace_config(Config(), call__agent_channel="right")
+    right = score_call(sample_calls / "en_good.ogg", transcriber=FakeTranscriber(), config=cfg)
+    talk_left = {t.speaker: t.talk_s for t in left.metrics.talk}
+    talk_right = {t.speaker: t.talk_s for t in right.metrics.talk}
+    assert talk_left["agent"] == pytest.approx(talk_right["customer"])
+    assert right.agent_channel == "right"
+
+
+@pytest.mark.slow
+def test_librispeech_stereo_each_sentence_on_its_own_channel(
+    eval_dir: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The foundation's acceptance check, through the real CLI with sockets blocked."""
+    from callqa.cli import app
+
+    monkeypatch.setattr(socket.socket, "connect", _refuse)
+    monkeypatch.setattr(socket, "create_connection", _refuse)
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            str(eval_dir / "calls/librispeech_stereo_two_speakers.wav"),
+            "--format",
+            "json",
+            "--threads",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    card = valid(
+        json.loads(result.output[result.output.index("{") : result.output.rindex("}") + 1])
+    )
+    by_speaker = {
+        spk: " ".join(s["text"] for s in card["transcript"]["segments"] if s["speaker"] == spk)
+        for spk in ("agent", "customer")
+    }
+    left = (
+        "He began a confused complaint against the wizard, "
+        "who had vanished behind the curtain on the left."
+    )
+    right = "The horizon seems extremely distant."
+    assert wer(left, by_speaker["agent"]) <= 0.10, by_speaker
+    assert wer(right, by_speaker["customer"]) <= 0.10, by_speaker
+    words = [w for s in card["transcript"]["segments"] for w in s["words"]]
+    assert all(w["speaker"] in ("agent", "customer") and w["end"] >= w["start"] for w in words)
+
+
+@pytest.fixture(scope="module")
+def real_cards(sample_calls: Path, transcriber) -> dict[str, dict]:  # type: ignore[no-untyped-def, type-arg]
+    """The two English sample calls scored once with the real model."""
+    return {
+        stem: valid(to_dict(score_call(sample_calls / f"{stem}.ogg", transcriber=transcriber)))
+        for stem in ("en_good", "en_poor")
+    }
+
+
+@pytest.mark.slow
+def test_good_call_scores_above_poor_call(real_cards: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    assert real_cards["en_good"]["score"] > real_cards["en_poor"]["score"] + 20
+
+
+@pytest.mark.slow
+def test_good_call_verdicts_match_its_script(
+    real_cards: dict[str, dict], sample_calls: Path
+) -> None:  # type: ignore[type-arg]
+    truth = json.loads((sample_calls / "en_good.truth.json").read_text())
+    verdicts = {c["id"]: c["verdict"] for c in real_cards["en_good"]["checks"]}
+    assert truth["behaviours"]["greeting"] and verdicts["open.greeting"] == "pass"
+    assert truth["behaviours"]["next_step"] and verdicts["action.next_step"] == "pass"
+    assert truth["behaviours"]["apology"] and verdicts["empathise.apology"] == "pass"
+    assert verdicts["positive.forbidden_phrases"] == "pass"
+    assert verdicts["hear.no_interruptions"] == "pass"
+    text = " ".join(
+        s["text"]
+        for s in real_cards["en_good"]["transcript"]["segments"]
+        if s["speaker"] == "agent"
+    ).lower()
+    assert "thank you for calling" in text
+
+
+@pytest.mark.slow
+def test_poor_call_verdicts_match_its_script(real_cards: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    checks = {c["id"]: c for c in real_cards["en_poor"]["checks"]}
+    assert checks["positive.forbidden_phrases"]["verdict"] == "fail"
+    quotes = " ".join(e["text"].lower() for e in checks["positive.forbidden_phrases"]["evidence"])
+    assert "calm down" in quotes
+    assert checks["hear.no_interruptions"]["verdict"] == "fail"
+    assert checks["action.next_step"]["verdict"] == "fail"
+    assert all(e["speaker"] == "agent" for e in checks["hear.no_interruptions"]["evidence"])
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a network connection was attempted")

@@ -1,0 +1,62 @@
+"""The Ray engine on a private local cluster (127.0.0.1): same rows as the local engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from callqa import store
+from callqa.batch import BatchOptions, collect_inputs, run_batch
+from callqa.progress import make_reporter
+from callqa.testing import FakeTranscriber
+
+pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install ray")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_calls" / "en_good.ogg"
+VOLATILE = ("created_at", "timings_s")
+
+
+def clip(out: Path, start: float, seconds: float) -> Path:
+    if not SAMPLE.exists():
+        pytest.skip("sample_calls/ not generated yet")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(seconds), "-i", str(SAMPLE),
+         str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+@pytest.mark.ray
+def test_ray_rows_equal_local_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # every process of the cluster agrees
+    for i in range(3):
+        clip(tmp_path / "calls" / f"c{i}.wav", 6 * i, 5)
+    runs = {}
+    for engine, workers in (("local", 0), ("ray", 2)):
+        out = tmp_path / engine
+        options = BatchOptions(workers=workers, threads=1, engine=engine, ray_address="local")
+        runs[engine] = run_batch(
+            collect_inputs([tmp_path / "calls"]),
+            out_dir=out,
+            store_path=tmp_path / f"{engine}.duckdb",
+            transcriber_factory=FakeTranscriber,
+            options=options,
+            reporter=make_reporter("quiet"),
+        )
+    assert runs["ray"].counts == {"scored": 3, "skipped": 0, "failed": 0}
+    for i in range(3):
+        cards = [json.loads((tmp_path / e / "calls" / f"c{i}.json").read_text()) for e in runs]
+        local, ray = ({k: v for k, v in c.items() if k not in VOLATILE} for c in cards)
+        assert ray == local
+    # the driver wrote the store, exactly as the local engine did
+    stored = {r["call_id"]: r["score"] for r in store.read_calls(tmp_path / "ray.duckdb")}
+    assert stored == {r["call_id"]: r["score"] for r in store.read_calls(tmp_path / "local.duckdb")}
+    local_rows = [{k: v for k, v in r.items() if k != "source_path"} for r in runs["local"].rows]
+    ray_rows = [{k: v for k, v in r.items() if k != "source_path"} for r in runs["ray"].rows]
+    assert ray_rows == local_rows

@@ -1,0 +1,315 @@
+"""Rubric loading (errors name the key and file), running, scoring arithmetic, and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from callqa.checks import registry
+from callqa.cli_rubric import register
+from callqa.errors import ConfigError
+from callqa.rubric import (
+    DEFAULT_RUBRIC,
+    Rubric,
+    RubricItem,
+    RubricSection,
+    format_rubric,
+    load_rubric,
+    run_checks,
+    score_checks,
+)
+from callqa.types import AGENT, CUSTOMER, CallMetrics, CheckResult, Transcript, Utterance
+
+MINI = """
+name = "mini"
+auto_fail_cap = 40
+
+[[sections]]
+id = "empathise"
+title = "Empathise"
+
+[[sections.items]]
+check = "empathise.apology"
+title = "Apologises"
+weight = 2
+na_if = ["no_complaint"]
+
+[[sections.items]]
+check = "empathise.empathy"
+title = "Empathy"
+weight = 1
+params = { require_complaint = true }
+
+[[sections]]
+id = "positive"
+title = "Positive"
+
+[[sections.items]]
+check = "positive.forbidden_phrases"
+title = "No forbidden phrases"
+weight = 1
+auto_fail = true
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "r.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_default_rubric_loads_and_names_every_section() -> None:
+    rubric = load_rubric()
+    assert rubric.name == "default" and rubric.source == str(DEFAULT_RUBRIC)
+    assert [s.id for s in rubric.sections] == [
+        "open",
+        "hear",
+        "empathise",
+        "lead",
+        "action",
+        "positive",
+        "tone",
+    ]
+    ids = {i.check for _, i in rubric.items}
+    assert {
+        "hear.no_interruptions",
+        "hear.talk_share",
+        "tone.steady_under_pressure",
+        "tone.not_monotone",
+        "tone.pace",
+        "tone.no_raised_voice",
+    } <= ids
+    assert ids <= set(registry())
+
+
+def test_mini_rubric(tmp_path: Path) -> None:
+    rubric = load_rubric(write(tmp_path, MINI))
+    assert rubric.auto_fail_cap == 40.0
+    item = rubric.sections[0].items[0]
+    assert (item.check, item.weight, item.na_if) == ("empathise.apology", 2.0, ("no_complaint",))
+    assert rubric.sections[0].items[1].params == {"require_complaint": True}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ('name = "mini"', 'name = "mini"\ncolour = "red"'),
+            "unknown key 'colour' in the top level",
+        ),
+        (
+            ('title = "Apologises"', 'title = "Apologises"\nscore = 3'),
+            "unknown key 'score' in item",
+        ),
+        (('id = "positive"', 'id = "positive"\nweight = 2'), "unknown key 'weight' in section 2"),
+        (
+            ('check = "empathise.apology"', 'check = "empathise.sorry"'),
+            "unknown check id 'empathise.sorry'",
+        ),
+        (("weight = 2", "weight = 0"), "weight of item 'empathise.apology' must be > 0"),
+        (("weight = 2", "weight = -1.5"), "must be > 0"),
+        (
+            ("weight = 2", 'weight = "heavy"'),
+            "'weight' in item 'empathise.apology' has the wrong type",
+        ),
+        (("weight = 2", "weight = true"), "has the wrong type"),
+        (
+            ('na_if = ["no_complaint"]', 'na_if = ["rainy_day"]'),
+            "na_if of item 'empathise.apology'",
+        ),
+        (
+            ("require_complaint = true", "require_complain = true"),
+            "unknown key 'require_complain' in params of empathise.empathy",
+        ),
+        (
+            ("require_complaint = true", "require_complaint = 3"),
+            "params.require_complaint of empathise.empathy must be bool",
+        ),
+        (
+            ("auto_fail_cap = 40", "auto_fail_cap = 140"),
+            "auto_fail_cap must be a number from 0 to 100",
+        ),
+        (
+            ('check = "empathise.empathy"', 'check = "empathise.apology"'),
+            "item (check) 'empathise.apology' appears twice",
+        ),
+    ],
+)
+def test_invalid_rubrics_name_key_and_file(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
+    old, new = edit
+    assert old in MINI
+    path = write(tmp_path, MINI.replace(old, new, 1))
+    with pytest.raises(ConfigError) as err:
+        load_rubric(path)
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_rubric(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_rubric(write(tmp_path, "[[sections]\n"))
+    with pytest.raises(ConfigError, match="lacks 'sections'"):
+        load_rubric(write(tmp_path, "name = 'x'\n"))
+
+
+# --- scoring arithmetic -------------------------------------------------------------------
+
+
+def _rubric(cap: float = 0.0) -> Rubric:
+    a = RubricItem("empathise.apology", "A", 2.0)
+    b = RubricItem("empathise.empathy", "B", 1.0)
+    c = RubricItem("positive.negative_language", "C", 1.0)
+    d = RubricItem("positive.forbidden_phrases", "D", 3.0, auto_fail=True)
+    return Rubric(
+        "t", (RubricSection("e", "E", (a, b)), RubricSection("p", "P", (c, d))), auto_fail_cap=cap
+    )
+
+
+def _result(cid: str, verdict: str, score: float | None) -> CheckResult:
+    return CheckResult(cid, verdict, score)  # type: ignore[arg-type]
+
+
+def test_weighted_scores_by_hand() -> None:
+    checks = (
+        _result("empathise.apology", "pass", 1.0),
+        _result("empathise.empathy", "pass", 0.5),
+        _result("positive.negative_language", "fail", 0.25),
+        _result("positive.forbidden_phrases", "pass", 1.0),
+    )
+    sections, overall, failed = score_checks(_rubric(), checks)
+    # section e: (2*1 + 1*0.5) / 3 = 0.8333; section p: (1*0.25 + 3*1) / 4 = 0.8125
+    assert sections[0].score == pytest.approx(83.33)
+    assert sections[1].score == pytest.approx(81.25)
+    # overall over all items: (2 + 0.5 + 0.25 + 3) / 7 = 0.82143
+    assert overall == pytest.approx(82.14)
+    assert failed == ()
+    assert [i.weight for i in sections[0].items] == [2.0, 1.0]
+    assert sections[1].items[1].auto_fail is True
+
+
+def test_na_items_are_left_out() -> None:
+    checks = (
+        _result("empathise.apology", "na", None),
+        _result("empathise.empathy", "pass", 0.5),
+        _result("positive.negative_language", "na", None),
+        _result("positive.forbidden_phrases", "pass", 1.0),
+    )
+    sections, overall, _ = score_checks(_rubric(), checks)
+    assert sections[0].score == pytest.approx(50.0)
+    assert sections[1].score == pytest.approx(100.0)
+    assert overall == pytest.approx(100 * (0.5 + 3) / 4)
+
+
+def test_all_na_gives_none_and_missing_results_count_as_na() -> None:
+    sections, overall, failed = score_checks(_rubric(), ())
+    assert overall is None and failed == ()
+    assert all(s.score is None for s in sections)
+    assert sections[0].items[0].verdict == "na"
+
+
+def test_auto_fail_caps_the_overall_score() -> None:
+    checks = (
+        _result("empathise.apology", "pass", 1.0),
+        _result("empathise.empathy", "pass", 1.0),
+        _result("positive.negative_language", "pass", 1.0),
+        _result("positive.forbidden_phrases", "fail", 0.0),
+    )
+    sections, overall, failed = score_checks(_rubric(cap=30.0), checks)
+    assert failed == ("positive.forbidden_phrases",)
+    assert overall == 30.0  # uncapped: (2 + 1 + 1 + 0) / 7 = 57.14
+    assert sections[0].score == 100.0  # sections are not capped
+    _, overall, _ = score_checks(_rubric(cap=0.0), checks)
+    assert overall == 0.0
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def _call(lines: list[tuple[str, str]], language: str = "en") -> Transcript:
+    segs, t = [], 0.0
+    for speaker, text in lines:
+        segs.append(Utterance(speaker, t, t + 2.0, text))
+        t += 2.5
+    return Transcript(language, tuple(segs), language_source="file")
+
+
+def test_run_checks_applies_na_rules_and_params(tmp_path: Path) -> None:
+    rubric = load_rubric(write(tmp_path, MINI))
+    calm = _call(
+        [(CUSTOMER, "I'd like to change my address."), (AGENT, "Sure, I understand. Calm down.")]
+    )
+    results = run_checks(rubric, calm, CallMetrics(duration_s=5.0), has_audio=False)
+    assert [r.id for r in results] == [
+        "empathise.apology",
+        "empathise.empathy",
+        "positive.forbidden_phrases",
+    ]
+    assert results[0].verdict == "na"
+    assert results[0].details["reason"] == "the customer stated no problem or complaint"
+    assert results[1].verdict == "na"  # require_complaint = true from the rubric's params
+    assert results[2].verdict == "fail"
+    _, overall, failed = score_checks(rubric, results)
+    assert failed == ("positive.forbidden_phrases",) and overall == 0.0
+
+
+def test_no_audio_rule_on_default_rubric() -> None:
+    rubric = load_rubric()
+    t = _call([(AGENT, "Hello, thanks for calling, how can I help?")])
+    results = {r.id: r for r in run_checks(rubric, t, CallMetrics(duration_s=2.0), has_audio=False)}
+    assert results["tone.pace"].verdict == "na"
+    assert results["open.greeting"].verdict == "pass"
+
+
+def test_user_phrase_pack_from_rubric(tmp_path: Path) -> None:
+    write(tmp_path, 'language = "en"\nforbidden = ["no can do"]\n', "extra_en.toml")
+    text = MINI.replace('name = "mini"', 'name = "mini"\nphrase_packs = ["extra_en.toml"]')
+    rubric = load_rubric(write(tmp_path, text))
+    t = _call([(AGENT, "Sorry, no can do.")])
+    results = {r.id: r for r in run_checks(rubric, t, CallMetrics(duration_s=2.0), has_audio=False)}
+    assert results["positive.forbidden_phrases"].details["phrases"] == ["no can do"]
+
+
+# --- CLI ----------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def other() -> None:  # a second command so "rubric" stays a sub-command group
+        """Unused."""
+
+    return app
+
+
+def test_rubric_show(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["rubric", "show"])
+    assert result.exit_code == 0
+    assert result.output == format_rubric(load_rubric()) + "\n"
+    assert "positive.forbidden_phrases" in result.output and "AUTO-FAIL" in result.output
+
+
+def test_rubric_check_valid_and_invalid(app: typer.Typer, tmp_path: Path) -> None:
+    good = write(tmp_path, MINI)
+    result = CliRunner().invoke(app, ["rubric", "check", str(good)])
+    assert result.exit_code == 0
+    assert result.output == f"{good}: valid rubric 'mini' (2 sections, 3 items)\n"
+    bad = write(tmp_path, MINI.replace("weight = 2", "weight = 0"), "bad.toml")
+    result = CliRunner().invoke(app, ["rubric", "check", str(bad)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {bad}: weight of item 'empathise.apology' must be > 0, got 0\n"
+
+
+def test_rubric_help_has_examples(app: typer.Typer) -> None:
+    for cmd in ("show", "check"):
+        result = CliRunner().invoke(app, ["rubric", cmd, "--help"])
+        assert result.exit_code == 0 and "Example: callqa rubric" in result.output

@@ -1,0 +1,129 @@
+"""End to end with the shipped Whisper base model and real recordings (../shared/eval).
+
+Models load once per session: faster-whisper through conftest's ``transcriber`` fixture,
+openai-whisper (converted from the same weights) here.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callqa.transcribe import Transcriber, TranscriptionConfig, load_transcriber, transcribe_call
+from callqa.types import SAMPLE_RATE, CallAudio, Transcript
+from callqa.wer import normalize_text, wer
+
+pytestmark = pytest.mark.slow
+
+JFK = (
+    "And so my fellow Americans ask not what your country can do for you, ask what you can "
+    "do for your country."
+)
+LIBRI_LEFT = (
+    "He began a confused complaint against the wizard, who had vanished behind the curtain "
+    "on the left."
+)
+LIBRI_RIGHT = "The horizon seems extremely distant."
+
+
+def _load(path: Path) -> CallAudio:
+    from callqa.audio import load_audio
+
+    return load_audio(path)
+
+
+def _text(tr: Transcript, speaker: str | None = None) -> str:
+    return " ".join(w.text for w in tr.words if speaker is None or w.speaker == speaker)
+
+
+@pytest.fixture(scope="session")
+def openai_transcriber(model_cache: Path) -> Transcriber:
+    """openai-whisper on the converted shipped weights (greedy), loaded once."""
+    return load_transcriber(
+        TranscriptionConfig(backend="openai-whisper", threads=2, beam_size=1, best_of=1)
+    )
+
+
+@pytest.fixture(scope="session")
+def jfk(eval_dir: Path) -> CallAudio:
+    return _load(eval_dir / "speech" / "en_jfk.flac")
+
+
+def test_both_backends_hear_the_same_words(
+    transcriber: Transcriber, openai_transcriber: Transcriber, jfk: CallAudio
+) -> None:
+    fast = transcribe_call(jfk, transcriber, activity=None, language="en")
+    torch_ = transcribe_call(jfk, openai_transcriber, activity=None, language="en")
+    assert normalize_text(_text(fast)) == normalize_text(_text(torch_))
+    assert wer(JFK, _text(fast)) <= 0.05
+    assert transcriber.info.backend == "faster-whisper"
+    assert openai_transcriber.info.backend == "openai-whisper"
+    for info in (transcriber.info, openai_transcriber.info):
+        assert info.name == "base"
+        assert info.weights_sha256 == (
+            "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+        )
+    # word times are inside the 11 s clip and in order
+    starts = [w.start for w in fast.words]
+    assert starts == sorted(starts) and starts[0] >= 0.0 and fast.words[-1].end <= 11.1
+
+
+def test_stereo_sentences_on_their_own_channels(transcriber: Transcriber, eval_dir: Path) -> None:
+    audio = _load(eval_dir / "calls" / "librispeech_stereo_two_speakers.wav")
+    assert audio.n_channels == 2
+    tr = transcribe_call(audio, transcriber, activity=None, language="en")
+    assert {w.speaker for w in tr.words} == {"left", "right"}
+    assert wer(LIBRI_LEFT, _text(tr, "left")) <= 0.10
+    assert wer(LIBRI_RIGHT, _text(tr, "right")) <= 0.10
+
+
+def test_default_model_loads_and_runs_without_network(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, jfk: CallAudio
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    for backend in ("faster-whisper", "openai-whisper"):
+        fresh = load_transcriber(TranscriptionConfig(backend=backend, threads=2, beam_size=1))
+        one_second = CallAudio((jfk.channels[0][SAMPLE_RATE : 2 * SAMPLE_RATE],), None, "", 16000)
+        tr = transcribe_call(one_second, fresh, activity=None, language=None)
+        assert tr.language_source == "detected"
+
+
+def test_language_detection_on_clear_speech(transcriber: Transcriber, eval_dir: Path) -> None:
+    for name, code in (("en_jfk.flac", "en"), ("it_leopard.wav", "it")):
+        tr = transcribe_call(_load(eval_dir / "speech" / name), transcriber, activity=None,
+                             language=None)  # fmt: skip
+        assert (tr.language, tr.language_source) == (code, "detected")
+        assert tr.language_probability is not None and tr.language_probability > 0.9
+
+
+def test_forced_norwegian(transcriber: Transcriber, eval_dir: Path) -> None:
+    # Reference: "Stortingets møte er lovlig satt". Whisper base's language ID calls this
+    # 3.5 s clip English (p 0.66), so Norwegian must be forced; base then gets 2 of 5 words
+    # right ("Stortinget smørte er lovlig soft", WER 0.6, benchmarks/results/transcribe.md).
+    audio = _load(eval_dir / "speech" / "nb_npsc_short.mp3")
+    tr = transcribe_call(audio, transcriber, activity=None, language="no")
+    assert (tr.language, tr.language_source, tr.language_probability) == ("nb", "forced", None)
+    words = normalize_text(_text(tr))
+    assert words[-3:-1] == ["er", "lovlig"]
+    assert wer(_reference(eval_dir / "speech" / "nb_npsc_short.txt"), _text(tr)) < 1.0
+
+
+def _reference(path: Path) -> str:
+    return path.read_text(encoding="utf-8").strip()
+
+
+def test_noise_and_silence_give_no_words(transcriber: Transcriber) -> None:
+    # Without the segment guards, Whisper base wrote "Det er veldig veldig veldig veldig
+    # veldig." for this noise in Norwegian, and "You" for digital silence in English.
+    noise = (np.random.default_rng(0).standard_normal(5 * SAMPLE_RATE) * 0.01).astype(np.float32)
+    assert transcriber.transcribe(noise, language="no") == ()
+    silence = CallAudio((np.zeros(5 * SAMPLE_RATE, np.float32),), None, "", 16000)
+    assert transcribe_call(silence, transcriber, activity=None, language="en").segments == ()

@@ -1,0 +1,131 @@
+"""Reading transcript files: callqa JSON and WebVTT, with one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from callqa.errors import TranscriptError
+from callqa.transcript_io import read_transcript
+
+DATA = Path(__file__).resolve().parent / "data" / "checks"
+
+
+def test_json_transcript() -> None:
+    t = read_transcript(DATA / "call_en.json")
+    assert (t.language, t.language_source, len(t.segments)) == ("en", "file", 3)
+    assert [s.speaker for s in t.segments] == ["agent", "customer", "agent"]
+    words = t.segments[1].words
+    assert [w.text for w in words] == ["My", "parcel", "never", "arrived."]
+    assert words[2].probability == 0.9 and words[2].speaker == "customer"
+
+
+def test_words_are_spread_when_missing() -> None:
+    seg = read_transcript(DATA / "call_en.json").segments[0]
+    assert len(seg.words) == 11
+    assert seg.words[0].start == 0.0 and seg.words[-1].end == pytest.approx(3.0)
+    step = 3.0 / 11
+    assert seg.words[1].start == pytest.approx(step, abs=1e-3)
+
+
+def test_vtt_with_voice_tags() -> None:
+    t = read_transcript(DATA / "call_nb.vtt")
+    assert t.language == "nb"  # "no" is read as Bokmål
+    assert [s.speaker for s in t.segments] == ["agent", "customer", "unknown"]
+    assert t.segments[1].text == "Pakken min har ikke kommet."
+    assert (t.segments[1].start, t.segments[1].end) == (2.8, 5.0)
+    assert t.segments[2].start == 65.0 and t.segments[2].end == 67.25
+
+
+def test_language_argument_overrides(tmp_path: Path) -> None:
+    t = read_transcript(DATA / "call_en.json", language="fi")
+    assert t.language == "fi"
+    vtt = tmp_path / "x.vtt"
+    vtt.write_text("WEBVTT\n\n00:00.000 --> 00:01.000\n<v agent>Hello\n")
+    with pytest.raises(
+        TranscriptError, match="add a 'Language: en' line under WEBVTT or pass --language"
+    ):
+        read_transcript(vtt)
+    assert read_transcript(vtt, language="en").segments[0].text == "Hello"
+
+
+def _json(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+SEG = {"speaker": "agent", "start": 0.0, "end": 1.0, "text": "Hi"}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"segments": [SEG]}, 'no "language"; add e.g. "language": "en"'),
+        ({"language": "en"}, 'expected an object with a "segments" list'),
+        ({"language": "english", "segments": [SEG]}, "language must be an ISO 639-1 code"),
+        (
+            {"language": "en", "segments": [{**SEG, "speaker": "bob"}]},
+            "segment 1: unknown speaker 'bob'",
+        ),
+        (
+            {"language": "en", "segments": [{**SEG, "start": "0"}]},
+            "segment 1: 'start' must be a number of seconds",
+        ),
+        (
+            {"language": "en", "segments": [{**SEG, "start": 2.0}]},
+            "segment 1: end (1.0) is before start (2.0)",
+        ),
+        (
+            {"language": "en", "segments": [{**SEG, "text": None}]},
+            "segment 1: 'text' must be a string",
+        ),
+        (
+            {"language": "en", "segments": [SEG, {**SEG, "words": [{"text": "Hi", "start": 0}]}]},
+            "segment 2, word 1: 'end' must be a number",
+        ),
+        ({"language": "en", "segments": [{**SEG, "words": "Hi"}]}, "'words' must be a list"),
+    ],
+)
+def test_json_errors(tmp_path: Path, data: object, message: str) -> None:
+    path = _json(tmp_path, data)
+    with pytest.raises(TranscriptError) as err:
+        read_transcript(path)
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_not_json_and_missing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"language": "en",')
+    with pytest.raises(TranscriptError, match=r"not valid JSON \(line 1"):
+        read_transcript(bad)
+    with pytest.raises(TranscriptError, match="not found"):
+        read_transcript(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "WEBVTT\nLanguage: en\n\n00:00.000 -> 00:01.000\nhi\n",
+            "line 4: cue without a 'start --> end' line",
+        ),
+        ("WEBVTT\nLanguage: en\n\n00:00.0 --> 00:01.000\nhi\n", "line 4: bad cue timing"),
+        ("WEBVTT\nLanguage: en\n\n00:02.000 --> 00:01.000\nhi\n", "cue ends before it starts"),
+    ],
+)
+def test_vtt_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "t.vtt"
+    path.write_text(text)
+    with pytest.raises(TranscriptError, match=message):
+        read_transcript(path)
+
+
+def test_vtt_must_start_with_header(tmp_path: Path) -> None:
+    path = tmp_path / "t.vtt"
+    path.write_text("00:00.000 --> 00:01.000\nhi\n")
+    with pytest.raises(TranscriptError, match="must start with the line WEBVTT"):
+        read_transcript(path)
