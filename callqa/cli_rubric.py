@@ -54,7 +54,10 @@ def check(
 
 def register(app: typer.Typer) -> None:
     """Add the ``rubric`` command group (``show``, ``check``) to ``app``."""
-    group = typer.Typer(help="Show and validate scoring rubrics.", no_args_is_help=True)
+    group = typer.Typer(
+        help="Show and validate scoring rubrics.\n\nExample: callqa rubric check my_rubric.toml",
+        no_args_is_help=True,
+    )
     group.command("show")(show)
     group.command("check")(check)
     app.add_typer(group, name="rubric")

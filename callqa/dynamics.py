@@ -414,7 +414,8 @@ def classify_overlaps(
     overlap is the time P speaks inside ``[t.start, o.end]``. Then:
 
     - backchannel: the attempt is the single turn ``t``, lasts at most ``backchannel_max_s``, ends
-      before ``o`` does, and its transcribed words (if any) are all in ``backchannel_words``;
+      before ``o`` does, and at least half of its transcribed words (if any) are in
+      ``backchannel_words``;
     - otherwise, an overlap shorter than ``interruption_min_overlap_s`` is ordinary
       turn-taking (not listed);
     - cooperative: ``o`` ends within ``cooperative_tail_s`` after ``t`` starts;
@@ -472,11 +473,30 @@ def _kind(
 ) -> str | None:
     t = attempt[0]
     short = len(attempt) == 1 and t[1] - t[0] <= config.backchannel_max_s and t[1] <= o[1]
-    if short and all(_norm(w.text) in allowed for w in said):
+    if short and _mostly_backchannel(said, allowed):
         return "backchannel"
     if overlap < config.interruption_min_overlap_s:
         return None
     return "cooperative" if o[1] - t[0] <= config.cooperative_tail_s else "competitive"
+
+
+def _mostly_backchannel(said: list[Word], allowed: set[str]) -> bool:
+    """True when at least half of ``said`` are backchannel words (or nothing was transcribed).
+
+    Whisper often pads a sub-second "mm" with a word that was never said ("It's mm."), so
+    requiring *every* word to be a backchannel word turns continuers into interruptions.
+    """
+    hits = sum(_is_backchannel_word(w.text, allowed) for w in said)
+    return 2 * hits >= len(said)
+
+
+_HUM = re.compile(r"[mh]*m[mh]*")  # "m", "mm", "hmm", "mhm": nasal hums, however transcribed
+
+
+def _is_backchannel_word(text: str, allowed: set[str]) -> bool:
+    """True for a listed backchannel word or a hum ("M-m", "Mmhm"), hyphens ignored."""
+    word = _norm(text).strip("-")
+    return word in allowed or _HUM.fullmatch(word.replace("-", "")) is not None
 
 
 def floor_turns(

@@ -198,8 +198,8 @@ EN_GOOD = Call(
         "paraphrase, apology, empathy, open question, alternative offered, next step with time "
         "frame, polite closing; customer backchannels, one 1.6 s hold, no agent interruptions."
     ),
-    agent=Voice("en-us+f2", 130, 60, word_gap=1, level_dbfs=-20.0),
-    customer=Voice("en+m3", 140, 38, word_gap=1, level_dbfs=-22.0),
+    agent=Voice("en-us+f2", 145, 60, level_dbfs=-20.0),
+    customer=Voice("en+m3", 160, 38, level_dbfs=-22.0),
     lines=(
         _a(
             "Thank you for calling Nordic Telecom, my name is Anna. How can I help you?",
@@ -236,13 +236,14 @@ EN_GOOD = Call(
         _bc(CUSTOMER, "mm", at=1.4),
         _c(
             "The green light turns orange, and then it starts blinking. I have already "
-            "restarted it twice, but it did not help. Honestly, I just want to cancel my "
+            "restarted it twice and tried another cable, but it did not help. I work from home "
+            "in the evenings, so this is a real problem. Honestly, I just want to cancel my "
             "contract.",
             gap=0.5,
         ),
         _a("Let me check your line. One moment, please.", gap=0.8),
         _a(
-            "Thank you for waiting. I can see errors on your line in the evenings. I can't "
+            "I can see errors on your line in the evenings. I can't "
             "change the contract today, but what I can do is send a technician to check the "
             "line.",
             gap=1.6,
@@ -254,8 +255,8 @@ EN_GOOD = Call(
         _bc(CUSTOMER, "okay", at=3.0),
         _c("Okay, that sounds good. When can they come?", gap=0.4),
         _a(
-            "The technician can come on Thursday morning. You will receive a confirmation "
-            "e-mail within 24 hours, and I will call you back by Friday at noon.",
+            "The technician can come on Thursday morning, and I will call you back by Friday "
+            "at noon.",
             gap=0.6,
             tags={
                 "next_step": "I will call you back by Friday at noon",
@@ -288,7 +289,7 @@ EN_POOR = Call(
         "number, flat refusal), no paraphrase, apology, empathy or next step, a 3.8 s dead-air "
         "silence, abrupt close."
     ),
-    agent=Voice("en+m3", 130, 40, word_gap=1, level_dbfs=-19.0),
+    agent=Voice("en+m1", 170, 35, level_dbfs=-19.0),
     customer=Voice("en-us+f3", 170, 62, level_dbfs=-18.0),
     lines=(
         _a("Support, what is it?", gap=0.0),
@@ -309,7 +310,7 @@ EN_POOR = Call(
         ),
         _cut_in(
             AGENT,
-            "Look, you have to call another number. That is the billing team.",
+            "Look, you have to call another number. Billing handles that.",
             overlap=1.2,
             forbidden=("you have to call another number",),
         ),
@@ -319,7 +320,7 @@ EN_POOR = Call(
         ),
         _a("No, I can't do that.", gap=0.3, forbidden=("no, i can't do that",)),
         _c("Hello? Are you still there?", gap=3.8),
-        _a("Yeah, I'm here.", gap=0.6),
+        _a("Yes.", gap=0.6),
         _c(
             "So what am I supposed to do now? I want my money back, and I want someone to",
             gap=0.5,
@@ -557,8 +558,8 @@ EN_MONO = Call(
         "Mono English call (both voices in one channel): greeting, paraphrase, apology, one "
         "competitive customer interruption (1.2 s overlap), next step with time frame, closing."
     ),
-    agent=Voice("en+m3", 135, 40, word_gap=1, level_dbfs=-20.0),
-    customer=Voice("en-us+f2", 135, 62, word_gap=1, level_dbfs=-21.0),
+    agent=Voice("en-gb+m3", 160, 40, level_dbfs=-20.0),
+    customer=Voice("en-us+f2", 160, 62, level_dbfs=-21.0),
     channels=1,
     lines=(
         _a(

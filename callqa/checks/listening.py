@@ -46,8 +46,17 @@ DEFAULTS_: dict[str, Any] = {
 
 
 def overlap(sentence: tuple[Token, ...], source: tuple[Token, ...], pack: PhrasePack) -> float:
-    """Share in [0, 1] of the sentence's content lemmas that occur in ``source``."""
-    mine = content_lemmas(sentence, pack)
+    """Share in [0, 1] of the sentence's content lemmas that occur in ``source``.
+
+    Words of a reflection cue ("if I understood correctly", "it sounds like") are left out:
+    they are the frame of a reflection, not its content, and would dilute the share.
+    """
+    cued = {
+        i
+        for m in find_phrases(sentence, pack.phrases("reflection_cues"))
+        for i in range(m.first, m.last)
+    }
+    mine = content_lemmas([t for i, t in enumerate(sentence) if i not in cued], pack)
     if not mine:
         return 0.0
     return len(mine & content_lemmas(source, pack)) / len(mine)
