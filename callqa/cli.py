@@ -102,14 +102,14 @@ def score(
         ),
     ] = None,
     agent_channel: Annotated[
-        AgentChannel | None, typer.Option(help="Stereo: channel of the agent [default: left].")
+        AgentChannel | None, typer.Option(help="Stereo: channel of the agent (default: left).")
     ] = None,
     language: Annotated[
         str | None,
-        typer.Option(help="Force the language: en, nb (or no), fi, it, sl, ... [default: detect]."),
+        typer.Option(help="Force the language: en, nb (or no), fi, it, sl, ... (default: detect)."),
     ] = None,
     backend: Annotated[
-        Backend | None, typer.Option(help="Transcription backend [default: faster-whisper].")
+        Backend | None, typer.Option(help="Transcription backend (default: faster-whisper).")
     ] = None,
     model: Annotated[
         str | None,
@@ -117,19 +117,19 @@ def score(
             help="Whisper model: 'base' (shipped), a local path, or a name (needs internet)."
         ),
     ] = None,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda or auto [default: cpu].")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or auto (default: auto, CUDA when available).")] = None,
     threads: Annotated[
-        int | None, typer.Option(help="CPU threads for the model [default: all cores].")
+        int | None, typer.Option(help="CPU threads for the model (default: all cores).")
     ] = None,
     rubric: Annotated[
         Path | None,
-        typer.Option(help="Rubric TOML file [default: the built-in rubric].", dir_okay=False),
+        typer.Option(help="Rubric TOML file (default: the built-in rubric).", dir_okay=False),
     ] = None,
     redact: Annotated[
         bool | None,
         typer.Option(
             "--redact/--no-redact",
-            help="Replace card numbers, IDs, phones, e-mails in all output [default: on].",
+            help="Replace card numbers, IDs, phones, e-mails in all output (default: on).",
         ),
     ] = None,
     redact_audio: Annotated[

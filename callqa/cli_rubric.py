@@ -18,7 +18,7 @@ def _fail(message: str) -> NoReturn:
 def show(
     rubric: Annotated[
         Path | None,
-        typer.Argument(help="Rubric TOML file [default: the built-in rubric].", dir_okay=False),
+        typer.Argument(help="Rubric TOML file (default: the built-in rubric).", dir_okay=False),
     ] = None,
 ) -> None:
     """Print a rubric's sections, items, weights, na rules and auto-fail items.

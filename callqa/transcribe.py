@@ -95,6 +95,10 @@ WHISPER_LANGUAGES = frozenset(_WHISPER_LANGUAGE_LIST.split())
 class TranscriptionConfig:
     """Settings of the transcription stage (TOML table ``[transcription]``).
 
+    The language is not set here: force it with ``language`` in ``[call]``
+    (:class:`callqa.config.CallConfig`) or ``--language``; it reaches
+    :func:`transcribe_call` as an argument.
+
     Attributes
     ----------
     backend : {"faster-whisper", "openai-whisper"}
@@ -114,9 +118,6 @@ class TranscriptionConfig:
         1 = greedy decoding.
     best_of : int >= 1
         Candidates sampled at temperatures above 0 (the fallback).
-    language : str or None
-        Force a language (ISO 639-1; "no" and "nb" both mean Norwegian Bokmål); None detects
-        it on the call's speech.
     temperatures : tuple of float
         Temperature fallback: decode again at the next temperature when a window fails the
         compression-ratio or log-probability check.
@@ -150,7 +151,6 @@ class TranscriptionConfig:
     threads: int = 0
     beam_size: int = 5
     best_of: int = 5
-    language: str | None = None
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
     compression_ratio_threshold: float = 2.4
     log_prob_threshold: float = -1.0
@@ -168,7 +168,7 @@ def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
     Raises
     ------
     ConfigError
-        An unknown backend, device, crosstalk mode or language, or a non-positive beam.
+        An unknown backend, device or crosstalk mode, or a non-positive beam.
     """
     for name, value, allowed in (
         ("backend", config.backend, BACKENDS),
@@ -183,7 +183,6 @@ def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
         raise ConfigError("transcription.beam_size and best_of must be >= 1, threads >= 0")
     if not config.temperatures:
         raise ConfigError("transcription.temperatures needs at least one value, e.g. [0.0]")
-    normalize_language(config.language)
     return config
 
 

@@ -89,6 +89,28 @@ def test_short_turn_with_other_words_is_not_a_backchannel() -> None:
     assert (event.kind, event.overlap_s, event.words) == ("competitive", 0.8, "wait stop")
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("It's MM.", "backchannel"),  # Whisper pads a sub-second hum with a word never said
+        ("M -M.", "backchannel"),  # a hum split by the transcriber
+        ("Mmhm", "backchannel"),
+        ("yeah but stop", "competitive"),  # one backchannel word out of three
+    ],
+)
+def test_short_turn_mostly_backchannel_words(text: str, kind: str) -> None:
+    """
+    customer  |0---------------------------10|
+    agent               |3.0---3.8| text
+    A short turn inside the customer's is a backchannel when at least half its words are
+    backchannel words or hums; otherwise a 0.8 s competitive interruption.
+    """
+    act = activity((CUSTOMER, 0, 10), (AGENT, 3.0, 3.8))
+    tr = Transcript("en", (say(AGENT, 3.0, 3.8, text),))
+    (event,) = measure_dynamics(act, tr, 10.0, CFG).interruptions
+    assert event.kind == kind
+
+
 def test_interruption_split_by_a_short_pause_is_one_attempt() -> None:
     """
     customer  |2.3--------------------------------8.9|

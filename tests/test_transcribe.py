@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,8 +127,21 @@ def test_check_config_rejects_bad_choices() -> None:
         check_config(TranscriptionConfig(crosstalk="maybe"))
     with pytest.raises(ConfigError, match="beam_size"):
         check_config(TranscriptionConfig(beam_size=0))
-    with pytest.raises(ConfigError, match="unknown language"):
-        check_config(TranscriptionConfig(language="klingon"))
+
+
+def test_language_is_forced_in_one_place_only(tmp_path: Path) -> None:
+    from dataclasses import fields
+
+    from callqa.config import load_config
+
+    assert "language" not in {f.name for f in fields(TranscriptionConfig)}
+    path = tmp_path / "callqa.toml"
+    path.write_text('[transcription]\nlanguage = "fi"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown key 'transcription\.language'"):
+        load_config(path)
+    path.write_text('[call]\nlanguage = "klingon"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown language 'klingon'"):
+        load_config(path)
 
 
 def test_config_is_toml_friendly() -> None:
