@@ -1,27 +1,45 @@
-"""Transcription benchmark: speed, peak memory and WER of the two backends; cross-talk modes.
+"""Transcription benchmark: speed, peak memory, load time, WER and language ID of the backends.
 
-Usage (from the repository root)::
+Usage (from the repository root; the lock keeps speed runs on a shared machine apart)::
 
-    python benchmarks/bench_transcribe.py            # everything, writes results/transcribe.md
-    python benchmarks/bench_transcribe.py --quick    # speech clips only, no sample calls/aws
+    flock /tmp/bench.lock python benchmarks/bench_transcribe.py      # writes results/transcribe.md
+    python benchmarks/bench_transcribe.py --quick                    # real clips only
+    python benchmarks/bench_transcribe.py --configs "faster-whisper int8 beam 5" --no-crosstalk
 
-Each backend configuration runs in its own subprocess (``--worker NAME``) so that its peak
-resident memory (``ru_maxrss``) is its own. Speed is given as x real time (seconds of audio
-channel decoded per second of wall time) and as a ratio to openai-whisper greedy measured in
-the same run. Data: ../shared/eval/speech/ (language forced), the stereo LibriSpeech clip,
-and sample_calls/*.ogg with their .truth.json (synthetic espeak-ng calls) when present.
+Data (language forced for WER, as ``--language`` does):
+
+- ../shared/eval/speech/: every clip with a reference text (en_jfk, nb_npsc_short,
+  nb_npsc_medium, it_leopard), decoded whole with no speech activity;
+- ../shared/eval/calls/librispeech_stereo_two_speakers.wav (one sentence per channel) and
+  pyannote_sample.wav (real mono telephone English, its .stm text), decoded as calls;
+- sample_calls/*.ogg with *.truth.json (synthetic espeak-ng calls, 8 kHz band, -25 dB
+  cross-talk): each stereo channel is scored against the scripted text of that channel's
+  speaker, the mono call against all its text.
+
+Calls go through speech activity first (``callqa.activity.detect_activity``, computed once
+in this process and handed to every configuration), then ``transcribe_call``, as
+``callqa score`` does. Each configuration runs in its own subprocess (``--worker NAME``) so
+that its peak resident memory (VmHWM) is its own; activity detection and model loading are
+not timed as decoding. Speed is x real time: channel-seconds decoded per wall second.
+WER = total word errors / total reference words (``callqa.wer``), per clip group and overall.
+Language ID: ``detect_language`` on each clip's speech (``callqa.transcribe.speech_sample``,
+what auto-detection sees), counted right when it names the clip's language.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +53,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "faster-whisper int8 beam 5": {"backend": "faster-whisper", "beam_size": 5},
     "faster-whisper int8 beam 1": {"backend": "faster-whisper", "beam_size": 1},
     "openai-whisper fp32 greedy": {"backend": "openai-whisper", "beam_size": 1},
+    "openai-whisper fp32 beam 5": {"backend": "openai-whisper", "beam_size": 5},
 }
 BASELINE = "openai-whisper fp32 greedy"
-# a subset of sample_calls/ keeps the openai-whisper run within minutes on 2 cores
-BENCH_CALLS = ("en_mono", "en_poor", "nb_call")
 CROSSTALK_CALLS = ("en_good", "it_call")
 AWS_SECONDS = 60
 LIBRI_LEFT = (
@@ -50,129 +67,195 @@ JFK = (
     "And so my fellow Americans ask not what your country can do for you, ask what you can "
     "do for your country."
 )
+LEFT_OUT = (
+    "Left out: aws_auto_repairs_40_stereo_agentL.wav (245 s, no reference text; its first "
+    f"{AWS_SECONDS} s are in the cross-talk study below); the FDA pitch sentences and the "
+    "text corpora (no audio or no transcript for this)."
+)
 
 
-def speech_clips() -> list[tuple[str, Path, str, str]]:
-    """(name, path, language, reference) of the short real clips."""
-    speech = EVAL / "speech"
-    return [
-        ("en_jfk", speech / "en_jfk.flac", "en", JFK),
-        ("nb_npsc_short", speech / "nb_npsc_short.mp3", "nb", _text(speech / "nb_npsc_short.txt")),
-        (
-            "nb_npsc_medium",
-            speech / "nb_npsc_medium.mp3",
-            "nb",
-            _text(speech / "nb_npsc_medium.txt"),
-        ),
-        ("it_leopard", speech / "it_leopard.wav", "it", _text(speech / "it_leopard.txt")),
+@dataclass(frozen=True)
+class Clip:
+    """One benchmark recording.
+
+    ``refs`` pairs a speaker label ("left"/"right"; None = every word of the transcript) with
+    the reference text for it; ``call`` runs speech activity first, as ``callqa score`` does.
+    """
+
+    name: str
+    group: str
+    path: Path
+    language: str
+    refs: tuple[tuple[str | None, str], ...]
+    call: bool
+
+
+# --------------------------------------------------------------------------- data
+
+
+def clips(quick: bool = False) -> list[Clip]:
+    """Every benchmark clip: the real ones, then (unless ``quick``) the sample calls."""
+    speech, calls = EVAL / "speech", EVAL / "calls"
+    out = [
+        Clip("en_jfk", "real en", speech / "en_jfk.flac", "en", ((None, JFK),), False),
+        Clip("librispeech_stereo", "real en", calls / "librispeech_stereo_two_speakers.wav",
+             "en", (("left", LIBRI_LEFT), ("right", LIBRI_RIGHT)), True),  # fmt: skip
+        Clip("pyannote_sample", "real en", calls / "pyannote_sample.wav", "en",
+             ((None, stm_text(calls / "pyannote_sample.stm")),), True),  # fmt: skip
     ]
+    for txt in sorted(speech.glob("*.txt")):
+        language = txt.stem.split("_")[0]
+        audio = next(p for p in speech.glob(f"{txt.stem}.*") if p.suffix != ".txt")
+        out.append(Clip(txt.stem, f"real {language}", audio, language, ((None, _text(txt)),), False))
+    if not quick:
+        out += [sample_clip(audio, truth) for audio, truth in sample_calls()]
+    return out
 
 
 def _text(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def sample_calls() -> list[tuple[str, Path, dict[str, Any]]]:
+def stm_text(path: Path) -> str:
+    """All transcript text of an STM file, in time order (fields 6+ of each line)."""
+    lines = [line.split(maxsplit=5) for line in _text(path).splitlines() if line.strip()]
+    return " ".join(f[5] for f in sorted(lines, key=lambda f: float(f[3])) if len(f) == 6)
+
+
+def sample_calls() -> list[tuple[Path, dict[str, Any]]]:
     """The bundled sample calls that have a .truth.json sidecar."""
     out = []
     for truth in sorted((ROOT / "sample_calls").glob("*.truth.json")):
         audio = truth.with_name(truth.name.replace(".truth.json", ".ogg"))
         if audio.exists():
-            out.append((audio.stem, audio, json.loads(truth.read_text(encoding="utf-8"))))
+            out.append((audio, json.loads(truth.read_text(encoding="utf-8"))))
     return out
 
 
-def truth_refs(truth: dict[str, Any]) -> dict[str, str]:
-    """Reference text per source label: "left"/"right" (stereo) or "unknown" (mono)."""
-    by_role: dict[str, list[str]] = {}
-    for turn in sorted(truth["turns"], key=lambda t: t["start"]):
-        by_role.setdefault(turn["speaker"], []).append(turn["text"])
+def sample_clip(audio: Path, truth: dict[str, Any]) -> Clip:
+    language = truth["language"]
+    return Clip(audio.stem, f"synthetic {language}", audio, language, truth_refs(truth), True)
+
+
+def truth_refs(truth: dict[str, Any]) -> tuple[tuple[str | None, str], ...]:
+    """Reference text per channel label ("left"/"right"), or (None, all text) for mono."""
+    turns = sorted(truth["turns"], key=lambda t: t["start"])
     if truth.get("channels", 2) == 1:
-        every = sorted(truth["turns"], key=lambda t: t["start"])
-        return {"unknown": " ".join(t["text"] for t in every)}
-    agent = truth.get("agent_channel", "left")
+        return ((None, " ".join(t["text"] for t in turns)),)
+    agent = truth.get("agent_channel") or "left"
     customer = "right" if agent == "left" else "left"
-    return {
-        agent: " ".join(by_role.get("agent", [])),
-        customer: " ".join(by_role.get("customer", [])),
-    }
+    said = {role: " ".join(t["text"] for t in turns if t["speaker"] == role) for role in
+            ("agent", "customer")}  # fmt: skip
+    return ((agent, said["agent"]), (customer, said["customer"]))
+
+
+# --------------------------------------------------------------------------- speech activity
+
+
+def activities(selected: list[Clip]) -> dict[str, dict[str, Any]]:
+    """Speech activity of every call clip, as plain data (computed once, shared by workers)."""
+    from callqa.activity import detect_activity
+    from callqa.audio import load_audio
+    from callqa.dynamics import DynamicsConfig
+
+    out = {}
+    for clip in selected:
+        if clip.call:
+            act = detect_activity(load_audio(clip.path), DynamicsConfig())
+            out[clip.name] = {
+                "turns": [[t.speaker, t.start, t.end] for t in act.turns],
+                "method": act.method,
+                "speakers": list(act.speakers),
+                "channel_map": [list(pair) for pair in act.channel_map],
+            }
+    return out
+
+
+def to_activity(data: dict[str, Any] | None) -> Any:
+    from callqa.types import SpeechActivity, Turn
+
+    if data is None:
+        return None
+    return SpeechActivity(
+        turns=tuple(Turn(s, float(a), float(b)) for s, a, b in data["turns"]),
+        method=data["method"],
+        speakers=tuple(data["speakers"]),
+        channel_map=tuple((s, int(i)) for s, i in data["channel_map"]),
+    )
 
 
 # --------------------------------------------------------------------------- worker
 
 
-def worker(name: str, quick: bool) -> dict[str, Any]:
-    """Load one configuration and transcribe every clip; return figures as plain data."""
+def worker(name: str, quick: bool, activity_file: Path) -> dict[str, Any]:
+    """Load one configuration, transcribe and language-ID every clip; figures as plain data."""
     from callqa.audio import load_audio
-    from callqa.transcribe import TranscriptionConfig, load_transcriber, transcribe_call
+    from callqa.transcribe import (
+        TranscriptionConfig,
+        load_transcriber,
+        speech_sample,
+        transcribe_call,
+    )
+    from callqa.types import CallAudio
     from callqa.wer import edit_distance, normalize_text
 
+    acts = json.loads(activity_file.read_text(encoding="utf-8"))
     config = TranscriptionConfig(threads=THREADS, **CONFIGS[name])
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     transcriber = load_transcriber(config)
     load_s = time.perf_counter() - t0
-    rows: list[dict[str, Any]] = []
-
-    def run(label: str, path: Path, language: str, refs: dict[str, str], activity: Any) -> None:
-        audio = load_audio(path)
-        t = time.perf_counter()
-        tr = transcribe_call(
-            audio, transcriber, activity=activity, language=language, config=config
-        )
-        wall = time.perf_counter() - t
-        errors = words = 0
-        for speaker, ref in refs.items():
-            hyp = " ".join(w.text for w in tr.words if w.speaker == speaker)
-            r = normalize_text(ref)
-            errors += edit_distance(r, normalize_text(hyp))
-            words += len(r)
-        rows.append(
-            {
-                "clip": label,
-                "audio_s": audio.duration_s * audio.n_channels,
-                "wall_s": wall,
-                "wer": errors / max(1, words),
-                "ref_words": words,
-            }
-        )
-        print(f"  {name} {label}: {wall:.1f} s, WER {errors / max(1, words):.3f}", file=sys.stderr)
-
-    # warm-up (numba compiles the word-timing DTW on first use) outside the timed runs
-    from callqa.types import CallAudio
-
+    # warm-up outside the timed runs (openai-whisper compiles its word-timing DTW on first use)
     warm = load_audio(EVAL / "speech" / "en_jfk.flac")
     transcribe_call(CallAudio((warm.channels[0][:32000],), None, "", 16000), transcriber,
                     activity=None, language="en", config=config)  # fmt: skip
-    detected = {}
-    for label, path, language, ref in speech_clips():
-        audio = load_audio(path)
-        detected[label] = transcriber.detect_language(audio.mix[: 30 * 16000])
-        run(label, path, language, {"unknown": ref}, None)
-    libri = EVAL / "calls" / "librispeech_stereo_two_speakers.wav"
-    run("librispeech_stereo", libri, "en", {"left": LIBRI_LEFT, "right": LIBRI_RIGHT}, None)
-    if not quick:
-        for label, path, truth in sample_calls():
-            if label not in BENCH_CALLS:
-                continue
-            audio = load_audio(path)
-            run(label, path, truth["language"], truth_refs(truth), _activity(audio))
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"name": name, "load_s": load_s, "peak_mb": peak_mb, "rows": rows, "detected": detected}
+    rows = []
+    for clip in clips(quick):
+        audio, activity = load_audio(clip.path), to_activity(acts.get(clip.name))
+        t = time.perf_counter()
+        tr = transcribe_call(audio, transcriber, activity=activity, language=clip.language,
+                             config=config)  # fmt: skip
+        wall = time.perf_counter() - t
+        errors = words = 0
+        for speaker, ref in clip.refs:
+            hyp = " ".join(w.text for w in tr.words if speaker is None or w.speaker == speaker)
+            errors += edit_distance(normalize_text(ref), normalize_text(hyp))
+            words += len(normalize_text(ref))
+        code, probability = transcriber.detect_language(speech_sample(audio, activity))
+        rows.append({"clip": clip.name, "group": clip.group, "language": clip.language,
+                     "audio_s": audio.duration_s * audio.n_channels, "wall_s": wall,
+                     "errors": errors, "ref_words": words, "detected": code,
+                     "detected_p": probability})  # fmt: skip
+        print(f"  {name} {clip.name}: {wall:.1f} s, WER {errors / max(1, words):.3f}, "
+              f"language {code} {probability:.2f}", file=sys.stderr, flush=True)  # fmt: skip
+    return {"name": name, "load_s": load_s, "peak_mb": peak_rss_mb(), "rows": rows,
+            "load_avg": [load_before, os.getloadavg()[0]]}  # fmt: skip
 
 
-def _activity(audio: Any) -> Any:
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (VmHWM: unlike ru_maxrss, not inherited
+    from the parent across fork/exec)."""
     try:
-        from callqa.activity import detect_activity
-        from callqa.dynamics import DynamicsConfig
-    except ImportError:
-        return None
-    return detect_activity(audio, DynamicsConfig())
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_worker(name: str, quick: bool, activity_file: Path) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--worker", name, "--activity-file", str(activity_file)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), HF_HUB_OFFLINE="1")
+    out = subprocess.run(cmd + (["--quick"] if quick else []), check=True, env=env, cwd=ROOT,
+                         stdout=subprocess.PIPE, text=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------- cross-talk
 
 
-def crosstalk_study(quick: bool) -> list[dict[str, Any]]:
+def crosstalk_study(acts: dict[str, dict[str, Any]], quick: bool) -> list[dict[str, Any]]:
     """Compare the stereo leakage modes with the default model.
 
     Sample calls: WER per channel against the scripted text (cross-talk -25 dB, known).
@@ -186,24 +269,21 @@ def crosstalk_study(quick: bool) -> list[dict[str, Any]]:
 
     base = TranscriptionConfig(threads=THREADS)
     transcriber = load_transcriber(base)
-    calls = [
-        (label, path, truth) for label, path, truth in sample_calls() if truth["channels"] == 2
-    ]
-    calls = [c for c in calls if c[0] in CROSSTALK_CALLS[: 1 if quick else None]]
+    chosen = [sample_clip(a, t) for a, t in sample_calls() if a.stem in CROSSTALK_CALLS]
+    chosen = chosen[: 1 if quick else None]
+    audios = {c.name: load_audio(c.path) for c in chosen}
     aws = load_audio(EVAL / "calls" / "aws_auto_repairs_40_stereo_agentL.wav")
     aws = CallAudio(tuple(c[: AWS_SECONDS * 16000] for c in aws.channels), None, aws.sha256, 8000)
+    aws_activity = to_activity(activities_of_audio(aws))
     rows = []
-    audios = {label: (load_audio(path), truth) for label, path, truth in calls}
-    activities = {label: _activity(a) for label, (a, _) in audios.items()}
-    aws_activity = _activity(aws)
     for mode in ("off", "drop-words", "mask"):
         config = replace(base, crosstalk=mode)
         errors = words = 0
         t = time.perf_counter()
-        for label, (audio, truth) in audios.items():
-            tr = transcribe_call(audio, transcriber, activity=activities[label],
-                                 language=truth["language"], config=config)  # fmt: skip
-            for speaker, ref in truth_refs(truth).items():
+        for clip in chosen:
+            tr = transcribe_call(audios[clip.name], transcriber, language=clip.language,
+                                 activity=to_activity(acts[clip.name]), config=config)  # fmt: skip
+            for speaker, ref in clip.refs:
                 hyp = " ".join(w.text for w in tr.words if w.speaker == speaker)
                 errors += edit_distance(normalize_text(ref), normalize_text(hyp))
                 words += len(normalize_text(ref))
@@ -215,8 +295,18 @@ def crosstalk_study(quick: bool) -> list[dict[str, Any]]:
         n = len(left) + len(right)
         rows.append({"mode": mode, "wer": errors / max(1, words), "aws_words": n,
                      "aws_dup": dup / max(1, n), "wall_s": wall})  # fmt: skip
-        print(f"  crosstalk {mode}: {rows[-1]}", file=sys.stderr)
+        print(f"  crosstalk {mode}: {rows[-1]}", file=sys.stderr, flush=True)
     return rows
+
+
+def activities_of_audio(audio: Any) -> dict[str, Any]:
+    from callqa.activity import detect_activity
+    from callqa.dynamics import DynamicsConfig
+
+    act = detect_activity(audio, DynamicsConfig())
+    return {"turns": [[t.speaker, t.start, t.end] for t in act.turns], "method": act.method,
+            "speakers": list(act.speakers),
+            "channel_map": [list(p) for p in act.channel_map]}  # fmt: skip
 
 
 def _echoed(word: Any, other: list[Any]) -> bool:
@@ -232,90 +322,200 @@ def _echoed(word: Any, other: list[Any]) -> bool:
 # --------------------------------------------------------------------------- report
 
 
-def run_worker(name: str, quick: bool) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--worker", name] + (["--quick"] if quick else [])
-    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS))
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=ROOT)
-    sys.stderr.write(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def machine() -> str:
+    """CPU model, usable cores and memory of this machine, in words."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        cpu = next(x.split(":", 1)[1].strip() for x in info.splitlines() if "model name" in x)
+        mem_kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                      if x.startswith("MemTotal"))  # fmt: skip
+        memory = f", {mem_kb / 2**20:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        memory = ""
+    return f"{cpu}, {len(os.sched_getaffinity(0))} cores{memory}, no GPU used"
 
 
-def markdown(results: list[dict[str, Any]], crosstalk: list[dict[str, Any]]) -> str:
-    base = next(r for r in results if r["name"] == BASELINE)
-    base_speed = _speed(base["rows"])
-    clips = [row["clip"] for row in results[0]["rows"]]
-    lines = [
-        "# Transcription benchmark",
-        "",
-        f"Whisper base (shipped weights), {THREADS} threads, word timestamps on, "
-        "`condition_on_previous_text=False`, language forced. Measured on a shared 2-core "
-        "machine by `benchmarks/bench_transcribe.py`; speed is x real time (channel-seconds "
-        f"of audio per wall second, model load excluded) and the ratio to {BASELINE} from "
-        "the same run. Sample calls: "
-        + ", ".join(BENCH_CALLS)
-        + ". WER: case and punctuation removed, Levenshtein over words "
-        "(`callqa.wer`); sample calls are synthetic espeak-ng speech at 8 kHz with -25 dB "
-        "cross-talk, scored per channel against the scripted text.",
-        "",
-        "| configuration | x real time | speed vs baseline | peak RSS (MB) | load (s) | "
-        + " | ".join(f"WER {c}" for c in clips)
-        + " |",
-        "|---|---:|---:|---:|---:|" + "---:|" * len(clips),
-    ]
-    for r in results:
-        speed = _speed(r["rows"])
-        wers = " | ".join(f"{row['wer']:.3f}" for row in r["rows"])
-        lines.append(
-            f"| {r['name']} | {speed:.1f} | {speed / base_speed:.2f} | {r['peak_mb']:.0f} | "
-            f"{r['load_s']:.1f} | {wers} |"
-        )
-    audio_s = sum(row["audio_s"] for row in results[0]["rows"])
-    lines += ["", f"Audio decoded per configuration: {audio_s:.0f} channel-seconds.", ""]
-    lines += ["Language detected on the first 30 s of each clip (code, probability):", ""]
-    for r in results:
-        found = ", ".join(f"{k} {v[0]} {v[1]:.2f}" for k, v in r["detected"].items())
-        lines.append(f"- {r['name']}: {found}")
-    if crosstalk:
-        lines += [
-            "",
-            "## Stereo cross-talk handling (faster-whisper int8 beam 5)",
-            "",
-            f"WER over both channels of the stereo sample calls {', '.join(CROSSTALK_CALLS)} "
-            f"(-25 dB leakage) against the scripted text; on the first {AWS_SECONDS} s of "
-            "aws_auto_repairs_40_stereo_agentL.wav (no reference text): words kept and the "
-            "share of words that also appear on the other channel within 0.5 s (leaked "
-            "words transcribed twice). Speech activity from `callqa.activity.detect_activity`.",
-            "",
-            "| mode | WER sample calls | aws words | aws words on both channels | wall (s) |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for c in crosstalk:
-            lines.append(
-                f"| {c['mode']} | {c['wer']:.3f} | {c['aws_words']} | {c['aws_dup']:.3f} | "
-                f"{c['wall_s']:.0f} |"
-            )
-    return "\n".join(lines) + "\n"
+def versions() -> str:
+    names = ("faster-whisper", "ctranslate2", "openai-whisper", "torch")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(found)
 
 
 def _speed(rows: list[dict[str, Any]]) -> float:
     return sum(r["audio_s"] for r in rows) / max(1e-9, sum(r["wall_s"] for r in rows))
 
 
+def _wer(rows: list[dict[str, Any]]) -> float:
+    return sum(r["errors"] for r in rows) / max(1, sum(r["ref_words"] for r in rows))
+
+
+def _rows_in(r: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return [row for row in r["rows"] if row["group"].startswith(prefix)]
+
+
+def _lid(rows: list[dict[str, Any]]) -> str:
+    right = sum(row["detected"] == row["language"] for row in rows)
+    return f"{right}/{len(rows)}"
+
+
+def markdown(results: list[dict[str, Any]], crosstalk: list[dict[str, Any]], total_s: float) -> str:
+    """The results file: speed table, WER per group and per clip, language ID, cross-talk."""
+    base = next((r for r in results if r["name"] == BASELINE), None)
+    first = results[0]["rows"]
+    audio_s = sum(row["audio_s"] for row in first)
+    lines = [
+        "# Transcription benchmark",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine()} ({versions()}) by "
+        "`flock /tmp/bench.lock python benchmarks/bench_transcribe.py` "
+        f"(whole run {total_s / 60:.1f} min). Whisper base (shipped weights), {THREADS} threads, "
+        "word timestamps on, `condition_on_previous_text=False`, temperature fallback and "
+        "`best_of=5` as in `TranscriptionConfig`, language forced. Speed is x real time "
+        f"({audio_s:.0f} channel-seconds per configuration divided by decoding wall time; "
+        "model load and speech activity excluded) and its ratio to "
+        f"{BASELINE} from the same run. Peak RSS is the worker process's VmHWM. WER = total "
+        "word errors / total reference words after `callqa.wer.normalize_text` (case and "
+        "punctuation removed).",
+        "",
+        "| configuration | x real time | speed vs baseline | peak RSS (MB) | load (s) | "
+        "WER real speech | WER synthetic calls | WER overall | language ID right |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        speed = _speed(r["rows"])
+        ratio = f"{speed / _speed(base['rows']):.2f}" if base else "-"
+        lines.append(
+            f"| {r['name']} | {speed:.1f} | {ratio} | {r['peak_mb']:.0f} | {r['load_s']:.1f} | "
+            f"{_wer(_rows_in(r, 'real')):.3f} | {_wer(_rows_in(r, 'synthetic')):.3f} | "
+            f"{_wer(r['rows']):.3f} | {_lid(r['rows'])} |"
+        )
+    lines += ["", *_group_table(results), "", *_clip_table(results), "", *_lid_lines(results)]
+    loads = ", ".join(f"{r['name']} {r['load_avg'][0]:.1f} -> {r['load_avg'][1]:.1f}"
+                      for r in results)  # fmt: skip
+    lines += ["", f"1-minute load average before -> after each configuration: {loads}.", "",
+              LEFT_OUT]  # fmt: skip
+    if crosstalk:
+        lines += ["", *_crosstalk_lines(crosstalk)]
+    return "\n".join(lines) + "\n"
+
+
+def _group_table(results: list[dict[str, Any]]) -> list[str]:
+    first = results[0]["rows"]
+    groups = list(dict.fromkeys(row["group"] for row in first))
+    lines = [
+        "## WER per clip group",
+        "",
+        "Real: the speech clips, the LibriSpeech stereo clip and the pyannote telephone "
+        "sample. Synthetic: the espeak-ng sample calls (8 kHz band, -25 dB cross-talk, "
+        "robotic voices: base is weak on synthetic fi/nb/sl, so these groups compare the "
+        "backends rather than predict real calls).",
+        "",
+        "| group | clips | reference words | " + " | ".join(r["name"] for r in results) + " |",
+        "|---|---|---:|" + "---:|" * len(results),
+    ]
+    for group in [*groups, "all"]:
+        members = [row for row in first if group in ("all", row["group"])]
+        names = ", ".join(row["clip"] for row in members) if group != "all" else "every clip"
+        wers = " | ".join(
+            f"{_wer([x for x in r['rows'] if group in ('all', x['group'])]):.3f}" for r in results
+        )
+        words = sum(row["ref_words"] for row in members)
+        label = "**overall**" if group == "all" else group
+        lines.append(f"| {label} | {names} | {words} | {wers} |")
+    return lines
+
+
+def _clip_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Per clip (WER, then x real time)",
+        "",
+        "| clip | language | channel-s | reference words | "
+        + " | ".join(r["name"] for r in results) + " |",
+        "|---|---|---:|---:|" + "---:|" * len(results),
+    ]  # fmt: skip
+    for i, row in enumerate(results[0]["rows"]):
+        cells = " | ".join(
+            f"{r['rows'][i]['errors'] / max(1, r['rows'][i]['ref_words']):.3f} "
+            f"({r['rows'][i]['audio_s'] / max(1e-9, r['rows'][i]['wall_s']):.1f}x)"
+            for r in results
+        )
+        lines.append(f"| {row['clip']} | {row['language']} | {row['audio_s']:.1f} | "
+                     f"{row['ref_words']} | {cells} |")  # fmt: skip
+    return lines
+
+
+def _lid_lines(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Language ID (auto-detection)",
+        "",
+        "`detect_language` on each clip's speech (speech activity turns for calls, the whole "
+        "clip otherwise; at most 30 s), as `callqa score` without `--language` does. Detected "
+        "code and probability; wrong ones in bold.",
+        "",
+        "| configuration | real clips right | sample calls right | detections |",
+        "|---|---:|---:|---|",
+    ]
+    for r in results:
+        found = ", ".join(
+            f"{row['clip']} " + (f"{row['detected']}" if row["detected"] == row["language"]
+                                 else f"**{row['detected']}**") + f" {row['detected_p']:.2f}"
+            for row in r["rows"]
+        )  # fmt: skip
+        lines.append(f"| {r['name']} | {_lid(_rows_in(r, 'real'))} | "
+                     f"{_lid(_rows_in(r, 'synthetic'))} | {found} |")  # fmt: skip
+    return lines
+
+
+def _crosstalk_lines(crosstalk: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Stereo cross-talk handling (faster-whisper int8 beam 5)",
+        "",
+        f"WER over both channels of the stereo sample calls {', '.join(CROSSTALK_CALLS)} "
+        f"(-25 dB leakage) against the scripted text; on the first {AWS_SECONDS} s of "
+        "aws_auto_repairs_40_stereo_agentL.wav (no reference text): words kept and the "
+        "share of words that also appear on the other channel within 0.5 s (leaked "
+        "words transcribed twice). Speech activity from `callqa.activity.detect_activity`.",
+        "",
+        "| mode | WER sample calls | aws words | aws words on both channels | wall (s) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for c in crosstalk:
+        lines.append(
+            f"| {c['mode']} | {c['wer']:.3f} | {c['aws_words']} | {c['aws_dup']:.3f} | "
+            f"{c['wall_s']:.0f} |"
+        )
+    return lines
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-crosstalk", action="store_true")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--activity-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="real clips only")
+    parser.add_argument("--no-crosstalk", action="store_true", help="skip the cross-talk study")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.worker:
-        print(json.dumps(worker(args.worker, args.quick)))
+        print(json.dumps(worker(args.worker, args.quick, args.activity_file)))
         return
-    results = [run_worker(name, args.quick) for name in CONFIGS]
-    crosstalk = [] if args.no_crosstalk else crosstalk_study(args.quick)
+    start = time.perf_counter()
+    acts = activities(clips(args.quick))
+    with tempfile.TemporaryDirectory() as tmp:
+        activity_file = Path(tmp) / "activity.json"
+        activity_file.write_text(json.dumps(acts), encoding="utf-8")
+        results = [run_worker(name, args.quick, activity_file) for name in args.configs]
+    crosstalk = [] if args.no_crosstalk else crosstalk_study(acts, args.quick)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(markdown(results, crosstalk), encoding="utf-8")
-    print(RESULTS.read_text(encoding="utf-8"))
+    text = markdown(results, crosstalk, time.perf_counter() - start)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -144,6 +144,49 @@ TRAPS = {
     "fi cannot wait": ("alternative", "fi", "En malta odottaa, että pääsen auttamaan!", "na"),
     "it cannot wait": ("alternative", "it", "Non vedo l'ora di aiutarla!", "na"),
     "sl cannot wait": ("alternative", "sl", "Komaj čakam, da vam pomagam!", "na"),
+    # An understanding check frames a reflection; its "I understand" is not empathy.
+    "understanding check": (
+        "empathy",
+        "en",
+        "So, if I understand correctly, your internet has been dropping every evening since "
+        "Monday.",
+        "no",
+    ),
+    "understood check": ("empathy", "en", "If I understood, the bill doubled in March.", "no"),
+    "check then empathy": (
+        "empathy",
+        "en",
+        "If I understand correctly, that must be really frustrating.",
+        "yes",
+    ),
+    "nb understanding check": (
+        "empathy",
+        "nb",
+        "Så hvis jeg forstår riktig, har internettet falt ut hver kveld siden mandag.",
+        "no",
+    ),
+    "nb not understanding": ("empathy", "nb", "Jeg forstår ikke hva du mener.", "no"),
+    "fi understanding check": (
+        "empathy",
+        "fi",
+        "Eli jos ymmärsin oikein, netti on katkeillut joka ilta maanantaista asti.",
+        "no",
+    ),
+    "fi not understanding": ("empathy", "fi", "En ymmärtänyt, mitä tarkoitatte.", "no"),
+    "it understanding check": (
+        "empathy",
+        "it",
+        "Quindi, se ho capito bene, la connessione cade ogni sera da lunedì.",
+        "no",
+    ),
+    "it not understanding": ("empathy", "it", "Non ho capito il suo indirizzo.", "no"),
+    "sl understanding check": (
+        "empathy",
+        "sl",
+        "Torej, če prav razumem, vam internet izpada vsak večer od ponedeljka.",
+        "no",
+    ),
+    "sl not understanding": ("empathy", "sl", "Ne razumem, kaj mislite.", "no"),
 }
 
 
@@ -151,3 +194,23 @@ TRAPS = {
 def test_traps(name: str) -> None:
     detector, lang, item, expected = TRAPS[name]
     assert DETECTORS[detector](item, lang) == expected
+
+
+UNDERSTANDING_CHECKS = {
+    "en": "So, if I understand correctly, your internet has been dropping every evening.",
+    "nb": "Så hvis jeg forstår riktig, har internettet falt ut hver kveld.",
+    "fi": "Eli jos ymmärsin oikein, netti on katkeillut joka ilta.",
+    "it": "Quindi, se ho capito bene, la connessione cade ogni sera.",
+    "sl": "Torej, če prav razumem, vam internet izpada vsak večer.",
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_understanding_check_is_a_reflection_cue(lang: str) -> None:
+    from callqa.checks.listening import has_cue
+    from callqa.checks.text import load_pack
+
+    pack = load_pack(lang)
+    assert pack is not None
+    assert has_cue(pack.tokenize(UNDERSTANDING_CHECKS[lang]), pack)
+    assert DETECTORS["empathy"](UNDERSTANDING_CHECKS[lang], lang) == "no"

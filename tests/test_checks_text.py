@@ -28,6 +28,7 @@ CATEGORIES = {
     "negated_apology",
     "repeat_request",
     "empathy",
+    "empathy_traps",
     "reflection_cues",
     "open_question",
     "open_invitation",
@@ -81,9 +82,9 @@ def _sources(lang: str, text: str, category: str) -> list[str]:
 
 
 def test_lemmas_match_inflections() -> None:
-    # Finnish: "pahoittelemme" (we apologise) by stem, "ymmärrämme" by lemma of "ymmärrän"
+    # Finnish: "pahoittelemme" (we apologise) by stem, "vian" (genitive) by lemma of "vika"
     assert "pahoittel*" in _sources("fi", "Pahoittelemme viivästystä.", "apology")
-    assert "ymmärrän" in _sources("fi", "Ymmärrämme tilanteen.", "empathy")
+    assert "vika" in _sources("fi", "Vian takia en pääse verkkoon.", "complaint")
     # Slovenian: "opravičujemo" by stem; Norwegian "timer" is the plural of "time" (hour)
     assert "opraviču*" in _sources("sl", "Opravičujemo se.", "apology")
     assert "om ... time" in _sources("nb", "Det kommer om to timer.", "time_frame")
@@ -92,6 +93,9 @@ def test_lemmas_match_inflections() -> None:
 def test_exact_form_does_not_match_other_inflections() -> None:
     assert _sources("fi", "Lähetän sen.", "agent_action") == ["=lähetän"]
     assert _sources("fi", "Lähetit sen.", "agent_action") == []
+    # "I understand" is empathy; "I didn't understand" (same lemma) is not
+    assert _sources("fi", "Ymmärrämme tilanteen.", "empathy") == ["=ymmärrämme"]
+    assert _sources("fi", "En ymmärtänyt kysymystä.", "empathy") == []
 
 
 def test_gap_and_any_token() -> None:

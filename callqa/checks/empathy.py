@@ -11,6 +11,7 @@ from typing import Any, Literal
 from callqa.checks.base import CheckContext, not_applicable
 from callqa.checks.text import (
     CallText,
+    Match,
     PhrasePack,
     Sentence,
     Token,
@@ -145,17 +146,36 @@ def apology(ctx: CheckContext) -> CheckResult:
     )
 
 
+def empathy_phrases(tokens: tuple[Token, ...], pack: PhrasePack) -> list[Match]:
+    """``empathy`` phrases of a sentence that are not part of an ``empathy_traps`` phrase.
+
+    A trap holds an empathy phrase without being empathy: an understanding check, which frames
+    a reflection ("if I understand correctly, ...", "se ho capito bene"), or a negation ("jeg
+    forstår ikke", "non capisco").
+    """
+    traps = find_phrases(tokens, pack.phrases("empathy_traps"))
+    return [
+        m
+        for m in find_phrases(tokens, pack.phrases("empathy"))
+        if not any(t.first < m.last and m.first < t.last for t in traps)
+    ]
+
+
 def _empathy_before(text: CallText, sentence: Sentence) -> bool:
     """True when an empathy statement precedes (or shares) ``sentence``."""
     return any(
-        s.index <= sentence.index and find_phrases(s.tokens, text.pack.phrases("empathy"))
+        s.index <= sentence.index and empathy_phrases(s.tokens, text.pack)
         for s in text.sentences(AGENT)
     )
 
 
 def empathy(ctx: CheckContext) -> CheckResult:
     """``empathise.empathy``: the agent makes an empathy statement ("I understand how
-    frustrating that is"), after the first complaint when there is one."""
+    frustrating that is"), after the first complaint when there is one.
+
+    An understanding check ("if I understand correctly, ...") is a reflection cue, not empathy
+    (see :func:`empathy_phrases`).
+    """
     text = call_text(ctx, "empathise.empathy")
     if not isinstance(text, CallText):
         return text
@@ -168,7 +188,7 @@ def empathy(ctx: CheckContext) -> CheckResult:
         for s in text.sentences(AGENT)
         if s.start >= first
         and not s.question
-        and find_phrases(s.tokens, text.pack.phrases("empathy"))
+        and empathy_phrases(s.tokens, text.pack)
     ]
     return CheckResult(
         id="empathise.empathy",
