@@ -9,14 +9,20 @@ What it measures (all in one run, so the ratios compare like with like):
 - throughput of ``callqa.batch.run_batch`` over ``sample_calls/*.ogg`` (languages forced from the
   file names through a manifest) with 1 worker x 2 threads and 2 workers x 1 thread:
   audio-hours per wall-hour, calls per minute, and the speed-up of 2 workers over 1;
-- per-stage shares of the time spent inside ``score_call`` (the scorecard's ``timings_s``);
+- per-stage shares of the time spent inside ``score_call`` (the scorecard's ``timings_s``),
+  and each call's scoring time against its length and language;
 - peak resident memory (VmHWM) of every worker process;
 - time against call length for 1, 5 and 20 minutes of audio built by concatenating the
-  stereo sample calls (one worker, 2 threads): seconds per audio minute should stay flat.
+  English stereo sample calls (one worker, 2 threads, language forced): seconds per audio
+  minute should stay flat.
+
+Other jobs on a shared machine change every figure: run it under the machine's benchmark lock
+(``flock /tmp/bench.lock python benchmarks/bench_batch.py``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -50,7 +56,11 @@ def duration_s(path: Path) -> float:
 
 
 class PeakMemory:
-    """Polls the VmHWM (peak RSS) of this process's children every 0.2 s."""
+    """Polls the VmHWM (peak RSS) of this process's worker processes every 0.2 s.
+
+    Workers are the children started by multiprocessing's spawn (``spawn_main`` on their
+    command line); its resource tracker and any other child are left out.
+    """
 
     def __init__(self) -> None:
         self.peaks: dict[int, int] = {}
@@ -80,14 +90,20 @@ class PeakMemory:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if int(fields.get("PPid", "0").strip()) != parent or "VmHWM" not in fields:
             return
+        try:
+            if b"spawn_main" not in (entry / "cmdline").read_bytes():
+                return
+        except OSError:
+            return
         kib = int(fields["VmHWM"].split()[0])
         pid = int(entry.name)
         self.peaks[pid] = max(self.peaks.get(pid, 0), kib * 1024)
 
 
-def manifest(folder: Path, calls: list[Path]) -> Path:
+def manifest(folder: Path, calls: list[Path], language: str | None = None) -> Path:
+    """A manifest forcing each call's language (``language``, else the file name's prefix)."""
     lines = ["path,language"]
-    lines += [f"{p},{p.name.split('_')[0]}" for p in calls]
+    lines += [f"{p},{language or p.name.split('_')[0]}" for p in calls]
     path = folder / "manifest.csv"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -107,14 +123,32 @@ def run(inputs: Path, out: Path, workers: int, threads: int) -> dict:
     failed = [r for r in result.rows if r["status"] != "scored"]
     if failed:
         raise SystemExit(f"calls failed: {failed}")
+    cards = [json.loads(p.read_text()) for p in sorted((out / "calls").glob("*.json"))]
     stages: dict[str, float] = defaultdict(float)
-    import json
-
-    for card_path in (out / "calls").glob("*.json"):
-        for stage, seconds in (json.loads(card_path.read_text()).get("timings_s") or {}).items():
+    for card in cards:
+        for stage, seconds in (card.get("timings_s") or {}).items():
             stages[stage] += seconds
     workers_peaks = sorted(memory.peaks.values())
-    return {"wall": wall, "n": len(result.rows), "stages": dict(stages), "peaks": workers_peaks}
+    return {
+        "wall": wall,
+        "n": len(result.rows),
+        "stages": dict(stages),
+        "peaks": workers_peaks,
+        "calls": [call_figures(card) for card in cards],
+    }
+
+
+def call_figures(card: dict) -> dict:
+    """One scorecard's id, language, length (s), transcription and total scoring time (s)."""
+    timings = card.get("timings_s") or {}
+    return {
+        "call_id": card["call_id"],
+        "language": card.get("language"),
+        "duration": card.get("duration_s") or 0.0,
+        "transcribe": timings.get("transcribe", 0.0),
+        "total": sum(timings.values()),
+        "words": sum(len(s["text"].split()) for s in card["transcript"]["segments"]),
+    }
 
 
 def concat(calls: list[Path], minutes: float, out: Path) -> Path:
@@ -139,6 +173,7 @@ def concat(calls: list[Path], minutes: float, out: Path) -> Path:
 
 
 def main() -> None:
+    began = time.perf_counter()
     calls = sorted(SAMPLES.glob("*.ogg"))
     if not calls:
         raise SystemExit("no sample calls in sample_calls/")
@@ -162,7 +197,10 @@ def main() -> None:
             print(f"{workers} workers: {runs[workers]['wall']:.1f} s", file=sys.stderr)
         lines += throughput_table(runs, audio_s)
         lines += stage_table(runs[1]["stages"])
+        lines += per_call_table(runs[1]["calls"])
         lines += scaling_table(work, [SAMPLES / "en_good.ogg", SAMPLES / "en_poor.ogg"])
+    minutes = (time.perf_counter() - began) / 60
+    lines += [f"The whole benchmark ran for {minutes:.1f} min.", ""]
     atomic_write_text(RESULTS, "\n".join(lines) + "\n")
     print(f"wrote {RESULTS}", file=sys.stderr)
 
@@ -172,8 +210,8 @@ def throughput_table(runs: dict[int, dict], audio_s: float) -> list[str]:
     out = [
         "## Throughput",
         "",
-        "| workers x threads | wall (s) | calls/min | audio-hours per wall-hour | speed-up vs 1 worker "
-        "| peak RSS per worker (MB) |",
+        "| workers x threads | wall (s) | calls/min | audio-hours per wall-hour "
+        "| speed-up vs 1 worker | peak RSS per worker (MB) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for workers, r in sorted(runs.items()):
@@ -200,24 +238,53 @@ def stage_table(stages: dict[str, float]) -> list[str]:
     return [*out, ""]
 
 
+def per_call_table(calls: list[dict]) -> list[str]:
+    out = [
+        "## Each call (1 worker x 2 threads)",
+        "",
+        "| call | language | audio (s) | words | transcribe (s) | scoring (s) | x real time |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for c in calls:
+        out.append(
+            f"| {c['call_id']} | {c['language']} | {c['duration']:.1f} | {c['words']} | "
+            f"{c['transcribe']:.1f} | {c['total']:.1f} | {c['duration'] / c['total']:.1f} |"
+        )
+    return [*out, ""]
+
+
 def scaling_table(work: Path, calls: list[Path]) -> list[str]:
     out = [
-        "## Time against call length (1 worker x 2 threads)",
+        "## Time against call length (1 worker x 2 threads, English forced)",
         "",
-        "| audio (min) | wall (s) | s per audio minute | x real time |",
-        "|---:|---:|---:|---:|",
+        "| audio (min) | scoring (s) | s per audio minute | of which transcribe "
+        "| of which other stages | x real time | peak RSS (MB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    per_minute = {}
     for minutes in LENGTHS_MIN:
         folder = work / f"len{minutes}"
         folder.mkdir()
-        concat(calls, minutes, folder / f"long{minutes}.wav")
-        r = run(folder, work / f"lenout{minutes}", 1, 2)
+        wav = concat(calls, minutes, folder / f"long{minutes}.wav")
+        r = run(manifest(folder, [wav], "en"), work / f"lenout{minutes}", 1, 2)
         scoring = sum(r["stages"].values())
+        per_minute[minutes] = scoring / minutes
+        peak = max(r["peaks"], default=0) / 2**20
+        transcribe = r["stages"].get("transcribe", 0.0)
         out.append(
-            f"| {minutes} | {scoring:.1f} | {scoring / minutes:.1f} | {minutes * 60 / scoring:.1f} |"
+            f"| {minutes} | {scoring:.1f} | {scoring / minutes:.2f} | {transcribe / minutes:.2f} "
+            f"| {(scoring - transcribe) / minutes:.2f} | {minutes * 60 / scoring:.1f} "
+            f"| {peak:.0f} |"
         )
         print(f"{minutes} min: {scoring:.1f} s", file=sys.stderr)
-    out += ["", "Wall here is the time inside `score_call` (model loading excluded).", ""]
+    first, last = LENGTHS_MIN[0], LENGTHS_MIN[-1]
+    out += [
+        "",
+        "Scoring is the time inside `score_call` (the scorecard's `timings_s`; model loading "
+        f"excluded). Seconds per audio minute at {last} min / at {first} min: "
+        f"{per_minute[last] / per_minute[first]:.2f} (1.00 = exactly linear).",
+        "",
+    ]
     return out
 
 

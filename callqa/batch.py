@@ -25,6 +25,7 @@ import io
 import json
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -74,7 +75,10 @@ __all__ = [
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a")
 MANIFEST_FIELDS = ("path", "call_id", "agent_id", "team", "language", "agent_channel", "call_date")
-MEMORY_PER_WORKER = 1.0 * 2**30  # bytes; faster-whisper base peaks near 0.4 GB, plus the stages
+# bytes; measured peak RSS of a worker (model + every stage): 0.5 GB on a 1-minute call,
+# 1.4-1.6 GB over the sample calls and on a 20-minute call; it grows ~55 MB per audio minute,
+# so hour-long calls need more (benchmarks/results/batch.md)
+MEMORY_PER_WORKER = 1.5 * 2**30
 MAX_SUSPECT_CRASHES = 1  # a call whose worker dies while it runs alone is failed, not retried
 
 Status = Literal["scored", "skipped", "failed"]
@@ -608,17 +612,17 @@ def _died(job: Job) -> JobResult:
 
 
 def default_workers(cores: int | None = None, memory_bytes: int | None = None) -> int:
-    """Workers for this machine: one per core, fewer when memory is short (1 GiB each).
+    """Workers for this machine: one per core, fewer when memory is short (1.5 GiB each).
 
     Parameters
     ----------
     cores : int, optional
         Usable cores (default: this process's CPU affinity).
     memory_bytes : int, optional
-        Available memory (default: from /proc/meminfo; unknown -> not limiting).
+        Available memory (default: :func:`available_memory`; unknown -> not limiting).
     """
     cores = cores or len(os.sched_getaffinity(0))
-    memory = memory_bytes if memory_bytes is not None else _available_memory()
+    memory = memory_bytes if memory_bytes is not None else available_memory()
     by_memory = int(memory // MEMORY_PER_WORKER) if memory else cores
     return max(1, min(cores, by_memory))
 
@@ -629,7 +633,18 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, workers))
 
 
-def _available_memory() -> int | None:
+def available_memory() -> int | None:
+    """Bytes this process may still use: MemAvailable, or less under a cgroup memory limit.
+
+    A systemd unit's ``MemoryMax=`` (or a container's limit) is a cgroup v2 ``memory.max``;
+    /proc/meminfo shows the whole host, so both are read and the smaller wins. None when
+    neither can be read.
+    """
+    known = [m for m in (_meminfo_available(), cgroup_memory_room()) if m is not None]
+    return min(known, default=None)
+
+
+def _meminfo_available() -> int | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
@@ -637,6 +652,44 @@ def _available_memory() -> int | None:
     except OSError:
         return None
     return None
+
+
+def cgroup_memory_room(
+    proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = Path("/sys/fs/cgroup")
+) -> int | None:
+    """Bytes left under the tightest cgroup v2 ``memory.max`` of this process and its parents.
+
+    Returns
+    -------
+    int or None
+        ``memory.max - memory.current`` of the most constrained group; None without cgroup v2
+        or without a limit ("max").
+    """
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    path = next((line[3:] for line in lines if line.startswith("0::")), None)
+    if path is None:
+        return None
+    group = root / path.strip("/")
+    folders = [group, *(f for f in group.parents if f.is_relative_to(root))]
+    rooms = [r for r in map(_cgroup_room, folders) if r is not None]
+    return min(rooms, default=None)
+
+
+def _cgroup_room(folder: Path) -> int | None:
+    try:
+        limit = (folder / "memory.max").read_text().strip()
+    except OSError:
+        return None
+    if not limit.isdigit():  # "max": no limit here
+        return None
+    try:
+        used = int((folder / "memory.current").read_text().strip())
+    except (OSError, ValueError):
+        used = 0
+    return max(0, int(limit) - used)
 
 
 # -- options and results -----
@@ -663,7 +716,9 @@ class BatchOptions:
     store_timeout_s : float >= 0 [s]
         How long a store write waits for another process to close the file.
     reports : bool
-        Also write ``calls/<call_id>.html`` (needs :mod:`callqa.report`).
+        Also write ``calls/<call_id>.html`` (needs :mod:`callqa.report`). With redaction on,
+        a call whose scorecard lists personal data gets ``calls/<call_id>.redacted.flac``
+        (those spans silenced), and its report links that copy, never the original.
     include_skipped_rows : bool
         Put already-scored calls in the outputs (batch) or only this run's (nightly).
     start_method : str
@@ -762,9 +817,13 @@ def _hash_inputs(entries: Sequence[_Entry], store_path: Path | None, timeout_s: 
         if e.status is None:
             try:
                 st = e.call.path.stat()
-                stats[str(e.call.path.resolve())] = (st.st_size, st.st_mtime_ns)
             except OSError as exc:
                 e.status, e.reason = "failed", f"cannot read {e.call.path}: {exc.strerror}"
+                continue
+            if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+                e.status, e.reason = "failed", f"not a regular file: {e.call.path}"
+                continue
+            stats[str(e.call.path.resolve())] = (st.st_size, st.st_mtime_ns)
     cached: dict[str, str] = {}
     if store_path is not None:
         files = [(p, s, m) for p, (s, m) in stats.items()]
@@ -1103,14 +1162,37 @@ class _ResultWriter:
             return
         assert self.calls_dir is not None and e.card is not None
         out = self.calls_dir / f"{e.call_id}.html"
+        audio = self._report_audio(e)
         try:
-            write_call_report(
-                e.card, out, audio_path=e.call.path, link_audio=True, shared_assets=True
-            )
+            write_call_report(e.card, out, audio_path=audio, link_audio=True, shared_assets=True)
         except (CallQAError, OSError) as exc:
             self.reporter.message(
                 f"report for {e.call_id} not written: {_one_line(str(exc))}", level="warning"
             )
+
+    def _report_audio(self, e: _Entry) -> Path | None:
+        """The audio a report links: with personal data recorded, a copy with it silenced.
+
+        ``calls/<call_id>.redacted.flac``; None (a report without audio) when that copy cannot
+        be made, so the original is never linked in its place.
+        """
+        from callqa.redact import RedactionConfig
+        from callqa.report import REDACTED_SUFFIX, redact_report_audio
+
+        assert self.calls_dir is not None and e.card is not None
+        red = e.config.redaction if e.config is not None else RedactionConfig()
+        copy = self.calls_dir / f"{e.call_id}{REDACTED_SUFFIX}"
+        try:
+            return redact_report_audio(
+                e.card, e.call.path, copy, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
+            )
+        except (CallQAError, OSError) as exc:
+            self.reporter.message(
+                f"report for {e.call_id} has no audio: cannot write its redacted copy "
+                f"({_one_line(str(exc))})",
+                level="warning",
+            )
+            return None
 
     def flush_store(self, *, final: bool = True) -> None:
         """Write the scored calls not yet in the store; keep them queued while it is busy."""

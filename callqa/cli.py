@@ -117,7 +117,9 @@ def score(
             help="Whisper model: 'base' (shipped), a local path, or a name (needs internet)."
         ),
     ] = None,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda or auto (default: auto, CUDA when available).")] = None,
+    device: Annotated[
+        str | None, typer.Option(help="cpu, cuda or auto (default: auto: CUDA when available).")
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for the model (default: all cores).")
     ] = None,

@@ -55,7 +55,7 @@ StoreOpt = Annotated[
     Path | None,
     typer.Option(
         "--store",
-        help="DuckDB results store [default: $CALLQA_STORE or ./callqa.duckdb].",
+        help="DuckDB results store (default: $CALLQA_STORE or ./callqa.duckdb).",
         dir_okay=False,
     ),
 ]
@@ -66,12 +66,12 @@ ConfigOpt = Annotated[
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
-        "--workers", min=0, help="Worker processes [default: one per core]; 0 = in this process."
+        "--workers", min=0, help="Worker processes (default: one per core); 0 = in this process."
     ),
 ]
 ThreadsOpt = Annotated[
     int | None,
-    typer.Option("--threads", min=1, help="CPU threads per worker [default: cores/workers]."),
+    typer.Option("--threads", min=1, help="CPU threads per worker (default: cores/workers)."),
 ]
 LanguageOpt = Annotated[
     str | None,
@@ -79,7 +79,7 @@ LanguageOpt = Annotated[
 ]
 ChannelOpt = Annotated[
     ChannelChoice | None,
-    typer.Option("--agent-channel", help="Stereo: the agent's channel [default: left]."),
+    typer.Option("--agent-channel", help="Stereo: the agent's channel (default: left)."),
 ]
 BackendOpt = Annotated[
     BackendChoice | None,
@@ -101,6 +101,9 @@ JsonLogsOpt = Annotated[
 TimeoutOpt = Annotated[
     float, typer.Option("--store-timeout", min=0, help="Seconds to wait for a busy store.")
 ]
+EngineOpt = Annotated[Engine, typer.Option("--engine", help="local process pool or Ray.")]
+AddressOpt = Annotated[str, typer.Option("--address", help="Ray: local, auto or ray://HOST:10001.")]
+GpusOpt = Annotated[float, typer.Option("--gpus-per-worker", min=0, help="Ray: GPUs per worker.")]
 
 
 def batch(
@@ -125,15 +128,9 @@ def batch(
     reports: Annotated[
         bool, typer.Option("--reports", help="Also write an HTML report per call.")
     ] = False,
-    engine: Annotated[
-        Engine, typer.Option("--engine", help="local process pool or Ray.")
-    ] = Engine.local,
-    address: Annotated[
-        str, typer.Option("--address", help="Ray: local, auto or ray://HOST:10001.")
-    ] = "local",
-    gpus_per_worker: Annotated[
-        float, typer.Option("--gpus-per-worker", min=0, help="Ray: GPUs per worker.")
-    ] = 0.0,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = "local",
+    gpus_per_worker: GpusOpt = 0.0,
     language: LanguageOpt = None,
     agent_channel: ChannelOpt = None,
     backend: BackendOpt = None,
@@ -203,7 +200,7 @@ def nightly(
         typer.Option(
             "--out",
             "-o",
-            help="Output folder [default: <store folder>/callqa-nightly].",
+            help="Output folder (default: <store folder>/callqa-nightly).",
             file_okay=False,
         ),
     ] = None,
@@ -215,6 +212,9 @@ def nightly(
             "--min-age", min=0, help="Leave files younger than this (s) for the next run."
         ),
     ] = 120.0,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = "local",
+    gpus_per_worker: GpusOpt = 0.0,
     language: LanguageOpt = None,
     agent_channel: ChannelOpt = None,
     backend: BackendOpt = None,
@@ -231,14 +231,23 @@ def nightly(
     Exit codes: 0 nothing failed, 1 some call failed, 2 usage error, 75 another run holds
     the lock (nothing done), 130 interrupted. See pipelines/README.md.
 
-    Example:
+    Examples:
 
         callqa nightly --inbox /srv/calls/inbox --store /srv/callqa/qa.duckdb
+
+        callqa nightly --inbox /srv/calls/inbox --engine ray --address ray://head:10001
     """
     from callqa.batch import BatchOptions, run_nightly
 
     cfg, factory = _setup(config, language, agent_channel, backend, model, rubric)
-    options = BatchOptions(workers=workers, threads=threads, store_timeout_s=store_timeout)
+    options = BatchOptions(
+        workers=workers,
+        threads=threads,
+        engine=engine.value,
+        ray_address=address,
+        gpus_per_worker=gpus_per_worker,
+        store_timeout_s=store_timeout,
+    )
     store_path = _store_path(store)
     reporter = _reporter(quiet, json_logs)
 

@@ -27,6 +27,10 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _warn(message: str) -> None:
+    typer.echo(f"Warning: {message}", err=True)
+
+
 def report(
     source: Annotated[
         Path,
@@ -54,7 +58,8 @@ def report(
         bool,
         typer.Option(
             "--link-audio",
-            help="Reference the audio file by a relative path instead of embedding it.",
+            help="Reference the audio file by a relative path instead of embedding it (a "
+            "redacted copy is written beside the report as <name>.redacted.flac).",
         ),
     ] = False,
     config: Annotated[
@@ -64,13 +69,17 @@ def report(
 ) -> None:
     """Write the coach's call report: one HTML page with score, timeline, voice and transcript.
 
+    With redaction on (the default), the page carries the audio with the personal data the
+    scorecard lists silenced, never the original; a scorecard that records no redaction gets
+    the original audio and a warning on stderr.
+
     Example: callqa report x.json --out call.html
     """
     from callqa.report import report_from_input
 
     try:
         path = report_from_input(
-            source, out, audio=audio, link_audio=link_audio, config_path=config
+            source, out, audio=audio, link_audio=link_audio, config_path=config, warn=_warn
         )
     except CallQAError as exc:
         _fail(str(exc))

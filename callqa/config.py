@@ -45,12 +45,14 @@ class CallConfig:
     language : str or None
         ISO 639-1 code to force ("en", "nb"/"no", "fi", "it", "sl", ...); None detects it.
     max_duration_s : float > 0 [s]
-        Longer recordings are refused before decoding (default 3 h).
+        Longer recordings are refused before decoding (default 2 h: the decoded audio and
+        the per-word data of a call grow by about 55 MB per audio minute, so a 2-hour call
+        already needs some 6.6 GB per worker; benchmarks/results/batch.md).
     """
 
     agent_channel: str = "left"
     language: str | None = None
-    max_duration_s: float = 3 * 3600.0
+    max_duration_s: float = 2 * 3600.0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ The page's charts are drawn in the browser by Plotly (its minified bundle is rea
 installed ``plotly`` package and inlined, or written once next to the reports with
 ``shared_assets=True``). Clicking a transcript line, a timeline mark or a piece of evidence
 plays the audio from that moment.
+
+With redaction on, the page never plays the original recording where the scorecard lists
+personal data: :func:`redact_report_audio` writes a copy with the recorded spans silenced
+(``<report>.redacted.flac``), and that copy is embedded or linked instead.
 """
 
 from __future__ import annotations
@@ -26,22 +30,29 @@ import math
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from callqa.errors import AudioError, CallQAError
 from callqa.fsutil import atomic_write_bytes, atomic_write_text
 
+if TYPE_CHECKING:
+    from callqa.redact import PiiSpan
+
 __all__ = [
     "PLOTLY_FILENAME",
+    "REDACTED_SUFFIX",
     "audio_data_uri",
     "load_scorecard",
     "plotly_js",
+    "recorded_spans",
+    "redact_report_audio",
     "render_call_report",
     "render_markdown",
     "report_from_input",
@@ -49,6 +60,7 @@ __all__ = [
 ]
 
 PLOTLY_FILENAME = "plotly.min.js"  # written beside the reports with shared_assets=True
+REDACTED_SUFFIX = ".redacted.flac"  # the redacted audio copy beside a report: <name>.redacted.flac
 EMBED_MAX_BYTES = 8_000_000  # larger audio is re-encoded to Opus before embedding (~0.25 MB/min)
 _OPUS_BITRATE = "32k"  # stereo speech stays clear at 32 kbit/s (Opus "fullband speech" range)
 _MATCH_TOLERANCE_S = 0.35  # evidence and transcript times may differ by Whisper's word jitter
@@ -168,8 +180,19 @@ def report_from_input(
     audio: Path | None = None,
     link_audio: bool = False,
     config_path: Path | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Write the report of a scorecard JSON file, or score an audio file first.
+
+    The report never carries the original recording where the scorecard lists personal data:
+
+    - a recording is scored with redaction as configured; when personal data was found, the
+      report plays a copy with those spans silenced;
+    - a scorecard that references a redacted copy (``redaction.audio_path``, written by
+      ``callqa score --redact-audio``) plays that copy when no ``audio`` is given;
+    - otherwise the scorecard's recorded span times (``redaction.spans``) are silenced in a
+      copy of the audio; a scorecard that records no redaction gets the original, and
+      ``warn`` is told so.
 
     Parameters
     ----------
@@ -178,20 +201,117 @@ def report_from_input(
     out : Path
         The HTML file to write.
     audio : Path or None
-        The call's audio when ``source`` is a scorecard; by default the scorecard's
-        ``source.path`` is used when that file exists (as given, or next to the JSON file).
+        The call's audio when ``source`` is a scorecard; by default the redacted copy the
+        scorecard references, else its ``source.path``, when that file exists (as given, or
+        next to the JSON file).
     link_audio : bool
-        Reference the audio file instead of embedding it.
+        Reference the audio file instead of embedding it; a redacted copy is then written
+        beside ``out`` as ``<out stem>.redacted.flac``.
     config_path : Path or None
-        Config file used when ``source`` is audio (see ``callqa.config.load_config``).
+        Config file: scoring settings when ``source`` is audio, ``[redaction]`` padding and
+        tone for both.
+    warn : callable taking str, optional
+        Receives a one-line warning when the report carries unredacted audio of a scorecard
+        that records no redaction (default: :func:`warnings.warn`).
+
+    Raises
+    ------
+    CallQAError
+        Unreadable scorecard, audio that cannot be read, decoded, redacted or re-encoded, or
+        a scoring error.
     """
-    source = Path(source)
-    if source.suffix.lower() in _SCORECARD_SUFFIXES:
-        card = load_scorecard(source)
-        audio = audio if audio is not None else _find_audio(card, source.parent)
-    else:
-        card, audio = _score_audio(source, config_path), source
-    return write_call_report(card, out, audio_path=audio, link_audio=link_audio)
+    source, out = Path(source), Path(out)
+    with tempfile.TemporaryDirectory(prefix="callqa-report-") as tmp:
+        folder = out.parent if link_audio else Path(tmp)
+        copy_path = folder / f"{out.stem}{REDACTED_SUFFIX}"
+        if source.suffix.lower() in _SCORECARD_SUFFIXES:
+            card = load_scorecard(source)
+            audio = _scorecard_audio(card, source.parent, audio, copy_path, config_path, warn)
+        else:
+            card, audio = _score_audio(source, config_path, copy_path)
+        return write_call_report(card, out, audio_path=audio, link_audio=link_audio)
+
+
+def recorded_spans(card: Mapping[str, Any]) -> tuple[PiiSpan, ...] | None:
+    """The personal-data spans a scorecard records (``redaction.spans``), as times only.
+
+    Returns
+    -------
+    tuple of PiiSpan or None
+        None when the scorecard records no redaction (no ``redaction``, or ``enabled`` false);
+        else one span per recorded time (type, speaker, start, end [s]; no text pieces).
+
+    Raises
+    ------
+    CallQAError
+        ``redaction.counts`` adds up to more spans than ``redaction.spans`` gives times for
+        (the audio could not be redacted fully).
+    """
+    from callqa.redact import PiiSpan
+
+    red = card.get("redaction")
+    if not isinstance(red, Mapping) or not red.get("enabled"):
+        return None
+    spans = [
+        PiiSpan(str(s.get("type") or ""), str(s.get("speaker") or ""), start, end, ())
+        for s in red.get("spans") or ()
+        if isinstance(s, Mapping)
+        and (start := _num(s.get("start"))) is not None
+        and (end := _num(s.get("end"))) is not None
+    ]
+    counted = sum(int(v) for v in (red.get("counts") or {}).values() if _num(v) is not None)
+    if counted > len(spans):
+        raise CallQAError(
+            f"the scorecard counts {counted} redacted spans but gives times for {len(spans)}; "
+            "cannot silence them in the audio (score the call again)"
+        )
+    return tuple(spans)
+
+
+def redact_report_audio(
+    card: Mapping[str, Any],
+    audio_path: Path,
+    copy_path: Path,
+    *,
+    pad_s: float = 0.15,
+    tone_hz: float = 1000.0,
+) -> Path:
+    """The audio a report may carry: ``audio_path`` with the scorecard's recorded spans silenced.
+
+    Parameters
+    ----------
+    card : dict
+        A scorecard in its JSON form; its ``redaction.spans`` give the times to blank and
+        ``redaction.audio_mode`` ("silence" or "tone") how.
+    audio_path : Path
+        The recording the scorecard was made from.
+    copy_path : Path
+        Where the redacted copy goes (".flac" or ".wav"; 16 kHz, 16-bit, written atomically).
+    pad_s : float >= 0 [s]
+        Extra time blanked before and after each span (``[redaction] audio_pad_s``).
+    tone_hz : float > 0 [Hz]
+        Tone frequency in "tone" mode.
+
+    Returns
+    -------
+    Path
+        ``copy_path``, or ``audio_path`` itself when the scorecard lists no span (redaction
+        off, or nothing found: there is nothing to silence).
+
+    Raises
+    ------
+    AudioError
+        The recording cannot be decoded or the copy cannot be written.
+    """
+    spans = recorded_spans(card)
+    if not spans:
+        return Path(audio_path)
+    from callqa.audio import load_audio
+    from callqa.redact import redact_audio
+
+    mode = str((card.get("redaction") or {}).get("audio_mode") or "silence")
+    audio = load_audio(audio_path)
+    return redact_audio(audio, spans, copy_path, mode=mode, pad_s=pad_s, tone_hz=tone_hz)
 
 
 def audio_data_uri(path: Path) -> str:
@@ -888,9 +1008,26 @@ def _to_opus(path: Path) -> bytes:
 
 
 def _find_audio(card: Mapping[str, Any], folder: Path) -> Path | None:
-    """The scorecard's ``source.path`` if that file exists (as given or next to the JSON file)."""
-    name = (card.get("source") or {}).get("path")
-    if not name:
+    """The scorecard's ``source.path`` if that file exists (as given or next to the JSON file).
+
+    None for a scorecard made from a transcript file (its source is text, not audio).
+    """
+    model = card.get("model")
+    from_text = isinstance(model, Mapping) and model.get("backend") == "transcript-file"
+    if from_text or card.get("channels") == 0:
+        return None
+    return _existing_file((card.get("source") or {}).get("path"), folder)
+
+
+def _redacted_copy(card: Mapping[str, Any], folder: Path) -> Path | None:
+    """The redacted audio copy the scorecard references (``redaction.audio_path``), if found."""
+    red = card.get("redaction")
+    return _existing_file(red.get("audio_path") if isinstance(red, Mapping) else None, folder)
+
+
+def _existing_file(name: Any, folder: Path) -> Path | None:
+    """``name`` as given, else in ``folder``, else its file name in ``folder`` (None if absent)."""
+    if not name or not isinstance(name, str):
         return None
     for candidate in (Path(name), folder / name, folder / Path(name).name):
         if candidate.is_file():
@@ -898,10 +1035,63 @@ def _find_audio(card: Mapping[str, Any], folder: Path) -> Path | None:
     return None
 
 
-def _score_audio(path: Path, config_path: Path | None) -> dict[str, Any]:
-    """Score a recording with the configured model (heavy: loads Whisper)."""
+def _scorecard_audio(
+    card: Mapping[str, Any],
+    folder: Path,
+    audio: Path | None,
+    copy_path: Path,
+    config_path: Path | None,
+    warn: Callable[[str], None] | None,
+) -> Path | None:
+    """The audio a scorecard's report carries (see :func:`report_from_input`)."""
+    copy = _redacted_copy(card, folder)
+    if audio is None and copy is not None:
+        return copy
+    audio = audio if audio is not None else _find_audio(card, folder)
+    if audio is None or (copy is not None and audio.resolve() == copy.resolve()):
+        return audio
+    if recorded_spans(card) is None:
+        (warn or _warn)(
+            f"the report carries the original, unredacted audio {audio}: the scorecard "
+            "references no redacted copy and records no redaction"
+        )
+        return audio
+    _check_same_recording(card, audio, warn or _warn)
     from callqa.config import load_config
-    from callqa.pipeline import score_call
+
+    red = load_config(config_path).redaction
+    return redact_report_audio(card, audio, copy_path, pad_s=red.audio_pad_s, tone_hz=red.tone_hz)
+
+
+def _check_same_recording(
+    card: Mapping[str, Any], audio: Path, warn: Callable[[str], None]
+) -> None:
+    """Warn when ``audio`` is not the file the scorecard was made from (spans may not line up)."""
+    from callqa.audio import sha256_file
+
+    expected = (card.get("source") or {}).get("sha256")
+    if expected and sha256_file(audio) != expected:
+        warn(
+            f"{audio} is not the file this scorecard was made from (sha256 differs): the "
+            "silenced spans line up only if it is the same recording in another format"
+        )
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _score_audio(
+    path: Path, config_path: Path | None, copy_path: Path
+) -> tuple[dict[str, Any], Path]:
+    """Score a recording with the configured model (heavy: loads Whisper).
+
+    Returns the scorecard and the audio the report may carry: with redaction on and personal
+    data found, a copy (``copy_path``) with those spans silenced; else the recording itself.
+    """
+    from callqa.config import load_config
+    from callqa.pipeline import analyse_call
+    from callqa.redact import redact_audio
     from callqa.scorecard import to_dict
     from callqa.transcribe import load_transcriber
 
@@ -909,5 +1099,16 @@ def _score_audio(path: Path, config_path: Path | None) -> dict[str, Any]:
         raise AudioError(f"file not found: {path}")
     config = load_config(config_path)
     transcriber = load_transcriber(config.transcription)
-    card = score_call(path, transcriber=transcriber, config=config)
-    return to_dict(card)
+    result = analyse_call(path, transcriber=transcriber, config=config)
+    red = config.redaction
+    if not (red.enabled and result.pii) or result.audio is None:
+        return to_dict(result.scorecard), path
+    redact_audio(
+        result.audio,
+        result.pii,
+        copy_path,
+        mode=red.audio_mode,
+        pad_s=red.audio_pad_s,
+        tone_hz=red.tone_hz,
+    )
+    return to_dict(result.scorecard), copy_path

@@ -128,10 +128,14 @@ class TranscriptionConfig:
     no_speech_threshold : float in [0, 1]
         A window with P(no speech) above this *and* a failing log-probability is silence
         (Whisper's 0.6).
+    silence_no_speech_threshold : float in [0, 1]
+        A segment with P(no speech) above this and a mean log-probability below
+        ``silence_log_prob_threshold`` is dropped as invented, whatever the libraries kept.
+        Text invented in noise or silence scored 0.80-0.98; speech with a log-probability
+        below -0.5 at most 0.78, and Whisper's 0.6 dropped whole windows of English speech
+        (see docs/transcription.md).
     silence_log_prob_threshold : float [nats/token]
-        A segment with P(no speech) above ``no_speech_threshold`` and a mean log-probability
-        below this is dropped as invented (stricter than Whisper's -1.0; see
-        docs/transcription.md).
+        See ``silence_no_speech_threshold`` (stricter than Whisper's -1.0).
     condition_on_previous_text : bool
         False: each window decodes without the previous text as prompt, which stops a loop
         from carrying over (Whisper's default is True).
@@ -155,6 +159,7 @@ class TranscriptionConfig:
     compression_ratio_threshold: float = 2.4
     log_prob_threshold: float = -1.0
     no_speech_threshold: float = 0.6
+    silence_no_speech_threshold: float = 0.8
     silence_log_prob_threshold: float = -0.5
     condition_on_previous_text: bool = False
     silence_dbfs: float = -50.0

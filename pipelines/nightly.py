@@ -10,9 +10,11 @@ console entry point.
 Exit codes: 0 nothing failed, 1 some call failed (or the run could not start), 2 usage
 error, 75 another run holds the lock (nothing done), 130 interrupted (SIGTERM/Ctrl-C).
 
-Example::
+Examples::
 
     python pipelines/nightly.py --inbox /srv/calls/inbox --store /srv/callqa/qa.duckdb
+    python pipelines/nightly.py --inbox /srv/calls/inbox --store /srv/callqa/qa.duckdb \
+        --engine ray --address ray://head:10001
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, help="worker processes [one per core]")
     parser.add_argument("--min-age", type=float, default=120.0, help="skip files younger (s)")
     parser.add_argument("--json-logs", action="store_true", help="JSON log lines on stderr")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local process pool or Ray [local]")  # fmt: skip
+    parser.add_argument("--address", default="local",
+                        help="Ray: local, auto or ray://HOST:10001 [local]")  # fmt: skip
     parser.add_argument("--backend", choices=("model", "fake"), default="model",
                         help=argparse.SUPPRESS)  # fmt: skip
     return parser.parse_args(argv)
@@ -57,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             out_dir=args.out,
             config=load_config(args.config),
             transcriber_factory=factory,
-            options=BatchOptions(workers=args.workers),
+            options=BatchOptions(
+                workers=args.workers, engine=args.engine, ray_address=args.address
+            ),
             reporter=make_reporter("json" if args.json_logs else "plain"),
             min_age_s=args.min_age,
         )

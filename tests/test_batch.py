@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
@@ -157,11 +161,33 @@ def test_scoring_key_tracks_what_changes_results(tmp_path: Path) -> None:
 
 def test_default_workers_respects_cores_and_memory() -> None:
     assert batch.default_workers(cores=8, memory_bytes=64 * 2**30) == 8
-    assert batch.default_workers(cores=8, memory_bytes=3 * 2**30) == 3
+    assert batch.default_workers(cores=8, memory_bytes=3 * 2**30) == 2  # 1.5 GiB each
+    assert batch.default_workers(cores=8, memory_bytes=6 * 2**30) == 4
     assert batch.default_workers(cores=2, memory_bytes=100) == 1
     assert batch.threads_per_worker(2, cores=2) == 1
     assert batch.threads_per_worker(1, cores=2) == 2
     assert batch.threads_per_worker(3, cores=2) == 1
+
+
+def test_cgroup_memory_limit_counts(tmp_path: Path) -> None:
+    """A unit's MemoryMax= (cgroup v2 memory.max) limits the workers, not the host's memory."""
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/system.slice/callqa-nightly.service\n")
+    root = tmp_path / "sys"
+    unit = root / "system.slice" / "callqa-nightly.service"
+    unit.mkdir(parents=True)
+    (root / "system.slice" / "memory.max").write_text("max\n")
+    (unit / "memory.max").write_text(f"{8 * 2**30}\n")
+    (unit / "memory.current").write_text(f"{2**30}\n")
+    assert batch.cgroup_memory_room(proc, root) == 7 * 2**30
+    (root / "system.slice" / "memory.max").write_text(f"{3 * 2**30}\n")  # a tighter parent
+    assert batch.cgroup_memory_room(proc, root) == 3 * 2**30
+    (unit / "memory.max").write_text("max\n")
+    (root / "system.slice" / "memory.max").write_text("max\n")
+    assert batch.cgroup_memory_room(proc, root) is None
+    proc.write_text("4:memory:/x\n")  # cgroup v1 only
+    assert batch.cgroup_memory_room(proc, root) is None
+    assert batch.cgroup_memory_room(tmp_path / "missing", root) is None
 
 
 # -- running -----
@@ -397,10 +423,112 @@ def test_real_model_on_two_sample_calls(calls_dir: Path, tmp_path: Path) -> None
         assert len(words.split()) > 20 and card["score"] is not None
 
 
+def audio_src(page: str) -> list[str]:
+    return re.findall(r'<audio id="audio"[^>]* src="([^"]+)"', page)
+
+
 def test_reports_and_dashboard(calls_dir: Path, tmp_path: Path) -> None:
-    result = score([calls_dir / "poor.wav"], tmp_path, store_path=None, options=inline(reports=True))
+    result = score(
+        [calls_dir / "poor.wav"], tmp_path, store_path=None, options=inline(reports=True)
+    )
     assert result.counts["scored"] == 1
     page = (tmp_path / "out" / "calls" / "poor.html").read_text()
     assert "plotly.min.js" in page  # the bundle is shared, not inlined per call
     dashboard = (tmp_path / "out" / "dashboard.html").read_text()
     assert "calls/poor.html" in dashboard
+    # the fake's words hold no personal data: nothing to silence, the original is linked
+    card = json.loads((tmp_path / "out" / "calls" / "poor.json").read_text())
+    assert card["redaction"]["enabled"] and card["redaction"]["spans"] == []
+    assert audio_src(page)[0].endswith("/poor.wav")
+    assert not list((tmp_path / "out" / "calls").glob("*.flac"))
+
+
+# A mono call of continuous synthetic speech; the fake transcriber hears SAID spread over it,
+# so the planted card number (a Visa test number) falls in the middle of the speech.
+PLANTED = "4532015112830366"
+GROUPS = " ".join(PLANTED[i : i + 4] for i in range(0, 16, 4))
+SAID = f"thank you for calling yes my card is {GROUPS} that is all thank you for your help today"
+SPEECH = (
+    "Thank you for calling the support line, this is Anna. Yes, I would like to pay the "
+    "invoice with my card today, and then I would like to close the account, thank you."
+)
+
+
+@pytest.fixture(scope="module")
+def spoken_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    folder = tmp_path_factory.mktemp("spoken")
+    args = ["espeak-ng", "-v", "en", "-s", "150", "-w", str(folder / "card call.wav"), SPEECH]
+    subprocess.run(args, check=True)
+    return folder
+
+
+def hears_card() -> Any:
+    return functools.partial(FakeTranscriber, text=SAID)
+
+
+def test_reports_link_a_redacted_copy(spoken_dir: Path, tmp_path: Path) -> None:
+    """``--reports`` with redaction on: the report links calls/<id>.redacted.flac, silenced."""
+    from callqa.audio import load_audio
+
+    result = score([spoken_dir], tmp_path, options=inline(reports=True),
+                   transcriber_factory=hears_card())  # fmt: skip
+    assert result.counts["scored"] == 1 and result.exit_code == 0
+    calls = tmp_path / "out" / "calls"
+    card = json.loads((calls / "card call.json").read_text())
+    spans = [s for s in card["redaction"]["spans"] if s["type"] == "card"]
+    assert len(spans) == 1
+    page = (calls / "card call.html").read_text()
+    assert audio_src(page) == ["card%20call.redacted.flac"]
+    assert PLANTED not in page and GROUPS not in page
+    audio, sr = sf.read(calls / "card call.redacted.flac", dtype="float32", always_2d=True)
+    original = load_audio(spoken_dir / "card call.wav").mix
+    a, b = int(spans[0]["start"] * sr), int(spans[0]["end"] * sr)
+    assert sr == 16_000 and len(audio) == len(original) and b - a > sr // 2
+    assert np.all(audio[a:b] == 0.0)
+    assert np.abs(original[a:b]).max() > 0.05  # the planted number was spoken there
+    assert np.count_nonzero(audio) > 0.5 * audio.size
+
+
+def test_reports_of_skipped_calls_also_get_the_copy(spoken_dir: Path, tmp_path: Path) -> None:
+    """A re-run into a fresh folder writes the reports of stored calls with their copies."""
+    first = score([spoken_dir], tmp_path, transcriber_factory=hears_card())
+    assert first.counts["scored"] == 1
+    again = score([spoken_dir], tmp_path, out_dir=tmp_path / "again",
+                  options=inline(reports=True), transcriber_factory=hears_card())  # fmt: skip
+    assert again.counts == {"scored": 0, "skipped": 1, "failed": 0}
+    page = (tmp_path / "again" / "calls" / "card call.html").read_text()
+    assert audio_src(page) == ["card%20call.redacted.flac"]
+    assert (tmp_path / "again" / "calls" / "card call.redacted.flac").is_file()
+
+
+def test_reports_with_redaction_off_link_the_original(spoken_dir: Path, tmp_path: Path) -> None:
+    config = replace_config(Config(), redaction__enabled=False)
+    score([spoken_dir], tmp_path, store_path=None, options=inline(reports=True), config=config,
+          transcriber_factory=hears_card())  # fmt: skip
+    page = (tmp_path / "out" / "calls" / "card call.html").read_text()
+    assert audio_src(page)[0].endswith("/card%20call.wav")
+    assert not list((tmp_path / "out" / "calls").glob("*.flac"))
+
+
+def test_report_without_its_redacted_copy_has_no_audio(
+    spoken_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the copy cannot be written the report has no audio, never the original."""
+    import callqa.report
+    from callqa.errors import AudioError
+
+    def broken(*args: Any, **kw: Any) -> Path:
+        raise AudioError("disk full")
+
+    monkeypatch.setattr(callqa.report, "redact_report_audio", broken)
+    stream = io.StringIO()
+    result = score([spoken_dir], tmp_path, store_path=None, options=inline(reports=True),
+                   transcriber_factory=hears_card(), reporter=PlainReporter(stream))  # fmt: skip
+    assert result.counts["scored"] == 1
+    page = (tmp_path / "out" / "calls" / "card call.html").read_text()
+    assert audio_src(page) == [] and "No audio in this report" in page
+    assert "report for card call has no audio: cannot write its redacted copy (disk full)" in (
+        stream.getvalue()
+    )

@@ -151,6 +151,23 @@ def test_empathy_statement() -> None:
     assert run("empathise.empathy", t).verdict == "fail"
 
 
+def test_understanding_check_is_reflection_not_empathy() -> None:
+    t = call(
+        [
+            (C, "My internet keeps dropping every evening since Monday, it's a real problem."),
+            (
+                A,
+                "So, if I understand correctly, your internet has been dropping every evening "
+                "since Monday.",
+            ),
+        ]
+    )
+    assert run("empathise.empathy", t).verdict == "fail"
+    paraphrase = run("hear.paraphrase", t, use_embeddings=False)
+    assert paraphrase.verdict == "pass"
+    assert paraphrase.details["best"][0]["cue"] is True
+
+
 # --- commitments --------------------------------------------------------------------------
 
 
@@ -177,6 +194,23 @@ def test_time_frame_in_the_next_sentence_of_the_same_turn() -> None:
 def test_customer_commitment_is_not_the_agents() -> None:
     t = call([(C, "I'll send you the receipt tomorrow."), (A, "Okay, thank you.")])
     r = run("action.next_step", t)
+    assert r.verdict == "fail"
+    assert r.details["customer_commitments"] == 1 and r.details["commitments"] == 0
+
+
+CUSTOMER_PROMISES = {
+    "en": ("I'll send you the receipt tomorrow.", "Okay, thank you."),
+    "nb": ("Jeg sender deg kvitteringen i morgen.", "Greit, takk."),
+    "fi": ("Lähetän kuitin huomenna.", "Selvä, kiitos."),
+    "it": ("Le invio la ricevuta domani.", "Va bene, grazie."),
+    "sl": ("Poslal vam bom račun jutri.", "V redu, hvala."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CUSTOMER_PROMISES))
+def test_customer_commitment_in_every_language(lang: str) -> None:
+    customer, agent = CUSTOMER_PROMISES[lang]
+    r = run("action.next_step", call([(C, customer), (A, agent)], lang))
     assert r.verdict == "fail"
     assert r.details["customer_commitments"] == 1 and r.details["commitments"] == 0
 

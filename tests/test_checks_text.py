@@ -30,6 +30,8 @@ CATEGORIES = {
     "empathy",
     "empathy_traps",
     "reflection_cues",
+    "second_person",
+    "first_person",
     "open_question",
     "open_invitation",
     "refusal",

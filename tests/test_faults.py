@@ -1,30 +1,39 @@
 """Bad input and faults: every one costs at most its own call, never a stored result.
 
+Each fault has a test that checks its specific outcome: a ``failed`` row with a one-line
+reason (or, for faults of the run itself, one ``Error:`` line before any work), the other
+calls' results kept, and the exit code.
+
 The transcribers below are module-level (picklable) so spawned worker processes can import
 them from this file (pytest puts tests/ on sys.path, and spawn passes sys.path on).
 """
 
 from __future__ import annotations
 
+import csv
 import errno
+import io
 import json
 import os
+import shutil
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+import typer
+from typer.testing import CliRunner, Result
 
 from callqa import batch, store
 from callqa.batch import BatchOptions, collect_inputs, run_batch
-from callqa.config import Config, replace_config
 from callqa.errors import CallQAError, StoreError
 from callqa.progress import make_reporter
 from callqa.testing import FakeTranscriber
@@ -122,27 +131,162 @@ def by_name(result: batch.BatchResult) -> dict[str, dict[str, Any]]:
     return {Path(r["source_path"]).name: r for r in result.rows}
 
 
+def cli_batch(specs: list[Path], work: Path, *extra: str, out: Path | None = None) -> Result:
+    """``callqa batch SPECS --backend fake --workers 0`` into work/out (or ``out``) and
+    work/s.duckdb."""
+    from callqa.cli_batch import register
+
+    app = typer.Typer()
+    register(app)
+    args = ["batch", *map(str, specs), "--out", str(out or work / "out"), "--store",
+            str(work / "s.duckdb"), "--backend", "fake", "--workers", "0", *extra]  # fmt: skip
+    return CliRunner().invoke(app, args)
+
+
+def csv_rows(work: Path) -> dict[str, dict[str, str]]:
+    """scorecards.csv of work/out, by the input file's name."""
+    text = (work / "out" / "scorecards.csv").read_text(encoding="utf-8")
+    return {Path(r["source_path"]).name: r for r in csv.DictReader(io.StringIO(text))}
+
+
+@pytest.fixture(scope="module")
+def good_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six seconds of the good sample call (copied next to each bad file)."""
+    return clip(tmp_path_factory.mktemp("good") / "good.wav", 0, 6)
+
+
+def sparse_wav(path: Path, seconds: float, sr: int = 8000) -> Path:
+    """A 16-bit mono WAV header claiming ``seconds`` of audio over a sparse, all-zero body.
+
+    Instant to make and ~0 bytes on disk, however long the header says the call is.
+    """
+    size = int(seconds * sr) * 2
+    header = b"RIFF" + struct.pack("<I", 36 + size) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, 1, sr, 2 * sr, 2, 16) + b"data"
+    header += struct.pack("<I", size)
+    with open(path, "wb") as f:
+        f.write(header)
+        f.truncate(len(header) + size)
+    return path
+
+
 # -- bad input -----
 
 
-def test_bad_files_fail_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _empty(folder: Path) -> tuple[Path, str]:
+    path = folder / "empty.wav"
+    path.write_bytes(b"")
+    return path, "empty.wav: empty file (0 bytes); re-export the recording"
+
+
+def _text_as_wav(folder: Path) -> tuple[Path, str]:
+    path = folder / "text.wav"
+    path.write_text("this is not audio\n")
+    return path, "text.wav: not an audio file"
+
+
+def _truncated_mp3(folder: Path) -> tuple[Path, str]:
+    path = folder / "cut.mp3"
+    source = clip(folder.parent / "source.wav", 0, 6)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(source), str(path)], check=True)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path, "cut.mp3: truncated or corrupt audio"
+
+
+def _fifo(folder: Path) -> tuple[Path, str]:
+    """A named pipe called x.wav: unreadable for root too (opening it would block forever)."""
+    path = folder / "x.wav"
+    os.mkfifo(path)
+    return path, f"not a regular file: {path}"
+
+
+def _dangling_link(folder: Path) -> tuple[Path, str]:
+    """A symlink whose target is gone (a call deleted under a link farm): fails for root too."""
+    path = folder / "gone.wav"
+    path.symlink_to(folder / "deleted.wav")
+    return path, f"cannot read {path}: No such file or directory"
+
+
+BAD_FILES: dict[str, Callable[[Path], tuple[Path, str]]] = {
+    "zero-byte": _empty,
+    "text-named-wav": _text_as_wav,
+    "truncated-mp3": _truncated_mp3,
+    "fifo-named-wav": _fifo,
+    "dangling-symlink": _dangling_link,
+}
+
+
+@pytest.mark.parametrize("fault", list(BAD_FILES))
+def test_bad_file_is_one_failed_row_and_exit_1(fault: str, good_clip: Path, tmp_path: Path) -> None:
     calls = tmp_path / "calls"
-    good = clip(calls / "good.wav", 0, 6)
-    (calls / "empty.wav").write_bytes(b"")
-    (calls / "text.wav").write_text("this is not audio\n")
-    mp3 = calls / "cut.mp3"
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(good), str(mp3)], check=True)
-    mp3.write_bytes(mp3.read_bytes()[: mp3.stat().st_size // 2])
-    locked = clip(calls / "locked.wav", 6, 4)
+    calls.mkdir()
+    shutil.copy(good_clip, calls / "good.wav")
+    bad, reason = BAD_FILES[fault](calls)
+    result = cli_batch([calls], tmp_path)
+    assert result.exit_code == 1, result.output
+    rows = csv_rows(tmp_path)
+    assert rows["good.wav"]["status"] == "scored" and rows["good.wav"]["score"]
+    assert rows[bad.name]["status"] == "failed"
+    assert rows[bad.name]["reason"].startswith(reason)
+    assert "\n" not in rows[bad.name]["reason"]
+    assert f"failed {bad.stem}: {reason}" in result.stderr  # the log line, one per failure
+    assert "1 scored, 0 skipped, 1 failed" in result.stderr
+    stored = store.read_calls(tmp_path / "s.duckdb")
+    assert [c["call_id"] for c in stored] == ["good"]
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="running as root, which reads chmod-000 files; test_permission_denied_as_root_"
+    "simulated and the fifo/dangling-symlink cases cover unreadable files here",
+)
+def test_unreadable_file_is_one_failed_row_and_exit_1(good_clip: Path, tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    shutil.copy(good_clip, calls / "good.wav")
+    locked = calls / "locked.wav"
+    shutil.copy(good_clip, locked)
+    locked.chmod(0)
+    try:
+        result = cli_batch([calls], tmp_path)
+    finally:
+        locked.chmod(0o644)
+    assert result.exit_code == 1, result.output
+    rows = csv_rows(tmp_path)
+    assert rows["locked.wav"]["reason"] == f"cannot read {locked}: Permission denied"
+    assert rows["good.wav"]["status"] == "scored"
+
+
+def test_permission_denied_as_root_simulated(
+    good_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open() refusal a non-root user gets, injected where the batch first reads the file."""
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    shutil.copy(good_clip, calls / "good.wav")
+    locked = calls / "locked.wav"
+    shutil.copy(good_clip, locked)
     real_hash = batch.sha256_file
 
-    def unreadable(path: Path, **kw: Any) -> str:
-        # Tests run as root, where chmod 000 does not stop reads: simulate the refused open.
+    def refuse(path: Path, **kw: Any) -> str:
         if Path(path).name == "locked.wav":
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_hash(path, **kw)
 
-    monkeypatch.setattr(batch, "sha256_file", unreadable)
+    monkeypatch.setattr(batch, "sha256_file", refuse)
+    result = cli_batch([calls], tmp_path)
+    assert result.exit_code == 1, result.output
+    rows = csv_rows(tmp_path)
+    assert rows["locked.wav"]["reason"] == f"cannot read {locked}: Permission denied"
+    assert rows["good.wav"]["status"] == "scored"
+
+
+def test_bad_files_fail_alone(tmp_path: Path) -> None:
+    """All the bad files at once, plus a named non-audio file: each is its own failed row."""
+    calls = tmp_path / "calls"
+    clip(calls / "good.wav", 0, 6)
+    for make in BAD_FILES.values():
+        make(calls)
     notes = tmp_path / "notes.txt"
     notes.write_text("x")
     result = inline_run([calls, notes], tmp_path)
@@ -151,30 +295,45 @@ def test_bad_files_fail_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert rows["empty.wav"]["reason"] == "empty.wav: empty file (0 bytes); re-export the recording"
     assert rows["text.wav"]["reason"].startswith("text.wav: not an audio file")
     assert rows["cut.mp3"]["reason"].startswith("cut.mp3: truncated or corrupt audio")
-    assert rows["locked.wav"]["reason"] == f"cannot read {locked}: Permission denied"
+    assert rows["x.wav"]["reason"] == f"not a regular file: {calls / 'x.wav'}"
+    assert rows["gone.wav"]["reason"].startswith("cannot read")
     assert rows["notes.txt"]["reason"].startswith("not an audio file (extension .txt")
-    assert result.counts == {"scored": 1, "skipped": 0, "failed": 5}
+    assert result.counts == {"scored": 1, "skipped": 0, "failed": 6}
     assert result.exit_code == 1
     assert all("\n" not in r["reason"] for r in result.rows)
     with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM failures").fetchone() == (5,)
+        assert con.execute("SELECT count(*) FROM failures").fetchone() == (6,)
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "## Failed calls" in summary and "empty file (0 bytes)" in summary
 
 
-def test_call_over_the_duration_limit_is_refused_before_decoding(tmp_path: Path) -> None:
-    long = tmp_path / "long.flac"  # 2 h 0 min 10 s of silence: flac keeps it at ~1.3 MB
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "7210",
-         "-c:a", "flac", str(long)],
-        check=True,
-    )  # fmt: skip
-    config = replace_config(Config(), call__max_duration_s=7200.0)
+def test_call_over_two_hours_is_refused_before_decoding(good_clip: Path, tmp_path: Path) -> None:
+    """A 2 h 1 min call against the 2 h limit of a config file: one failed row in well under a
+    minute."""
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    shutil.copy(good_clip, calls / "good.wav")
+    sparse_wav(calls / "long.wav", 7260)
+    config = tmp_path / "c.toml"
+    config.write_text("[call]\nmax_duration_s = 7200\n", encoding="utf-8")
     start = time.monotonic()
-    result = inline_run([long], tmp_path, config=config, store_path=None)
-    assert time.monotonic() - start < 20  # decoding 2 h would take far longer
-    assert result.rows[0]["status"] == "failed"
-    assert "more than the 120 min limit" in result.rows[0]["reason"]
+    result = cli_batch([calls], tmp_path, "--config", str(config))
+    assert time.monotonic() - start < 30  # decoding 2 h would take minutes
+    assert result.exit_code == 1, result.output
+    rows = csv_rows(tmp_path)
+    assert rows["long.wav"]["reason"] == (
+        "long.wav: 121 min long, more than the 120 min limit; split it or raise max_duration_s "
+        "in the config"
+    )
+    assert rows["good.wav"]["status"] == "scored"
+
+
+def test_call_over_the_default_limit_is_refused(tmp_path: Path) -> None:
+    """The default limit (2 h, ``[call] max_duration_s``) applies without a config file."""
+    long = sparse_wav(tmp_path / "long.wav", 2 * 3600 + 120)
+    result = inline_run([long], tmp_path, store_path=None)
+    assert result.exit_code == 1
+    assert result.rows[0]["reason"].startswith("long.wav: 122 min long, more than the 120 min")
 
 
 def test_ten_thousand_non_audio_files_are_counted_fast(tmp_path: Path) -> None:
@@ -192,13 +351,64 @@ def test_ten_thousand_non_audio_files_are_counted_fast(tmp_path: Path) -> None:
     assert [c.path.name for c in found.calls] == ["call.wav"]
 
 
+def test_folder_of_ten_thousand_non_audio_files_is_not_a_failure(
+    good_clip: Path, tmp_path: Path
+) -> None:
+    """They are counted and reported once; the one call in the folder is scored; exit 0."""
+    junk = tmp_path / "junk"
+    for i in range(10):
+        sub = junk / f"d{i}"
+        sub.mkdir(parents=True)
+        for j in range(1000):
+            (sub / f"f{j}.txt").touch()
+    shutil.copy(good_clip, junk / "d3" / "call.wav")
+    result = cli_batch([junk], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("ignored 10000 non-audio files in the input folders") == 1
+    assert "1 scored, 0 skipped, 0 failed" in result.stderr
+    assert list(csv_rows(tmp_path)) == ["call.wav"]
+
+
 def test_unicode_and_spaces_in_paths(tmp_path: Path) -> None:
     odd = clip(tmp_path / "Kundeanrop ø" / "samtale 1 – é.wav", 0, 5)
     result = inline_run([tmp_path / "Kundeanrop ø"], tmp_path)
-    assert result.rows[0]["status"] == "scored"
+    assert result.rows[0]["status"] == "scored" and result.exit_code == 0
     card = json.loads((tmp_path / "out" / "calls" / "samtale 1 – é.json").read_text("utf-8"))
     assert card["source"]["path"] == str(odd)
     assert store.read_calls(tmp_path / "s.duckdb")[0]["call_id"] == "samtale 1 – é"
+
+
+def test_unicode_and_spaces_in_a_failed_path(good_clip: Path, tmp_path: Path) -> None:
+    """The reason names the file exactly, in the log, the CSV, the summary and the store."""
+    calls = tmp_path / "Kundeanrop ø"
+    calls.mkdir()
+    shutil.copy(good_clip, calls / "samtale 1 – é.wav")
+    (calls / "tom fil ø.wav").write_bytes(b"")
+    result = cli_batch([calls], tmp_path)
+    assert result.exit_code == 1, result.output
+    reason = "tom fil ø.wav: empty file (0 bytes); re-export the recording"
+    rows = csv_rows(tmp_path)
+    assert rows["tom fil ø.wav"]["reason"] == reason
+    assert rows["samtale 1 – é.wav"]["status"] == "scored"
+    assert f"failed tom fil ø: {reason}" in result.stderr
+    assert reason in (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
+        assert con.execute("SELECT reason FROM failures").fetchall() == [(reason,)]
+
+
+def test_duplicate_audio_is_scored_once_and_not_a_failure(good_clip: Path, tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    shutil.copy(good_clip, calls / "a.wav")
+    shutil.copy(good_clip, calls / "b copy.wav")
+    result = cli_batch([calls], tmp_path)
+    assert result.exit_code == 0, result.output
+    rows = csv_rows(tmp_path)
+    assert rows["a.wav"]["status"] == "scored"
+    assert rows["b copy.wav"]["status"] == "skipped"
+    assert rows["b copy.wav"]["reason"] == f"same audio as a ({calls / 'a.wav'})"
+    assert rows["b copy.wav"]["score"] == rows["a.wav"]["score"] != ""
+    assert len(store.read_calls(tmp_path / "s.duckdb")) == 1
 
 
 # -- environment faults -----
@@ -214,11 +424,11 @@ HOLD = textwrap.dedent(
 )
 
 
-def test_store_locked_by_another_process(tmp_path: Path) -> None:
-    call = clip(tmp_path / "c.wav", 0, 4)
+def test_store_locked_by_another_process(good_clip: Path, tmp_path: Path) -> None:
+    earlier = clip(tmp_path / "earlier.wav", 10, 4)
+    call = shutil.copy(good_clip, tmp_path / "c.wav")
     db = tmp_path / "s.duckdb"
-    with store.connect(db):
-        pass
+    assert inline_run([earlier], tmp_path, out_dir=tmp_path / "first").exit_code == 0
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True
     )
@@ -226,24 +436,18 @@ def test_store_locked_by_another_process(tmp_path: Path) -> None:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(StoreError, match="in use by another process"):
             inline_run([call], tmp_path, options=BatchOptions(workers=0, store_timeout_s=0.3))
-        import typer
-
-        from callqa.cli_batch import register
-
-        app = typer.Typer()
-        register(app)
-        result = CliRunner().invoke(app, ["batch", str(call), "--store", str(db), "--out",
-                                          str(tmp_path / "o"), "--backend", "fake", "--workers",
-                                          "0", "--store-timeout", "0.3"])  # fmt: skip
+        result = cli_batch([Path(call)], tmp_path, "--store-timeout", "0.3")
         assert result.exit_code == 1
         assert result.output.startswith(f"Error: store {db} is in use by another process (PID ")
+        assert len(result.output.strip().splitlines()) == 1
     finally:
         holder.kill()
         holder.wait()
     assert not (tmp_path / "out" / "calls" / "c.json").exists()  # refused before any work
+    assert [c["call_id"] for c in store.read_calls(db)] == ["earlier"]  # earlier results kept
 
 
-def test_output_directory_not_writable(tmp_path: Path) -> None:
+def test_output_directory_not_writable(good_clip: Path, tmp_path: Path) -> None:
     # As root, chmod cannot make a directory unwritable: use a path below a regular file.
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -251,6 +455,14 @@ def test_output_directory_not_writable(tmp_path: Path) -> None:
         CallQAError, match=r"output directory .* is not writable .*choose another --out"
     ):
         inline_run([tmp_path], tmp_path, out_dir=blocker / "out")
+    assert inline_run([good_clip], tmp_path).exit_code == 0  # an earlier run's results
+    result = cli_batch([good_clip], tmp_path, out=blocker / "out")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: output directory {blocker / 'out'} is not writable (Not a directory); "
+        "choose another --out\n"
+    )
+    assert len(store.read_calls(tmp_path / "s.duckdb")) == 1  # the store is untouched
 
 
 def test_full_disk_for_call_files_keeps_store_rows(
@@ -365,6 +577,7 @@ def test_sigkill_mid_batch_then_resume(tmp_path: Path) -> None:
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and _alive(pid)]
     resumed = inline_run([tmp_path / "calls"], tmp_path, transcriber_factory=SlowFake(0.0))
     assert resumed.counts == {"scored": 4 - stored, "skipped": stored, "failed": 0}
+    assert resumed.exit_code == 0
     assert len(store.read_calls(tmp_path / "s.duckdb")) == 4
 
 

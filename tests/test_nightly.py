@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -246,3 +248,90 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     )
     bad = subprocess.run([analyze, "verify", str(broken)], capture_output=True, text=True)
     assert "Unknown key" in bad.stderr  # the check sees a typo
+
+
+def nightly_args(command: str) -> list[str]:
+    """The arguments after ``.../callqa nightly`` in a shell command, up to a redirection."""
+    words = shlex.split(command)
+    at = next(
+        i for i, w in enumerate(words[:-1]) if w.endswith("/callqa") and words[i + 1] == "nightly"
+    )
+    args = words[at + 2 :]
+    stop = next(
+        (i for i, w in enumerate(args) if w in {">", ">>", "2>&1", "|", "||", "&&", ";"}), len(args)
+    )
+    return args[:stop]
+
+
+def scheduled_commands() -> dict[str, str]:
+    cron = " ".join(cron_entries((PIPELINES / "callqa-nightly.cron").read_text())[0].split()[5:])
+    service = (PIPELINES / "callqa-nightly.service").read_text()
+    exec_start = re.search(r"^ExecStart=(.+)$", service, re.M)
+    assert exec_start is not None
+    return {"cron": cron, "systemd": exec_start.group(1)}
+
+
+def test_scheduled_commands_parse_as_callqa_nightly() -> None:
+    """Every option the cron line and the unit pass exists: parsed by the real command."""
+    from callqa.cli_batch import register
+
+    app = typer.Typer()
+    register(app)
+    command = typer.main.get_command(app).commands["nightly"]
+    for name, line in scheduled_commands().items():
+        ctx = command.make_context("nightly", nightly_args(line))
+        assert ctx.params["inbox"] == Path("/srv/calls/inbox"), name
+        assert ctx.params["store"] == Path("/srv/callqa/qa.duckdb"), name
+    with pytest.raises(Exception, match="No such option: --inbx"):
+        command.make_context("nightly", ["--inbx", "/srv/calls/inbox"])  # the check can fail
+
+
+def test_cron_and_timer_fire_at_the_same_time() -> None:
+    minute, hour = cron_entries((PIPELINES / "callqa-nightly.cron").read_text())[0].split()[:2]
+    timer = (PIPELINES / "callqa-nightly.timer").read_text()
+    calendar = re.search(r"^OnCalendar=(.+)$", timer, re.M)
+    assert calendar is not None
+    assert calendar.group(1) == f"*-*-* {int(hour):02d}:{int(minute):02d}:00"
+
+
+def test_timer_calendar_is_valid_for_systemd() -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    timer = (PIPELINES / "callqa-nightly.timer").read_text()
+    calendar = re.search(r"^OnCalendar=(.+)$", timer, re.M)
+    assert calendar is not None
+    result = subprocess.run(
+        [analyze, "calendar", calendar.group(1)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Normalized form: *-*-* 02:30:00" in result.stdout
+    bad = subprocess.run([analyze, "calendar", "*-*-* 25:30:00"], capture_output=True, text=True)
+    assert bad.returncode != 0
+
+
+def test_nightly_passes_the_ray_engine_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import callqa.batch
+    from callqa.cli_batch import register
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(inbox: Path, **kw: Any) -> Any:
+        seen.update(kw)
+        raise callqa.batch.LockHeldError("held")  # stop here: only the options matter
+
+    monkeypatch.setattr(callqa.batch, "run_nightly", fake_run)
+    app = typer.Typer()
+    register(app)
+    args = ["nightly", "--inbox", str(tmp_path), "--store", str(tmp_path / "qa.duckdb"),
+            "--backend", "fake", "--engine", "ray", "--address", "ray://head:10001"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == EXIT_LOCKED
+    assert (seen["options"].engine, seen["options"].ray_address) == ("ray", "ray://head:10001")
+    spec = importlib.util.spec_from_file_location("nightly_script", PIPELINES / "nightly.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    parsed = script.parse_args(["--inbox", "i", "--store", "s", "--engine", "ray", "--address",
+                                "ray://head:10001"])  # fmt: skip
+    assert (parsed.engine, parsed.address) == ("ray", "ray://head:10001")

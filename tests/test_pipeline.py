@@ -144,5 +144,29 @@ def test_poor_call_verdicts_match_its_script(real_cards: dict[str, dict]) -> Non
     assert all(e["speaker"] == "agent" for e in checks["hear.no_interruptions"]["evidence"])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("stem", "agent_phrase", "customer_phrase"),
+    [
+        ("en_good", "thank you for calling", "internet"),
+        ("en_poor", "calm down", "still there"),
+    ],
+)
+def test_each_party_is_transcribed_on_its_own_channel(
+    real_cards: dict[str, dict],  # type: ignore[type-arg]
+    stem: str,
+    agent_phrase: str,
+    customer_phrase: str,
+) -> None:
+    """Both channels yield words, each under its own speaker (8 kHz synthetic speech)."""
+    segments = real_cards[stem]["transcript"]["segments"]
+    said = {
+        who: " ".join(s["text"] for s in segments if s["speaker"] == who).lower()
+        for who in ("agent", "customer")
+    }
+    assert agent_phrase in said["agent"] and agent_phrase not in said["customer"]
+    assert customer_phrase in said["customer"] and customer_phrase not in said["agent"]
+
+
 def _refuse(*args: object, **kwargs: object) -> None:
     raise AssertionError("a network connection was attempted")

@@ -7,8 +7,13 @@ one 4.6 s silence (31.0-35.6 s), three failed items, two of them auto-fail.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,13 @@ from callqa.errors import AudioError, CallQAError
 
 CARD_PATH = Path(__file__).parent / "data" / "report" / "card_en.json"
 EVIL = "<script>alert(1)</script> then </script><!-- & done"
+PLANTED = "4532015112830366"  # Visa test number (Luhn-valid), as in tests/test_redact_e2e.py
+GROUPS = " ".join(PLANTED[i : i + 4] for i in range(0, 16, 4))
+SAID = f"thank you for calling yes my card is {GROUPS} that is all thank you for your help today"
+SPEECH = (
+    "Thank you for calling the support line, this is Anna. Yes, I would like to pay the "
+    "invoice with my card today, and then I would like to close the account, thank you."
+)
 
 
 @pytest.fixture()
@@ -277,8 +289,210 @@ def test_report_from_json_finds_audio_beside_it(card: dict[str, Any], tmp_path: 
     card["source"]["path"] = "/elsewhere/en_poor.wav"
     (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")
     _short_wav(tmp_path / "en_poor.wav")
-    out = report.report_from_input(tmp_path / "x.json", tmp_path / "r.html", link_audio=True)
+    with pytest.warns(UserWarning, match="original, unredacted audio"):
+        out = report.report_from_input(tmp_path / "x.json", tmp_path / "r.html", link_audio=True)
     assert 'src="en_poor.wav"' in out.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- redacted audio
+#
+# A mono call of continuous synthetic speech (espeak-ng); the fake transcriber "hears" SAID
+# spread evenly over it, so the planted card number falls in the middle of the speech.
+
+
+@pytest.fixture(scope="module")
+def spoken_call(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    wav = tmp_path_factory.mktemp("spoken") / "call.wav"
+    subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "-w", str(wav), SPEECH], check=True)
+    return wav
+
+
+@pytest.fixture(scope="module")
+def card_spans(spoken_call: Path) -> list[tuple[float, float]]:
+    """(start, end) of the planted card number, as found while scoring."""
+    from callqa.pipeline import analyse_call
+    from callqa.testing import FakeTranscriber
+
+    result = analyse_call(spoken_call, transcriber=FakeTranscriber(text=SAID))
+    spans = [(s.start, s.end) for s in result.pii if s.type == "card"]
+    assert len(spans) == 1, result.pii
+    return spans
+
+
+@pytest.fixture()
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_transcriber`` returns the fake that hears SAID (no model is loaded)."""
+    import callqa.transcribe
+    from callqa.testing import FakeTranscriber
+
+    monkeypatch.setattr(
+        callqa.transcribe, "load_transcriber", lambda cfg: FakeTranscriber(text=SAID)
+    )
+
+
+def _embedded(html: str) -> tuple[str, bytes]:
+    match = re.search(r'<audio id="audio"[^>]* src="data:([^;]+);base64,([^"]+)"', html)
+    assert match, "no embedded audio"
+    return match.group(1), base64.b64decode(match.group(2))
+
+
+def _assert_silenced(data: bytes | Path, spans: list[tuple[float, float]], original: Path) -> None:
+    """The planted spans are all zeros in ``data``, and the original had speech there."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    audio, sr = sf.read(source, dtype="float32", always_2d=True)
+    from callqa.audio import load_audio
+
+    before = load_audio(original).mix
+    assert sr == 16_000 and len(audio) == len(before)
+    for start, end in spans:
+        a, b = int(start * sr), int(end * sr)
+        assert b - a > sr // 2
+        assert np.all(audio[a:b] == 0.0)
+        assert np.abs(before[a:b]).max() > 0.05  # there was speech there
+    assert np.count_nonzero(audio) > 0.5 * audio.size  # the rest is still audible
+
+
+def _no_planted_text(html: str) -> None:
+    assert PLANTED not in html and GROUPS not in html
+
+
+def test_report_of_audio_embeds_the_redacted_copy(
+    cli: typer.Typer, spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(spoken_call), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output
+    html = out.read_text(encoding="utf-8")
+    mime, data = _embedded(html)
+    assert mime == "audio/flac" and data != spoken_call.read_bytes()
+    _assert_silenced(data, card_spans, spoken_call)
+    _no_planted_text(html)
+    assert not list(tmp_path.glob("*.flac"))  # the embedded copy was a temporary file
+
+
+def test_report_of_audio_links_the_redacted_copy(
+    spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
+) -> None:
+    out = report.report_from_input(spoken_call, tmp_path / "r.html", link_audio=True)
+    html = out.read_text(encoding="utf-8")
+    assert re.findall(r'<audio id="audio"[^>]* src="([^"]+)"', html) == ["r.redacted.flac"]
+    _assert_silenced(tmp_path / "r.redacted.flac", card_spans, spoken_call)
+    _no_planted_text(html)
+
+
+def test_report_of_audio_with_redaction_off_embeds_the_original(
+    spoken_call: Path, fake_model: None, tmp_path: Path
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[redaction]\nenabled = false\n", encoding="utf-8")
+    out = report.report_from_input(spoken_call, tmp_path / "r.html", config_path=config)
+    assert _embedded(out.read_text(encoding="utf-8"))[1] == spoken_call.read_bytes()
+
+
+def _score_json(spoken_call: Path, folder: Path, *extra: str) -> Path:
+    """``callqa score CALL --format json --out x.json`` with the fake model, plus ``extra``."""
+    from callqa.cli import app
+
+    out = folder / "x.json"
+    args = ["score", str(spoken_call), "--format", "json", "--out", str(out), *extra]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_report_of_scorecard_uses_its_redacted_copy(
+    cli: typer.Typer, spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
+) -> None:
+    red = tmp_path / "red.flac"
+    scorecard = _score_json(spoken_call, tmp_path, "--redact-audio", str(red))
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(scorecard), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output
+    html = out.read_text(encoding="utf-8")
+    assert _embedded(html)[1] == red.read_bytes()
+    _assert_silenced(red, card_spans, spoken_call)
+    _no_planted_text(html)
+
+
+def test_report_of_scorecard_silences_its_recorded_spans(
+    cli: typer.Typer, spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
+) -> None:
+    """No redacted copy referenced: the recorded span times are silenced in the original."""
+    scorecard = _score_json(spoken_call, tmp_path)
+    assert json.loads(scorecard.read_text())["redaction"]["audio_path"] is None
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(scorecard), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output
+    _assert_silenced(_embedded(out.read_text(encoding="utf-8"))[1], card_spans, spoken_call)
+    linked = CliRunner().invoke(cli, ["report", str(scorecard), "--out", str(out), "--link-audio"])
+    assert linked.exit_code == 0, linked.output
+    assert 'src="r.redacted.flac"' in out.read_text(encoding="utf-8")
+    _assert_silenced(tmp_path / "r.redacted.flac", card_spans, spoken_call)
+
+
+def test_report_of_unredacted_scorecard_warns_on_stderr(
+    cli: typer.Typer, card: dict[str, Any], tmp_path: Path
+) -> None:
+    (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")  # no "redaction"
+    wav = _short_wav(tmp_path / "en_poor.wav")
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "x.json"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+    warning = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert warning == [
+        f"Warning: the report carries the original, unredacted audio {wav}: the scorecard "
+        "references no redacted copy and records no redaction"
+    ]
+    assert _embedded(out.read_text(encoding="utf-8"))[1] == wav.read_bytes()
+
+
+def test_scorecard_of_a_transcript_has_no_audio(card: dict[str, Any], tmp_path: Path) -> None:
+    """Its source.path is the transcript file: neither played nor redacted, no warning."""
+    transcript = tmp_path / "call.json"
+    transcript.write_text('{"segments": []}', encoding="utf-8")
+    card.update(channels=0, source={"path": str(transcript), "sha256": "0" * 64})
+    card["model"] = {"backend": "transcript-file", "name": "json"}
+    card["redaction"] = {"enabled": True, "counts": {"card": 1}, "spans": [
+        {"type": "card", "speaker": "customer", "start": 1.0, "end": 2.0}]}  # fmt: skip
+    (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")
+    notes: list[str] = []
+    out = report.report_from_input(tmp_path / "x.json", tmp_path / "r.html", warn=notes.append)
+    assert "No audio in this report" in out.read_text(encoding="utf-8") and notes == []
+
+
+def test_scorecard_without_spans_needs_no_copy(card: dict[str, Any], tmp_path: Path) -> None:
+    card["redaction"] = {"enabled": True, "counts": {}, "spans": [], "audio_path": None}
+    wav = _short_wav(tmp_path / "call.wav")
+    assert report.redact_report_audio(card, wav, tmp_path / "c.flac") == wav
+    assert not (tmp_path / "c.flac").exists()
+
+
+def test_counted_spans_without_times_are_an_error(card: dict[str, Any], tmp_path: Path) -> None:
+    card["redaction"] = {"enabled": True, "counts": {"card": 1}, "spans": []}
+    (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")
+    _short_wav(tmp_path / "en_poor.wav")
+    with pytest.raises(CallQAError, match="counts 1 redacted spans but gives times for 0"):
+        report.report_from_input(tmp_path / "x.json", tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_other_recording_than_the_scorecards_is_flagged(
+    card: dict[str, Any], tmp_path: Path
+) -> None:
+    wav = _short_wav(tmp_path / "call.wav")
+    notes: list[str] = []
+    report._check_same_recording(card, wav, notes.append)  # card_en.json's sha256 is made up
+    assert notes and "is not the file this scorecard was made from" in notes[0]
+    card["source"]["sha256"] = hashlib.sha256(wav.read_bytes()).hexdigest()
+    notes.clear()
+    report._check_same_recording(card, wav, notes.append)
+    assert notes == []
 
 
 # ---------------------------------------------------------------- Markdown

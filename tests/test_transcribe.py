@@ -334,8 +334,11 @@ def test_mask_outside() -> None:
     ("nsp", "logprob", "ratio", "kept"),
     [
         (0.09, -0.28, 1.35, True),  # en_jfk, real speech
-        (0.72, -0.78, 0.27, False),  # "You" in digital silence
-        (0.95, -0.94, 1.75, False),  # "Det er veldig veldig ..." in -40 dBFS noise
+        (0.65, -0.53, 1.58, True),  # en_mono's first window, synthetic speech at 8 kHz
+        (0.78, -0.88, 1.40, True),  # sl_call, synthetic Slovenian speech
+        (0.85, -0.94, 1.75, False),  # "Det er veldig veldig ..." in -40 dBFS noise
+        (0.98, -0.77, 2.33, False),  # the same loop in digital silence after speech
+        (0.801, -0.78, 0.27, False),  # "You" in that silence (English), just above 0.8
         (0.56, -1.63, 0.20, False),  # "So" on a 1 kHz tone, every temperature failed
         (0.10, -0.30, 3.10, False),  # a repetition loop
         (0.70, -0.30, 1.20, True),  # confident text despite a high no-speech probability
@@ -347,9 +350,9 @@ def test_keep_segment(nsp: float, logprob: float, ratio: float, kept: bool) -> N
     assert (
         keep_segment(
             scores,
-            no_speech_threshold=c.no_speech_threshold,
             log_prob_threshold=c.log_prob_threshold,
             compression_ratio_threshold=c.compression_ratio_threshold,
+            silence_no_speech_threshold=c.silence_no_speech_threshold,
             silence_log_prob_threshold=c.silence_log_prob_threshold,
         )
         is kept

@@ -1,13 +1,15 @@
 """Take responsible action: ``action.next_step``.
 
-A *commitment* is an agent sentence with an ``agent_action`` phrase ("you will receive", "will
-be refunded") or an ``agent_future`` phrase ("I will", "we'll", "let me") followed by an
-``action_verbs`` word ("send", "call back", "check"). It must not be a question, and a longer
-overlapping ``action_non_commitment`` phrase ("I'll be honest", "let me check") or
-``customer_action`` phrase ("you will need to") voids it. Its *time frame* is a ``time_frame``
-phrase ("by Friday", "within 24 hours", "tomorrow morning") in the same sentence or the agent's
-next sentence in that turn. Commitments in the customer's words are reported but never count for
-the agent.
+A *commitment* is an agent sentence (not a question) with an ``agent_action`` phrase ("you will
+receive", "will be refunded", "=lähetän"), a ``recipient_future`` phrase with something the
+customer is sent ("you'll get an email"), or an ``agent_future`` phrase ("I will", "we'll",
+"let me") whose verb is an ``action_verbs`` phrase ("send", "call back", "let you know"). A
+longer-or-equal overlapping ``action_non_commitment`` phrase ("let me check", "I'm sure we'll")
+or ``customer_action`` phrase ("you will need to") voids it, and a ``non_commitment_markers``
+phrase (a habit, an example: "usually", "let's say") voids the whole sentence. Its *time frame*
+is a ``time_frame`` phrase ("by Friday", "within 24 hours", "tomorrow morning") in the same
+sentence or the agent's next sentence in that turn. Commitments in the customer's words are
+reported but never count for the agent.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from callqa.checks.text import (
     find_phrases,
     load_pack,
     param,
+    phrase_at,
+    split_sentences,
 )
 from callqa.types import AGENT, CUSTOMER, CheckResult
 
@@ -61,13 +65,38 @@ def _blocked(match: Match, others: list[Match]) -> bool:
     )
 
 
-def _with_verb(match: Match, tokens: tuple[Token, ...], pack: PhrasePack) -> Match | None:
-    """``match`` extended to an ``action_verbs`` word within ``VERB_WINDOW`` words after it."""
-    verbs = pack.phrases("action_verbs")
-    for end in range(match.last, min(len(tokens), match.last + VERB_WINDOW)):
-        hit = [m for m in find_phrases(tokens[end:], verbs) if m.first == 0]
-        if hit:
-            return Match(match.phrase, match.first, end + hit[0].last)
+def _with_verb(
+    match: Match, tokens: tuple[Token, ...], pack: PhrasePack, skip: set[int]
+) -> Match | None:
+    """``match`` (an ``agent_future`` phrase) extended to the action verb it governs, or None.
+
+    The governed verb is the first word after the phrase that is neither an ``action_fillers``
+    phrase ("just", "go ahead and", "be happy to", "be" of "I'll be sending") nor part of another
+    future phrase (a restart: "I'll, I'll send"), at most ``VERB_WINDOW`` words on. It must start
+    an ``action_verbs`` phrase: "I'll be honest", "we'll see", "I'll never" and a fragment
+    ("so I'll") are no commitments.
+    """
+    verbs, fillers = pack.phrases("action_verbs"), pack.phrases("action_fillers")
+    i = match.last
+    while i < len(tokens) and i - match.last <= VERB_WINDOW:
+        verb = phrase_at(tokens, i, verbs)
+        if verb is not None:
+            return Match(match.phrase, match.first, verb.last)
+        filler = phrase_at(tokens, i, fillers)
+        if filler is None and i not in skip:
+            return None
+        i = filler.last if filler is not None else i + 1
+    return None
+
+
+def _with_deliverable(match: Match, tokens: tuple[Token, ...], pack: PhrasePack) -> Match | None:
+    """``match`` (a ``recipient_future`` phrase: "you will get") extended to a ``deliverables``
+    phrase ("an email", "a refund", "from us") within ``VERB_WINDOW`` words after it, or None."""
+    things = pack.phrases("deliverables")
+    for i in range(match.last, min(len(tokens), match.last + VERB_WINDOW + 1)):
+        hit = phrase_at(tokens, i, things)
+        if hit is not None:
+            return Match(match.phrase, match.first, hit.last)
     return None
 
 
@@ -75,19 +104,27 @@ def action_phrase(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -
     """The first agent-owned action of a sentence, or None.
 
     Either a complete ``agent_action`` phrase ("you will receive", "=lähetän"), or an
-    ``agent_future`` phrase ("I will", "we are going to", "let me") followed within
-    ``VERB_WINDOW`` words by an ``action_verbs`` word ("send", "call", "check"), so "I'll be
-    honest" or "we'll see" are not commitments.
+    ``agent_future`` phrase ("I will", "we are going to", "let me") followed by an action verb
+    (see :func:`_with_verb`), so "I'll be honest" or "we'll see" are not commitments. Questions
+    and sentences with a ``non_commitment_markers`` phrase (a habit: "I'll usually ...", an
+    example: "let's say ...") hold none.
     """
-    if question:
+    if question or find_phrases(tokens, pack.phrases("non_commitment_markers")):
         return None
     blocked = find_phrases(tokens, pack.phrases("action_non_commitment"))
     blocked += find_phrases(tokens, pack.phrases("customer_action"))
     found = find_phrases(tokens, pack.phrases("agent_action"))
     found += [
         m
-        for f in find_phrases(tokens, pack.phrases("agent_future"))
-        if not _blocked(f, blocked) and (m := _with_verb(f, tokens, pack)) is not None
+        for r in find_phrases(tokens, pack.phrases("recipient_future"))
+        if (m := _with_deliverable(r, tokens, pack)) is not None
+    ]
+    futures = find_phrases(tokens, pack.phrases("agent_future"))
+    skip = {i for f in futures for i in range(f.first, f.last)}
+    found += [
+        m
+        for f in futures
+        if not _blocked(f, blocked) and (m := _with_verb(f, tokens, pack, skip)) is not None
     ]
     for match in sorted(found, key=lambda m: m.first):
         if not _blocked(match, blocked):
@@ -117,11 +154,15 @@ def commitments(text: CallText, speaker: str) -> list[Commitment]:
 
 
 def is_commitment(text: str, language: str) -> bool:
-    """True when ``text`` (one utterance) holds an agent-style commitment."""
+    """True when a sentence of ``text`` (one utterance) holds an owner + action commitment
+    (:func:`action_phrase`; no time frame needed). False if the language is unsupported."""
     pack = load_pack(language)
     if pack is None:
         return False
-    return action_phrase(pack.tokenize(text), text.rstrip().endswith("?"), pack) is not None
+    return any(
+        action_phrase(pack.tokenize(s), s.rstrip().endswith(("?", "？")), pack) is not None
+        for s in split_sentences(text) or [text]
+    )
 
 
 def next_step(ctx: CheckContext) -> CheckResult:

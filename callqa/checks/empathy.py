@@ -186,9 +186,7 @@ def empathy(ctx: CheckContext) -> CheckResult:
     found = [
         s
         for s in text.sentences(AGENT)
-        if s.start >= first
-        and not s.question
-        and empathy_phrases(s.tokens, text.pack)
+        if s.start >= first and not s.question and empathy_phrases(s.tokens, text.pack)
     ]
     return CheckResult(
         id="empathise.empathy",

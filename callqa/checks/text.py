@@ -199,6 +199,16 @@ def find_phrases(tokens: Sequence[Token], phrases: Iterable[Phrase]) -> list[Mat
     return found
 
 
+def phrase_at(tokens: Sequence[Token], i: int, phrases: Iterable[Phrase]) -> Match | None:
+    """The longest of ``phrases`` that starts at token ``i`` (and is not empty), or None."""
+    best: Match | None = None
+    for phrase in phrases:
+        end = _match_at(tokens, i, phrase, 0) if phrase.tokens else None
+        if end is not None and end > i and (best is None or end > best.last):
+            best = Match(phrase, i, end)
+    return best
+
+
 def has_phrase(tokens: Sequence[Token], phrases: Iterable[Phrase]) -> bool:
     """True when any of ``phrases`` occurs in ``tokens``."""
     return bool(find_phrases(tokens, phrases))
