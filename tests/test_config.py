@@ -95,3 +95,23 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     cfg = replace_config(Config(), call__language="sl", call__agent_channel="auto")
     path = write(tmp_path, to_toml(cfg))
     assert load_config(path) == cfg
+
+
+def test_every_setting_is_documented_with_its_default() -> None:
+    """docs/configuration.md has one row per key of every section, showing the current default."""
+    import dataclasses
+    from pathlib import Path
+
+    from callqa.config import Config
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    cfg = Config()
+    for section in dataclasses.fields(cfg):
+        assert f"### `[{section.name}]`" in doc, section.name
+        values = getattr(cfg, section.name)
+        for field in dataclasses.fields(values):
+            default = getattr(values, field.name)
+            rows = [r for r in doc.splitlines() if r.startswith(f"| `{field.name}` |")]
+            assert rows, f"[{section.name}] {field.name} is not documented"
+            if isinstance(default, int | float) and not isinstance(default, bool):
+                assert any(f"`{default!r}`" in r for r in rows), (section.name, field.name)
