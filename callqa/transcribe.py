@@ -117,12 +117,16 @@ class TranscriptionConfig:
     beam_size : int >= 1
         1 = greedy decoding.
     best_of : int >= 1
-        Candidates sampled at temperatures above 0 (the fallback).
+        Candidates sampled at each temperature above 0 (only with a fallback).
     temperatures : tuple of float
-        Temperature fallback: decode again at the next temperature when a window fails the
-        compression-ratio or log-probability check.
+        Decoding temperatures. The default ``(0.0,)`` decodes once, deterministically: the same
+        file always gives the same words. Whisper's fallback ``(0.0, 0.2, ..., 1.0)`` decodes a
+        window that fails the compression-ratio or log-probability check again by *random*
+        sampling (CTranslate2 has no per-call seed), so a re-run could change the text and the
+        score; on the benchmark clips it changed no word of real speech and ran at half the speed
+        (see docs/transcription.md).
     compression_ratio_threshold : float [gzip ratio]
-        A window whose text compresses better than this is a repetition loop (Whisper's 2.4).
+        A segment whose text compresses better than this is a repetition loop (Whisper's 2.4).
     log_prob_threshold : float [nats/token]
         Mean token log-probability below this fails a window (Whisper's -1.0).
     no_speech_threshold : float in [0, 1]
@@ -155,7 +159,7 @@ class TranscriptionConfig:
     threads: int = 0
     beam_size: int = 5
     best_of: int = 5
-    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    temperatures: tuple[float, ...] = (0.0,)
     compression_ratio_threshold: float = 2.4
     log_prob_threshold: float = -1.0
     no_speech_threshold: float = 0.6

@@ -50,6 +50,19 @@ def transcriber(model_cache: Path):  # type: ignore[no-untyped-def]
     return load_transcriber(TranscriptionConfig(threads=2))
 
 
+def clip(out: Path, start: float, seconds: float, source: Path = SAMPLES / "en_good.ogg") -> Path:
+    """Cut ``seconds`` of a sample call starting at ``start`` [s] into ``out`` (WAV)."""
+    if not source.exists():
+        pytest.skip("sample_calls/ not generated yet")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(seconds), "-i", str(source),
+         str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
 def write_wav(path: Path, channels: list[np.ndarray], sr: int = 16_000) -> Path:
     """Write float channels (equal length) as a 16-bit WAV."""
     data = np.stack(channels, axis=1) if len(channels) > 1 else channels[0]

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pytest
 import typer
+from conftest import clip
 from typer.testing import CliRunner, Result
 
 from callqa import batch, store
@@ -40,7 +41,6 @@ from callqa.testing import FakeTranscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
-SAMPLE = ROOT / "sample_calls" / "en_good.ogg"
 
 
 @dataclass(frozen=True)
@@ -97,19 +97,6 @@ class _Slow(FakeTranscriber):
     def transcribe(self, audio: np.ndarray, *, language: str) -> Any:
         time.sleep(self._seconds)
         return super().transcribe(audio, language=language)
-
-
-def clip(out: Path, start: float, seconds: float) -> Path:
-    """Cut ``seconds`` of the good sample call starting at ``start`` into ``out`` (WAV)."""
-    if not SAMPLE.exists():
-        pytest.skip("sample_calls/ not generated yet")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(seconds), "-i", str(SAMPLE),
-         str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
 
 
 def quiet() -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import typer
+from conftest import clip as clip_sample
 from typer.testing import CliRunner
 
 from callqa import store
@@ -30,14 +31,8 @@ SAMPLE = ROOT / "sample_calls" / "en_poor.ogg"
 
 
 def clip(out: Path, start: float, seconds: float) -> Path:
-    if not SAMPLE.exists():
-        pytest.skip("sample_calls/ not generated yet")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(seconds), "-i", str(SAMPLE),
-         str(out)],
-        check=True,
-    )  # fmt: skip
+    """A cut of the poor sample call, an hour old (past the min-age guard)."""
+    clip_sample(out, start, seconds, SAMPLE)
     old = time.time() - 3600  # an hour old: past the min-age guard
     os.utime(out, (old, old))
     return out

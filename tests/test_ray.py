@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import clip
 
 from callqa import store
 from callqa.batch import BatchOptions, collect_inputs, run_batch
@@ -16,20 +16,7 @@ from callqa.testing import FakeTranscriber
 pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install ray")
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_calls" / "en_good.ogg"
 VOLATILE = ("created_at", "timings_s")
-
-
-def clip(out: Path, start: float, seconds: float) -> Path:
-    if not SAMPLE.exists():
-        pytest.skip("sample_calls/ not generated yet")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(seconds), "-i", str(SAMPLE),
-         str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
 
 
 @pytest.mark.ray

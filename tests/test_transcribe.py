@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa.backends import SegmentScores, is_silent, keep_segment, to_utterance
+from callqa.backends import (
+    SegmentScores,
+    compression_ratio,
+    is_silent,
+    keep_segment,
+    to_utterance,
+)
 from callqa.errors import ConfigError
 from callqa.testing import FakeTranscriber
 from callqa.transcribe import (
@@ -394,3 +400,12 @@ def test_wer_known_answers() -> None:
     assert wer("a b", "a b c d") == 1.0  # two insertions over two reference words
     assert wer("", "") == 0.0
     assert wer("Stortingets møte er lovlig satt", "stortingets møte er lovlig satt") == 0.0
+
+
+def test_compression_ratio_of_one_segment() -> None:
+    assert compression_ratio("") == 0.0
+    assert compression_ratio(" Hello.") < 1.0  # zlib's header outweighs short text
+    sentence = " At least, you know, they all call me a Yankee down here."
+    assert compression_ratio(sentence) < 1.2
+    loop = " Man," + " taklič," * 12 + " taklič."
+    assert compression_ratio(loop) > TranscriptionConfig().compression_ratio_threshold

@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from callqa.backends import SegmentScores, guard_options, is_silent, keep_segment, to_utterance
+from callqa.backends import (
+    SegmentScores,
+    compression_ratio,
+    guard_options,
+    is_silent,
+    keep_segment,
+    to_utterance,
+)
 from callqa.errors import ModelError
 from callqa.transcribe import (
     TranscriptionConfig,
@@ -97,7 +104,7 @@ class OpenAIWhisperTranscriber:
         scores = SegmentScores(
             no_speech_prob=float(segment["no_speech_prob"]),
             avg_logprob=float(segment["avg_logprob"]),
-            compression_ratio=float(segment["compression_ratio"]),
+            compression_ratio=compression_ratio(segment["text"]),
         )
         if not keep_segment(scores, **guard_options(self._config)):
             return None
