@@ -184,8 +184,8 @@ def main() -> None:
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; real model "
         "(faster-whisper, shipped Whisper base, int8, beam 5), language forced from the file name. "
         f"Data: the {len(calls)} calls in `sample_calls/` ({audio_s / 60:.1f} min of audio). "
-        "Other jobs were sharing the machine while this ran: compare rows of this file with each "
-        "other, not with figures measured elsewhere.",
+        "Compare rows of this file with each other: its figures move with whatever else the "
+        "machine is doing.",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from callqa.backends import (
+    LoopTracker,
     SegmentScores,
     compression_ratio,
     is_silent,
@@ -409,3 +410,20 @@ def test_compression_ratio_of_one_segment() -> None:
     assert compression_ratio(sentence) < 1.2
     loop = " Man," + " taklič," * 12 + " taklič."
     assert compression_ratio(loop) > TranscriptionConfig().compression_ratio_threshold
+
+
+def test_loop_tracker_keeps_first_occurrence_in_a_looping_window() -> None:
+    # Whisper base on the synthetic Norwegian call: one sentence as segment after segment
+    # (window ratio 10.56), then a new window with ordinary text.
+    loops = LoopTracker(threshold=2.4)
+    sentence = " Ja, jeg kan ikke skjøp den jorden."
+    marks = [
+        loops.repeats(2400, 10.56, " Ja."),
+        loops.repeats(2400, 10.56, sentence),
+        loops.repeats(2400, 10.56, sentence),
+        loops.repeats(2400, 10.56, " ja, jeg  kan ikke skjøp den jorden."),
+        loops.repeats(2400, 10.56, ""),
+        loops.repeats(5400, 0.58, " Har du det?"),
+        loops.repeats(5400, 0.58, " Har du det?"),  # repeats in a window that does not loop
+    ]
+    assert marks == [False, False, True, True, True, False, False]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from callqa.transcribe import TranscriptionConfig
 
 __all__ = [
+    "LoopTracker",
     "SegmentScores",
     "compression_ratio",
     "guard_options",
@@ -42,11 +43,15 @@ class SegmentScores:
         Mean token log-probability.
     compression_ratio : float >= 0
         Of the segment's own text (:func:`compression_ratio`): high means repeated text.
+    repeats_loop : bool
+        The segment repeats an earlier segment (or is empty) in a window whose whole text
+        loops (:class:`LoopTracker`).
     """
 
     no_speech_prob: float
     avg_logprob: float
     compression_ratio: float
+    repeats_loop: bool = False
 
 
 def keep_segment(
@@ -65,8 +70,8 @@ def keep_segment(
     probability fails; when every temperature fails they still emit the last attempt.
     A segment is dropped when
 
-    - its compression ratio is above ``compression_ratio_threshold`` (a repetition loop
-      that survived every temperature),
+    - its own compression ratio is above ``compression_ratio_threshold``, or it repeats an
+      earlier segment of a window whose text is above it (a repetition loop),
     - its ``avg_logprob`` is below ``log_prob_threshold`` (every temperature failed), or
     - its ``no_speech_prob`` is above ``silence_no_speech_threshold`` and its ``avg_logprob``
       below ``silence_log_prob_threshold``. Measured with faster-whisper base: text invented
@@ -78,6 +83,7 @@ def keep_segment(
     """
     exhausted = (
         scores.compression_ratio > compression_ratio_threshold
+        or scores.repeats_loop
         or scores.avg_logprob < log_prob_threshold
     )
     silent = (
@@ -94,10 +100,44 @@ def compression_ratio(text: str) -> float:
     condemn the window's other segments with it (openai-whisper beam 5 on the real telephone
     clip: 15 correct segments and a run of empty ones, window ratio 2.71). The adapters
     measure each segment's own text instead: short normal text scores below 1, a loop such as
-    "taklič, taklič, taklič, ..." far above Whisper's 2.4. Empty text scores 0.
+    "taklič, taklič, taklič, ..." far above Whisper's 2.4. Empty text scores 0. A loop spread
+    over many short segments is caught by :class:`LoopTracker` instead.
     """
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+class LoopTracker:
+    """Marks the segments that repeat an earlier one in a looping window.
+
+    Whisper can loop by emitting the same sentence as segment after segment (base on the
+    synthetic Norwegian call: "Ja, jeg kan ikke skjøp den jorden." twelve times, window ratio
+    10.6, each segment 0.84 on its own). In a window whose whole text compresses better than
+    ``threshold`` the first occurrence of each text is kept and every repeat, and every empty
+    segment, is marked; in other windows nothing is.
+
+    Parameters
+    ----------
+    threshold : float [zlib ratio]
+        ``TranscriptionConfig.compression_ratio_threshold``.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        self._threshold = threshold
+        self._window: int | None = None
+        self._seen: set[str] = set()
+
+    def repeats(self, window: int, window_ratio: float, text: str) -> bool:
+        """True for a segment of window ``window`` (the library's seek) to drop as a repeat."""
+        if window != self._window:
+            self._window, self._seen = window, set()
+        if window_ratio <= self._threshold:
+            return False
+        key = " ".join(text.lower().split())
+        if not key or key in self._seen:
+            return True
+        self._seen.add(key)
+        return False
 
 
 def guard_options(config: TranscriptionConfig) -> dict[str, float]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from callqa.backends import (
+    LoopTracker,
     SegmentScores,
     compression_ratio,
     guard_options,
@@ -105,13 +106,15 @@ class FasterWhisperTranscriber:
             word_timestamps=True,
             vad_filter=False,  # callqa runs its own speech activity detection
         )
-        return tuple(u for u in (self._convert(s) for s in segments) if u is not None)
+        loops = LoopTracker(cfg.compression_ratio_threshold)
+        return tuple(u for u in (self._convert(s, loops) for s in segments) if u is not None)
 
-    def _convert(self, segment: Any) -> Utterance | None:
+    def _convert(self, segment: Any, loops: LoopTracker) -> Utterance | None:
         scores = SegmentScores(
             no_speech_prob=segment.no_speech_prob,
             avg_logprob=segment.avg_logprob,
             compression_ratio=compression_ratio(segment.text),
+            repeats_loop=loops.repeats(segment.seek, segment.compression_ratio, segment.text),
         )
         if not keep_segment(scores, **guard_options(self._config)):
             return None

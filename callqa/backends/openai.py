@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from callqa.backends import (
+    LoopTracker,
     SegmentScores,
     compression_ratio,
     guard_options,
@@ -98,13 +99,18 @@ class OpenAIWhisperTranscriber:
             fp16=self._fp16,
             verbose=None,
         )
-        return tuple(u for u in (self._convert(s) for s in result["segments"]) if u is not None)
+        loops = LoopTracker(cfg.compression_ratio_threshold)
+        segments = result["segments"]
+        return tuple(u for u in (self._convert(s, loops) for s in segments) if u is not None)
 
-    def _convert(self, segment: dict[str, Any]) -> Utterance | None:
+    def _convert(self, segment: dict[str, Any], loops: LoopTracker) -> Utterance | None:
+        text = segment["text"]
+        ratio = float(segment["compression_ratio"])
         scores = SegmentScores(
             no_speech_prob=float(segment["no_speech_prob"]),
             avg_logprob=float(segment["avg_logprob"]),
-            compression_ratio=compression_ratio(segment["text"]),
+            compression_ratio=compression_ratio(text),
+            repeats_loop=loops.repeats(int(segment["seek"]), ratio, text),
         )
         if not keep_segment(scores, **guard_options(self._config)):
             return None
