@@ -323,13 +323,18 @@ def test_call_over_the_default_limit_is_refused(tmp_path: Path) -> None:
     assert result.rows[0]["reason"].startswith("long.wav: 122 min long, more than the 120 min")
 
 
-def test_ten_thousand_non_audio_files_are_counted_fast(tmp_path: Path) -> None:
-    junk = tmp_path / "junk"
+def ten_thousand_text_files(junk: Path) -> Path:
+    """``junk/d0 .. d9``, each with 1000 empty ``.txt`` files."""
     for i in range(10):
         sub = junk / f"d{i}"
         sub.mkdir(parents=True)
         for j in range(1000):
             (sub / f"f{j}.txt").touch()
+    return junk
+
+
+def test_ten_thousand_non_audio_files_are_counted_fast(tmp_path: Path) -> None:
+    junk = ten_thousand_text_files(tmp_path / "junk")
     (junk / "d3" / "call.wav").touch()
     start = time.monotonic()
     found = collect_inputs([junk])
@@ -342,12 +347,7 @@ def test_folder_of_ten_thousand_non_audio_files_is_not_a_failure(
     good_clip: Path, tmp_path: Path
 ) -> None:
     """They are counted and reported once; the one call in the folder is scored; exit 0."""
-    junk = tmp_path / "junk"
-    for i in range(10):
-        sub = junk / f"d{i}"
-        sub.mkdir(parents=True)
-        for j in range(1000):
-            (sub / f"f{j}.txt").touch()
+    junk = ten_thousand_text_files(tmp_path / "junk")
     shutil.copy(good_clip, junk / "d3" / "call.wav")
     result = cli_batch([junk], tmp_path)
     assert result.exit_code == 0, result.output

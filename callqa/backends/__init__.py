@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LoopTracker",
+    "SegmentGuard",
     "SegmentScores",
     "compression_ratio",
     "guard_options",
@@ -138,6 +139,48 @@ class LoopTracker:
             return True
         self._seen.add(key)
         return False
+
+
+class SegmentGuard:
+    """The segment guards of one transcription pass, as both adapters apply them.
+
+    Build one per decoded channel: it tracks the library's windows in order
+    (:class:`LoopTracker`).
+    """
+
+    def __init__(self, config: TranscriptionConfig) -> None:
+        self._options = guard_options(config)
+        self._loops = LoopTracker(config.compression_ratio_threshold)
+
+    def keep(
+        self,
+        text: str,
+        *,
+        window: int,
+        window_ratio: float,
+        no_speech_prob: float,
+        avg_logprob: float,
+    ) -> bool:
+        """:func:`keep_segment` for one segment in the library's terms.
+
+        Parameters
+        ----------
+        text : str
+            The segment's text.
+        window : int
+            The library's ``seek`` of the 30 s window the segment came from [frames].
+        window_ratio : float
+            The library's compression ratio of that whole window.
+        no_speech_prob, avg_logprob : float
+            The window's scores, as the library reports them for the segment.
+        """
+        scores = SegmentScores(
+            no_speech_prob=no_speech_prob,
+            avg_logprob=avg_logprob,
+            compression_ratio=compression_ratio(text),
+            repeats_loop=self._loops.repeats(window, window_ratio, text),
+        )
+        return keep_segment(scores, **self._options)
 
 
 def guard_options(config: TranscriptionConfig) -> dict[str, float]:

@@ -12,15 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from callqa.backends import (
-    LoopTracker,
-    SegmentScores,
-    compression_ratio,
-    guard_options,
-    is_silent,
-    keep_segment,
-    to_utterance,
-)
+from callqa.backends import SegmentGuard, is_silent, to_utterance
 from callqa.errors import ModelError
 from callqa.transcribe import (
     TranscriptionConfig,
@@ -106,20 +98,21 @@ class FasterWhisperTranscriber:
             word_timestamps=True,
             vad_filter=False,  # callqa runs its own speech activity detection
         )
-        loops = LoopTracker(cfg.compression_ratio_threshold)
-        return tuple(u for u in (self._convert(s, loops) for s in segments) if u is not None)
+        guard = SegmentGuard(cfg)
+        return tuple(u for u in (_convert(s, guard) for s in segments) if u is not None)
 
-    def _convert(self, segment: Any, loops: LoopTracker) -> Utterance | None:
-        scores = SegmentScores(
-            no_speech_prob=segment.no_speech_prob,
-            avg_logprob=segment.avg_logprob,
-            compression_ratio=compression_ratio(segment.text),
-            repeats_loop=loops.repeats(segment.seek, segment.compression_ratio, segment.text),
-        )
-        if not keep_segment(scores, **guard_options(self._config)):
-            return None
-        words = ((w.word, w.start, w.end, w.probability) for w in segment.words or ())
-        return to_utterance(segment.text, segment.start, segment.end, words)
+
+def _convert(segment: Any, guard: SegmentGuard) -> Utterance | None:
+    if not guard.keep(
+        segment.text,
+        window=segment.seek,
+        window_ratio=segment.compression_ratio,
+        no_speech_prob=segment.no_speech_prob,
+        avg_logprob=segment.avg_logprob,
+    ):
+        return None
+    words = ((w.word, w.start, w.end, w.probability) for w in segment.words or ())
+    return to_utterance(segment.text, segment.start, segment.end, words)
 
 
 def _load_model(resolved: ResolvedModel, config: TranscriptionConfig) -> Any:

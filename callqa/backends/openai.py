@@ -13,15 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from callqa.backends import (
-    LoopTracker,
-    SegmentScores,
-    compression_ratio,
-    guard_options,
-    is_silent,
-    keep_segment,
-    to_utterance,
-)
+from callqa.backends import SegmentGuard, is_silent, to_utterance
 from callqa.errors import ModelError
 from callqa.transcribe import (
     TranscriptionConfig,
@@ -99,25 +91,21 @@ class OpenAIWhisperTranscriber:
             fp16=self._fp16,
             verbose=None,
         )
-        loops = LoopTracker(cfg.compression_ratio_threshold)
-        segments = result["segments"]
-        return tuple(u for u in (self._convert(s, loops) for s in segments) if u is not None)
+        guard = SegmentGuard(cfg)
+        return tuple(u for u in (_convert(s, guard) for s in result["segments"]) if u is not None)
 
-    def _convert(self, segment: dict[str, Any], loops: LoopTracker) -> Utterance | None:
-        text = segment["text"]
-        ratio = float(segment["compression_ratio"])
-        scores = SegmentScores(
-            no_speech_prob=float(segment["no_speech_prob"]),
-            avg_logprob=float(segment["avg_logprob"]),
-            compression_ratio=compression_ratio(text),
-            repeats_loop=loops.repeats(int(segment["seek"]), ratio, text),
-        )
-        if not keep_segment(scores, **guard_options(self._config)):
-            return None
-        words = (
-            (w["word"], w["start"], w["end"], w["probability"]) for w in segment.get("words", ())
-        )
-        return to_utterance(segment["text"], segment["start"], segment["end"], words)
+
+def _convert(segment: dict[str, Any], guard: SegmentGuard) -> Utterance | None:
+    if not guard.keep(
+        segment["text"],
+        window=int(segment["seek"]),
+        window_ratio=float(segment["compression_ratio"]),
+        no_speech_prob=float(segment["no_speech_prob"]),
+        avg_logprob=float(segment["avg_logprob"]),
+    ):
+        return None
+    words = ((w["word"], w["start"], w["end"], w["probability"]) for w in segment.get("words", ()))
+    return to_utterance(segment["text"], segment["start"], segment["end"], words)
 
 
 def _pick_device(device: str) -> str:
