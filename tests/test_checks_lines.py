@@ -187,6 +187,18 @@ TRAPS = {
         "no",
     ),
     "sl not understanding": ("empathy", "sl", "Ne razumem, kaj mislite.", "no"),
+    # Sympathy for what the customer had to do is not an order ("you have to").
+    "had to": ("forbidden", "en", "I'm sorry you had to wait so long.", "no"),
+    "relaxing": ("forbidden", "en", "I hope you have a relaxing weekend.", "no"),
+    "has to relax": ("forbidden", "en", "Please relax.", "yes"),
+    "nb had to": ("forbidden", "nb", "Beklager at du måtte vente så lenge.", "no"),
+    "nb must": ("forbidden", "nb", "Du må ringe fakturaavdelingen.", "yes"),
+    "fi had to": ("forbidden", "fi", "Olen pahoillani, että teidän täytyi odottaa.", "no"),
+    "fi must": ("forbidden", "fi", "Teidän täytyy soittaa laskutukseen.", "yes"),
+    "it had to": ("forbidden", "it", "Mi dispiace che lei doveva aspettare così tanto.", "no"),
+    "it must": ("forbidden", "it", "Lei deve chiamare la fatturazione.", "yes"),
+    "sl had to": ("forbidden", "sl", "Žal mi je, da ste morali čakati.", "no"),
+    "sl must": ("forbidden", "sl", "Morate poklicati obračun.", "yes"),
 }
 
 

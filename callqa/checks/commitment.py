@@ -51,10 +51,6 @@ class Commitment:
     time_frame: str | None
 
 
-def _span(tokens: tuple[Token, ...], match: Match) -> str:
-    return " ".join(t.text for t in tokens[match.first : match.last])
-
-
 def _blocked(match: Match, others: list[Match]) -> bool:
     """True when an overlapping match of ``others`` is at least as long as ``match`` ("let me
     check" blocks "let me"; "you will need to" does not block "you will get")."""
@@ -135,7 +131,7 @@ def action_phrase(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -
 def time_frame(tokens: tuple[Token, ...], pack: PhrasePack) -> str | None:
     """The first time-frame phrase of ``tokens`` as spoken, or None."""
     hits = find_phrases(tokens, pack.phrases("time_frame"))
-    return _span(tokens, hits[0]) if hits else None
+    return hits[0].words(tokens) if hits else None
 
 
 def commitments(text: CallText, speaker: str) -> list[Commitment]:
@@ -149,7 +145,7 @@ def commitments(text: CallText, speaker: str) -> list[Commitment]:
         frame = time_frame(sent.tokens, text.pack)
         if frame is None and i + 1 < len(sents) and sents[i + 1].turn == sent.turn:
             frame = time_frame(sents[i + 1].tokens, text.pack)
-        out.append(Commitment(sent, _span(sent.tokens, match), speaker, frame))
+        out.append(Commitment(sent, match.words(sent.tokens), speaker, frame))
     return out
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from callqa.checks.base import CheckContext, not_applicable
-from callqa.checks.text import CallText, Match, Sentence, call_text, evidence, find_phrases, param
+from callqa.checks.text import (
+    CallText,
+    Match,
+    PhrasePack,
+    Sentence,
+    Token,
+    call_text,
+    evidence,
+    find_phrases,
+    param,
+)
 from callqa.types import AGENT, CheckResult
 
 NEGATIVE_DEFAULTS: dict[str, Any] = {
@@ -32,11 +42,10 @@ def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
     return _outside(find_phrases(sentence.tokens, pack.phrases("negative")), exceptions)
 
 
-def forbidden(sentence: Sentence, text: CallText) -> list[Match]:
+def forbidden(tokens: tuple[Token, ...], pack: PhrasePack) -> list[Match]:
     """``forbidden`` phrases outside ``forbidden_exceptions`` ("you can relax now")."""
-    pack = text.pack
-    exceptions = find_phrases(sentence.tokens, pack.phrases("forbidden_exceptions"))
-    return _outside(find_phrases(sentence.tokens, pack.phrases("forbidden")), exceptions)
+    exceptions = find_phrases(tokens, pack.phrases("forbidden_exceptions"))
+    return _outside(find_phrases(tokens, pack.phrases("forbidden")), exceptions)
 
 
 def agent_minutes(ctx: CheckContext) -> float:
@@ -88,7 +97,7 @@ def forbidden_phrases(ctx: CheckContext) -> CheckResult:
     text = call_text(ctx, "positive.forbidden_phrases")
     if not isinstance(text, CallText):
         return text
-    hits = [(s, m) for s in text.sentences(AGENT) for m in forbidden(s, text)]
+    hits = [(s, m) for s in text.sentences(AGENT) for m in forbidden(s.tokens, text.pack)]
     return CheckResult(
         id="positive.forbidden_phrases",
         verdict="fail" if hits else "pass",
@@ -97,7 +106,7 @@ def forbidden_phrases(ctx: CheckContext) -> CheckResult:
         tip="Never tell a customer to calm down or hide behind policy; say what you will do."
         if hits
         else "",
-        details={"phrases": [m.phrase.source for _, m in hits]},
+        details={"phrases": [m.words(s.tokens) for s, m in hits]},
     )
 
 

@@ -1,7 +1,8 @@
 """Reflective listening: ``hear.paraphrase``.
 
 Each substantive customer turn is paired with the agent's next turn. An agent sentence (not a
-question, unless it holds a reflection cue) *reflects* the customer when either
+question, unless it holds a reflection cue; not a thanks, greeting or goodbye; without a
+forbidden phrase) *reflects* the customer when either
 
 * P(reflection) >= ``min_probability``, a logistic model fitted on AnnoMI of the sentence's
   content-lemma overlap with the customer's turn, a reflection cue ("so what you're saying is",
@@ -21,6 +22,7 @@ from typing import Any
 
 from callqa.checks import similarity
 from callqa.checks.base import CheckContext, not_applicable
+from callqa.checks.language import forbidden
 from callqa.checks.text import (
     CallText,
     PhrasePack,
@@ -97,6 +99,17 @@ def is_phatic(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
     return any(find_phrases(tokens, pack.phrases(c)) for c in PHATIC)
 
 
+def scored(tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool) -> bool:
+    """True when an agent sentence is scored as a possible reflection: a statement, or a
+    question with a reflection cue ("So your order hasn't come?" needs one), that neither
+    thanks, greets or says goodbye ("Thank you for calling" addresses the customer but reflects
+    nothing) nor holds a forbidden phrase ("you have to call billing" repeats the customer's
+    words as an order, not as understanding)."""
+    if question and not has_cue(tokens, pack):
+        return False
+    return not is_phatic(tokens, pack) and not forbidden(tokens, pack)
+
+
 def reflection_features(
     tokens: tuple[Token, ...], source: tuple[Token, ...], pack: PhrasePack, *, question: bool
 ) -> similarity.ReflectionFeatures:
@@ -171,10 +184,8 @@ def paraphrase(ctx: CheckContext) -> CheckResult:
     found: list[tuple[Sentence, float, dict[str, Any]]] = []
     for cust, agent in pairs:
         for sent in agent.sentences:
-            if sent.question and not has_cue(sent.tokens, text.pack):
-                continue  # a checking question ("So your order hasn't come?") needs a cue
-            if is_phatic(sent.tokens, text.pack):
-                continue  # "Thank you for calling" addresses the customer but reflects nothing
+            if not scored(sent.tokens, text.pack, question=sent.question):
+                continue
             p_refl, p_para, feats = reflection_score(sent, cust, text.pack, use_embeddings=use_emb)
             if p_refl >= threshold or (p_para is not None and p_para >= para_threshold):
                 feats["p_paraphrase"] = round(p_para, 3) if p_para is not None else None

@@ -184,6 +184,10 @@ class Match:
     first: int
     last: int
 
+    def words(self, tokens: Sequence[Token]) -> str:
+        """The matched words as said (normalized: "you had to", not the phrase "you =have to")."""
+        return " ".join(t.text for t in tokens[self.first : self.last])
+
 
 def find_phrases(tokens: Sequence[Token], phrases: Iterable[Phrase]) -> list[Match]:
     """Every (phrase, position) match, leftmost first; longer phrases first at one position."""
