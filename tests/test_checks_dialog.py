@@ -419,3 +419,14 @@ def test_restated_problem_is_a_repeat_but_new_information_is_not() -> None:
         ]
     )
     assert run("hear.no_repeat", fresh).verdict == "pass"
+
+
+@pytest.mark.slow
+def test_sentence_with_forbidden_phrase_is_no_reflection() -> None:
+    customer = (C, "I have already called three times about the double charge on my bill.")
+    order = call([customer, (A, "You have to call billing about the double charge on your bill.")])
+    result = run("hear.paraphrase", order)
+    assert result.verdict == "fail" and result.details["reflections"] == 0
+    assert run("positive.forbidden_phrases", order).verdict == "fail"
+    reflection = call([customer, (A, "So you have called three times about the double charge.")])
+    assert run("hear.paraphrase", reflection).verdict == "pass"
