@@ -199,6 +199,24 @@ TRAPS = {
     "it must": ("forbidden", "it", "Lei deve chiamare la fatturazione.", "yes"),
     "sl had to": ("forbidden", "sl", "Žal mi je, da ste morali čakati.", "no"),
     "sl must": ("forbidden", "sl", "Morate poklicati obračun.", "yes"),
+    "should have received": (
+        "forbidden",
+        "en",
+        "You should have received a confirmation email yesterday.",
+        "no",
+    ),
+    "should have called": ("forbidden", "en", "You should have called us earlier.", "yes"),
+    "calmed down": ("forbidden", "en", "Has the noise on the line calmed down now?", "no"),
+    "nb should have received": ("forbidden", "nb", "Du burde ha fått en e-post i går.", "no"),
+    "nb must have received": ("forbidden", "nb", "Du må ha fått en bekreftelse.", "no"),
+    "nb should have called": ("forbidden", "nb", "Du burde ha ringt tidligere.", "yes"),
+    "it must have received": ("forbidden", "it", "Lei deve aver ricevuto un'email ieri.", "no"),
+    "fi must have received": (
+        "forbidden",
+        "fi",
+        "Teidän täytyy olla saanut vahvistusviesti eilen.",
+        "no",
+    ),
 }
 
 
