@@ -211,6 +211,11 @@ TRAPS = {
     "nb must have received": ("forbidden", "nb", "Du må ha fått en bekreftelse.", "no"),
     "nb should have called": ("forbidden", "nb", "Du burde ha ringt tidligere.", "yes"),
     "it must have received": ("forbidden", "it", "Lei deve aver ricevuto un'email ieri.", "no"),
+    "nb welcome to": ("forbidden", "nb", "Du må gjerne ringe oss igjen.", "no"),
+    "nb do not worry": ("forbidden", "nb", "Du må ikke bekymre deg for det.", "no"),
+    "nb nice day": ("forbidden", "nb", "Du må ha en fin dag videre!", "no"),
+    "it do not worry": ("forbidden", "it", "Non devi preoccuparti, ci penso io.", "no"),
+    "it must fill in": ("forbidden", "it", "Devi compilare di nuovo il modulo.", "yes"),
     "fi must have received": (
         "forbidden",
         "fi",
