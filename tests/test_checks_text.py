@@ -84,8 +84,8 @@ def _sources(lang: str, text: str, category: str) -> list[str]:
 
 
 def test_lemmas_match_inflections() -> None:
-    # Finnish: "pahoittelemme" (we apologise) by stem, "vian" (genitive) by lemma of "vika"
-    assert "pahoittel*" in _sources("fi", "Pahoittelemme viivästystä.", "apology")
+    # Finnish: "pahoitteluni" (my apologies) by stem, "vian" (genitive) by lemma of "vika"
+    assert "pahoittelu*" in _sources("fi", "Pahoitteluni viivästyksestä.", "apology")
     assert "vika" in _sources("fi", "Vian takia en pääse verkkoon.", "complaint")
     # Slovenian: "opravičujemo" by stem; Norwegian "timer" is the plural of "time" (hour)
     assert "opraviču*" in _sources("sl", "Opravičujemo se.", "apology")
@@ -95,13 +95,16 @@ def test_lemmas_match_inflections() -> None:
 def test_exact_form_does_not_match_other_inflections() -> None:
     assert _sources("fi", "Lähetän sen.", "agent_action") == ["=lähetän"]
     assert _sources("fi", "Lähetit sen.", "agent_action") == []
+    # "we apologise" is an apology; "my colleague apologised" (reported) is not the agent's
+    assert _sources("fi", "Pahoittelemme viivästystä.", "apology") == ["=pahoittelemme"]
+    assert _sources("fi", "Kollegani pahoitteli viivästystä.", "apology") == []
     # "I understand" is empathy; "I didn't understand" (same lemma) is not
     assert _sources("fi", "Ymmärrämme tilanteen.", "empathy") == ["=ymmärrämme"]
     assert _sources("fi", "En ymmärtänyt kysymystä.", "empathy") == []
 
 
 def test_gap_and_any_token() -> None:
-    assert _sources("en", "You will get it within two business days.", "time_frame") == [
+    assert _sources("en", "You will get it within two more days.", "time_frame") == [
         "within ... day"
     ]
     assert _sources("en", "It arrives within 24 hours.", "time_frame") == ["within ... hour"]
@@ -121,7 +124,7 @@ def test_user_pack_is_merged(tmp_path: Path) -> None:
     pack = load_pack("en", [extra, other])
     assert pack is not None
     assert "no can do" in [p.source for p in pack.phrases("forbidden")]
-    assert "calm down" in [p.source for p in pack.phrases("forbidden")]  # built-ins kept
+    assert "=calm down" in [p.source for p in pack.phrases("forbidden")]  # built-ins kept
     assert [p.source for p in pack.phrases("shout")] == ["oi"]
     assert "ei onnistu" not in [p.source for p in pack.phrases("forbidden")]
     assert pack.sources[-1] == str(extra)
