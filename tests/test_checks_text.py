@@ -36,6 +36,7 @@ CATEGORIES = {
     "open_invitation",
     "refusal",
     "refusal_traps",
+    "refusal_facts",
     "alternative",
     "agent_action",
     "action_non_commitment",

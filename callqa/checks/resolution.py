@@ -86,8 +86,11 @@ def open_questions(ctx: CheckContext) -> CheckResult:
 
 
 def refusals(sentence: Sentence, pack: PhrasePack) -> list[Match]:
-    """Refusal phrases in ``sentence`` that are not inside a trap ("I can't wait to help")."""
+    """Refusal phrases in ``sentence`` that are not inside a trap ("I can't wait to help") or a
+    ``refusal_facts`` phrase ("I can't hear you", "I can't find your order"): those still count
+    as negative words, but refuse nothing."""
     traps = find_phrases(sentence.tokens, pack.phrases("refusal_traps"))
+    traps += find_phrases(sentence.tokens, pack.phrases("refusal_facts"))
     return [
         m
         for m in find_phrases(sentence.tokens, pack.phrases("refusal"))
