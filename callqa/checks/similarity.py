@@ -66,8 +66,8 @@ REFLECTION_FEATURES = tuple(f.name for f in fields(ReflectionFeatures))
 
 # ReflectionFeatures -> P(reflection): sigmoid(w . x + b)  (AnnoMI, even transcripts), weights
 # in the order of REFLECTION_FEATURES
-REFL_WEIGHTS = (1.267, 0.643, 0.48, -1.978, -1.356, 0.567)
-REFL_INTERCEPT = -1.907
+REFL_WEIGHTS = (1.264, 0.638, 0.481, -1.979, -1.363, 0.571)
+REFL_INTERCEPT = -1.911
 
 
 def _sigmoid(x: float) -> float:
