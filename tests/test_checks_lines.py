@@ -224,6 +224,13 @@ TRAPS = {
         "You'll receive a refund in three to five working days.",
         "timed",
     ),
+    # an obligation asked about is no order
+    "asked about": ("forbidden", "en", "You have to pay for that?", "no"),
+    "it asked about": ("forbidden", "it", "Devi spedirlo all'estero?", "no"),
+    "nb asked about": ("forbidden", "nb", "Da må du betale for det?", "no"),
+    "sl asked about": ("forbidden", "sl", "Morate to plačati danes?", "no"),
+    "fi asked about": ("forbidden", "fi", "Teidän täytyy maksaa se tänään?", "no"),
+    "it order": ("forbidden", "it", "Devi spedirlo all'estero.", "yes"),
     "nb welcome to": ("forbidden", "nb", "Du må gjerne ringe oss igjen.", "no"),
     "nb do not worry": ("forbidden", "nb", "Du må ikke bekymre deg for det.", "no"),
     "nb nice day": ("forbidden", "nb", "Du må ha en fin dag videre!", "no"),

@@ -42,9 +42,15 @@ def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
     return _outside(find_phrases(sentence.tokens, pack.phrases("negative")), exceptions)
 
 
-def forbidden(tokens: tuple[Token, ...], pack: PhrasePack) -> list[Match]:
-    """``forbidden`` phrases outside ``forbidden_exceptions`` ("you can relax now")."""
+def forbidden(
+    tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool = False
+) -> list[Match]:
+    """``forbidden`` phrases outside ``forbidden_exceptions`` ("you can relax now"); in a
+    question, also outside ``forbidden_in_questions`` (an obligation asked about, "Devi
+    spedirlo all'estero?", is no order)."""
     exceptions = find_phrases(tokens, pack.phrases("forbidden_exceptions"))
+    if question:
+        exceptions += find_phrases(tokens, pack.phrases("forbidden_in_questions"))
     return _outside(find_phrases(tokens, pack.phrases("forbidden")), exceptions)
 
 
@@ -97,7 +103,11 @@ def forbidden_phrases(ctx: CheckContext) -> CheckResult:
     text = call_text(ctx, "positive.forbidden_phrases")
     if not isinstance(text, CallText):
         return text
-    hits = [(s, m) for s in text.sentences(AGENT) for m in forbidden(s.tokens, text.pack)]
+    hits = [
+        (s, m)
+        for s in text.sentences(AGENT)
+        for m in forbidden(s.tokens, text.pack, question=s.question)
+    ]
     return CheckResult(
         id="positive.forbidden_phrases",
         verdict="fail" if hits else "pass",

@@ -107,7 +107,7 @@ def scored(tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool) -> bo
     words as an order, not as understanding)."""
     if question and not has_cue(tokens, pack):
         return False
-    return not is_phatic(tokens, pack) and not forbidden(tokens, pack)
+    return not is_phatic(tokens, pack) and not forbidden(tokens, pack, question=question)
 
 
 def reflection_features(
