@@ -228,8 +228,9 @@ def trained_reference(
     best: tuple[float, int, float, float, np.ndarray] | None = None
     folds = GroupKFold(n_splits=5)
     cal_groups = np.asarray(groups)[cal]
+    matrices = {n: features(n) for n in sorted({n for n, _ in TRAINED_GRID})}  # fit each once
     for ngrams, c in TRAINED_GRID:
-        x = features(ngrams)
+        x = matrices[ngrams]
         model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
         oof = cross_val_predict(
             model, x[cal], y[cal], cv=folds, groups=cal_groups, method="predict_proba"
@@ -241,7 +242,7 @@ def trained_reference(
             best = (f1s[k], ngrams, c, float(grid[k]), oof)
     assert best is not None
     f1_cv, ngrams, c, threshold, oof = best
-    x = features(ngrams)
+    x = matrices[ngrams]
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x[cal], y[cal])
     verdict = model.predict_proba(x)[:, 1] >= threshold
     verdict[cal] = oof >= threshold

@@ -54,11 +54,7 @@ class Commitment:
 def _blocked(match: Match, others: list[Match]) -> bool:
     """True when an overlapping match of ``others`` is at least as long as ``match`` ("let me
     check" blocks "let me"; "you will need to" does not block "you will get")."""
-    return any(
-        (o.first <= match.first < o.last or match.first <= o.first < match.last)
-        and o.last - o.first >= match.last - match.first
-        for o in others
-    )
+    return any(o.overlaps(match) and o.last - o.first >= match.last - match.first for o in others)
 
 
 def _with_verb(

@@ -14,6 +14,7 @@ from callqa.checks.text import (
     call_text,
     evidence,
     find_phrases,
+    outside,
     param,
 )
 from callqa.types import AGENT, CheckResult
@@ -25,21 +26,13 @@ NEGATIVE_DEFAULTS: dict[str, Any] = {
 FORBIDDEN_DEFAULTS: dict[str, Any] = {}
 
 
-def _outside(matches: list[Match], exceptions: list[Match]) -> list[Match]:
-    return [
-        m
-        for m in matches
-        if not any(e.first <= m.first < e.last or m.first <= e.first < m.last for e in exceptions)
-    ]
-
-
 def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
     """ "no / can't / won't / don't" (``negative``) outside ``negative_exceptions`` ("no
     problem", "don't worry") and ``refusal_traps`` ("I can't wait")."""
     pack = text.pack
     exceptions = find_phrases(sentence.tokens, pack.phrases("negative_exceptions"))
     exceptions += find_phrases(sentence.tokens, pack.phrases("refusal_traps"))
-    return _outside(find_phrases(sentence.tokens, pack.phrases("negative")), exceptions)
+    return outside(find_phrases(sentence.tokens, pack.phrases("negative")), exceptions)
 
 
 def forbidden(
@@ -51,7 +44,7 @@ def forbidden(
     exceptions = find_phrases(tokens, pack.phrases("forbidden_exceptions"))
     if question:
         exceptions += find_phrases(tokens, pack.phrases("forbidden_in_questions"))
-    return _outside(find_phrases(tokens, pack.phrases("forbidden")), exceptions)
+    return outside(find_phrases(tokens, pack.phrases("forbidden")), exceptions)
 
 
 def agent_minutes(ctx: CheckContext) -> float:

@@ -15,6 +15,7 @@ from callqa.checks.text import (
     call_text,
     evidence,
     find_phrases,
+    outside,
     param,
 )
 from callqa.types import AGENT, CheckResult
@@ -91,11 +92,7 @@ def refusals(sentence: Sentence, pack: PhrasePack) -> list[Match]:
     as negative words, but refuse nothing."""
     traps = find_phrases(sentence.tokens, pack.phrases("refusal_traps"))
     traps += find_phrases(sentence.tokens, pack.phrases("refusal_facts"))
-    return [
-        m
-        for m in find_phrases(sentence.tokens, pack.phrases("refusal"))
-        if not any(t.first <= m.first < t.last or m.first <= t.first < m.last for t in traps)
-    ]
+    return outside(find_phrases(sentence.tokens, pack.phrases("refusal")), traps)
 
 
 def _alternative_after(sents: list[Sentence], end: int, pack: PhrasePack) -> Sentence | None:

@@ -188,6 +188,15 @@ class Match:
         """The matched words as said (normalized: "you had to", not the phrase "you =have to")."""
         return " ".join(t.text for t in tokens[self.first : self.last])
 
+    def overlaps(self, other: Match) -> bool:
+        """True when the two token spans share at least one token."""
+        return self.first <= other.first < self.last or other.first <= self.first < other.last
+
+
+def outside(matches: Iterable[Match], exceptions: Sequence[Match]) -> list[Match]:
+    """``matches`` that overlap none of ``exceptions`` ("no" inside "no problem" is dropped)."""
+    return [m for m in matches if not any(m.overlaps(e) for e in exceptions)]
+
 
 def find_phrases(tokens: Sequence[Token], phrases: Iterable[Phrase]) -> list[Match]:
     """Every (phrase, position) match, leftmost first; longer phrases first at one position."""
