@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from callqa.batch import BatchOptions, collect_inputs, run_batch  # noqa: E402
-from callqa.fsutil import atomic_write_text  # noqa: E402
-from callqa.progress import make_reporter  # noqa: E402
+from callqa.batch.progress import make_reporter  # noqa: E402
+from callqa.files import atomic_write_text  # noqa: E402
 
 SAMPLES = ROOT / "sample_calls"
 RESULTS = ROOT / "benchmarks" / "results" / "batch.md"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from callqa.activity import detect_activity, load_vad
-from callqa.audio import load_audio
-from callqa.diarize import diarization_error_rate, load_encoder
-from callqa.dynamics import DynamicsConfig, measure_dynamics, talk_time
+from callqa.audio.activity import detect_activity, load_vad
+from callqa.audio.diarize import diarization_error_rate, load_encoder
+from callqa.audio.load import load_audio
+from callqa.config import DynamicsConfig
+from callqa.measures.dynamics import measure_dynamics, talk_time
 from callqa.types import CallAudio, SpeechActivity, Transcript, Turn
 
 ROOT = Path(__file__).resolve().parents[1]

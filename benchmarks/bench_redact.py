@@ -3,7 +3,7 @@
 Generates positive utterances (a card number, IBAN, national ID, phone number or e-mail in a
 sentence, as digits or as spoken words, in en/nb/fi/it/sl) and hard negatives (the same shapes
 with wrong check digits, order and reference numbers, amounts, dates, "at" without a domain),
-runs :func:`callqa.redact.find_pii` and writes benchmarks/results/redact.md.
+runs :func:`callqa.privacy.redact.find_pii` and writes benchmarks/results/redact.md.
 
 A positive counts as found when a span of the right type covers every token of the planted
 value; a span on a negative utterance is a false positive. Run:
@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from callqa.redact import find_pii, tokenize
+from callqa.privacy import find_pii, tokenize
 from callqa.types import Transcript, Utterance
 
 LANGS = ("en", "nb", "fi", "it", "sl")

@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from callqa import dashboard, report  # noqa: E402
-from callqa.fsutil import atomic_write_text  # noqa: E402
+from callqa.files import atomic_write_text  # noqa: E402
+from callqa.outputs import dashboard, report  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

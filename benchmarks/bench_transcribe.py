@@ -22,13 +22,14 @@ Data (language forced for WER, as ``--language`` does):
   cross-talk): each stereo channel is scored against the scripted text of that channel's
   speaker, the mono call against all its text.
 
-Calls go through speech activity first (``callqa.activity.detect_activity``, computed once
+Calls go through speech activity first (``callqa.audio.activity.detect_activity``, computed once
 in this process and handed to every configuration), then ``transcribe_call``, as
 ``callqa score`` does. Each configuration runs in its own subprocess (``--worker NAME``) so
 that its peak resident memory (VmHWM) is its own; activity detection and model loading are
 not timed as decoding. Speed is x real time: channel-seconds decoded per wall second.
-WER = total word errors / total reference words (``callqa.wer``), per clip group and overall.
-Language ID: ``detect_language`` on each clip's speech (``callqa.transcribe.speech_sample``,
+WER = total word errors / total reference words (``callqa.transcription.wer``),
+per clip group and overall.
+Language ID: ``detect_language`` on each clip's speech (``callqa.transcription.call.speech_sample``,
 what auto-detection sees), counted right when it names the clip's language.
 """
 
@@ -176,9 +177,9 @@ def truth_refs(truth: dict[str, Any]) -> tuple[tuple[str | None, str], ...]:
 
 def activities(selected: list[Clip]) -> dict[str, dict[str, Any]]:
     """Speech activity of every call clip, as plain data (computed once, shared by workers)."""
-    from callqa.activity import detect_activity
-    from callqa.audio import load_audio
-    from callqa.dynamics import DynamicsConfig
+    from callqa.audio.activity import detect_activity
+    from callqa.audio.load import load_audio
+    from callqa.config import DynamicsConfig
 
     out = {}
     for clip in selected:
@@ -211,15 +212,12 @@ def to_activity(data: dict[str, Any] | None) -> Any:
 
 def worker(name: str, quick: bool, activity_file: Path) -> dict[str, Any]:
     """Load one configuration, transcribe and language-ID every clip; figures as plain data."""
-    from callqa.audio import load_audio
-    from callqa.transcribe import (
-        TranscriptionConfig,
-        load_transcriber,
-        speech_sample,
-        transcribe_call,
-    )
+    from callqa.audio.load import load_audio
+    from callqa.config import TranscriptionConfig
+    from callqa.transcription.call import speech_sample, transcribe_call
+    from callqa.transcription.load import load_transcriber
+    from callqa.transcription.wer import edit_distance, normalize_text
     from callqa.types import CallAudio
-    from callqa.wer import edit_distance, normalize_text
 
     acts = json.loads(activity_file.read_text(encoding="utf-8"))
     config = TranscriptionConfig(threads=THREADS, **CONFIGS[name])
@@ -314,10 +312,12 @@ def crosstalk_study(acts: dict[str, dict[str, Any]], quick: bool) -> list[dict[s
     aws_auto_repairs_40 (first AWS_SECONDS s): share of words that also appear, same text, within
     0.5 s, on the other channel (a leaked word is transcribed twice) and words kept.
     """
-    from callqa.audio import load_audio
-    from callqa.transcribe import TranscriptionConfig, load_transcriber, transcribe_call
+    from callqa.audio.load import load_audio
+    from callqa.config import TranscriptionConfig
+    from callqa.transcription.call import transcribe_call
+    from callqa.transcription.load import load_transcriber
+    from callqa.transcription.wer import edit_distance, normalize_text
     from callqa.types import CallAudio
-    from callqa.wer import edit_distance, normalize_text
 
     base = TranscriptionConfig(threads=THREADS)
     transcriber = load_transcriber(base)
@@ -364,8 +364,8 @@ def crosstalk_study(acts: dict[str, dict[str, Any]], quick: bool) -> list[dict[s
 
 
 def activities_of_audio(audio: Any) -> dict[str, Any]:
-    from callqa.activity import detect_activity
-    from callqa.dynamics import DynamicsConfig
+    from callqa.audio.activity import detect_activity
+    from callqa.config import DynamicsConfig
 
     act = detect_activity(audio, DynamicsConfig())
     return {
@@ -377,7 +377,7 @@ def activities_of_audio(audio: Any) -> dict[str, Any]:
 
 
 def _echoed(word: Any, other: list[Any]) -> bool:
-    from callqa.wer import normalize_text
+    from callqa.transcription.wer import normalize_text
 
     text = normalize_text(word.text)
     mid = 0.5 * (word.start + word.end)
@@ -457,7 +457,8 @@ def markdown(results: list[dict[str, Any]], crosstalk: list[dict[str, Any]], tot
         "calls; on the synthetic fi/it/nb/sl calls base fails most windows, which the fallback "
         f"decodes again), each with its ratio to {BASELINE} on the same clips in the "
         "same run. Peak RSS is the worker process's VmHWM. WER = total word errors / total "
-        "reference words after `callqa.wer.normalize_text` (case and punctuation removed).",
+        "reference words after `callqa.transcription.wer.normalize_text` "
+        "(case and punctuation removed).",
         "",
         "| configuration | x real time, all | vs baseline | x real time, intelligible | "
         "vs baseline | peak RSS (MB) | load (s) | WER real speech | WER synthetic calls | "
@@ -595,7 +596,7 @@ def _crosstalk_lines(crosstalk: list[dict[str, Any]]) -> list[str]:
         f"(-25 dB leakage) against the scripted text; on the first {AWS_SECONDS} s of "
         "aws_auto_repairs_40_stereo_agentL.wav (no reference text): words kept and the "
         "share of words that also appear on the other channel within 0.5 s (leaked "
-        "words transcribed twice). Speech activity from `callqa.activity.detect_activity`.",
+        "words transcribed twice). Speech activity from `callqa.audio.activity.detect_activity`.",
         "",
         "| mode | WER sample calls | aws words | aws words on both channels | wall (s) |",
         "|---|---:|---:|---:|---:|",

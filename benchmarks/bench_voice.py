@@ -35,8 +35,9 @@ from scipy.signal import butter, resample_poly, sosfilt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from callqa.config import VoiceConfig  # noqa: E402
+from callqa.measures.voice import HOP_S, measure_voice, pitch_track  # noqa: E402
 from callqa.types import AGENT, CUSTOMER, CallAudio, SpeechActivity, Transcript, Turn  # noqa: E402
-from callqa.voice import HOP_S, VoiceConfig, measure_voice, pitch_track  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 FDA = EVAL / "pitch" / "fda_ue"

@@ -1,9 +1,9 @@
 """Configuration: defaults in code, a TOML file over them, CLI flags over the file.
 
-Each stage owns its settings as a frozen dataclass with defaults (``TranscriptionConfig`` in
-:mod:`callqa.transcribe`, ``DynamicsConfig`` in :mod:`callqa.dynamics`, ``VoiceConfig`` in
-:mod:`callqa.voice`, ``RedactionConfig`` in :mod:`callqa.redact`). A config file has one table
-per stage plus ``[call]``::
+Every setting lives here, one frozen dataclass per stage (:class:`TranscriptionConfig`,
+:class:`DynamicsConfig`, :class:`VoiceConfig`, :class:`RedactionConfig`) plus ``[call]`` and
+``[rubric]``; the stages import their settings from this module and nothing else from above.
+A config file has one table per stage::
 
     [call]
     agent_channel = "left"      # left | right | auto
@@ -13,6 +13,7 @@ per stage plus ``[call]``::
     backend = "faster-whisper"
 
 Unknown tables or keys are an error, and so is a value of the wrong type.
+docs/configuration.md lists every key.
 """
 
 from __future__ import annotations
@@ -25,13 +26,341 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callqa.dynamics import DynamicsConfig
 from callqa.errors import ConfigError
-from callqa.redact import RedactionConfig
-from callqa.transcribe import TranscriptionConfig, normalize_language
-from callqa.voice import VoiceConfig
+from callqa.languages import parse_language
 
 AGENT_CHANNELS = ("left", "right", "auto")
+
+# --------------------------------------------------------------------------- transcription
+
+BACKENDS = ("faster-whisper", "openai-whisper")
+DEVICES = ("auto", "cpu", "cuda")
+CROSSTALK_MODES = ("drop-words", "mask", "off")
+
+
+@dataclass(frozen=True)
+class TranscriptionConfig:
+    """Settings of the transcription stage (TOML table ``[transcription]``).
+
+    The language is not set here: force it with ``language`` in ``[call]``
+    (:class:`callqa.config.CallConfig`) or ``--language``; it reaches
+    :func:`transcribe_call` as an argument.
+
+    Attributes
+    ----------
+    backend : {"faster-whisper", "openai-whisper"}
+        faster-whisper (CTranslate2) is the default: faster at equal accuracy
+        (benchmarks/results/transcribe.md).
+    model : str
+        "base" (shipped, offline), a local path (CTranslate2 directory; openai ``.pt`` for
+        openai-whisper) or another Whisper model name (downloaded: needs internet).
+    device : {"auto", "cpu", "cuda"}
+    compute_type : str
+        "auto" = int8 on CPU, float16 on GPU; any CTranslate2 type for faster-whisper
+        (openai-whisper uses float32 on CPU, float16 on GPU whatever this says).
+    threads : int >= 0
+        CPU threads for the model; 0 = the cores this process may use. With several worker
+        processes give each cores / workers.
+    beam_size : int >= 1
+        1 = greedy decoding.
+    best_of : int >= 1
+        Candidates sampled at each temperature above 0 (only with a fallback).
+    temperatures : tuple of float
+        Decoding temperatures. The default ``(0.0,)`` decodes once, deterministically: the same
+        file always gives the same words. Whisper's fallback ``(0.0, 0.2, ..., 1.0)`` decodes a
+        window that fails the compression-ratio or log-probability check again by *random*
+        sampling (CTranslate2 has no per-call seed), so a re-run could change the text and the
+        score; on the benchmark clips it changed no word of real speech and ran at half the speed
+        (see docs/transcription.md).
+    compression_ratio_threshold : float [gzip ratio]
+        A segment whose text compresses better than this is a repetition loop (Whisper's 2.4).
+    log_prob_threshold : float [nats/token]
+        Mean token log-probability below this fails a window (Whisper's -1.0).
+    no_speech_threshold : float in [0, 1]
+        A window with P(no speech) above this *and* a failing log-probability is silence
+        (Whisper's 0.6).
+    silence_no_speech_threshold : float in [0, 1]
+        A segment with P(no speech) above this and a mean log-probability below
+        ``silence_log_prob_threshold`` is dropped as invented, whatever the libraries kept.
+        Text invented in noise or silence scored 0.80-0.98; speech with a log-probability
+        below -0.5 at most 0.78, and Whisper's 0.6 dropped whole windows of English speech
+        (see docs/transcription.md).
+    silence_log_prob_threshold : float [nats/token]
+        See ``silence_no_speech_threshold`` (stricter than Whisper's -1.0).
+    condition_on_previous_text : bool
+        False: each window decodes without the previous text as prompt, which stops a loop
+        from carrying over (Whisper's default is True).
+    silence_dbfs : float [dBFS]
+        A channel whose peak stays below this is not decoded at all.
+    crosstalk : {"drop-words", "mask", "off"}
+        Stereo leakage handling with speech activity: drop words outside the channel's own
+        turns, zero the channel outside its turns before decoding, or neither.
+    crosstalk_tolerance_s : float >= 0 [s]
+        How far a word may reach outside its channel's turns and still count as inside.
+    """
+
+    backend: str = "faster-whisper"
+    model: str = "base"
+    device: str = "auto"
+    compute_type: str = "auto"
+    threads: int = 0
+    beam_size: int = 5
+    best_of: int = 5
+    temperatures: tuple[float, ...] = (0.0,)
+    compression_ratio_threshold: float = 2.4
+    log_prob_threshold: float = -1.0
+    no_speech_threshold: float = 0.6
+    silence_no_speech_threshold: float = 0.8
+    silence_log_prob_threshold: float = -0.5
+    condition_on_previous_text: bool = False
+    silence_dbfs: float = -50.0
+    crosstalk: str = "drop-words"
+    crosstalk_tolerance_s: float = 0.3
+
+
+def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
+    """Validate the choices in ``config``; return it unchanged.
+
+    Raises
+    ------
+    ConfigError
+        An unknown backend, device or crosstalk mode, or a non-positive beam.
+    """
+    for name, value, allowed in (
+        ("backend", config.backend, BACKENDS),
+        ("device", config.device, DEVICES),
+        ("crosstalk", config.crosstalk, CROSSTALK_MODES),
+    ):
+        if value not in allowed:
+            raise ConfigError(
+                f"transcription.{name} must be one of {', '.join(allowed)}, not {value!r}"
+            )
+    if config.beam_size < 1 or config.best_of < 1 or config.threads < 0:
+        raise ConfigError("transcription.beam_size and best_of must be >= 1, threads >= 0")
+    if not config.temperatures:
+        raise ConfigError("transcription.temperatures needs at least one value, e.g. [0.0]")
+    return config
+
+
+# --------------------------------------------------------------------------- dynamics
+
+# Short listener responses that do not take the floor (merged across en, nb, fi, it, sl;
+# compared lower-cased without punctuation). Sources: Schegloff 1982 ("continuers"); the
+# Switchboard DA "b" (backchannel) label's most frequent tokens; native forms for nb/fi/it/sl.
+BACKCHANNEL_WORDS = (
+    # en
+    "mm", "mhm", "mmm", "hm", "hmm", "uh-huh", "uhhuh", "uh", "huh", "um", "yeah", "yes", "yep",
+    "yup", "ok", "okay", "right", "sure", "alright", "oh", "ah", "aha", "i see", "got it",
+    "exactly", "true", "sure thing", "all right",
+    # nb
+    "ja", "jo", "jaha", "akkurat", "nettopp", "ok", "greit", "javel", "mhm", "ja ja", "skjønner",
+    # fi
+    "joo", "juu", "niin", "aivan", "kyllä", "selvä", "okei", "just", "ahaa", "jep", "jaa",
+    # it
+    "sì", "si", "certo", "esatto", "va bene", "ah", "capito", "giusto", "ecco", "già", "vero",
+    # sl
+    "ja", "aha", "seveda", "točno", "dobro", "razumem", "tako", "mhm", "no ja", "vredu", "prav",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DynamicsConfig:
+    """Settings of speech activity detection and the conversation-dynamics metrics.
+
+    Attributes
+    ----------
+    vad_threshold : float in (0, 1)
+        Silero VAD speech probability at which speech starts (Silero's default 0.5).
+    vad_neg_threshold : float in (0, 1)
+        Probability below which speech ends (hysteresis; Silero uses threshold - 0.15).
+    min_speech_ms : int >= 0 [ms]
+        Speech stretches shorter than this are dropped (Silero default 250 ms).
+    min_silence_ms : int >= 0 [ms]
+        Pauses shorter than this inside one party's speech are bridged into one turn.
+    speech_pad_ms : int >= 0 [ms]
+        Padding added to each side of a speech stretch (Silero default 30 ms).
+    vad_threads : int >= 1
+        onnxruntime intra-op threads of the VAD.
+    crosstalk_gate : {"leak", "dominance", "off"}
+        Stereo only. "leak": a channel counts as speaking where it is at least ``gate_db`` louder
+        than the other channel's measured leakage into it; "dominance": where it is within
+        ``gate_db`` of the louder channel; "off": per-channel VAD only.
+    gate_db : float > 0 [dB]
+        Margin of the cross-talk gate.
+    diarization_window_s : float > 0 [s]
+        Mono: length of the speech windows embedded for speaker clustering.
+    diarization_step_s : float > 0 [s]
+        Mono: hop between embedding windows.
+    n_speakers : int in [0, 3]
+        Mono: number of speakers; 0 estimates 1 or 2 from the audio (weak, docs/metrics.md).
+    interruption_min_overlap_s : float >= 0 [s]
+        Overlapped speech shorter than this is ordinary turn-taking, not an interruption.
+    cooperative_tail_s : float >= 0 [s]
+        An overlap that starts within this time of the other party's turn end is cooperative
+        (the interrupter anticipated the end); earlier it is competitive.
+    backchannel_max_s : float > 0 [s]
+        Longest listener response ("mm", "yeah", "ja", "joo", "sì", "aha") that can be a
+        backchannel.
+    backchannel_words : tuple of str
+        Words a backchannel may consist of (lower case, any supported language).
+    non_talk_min_s : float > 0 [s]
+        Non-talk time: periods longer than this with neither party speaking (Contact Lens: 3 s).
+    long_response_s : float > 0 [s]
+        An agent answer that starts later than this after the customer's turn is listed.
+    """
+
+    vad_threshold: float = 0.5
+    vad_neg_threshold: float = 0.35
+    min_speech_ms: int = 250
+    min_silence_ms: int = 300
+    speech_pad_ms: int = 30
+    vad_threads: int = 1
+    crosstalk_gate: str = "leak"
+    gate_db: float = 6.0
+    diarization_window_s: float = 1.5
+    diarization_step_s: float = 0.75
+    n_speakers: int = 2
+    interruption_min_overlap_s: float = 0.5
+    cooperative_tail_s: float = 1.0
+    backchannel_max_s: float = 1.0
+    backchannel_words: tuple[str, ...] = BACKCHANNEL_WORDS
+    non_talk_min_s: float = 3.0
+    long_response_s: float = 2.0
+
+
+# --------------------------------------------------------------------------- voice
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """Settings of the voice stage (TOML section ``[voice]``).
+
+    Attributes
+    ----------
+    pitch_floor_hz, pitch_ceiling_hz : float > 0 [Hz]
+        Search range of Praat's pitch tracker (60-400 Hz spans adult male and female voices).
+    silence_threshold : float in [0, 1]
+        Praat's silence threshold: frames whose peak is below this fraction of the analysed
+        chunk's peak are unvoiced (Praat's default 0.03 = -30 dB). Pitch runs per stretch of
+        the speaker's dominant speech, so a loud moment elsewhere does not mute quiet speech.
+    crosstalk_margin_db : float >= 0 [dB]
+        Stereo: a frame counts for a speaker only when no other channel is more than this much
+        louder than the speaker's own (FACTS.md: a 6-dB dominance gate cut stereo diarization
+        error from 78-95 % to 3-5 %).
+    min_voiced_s : float >= 0 [s]
+        Less voiced speech than this gives "no voiced speech" (None values), not a number.
+    min_lufs_speech_s : float >= 0.4 [s]
+        Voiced speech needed for integrated loudness (pyloudnorm gates 0.4-s blocks).
+    contour_step_s : float > 0 [s]
+        Step of the plotting contour and of the raised-voice search.
+    min_step_voiced_s : float > 0 [s]
+        A contour step needs this much voiced, dominant speech to get an F0 and a level.
+    baseline_percentile : float in [0, 100]
+        Anchor of the speaker's calm baseline: the baseline is the median of the steps less
+        than ``raised_level_db`` (``raised_pitch_st``) above this percentile of the steps, so
+        up to 3/4 of the speech can be raised without moving it.
+    raised_level_db : float [dB]
+        A step is raised when its level is at least this far above the baseline ...
+    raised_pitch_st : float [st]
+        ... or its pitch at least this far above the baseline while its level is at least
+        half of ``raised_level_db`` above it.
+    raised_min_s, raised_max_gap_s : float [s]
+        A raised stretch lasts at least ``raised_min_s``; raised steps closer than
+        ``raised_max_gap_s`` join into one stretch.
+    pressure_window_s : float [s]
+        The agent's speech up to this long after a customer's raised stretch is "under pressure".
+    pause_min_s : float [s]
+        Gaps between words at least this long are pauses (excluded from articulation time).
+    n_parts : int >= 1
+        Parts of the call for the trajectory (4 = quarters).
+    """
+
+    pitch_floor_hz: float = 60.0
+    pitch_ceiling_hz: float = 400.0
+    silence_threshold: float = 0.03
+    crosstalk_margin_db: float = 6.0
+    min_voiced_s: float = 1.0
+    min_lufs_speech_s: float = 1.0
+    contour_step_s: float = 0.5
+    min_step_voiced_s: float = 0.1
+    baseline_percentile: float = 25.0
+    raised_level_db: float = 6.0
+    raised_pitch_st: float = 3.0
+    raised_min_s: float = 2.0
+    raised_max_gap_s: float = 1.0
+    pressure_window_s: float = 10.0
+    pause_min_s: float = 0.25
+    n_parts: int = 4
+
+
+# --------------------------------------------------------------------------- redaction
+
+CARD, IBAN, NATIONAL_ID, PHONE, EMAIL = "card", "iban", "national_id", "phone", "email"
+CVV, EXPIRY, NAME, ADDRESS = "cvv", "expiry", "name", "address"
+PII_TYPES = (CARD, IBAN, NATIONAL_ID, PHONE, EMAIL, CVV, EXPIRY, NAME, ADDRESS)
+DEFAULT_TYPES = (CARD, IBAN, NATIONAL_ID, PHONE, EMAIL, CVV, EXPIRY)
+AUDIO_MODES = ("silence", "tone")
+
+
+@dataclass(frozen=True)
+class RedactionConfig:
+    """How personal data is redacted (TOML section ``[redaction]``).
+
+    Attributes
+    ----------
+    enabled : bool
+        Redact everything written to disk (JSON, CSV, store, report, audio copy).
+    types : tuple of str
+        Types to detect, from :data:`DEFAULT_TYPES`; "name"/"address" are switched by the
+        two flags below.
+    names : bool
+        Also redact person names after "my name is ..." and similar (off: no offline NER model
+        for all five languages; cue-based detection misses names said without a cue).
+    addresses : bool
+        Also redact street addresses (street word + house number; off, same reason).
+    audio_mode : {"silence", "tone"}
+        What replaces a span in the redacted audio copy.
+    audio_pad_s : float >= 0 [s]
+        Padding on both sides of each span in the audio (word times are +-0.1 s accurate).
+    tone_hz : float > 0 [Hz]
+        Frequency of the replacement tone.
+    join_gap_s : float >= 0 [s]
+        A number may continue into the same speaker's next segment when it starts within
+        this many seconds.
+    """
+
+    enabled: bool = True
+    types: tuple[str, ...] = DEFAULT_TYPES
+    names: bool = False
+    addresses: bool = False
+    audio_mode: str = "silence"
+    audio_pad_s: float = 0.15
+    tone_hz: float = 1000.0
+    join_gap_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", tuple(self.types))
+        unknown = [t for t in self.types if t not in PII_TYPES]
+        if unknown:
+            raise ConfigError(
+                f"redaction.types: unknown type(s) {unknown}; use some of {list(DEFAULT_TYPES)}"
+            )
+        if self.audio_mode not in AUDIO_MODES:
+            raise ConfigError(
+                f"redaction.audio_mode must be 'silence' or 'tone', not {self.audio_mode!r}"
+            )
+        if self.audio_pad_s < 0 or self.join_gap_s < 0 or self.tone_hz <= 0:
+            raise ConfigError("redaction: audio_pad_s and join_gap_s must be >= 0, tone_hz > 0")
+
+    @property
+    def active_types(self) -> frozenset[str]:
+        """The types detected, including "name"/"address" when switched on."""
+        extra = {NAME} if self.names else set()
+        extra |= {ADDRESS} if self.addresses else set()
+        return frozenset(self.types) | extra
+
+
+# --------------------------------------------------------------------------- the whole run
 
 
 @dataclass(frozen=True)
@@ -129,7 +458,7 @@ def _validated(config: Config) -> Config:
             f"agent_channel must be one of {', '.join(AGENT_CHANNELS)}, "
             f"not {config.call.agent_channel!r}"
         )
-    language = normalize_language(config.call.language)
+    language = parse_language(config.call.language)
     if language != config.call.language:
         config = dataclasses.replace(
             config, call=dataclasses.replace(config.call, language=language)

@@ -10,6 +10,7 @@ as one line (``Error: ...``) and exits with code 1. Messages say what is wrong *
     ├── ModelError          the Whisper weights are missing, corrupt or cannot be loaded
     ├── ConfigError         a config or rubric file is invalid
     ├── TranscriptError     a transcript file (JSON / WebVTT) is invalid
+    ├── ScorecardError      a scorecard file (JSON) is not a valid scorecard
     └── StoreError          the results store cannot be opened or written
 """
 
@@ -34,6 +35,10 @@ class ConfigError(CallQAError):
 
 class TranscriptError(CallQAError):
     """A transcript file cannot be read."""
+
+
+class ScorecardError(CallQAError):
+    """A scorecard file cannot be read as a scorecard."""
 
 
 class StoreError(CallQAError):

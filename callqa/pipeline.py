@@ -6,8 +6,9 @@
                -> talk_time, measure_dynamics, measure_voice -> run_checks -> score_checks
                -> Scorecard -> redact (before anything is written)
 
-The transcriber is passed in (load it once with :func:`callqa.transcribe.load_transcriber`
-and reuse it for every call).
+The transcriber is passed in (load it once with :func:`callqa.transcription.load_transcriber`
+and reuse it for every call). This module sits above every stage and below the outputs, batch
+and CLI; nothing in the stages imports it.
 """
 
 from __future__ import annotations
@@ -16,37 +17,74 @@ import datetime as _dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import callqa
-from callqa.audio import load_audio
+from callqa import __version__
+from callqa.audio.activity import detect_activity
+from callqa.audio.load import load_audio
 from callqa.config import Config
-from callqa.types import (
-    CallAudio,
-    CallMetrics,
-    ModelInfo,
-    RoleDecision,
-    Scorecard,
-    SourceInfo,
-    SpeechActivity,
-    Transcript,
-)
-
-if TYPE_CHECKING:
-    from callqa.redact import PiiSpan
-    from callqa.rubric import Rubric
-    from callqa.transcribe import Transcriber
+from callqa.errors import AudioError
+from callqa.measures.dynamics import measure_dynamics, talk_time
+from callqa.measures.metrics import CallMetrics
+from callqa.measures.roles import apply_roles, decide_roles
+from callqa.measures.voice import measure_voice
+from callqa.privacy.audio import redact_audio
+from callqa.privacy.detect import find_pii
+from callqa.privacy.redact import attach_audio_path, redact_scorecard
+from callqa.privacy.spans import PiiSpan
+from callqa.scoring.rubric import Rubric, load_rubric, run_checks, score_checks
+from callqa.scoring.scorecard import Scorecard
+from callqa.transcription.call import transcribe_call
+from callqa.transcription.model import Transcriber
+from callqa.types import CallAudio, ModelInfo, RoleDecision, SourceInfo, SpeechActivity, Transcript
 
 
 @dataclass(frozen=True)
 class ScoredCall:
-    """A scorecard plus what was needed to produce it (kept in memory, never written)."""
+    """A scorecard plus what was needed to produce it (kept in memory, never written).
+
+    Attributes
+    ----------
+    scorecard : Scorecard
+        Redacted when redaction is on.
+    audio : CallAudio or None
+        The decoded call (None when scored from a transcript).
+    pii : tuple of PiiSpan
+        The personal data found (with text positions; never written).
+    config : Config
+        The settings the call was scored with.
+    """
 
     scorecard: Scorecard
     audio: CallAudio | None
     pii: tuple[PiiSpan, ...]
+    config: Config = field(default_factory=Config)
+
+    def write_redacted_audio(self, path: Path) -> ScoredCall:
+        """Write the call's audio with the personal-data spans silenced (or toned) to ``path``.
+
+        The copy is written (16 kHz, 16-bit FLAC or WAV, atomically) even when nothing was
+        found, so a caller that promised a redacted copy always gets one. The returned
+        scorecard records the copy's path in ``redaction.audio_path``.
+
+        Raises
+        ------
+        AudioError
+            No audio (a transcript was scored), or the copy cannot be written.
+        """
+        if self.audio is None:
+            raise AudioError("no audio to redact: this call was scored from a transcript")
+        red = self.config.redaction
+        redact_audio(
+            self.audio,
+            self.pii,
+            path,
+            mode=red.audio_mode,
+            pad_s=red.audio_pad_s,
+            tone_hz=red.tone_hz,
+        )
+        return replace(self, scorecard=attach_audio_path(self.scorecard, path))
 
 
 class _Timer:
@@ -79,7 +117,7 @@ def score_call(
     path : Path or str
         The recording (wav, flac, ogg, mp3, m4a; mono or stereo; any sample rate).
     transcriber : Transcriber
-        A loaded model (see :func:`callqa.transcribe.load_transcriber`).
+        A loaded model (see :func:`callqa.transcription.call.load_transcriber`).
     config : Config, optional
         Settings (defaults when omitted).
     rubric : Rubric, optional
@@ -97,12 +135,12 @@ def score_call(
     callqa.errors.CallQAError
         For any input that cannot be scored (see :mod:`callqa.errors`).
     """
-    return analyse_call(
+    return score_call_with_audio(
         path, transcriber=transcriber, config=config, rubric=rubric, call_id=call_id
     ).scorecard
 
 
-def analyse_call(
+def score_call_with_audio(
     path: Path | str,
     *,
     transcriber: Transcriber,
@@ -110,11 +148,8 @@ def analyse_call(
     rubric: Rubric | None = None,
     call_id: str | None = None,
 ) -> ScoredCall:
-    """Like :func:`score_call`, also returning the decoded audio and the personal-data spans."""
-    from callqa.activity import detect_activity
-    from callqa.roles import apply_roles, decide_roles
-    from callqa.transcribe import transcribe_call
-
+    """Like :func:`score_call`, also returning the decoded audio and the personal-data spans
+    (for a redacted audio copy: :meth:`ScoredCall.write_redacted_audio`)."""
     config = config or Config()
     timer = _Timer()
     path = Path(path)
@@ -124,7 +159,11 @@ def analyse_call(
         activity = detect_activity(audio, config.dynamics)
     with timer.stage("transcribe"):
         transcript = transcribe_call(
-            audio, transcriber, activity=activity, language=config.call.language
+            audio,
+            transcriber,
+            activity=activity,
+            language=config.call.language,
+            config=config.transcription,
         )
     with timer.stage("roles"):
         decision = decide_roles(
@@ -164,7 +203,7 @@ def score_transcript(
     Parameters
     ----------
     transcript : Transcript
-        Speaker-labelled segments (see :func:`callqa.transcript_io.read_transcript`).
+        Speaker-labelled segments (see :func:`callqa.transcription.files.read_transcript`).
     source : Path
         The transcript file (for the scorecard's ``source``).
     sha256 : str
@@ -198,9 +237,6 @@ def _measure(
     config: Config,
     timer: _Timer,
 ) -> CallMetrics:
-    from callqa.dynamics import measure_dynamics, talk_time
-    from callqa.voice import measure_voice
-
     with timer.stage("dynamics"):
         talk = talk_time(activity, audio.duration_s)
         dynamics = measure_dynamics(activity, transcript, audio.duration_s, config.dynamics)
@@ -232,8 +268,6 @@ def _assemble(
     timer: _Timer,
     has_audio: bool,
 ) -> Scorecard:
-    from callqa.rubric import load_rubric, run_checks, score_checks
-
     with timer.stage("checks"):
         if rubric is None:
             rubric = load_rubric(Path(config.rubric.path) if config.rubric.path else None)
@@ -256,7 +290,7 @@ def _assemble(
         auto_failed=auto_failed,
         warnings=_warnings(transcript, roles, channels),
         rubric=rubric.name,
-        callqa_version=callqa.__version__,
+        callqa_version=__version__,
         created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
 
@@ -268,15 +302,13 @@ def _redacted(
     config: Config,
     timer: _Timer,
 ) -> ScoredCall:
-    from callqa.redact import find_pii, redact_scorecard
-
     spans: tuple[PiiSpan, ...] = ()
     with timer.stage("redact"):
         if config.redaction.enabled:
             spans = find_pii(transcript, config.redaction)
             card = redact_scorecard(card, spans, config.redaction)
     card = replace(card, timings_s={k: round(v, 3) for k, v in timer.seconds.items()})
-    return ScoredCall(scorecard=card, audio=audio, pii=spans)
+    return ScoredCall(scorecard=card, audio=audio, pii=spans, config=config)
 
 
 def _agent_channel_label(audio: CallAudio, decision: RoleDecision) -> str | None:

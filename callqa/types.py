@@ -1,30 +1,28 @@
-"""The values that flow between callqa's stages.
+"""The values that flow between callqa's stages (the bottom layer: it imports nothing of ours).
 
 ::
 
-    path -> audio.load_audio -> CallAudio
-    CallAudio -> activity.detect_activity -> SpeechActivity (speaker turns + role decision)
-    CallAudio -> transcribe.transcribe_call -> Transcript (words with times and speakers)
-    CallAudio + SpeechActivity + Transcript -> metrics -> CallMetrics
+    path -> audio.load.load_audio -> CallAudio
+    CallAudio -> audio.activity.detect_activity -> SpeechActivity (speaker turns)
+    CallAudio -> transcription.call.transcribe_call -> Transcript (words, times, speakers)
+    CallAudio + SpeechActivity + Transcript -> measures -> CallMetrics (measures.metrics)
     Transcript + CallMetrics -> checks -> CheckResult ...
-    everything + rubric -> scorecard.build_scorecard -> Scorecard -> JSON / table / HTML / store
+    everything + rubric -> scoring -> Scorecard (scoring.scorecard) -> JSON / table / HTML / store
 
-Every value here is a frozen dataclass. Times are seconds from the start of the call.
-Speaker labels are the plain strings in :data:`SPEAKERS`.
+The stage-specific result types live with their stage (``DynamicsMetrics``, ``VoiceMetrics``,
+``CallMetrics``, ``Scorecard``); what several stages pass around lives here. Every value is a
+frozen dataclass. Times are seconds from the start of the call. Speaker labels are the plain
+strings in :data:`SPEAKERS`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-
-if TYPE_CHECKING:  # the stage modules own their metric types; imported for annotations only
-    from callqa.dynamics import DynamicsMetrics
-    from callqa.redact import RedactionSummary
-    from callqa.voice import VoiceMetrics
 
 AGENT = "agent"
 CUSTOMER = "customer"
@@ -154,7 +152,7 @@ class SpeechActivity:
     turns: tuple[Turn, ...]
     method: str  # e.g. "silero-vad+crosstalk-gate", "silero-vad+resemblyzer"
     speakers: tuple[str, ...] = (AGENT, CUSTOMER)
-    roles: RoleDecision | None = None  # set once roles are decided (callqa.roles)
+    roles: RoleDecision | None = None  # set once roles are decided (callqa.measures.roles)
     channel_map: tuple[tuple[str, int], ...] = ()  # speaker -> channel index (stereo only)
 
     def channel_of(self, speaker: str) -> int | None:
@@ -226,17 +224,6 @@ class SpeakerTalk:
     speaker: str
     talk_s: float
     share: float | None
-
-
-@dataclass(frozen=True)
-class CallMetrics:
-    """Everything measured on a call. A stage that did not run leaves its field ``None``."""
-
-    duration_s: float
-    talk: tuple[SpeakerTalk, ...] = ()
-    agent_talk_share: float | None = None
-    dynamics: DynamicsMetrics | None = None
-    voice: VoiceMetrics | None = None
 
 
 @dataclass(frozen=True)
@@ -318,30 +305,50 @@ class SourceInfo:
 
 
 @dataclass(frozen=True)
-class Scorecard:
-    """The QA scorecard of one call: the product's main output.
+class SpanTime:
+    """Where a redacted span was: type, speaker and time (s), never the value."""
 
-    Its JSON form is documented in docs/scorecard.md and checked against
-    callqa/schema/scorecard.schema.json.
+    type: str
+    speaker: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class RedactionSummary:
+    """What was redacted from a scorecard (JSON ``redaction``); holds no redacted value.
+
+    Attributes
+    ----------
+    enabled : bool
+        False when redaction was switched off (then counts are empty).
+    counts : dict of str -> int
+        Number of spans per type ({"card": 1, "phone": 2}).
+    spans : tuple of SpanTime
+        Type, speaker and time of each span, in time order.
+    audio_path : str or None
+        The redacted audio copy, when one was written (see :func:`attach_audio_path`).
+    audio_mode : str
+        "silence" or "tone".
     """
 
-    call_id: str
-    source: SourceInfo
-    duration_s: float
-    language: str
-    channels: int
-    agent_channel: str | None
-    model: ModelInfo
-    transcript: Transcript
-    metrics: CallMetrics
-    checks: tuple[CheckResult, ...]
-    sections: tuple[SectionScore, ...]
-    score: float | None
-    roles: RoleDecision | None = None
-    redaction: RedactionSummary | None = None
-    auto_failed: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    rubric: str = "default"
-    callqa_version: str = ""
-    created_at: str = ""  # ISO 8601, UTC
-    timings_s: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+    enabled: bool
+    counts: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
+    spans: tuple[SpanTime, ...] = ()
+    audio_path: str | None = None
+    audio_mode: str = "silence"
+
+    @property
+    def total(self) -> int:
+        """Number of redacted spans."""
+        return sum(self.counts.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "enabled": self.enabled,
+            "counts": dict(self.counts),
+            "spans": [dataclasses.asdict(s) for s in self.spans],
+            "audio_path": self.audio_path,
+            "audio_mode": self.audio_mode,
+        }

@@ -4,7 +4,7 @@
 Scores the calls in --inbox that the store does not hold yet, writes
 summary-YYYY-MM-DD.md beside the scorecards, and exits non-zero when something failed so
 cron mail or the unit's OnFailure= sees it. It is the library call behind ``callqa nightly``
-(callqa.batch.run_nightly); this script exists for hosts that run a file rather than a
+(callqa.batch.run.run_nightly); this script exists for hosts that run a file rather than a
 console entry point.
 
 Exit codes: 0 nothing failed, 1 some call failed (or the run could not start), 2 usage
@@ -47,13 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from callqa.batch import BatchOptions, BatchUsageError, LockHeldError, run_nightly
+    from callqa.batch.progress import make_reporter
     from callqa.config import load_config
     from callqa.errors import CallQAError
-    from callqa.progress import make_reporter
 
     factory = None
     if args.backend == "fake":
-        from callqa.testing import FakeTranscriber
+        from callqa.transcription.fake import FakeTranscriber
 
         factory = FakeTranscriber
     try:

@@ -45,7 +45,8 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def transcriber(model_cache: Path):  # type: ignore[no-untyped-def]
     """The default real transcriber (faster-whisper, shipped Whisper base), loaded once."""
-    from callqa.transcribe import TranscriptionConfig, load_transcriber
+    from callqa.config import TranscriptionConfig
+    from callqa.transcription.load import load_transcriber
 
     return load_transcriber(TranscriptionConfig(threads=2))
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import speak
 
-from callqa.activity import (
+from callqa.audio.activity import (
     FRAME_S,
     crosstalk_gate,
     detect_activity,
@@ -17,7 +17,8 @@ from callqa.activity import (
     leak_db,
     mask_to_segments,
 )
-from callqa.dynamics import DynamicsConfig, measure_dynamics, talk_time
+from callqa.config import DynamicsConfig
+from callqa.measures.dynamics import measure_dynamics, talk_time
 from callqa.types import SAMPLE_RATE, CallAudio, SpeechActivity, Transcript, Turn
 
 CFG = DynamicsConfig()
@@ -137,7 +138,7 @@ def test_silence_gives_no_turns() -> None:
 
 
 def test_real_stereo_one_speaker_per_channel(eval_dir: Path) -> None:
-    from callqa.audio import load_audio
+    from callqa.audio.load import load_audio
 
     audio = load_audio(eval_dir / "calls" / "librispeech_stereo_two_speakers.wav")
     act = detect_activity(audio, CFG)
@@ -148,7 +149,7 @@ def test_real_stereo_one_speaker_per_channel(eval_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_aws_call_talk_time_within_ten_percent_of_reference(eval_dir: Path) -> None:
-    from callqa.audio import load_audio
+    from callqa.audio.load import load_audio
 
     base = eval_dir / "calls" / "aws_auto_repairs_40_stereo_agentL"
     audio = load_audio(base.with_suffix(".wav"))
@@ -163,7 +164,7 @@ def test_aws_call_talk_time_within_ten_percent_of_reference(eval_dir: Path) -> N
 
 @pytest.mark.slow
 def test_sample_call_scripted_interruptions_and_talk_share(sample_calls: Path) -> None:
-    from callqa.audio import load_audio
+    from callqa.audio.load import load_audio
 
     path = sample_calls / "en_poor.ogg"
     if not path.exists():

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa import audio as audio_mod
-from callqa.audio import load_audio
+from callqa.audio import load as audio_mod
+from callqa.audio.load import load_audio
 from callqa.errors import AudioError
+from callqa.files import sha256_file
 from tests.conftest import write_wav
 
 SR = 16_000
@@ -53,7 +54,7 @@ def test_sha256_identifies_file_bytes(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "a.wav", [tone(1.2)])
     copy = tmp_path / "b.wav"
     shutil.copy(path, copy)
-    assert load_audio(path).sha256 == load_audio(copy).sha256 == audio_mod.sha256_file(path)
+    assert load_audio(path).sha256 == load_audio(copy).sha256 == sha256_file(path)
 
 
 def test_dual_mono_stereo_is_treated_as_mono(tmp_path: Path) -> None:

@@ -19,11 +19,20 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
-from callqa import batch, store
-from callqa.batch import BatchOptions, BatchUsageError, CallInput, collect_inputs, run_batch
+import callqa.batch as batch
+from callqa.batch import (
+    BatchOptions,
+    BatchUsageError,
+    CallInput,
+    collect_inputs,
+    machine,
+    plan,
+    run_batch,
+    store,
+)
+from callqa.batch.progress import JsonReporter, PlainReporter, make_reporter
 from callqa.config import Config, replace_config
-from callqa.progress import JsonReporter, PlainReporter, make_reporter
-from callqa.testing import FakeTranscriber
+from callqa.transcription.fake import FakeTranscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_calls"
@@ -140,10 +149,10 @@ def test_bad_manifest_is_a_usage_error(tmp_path: Path, text: str, message: str) 
 
 def test_call_ids_are_unique_and_safe() -> None:
     calls = [CallInput(Path("a/call.wav")), CallInput(Path("b/call.wav")), CallInput(Path("x.wav"))]
-    ids = batch._call_ids(calls)
+    ids = plan.call_ids(calls)
     assert ids[0] != ids[1] and ids[0].startswith("call-") and ids[2] == "x"
-    assert batch.safe_call_id("../etc/passwd") == "_etc_passwd"
-    assert batch.safe_call_id("Møte 1") == "Møte 1"
+    assert plan.safe_call_id("../etc/passwd") == "_etc_passwd"
+    assert plan.safe_call_id("Møte 1") == "Møte 1"
 
 
 def test_scoring_key_tracks_what_changes_results(tmp_path: Path) -> None:
@@ -160,13 +169,13 @@ def test_scoring_key_tracks_what_changes_results(tmp_path: Path) -> None:
 
 
 def test_default_workers_respects_cores_and_memory() -> None:
-    assert batch.default_workers(cores=8, memory_bytes=64 * 2**30) == 8
-    assert batch.default_workers(cores=8, memory_bytes=3 * 2**30) == 2  # 1.5 GiB each
-    assert batch.default_workers(cores=8, memory_bytes=6 * 2**30) == 4
-    assert batch.default_workers(cores=2, memory_bytes=100) == 1
-    assert batch.threads_per_worker(2, cores=2) == 1
-    assert batch.threads_per_worker(1, cores=2) == 2
-    assert batch.threads_per_worker(3, cores=2) == 1
+    assert machine.default_workers(cores=8, memory_bytes=64 * 2**30) == 8
+    assert machine.default_workers(cores=8, memory_bytes=3 * 2**30) == 2  # 1.5 GiB each
+    assert machine.default_workers(cores=8, memory_bytes=6 * 2**30) == 4
+    assert machine.default_workers(cores=2, memory_bytes=100) == 1
+    assert machine.threads_per_worker(2, cores=2) == 1
+    assert machine.threads_per_worker(1, cores=2) == 2
+    assert machine.threads_per_worker(3, cores=2) == 1
 
 
 def test_cgroup_memory_limit_counts(tmp_path: Path) -> None:
@@ -179,15 +188,15 @@ def test_cgroup_memory_limit_counts(tmp_path: Path) -> None:
     (root / "system.slice" / "memory.max").write_text("max\n")
     (unit / "memory.max").write_text(f"{8 * 2**30}\n")
     (unit / "memory.current").write_text(f"{2**30}\n")
-    assert batch.cgroup_memory_room(proc, root) == 7 * 2**30
+    assert machine.cgroup_memory_room(proc, root) == 7 * 2**30
     (root / "system.slice" / "memory.max").write_text(f"{3 * 2**30}\n")  # a tighter parent
-    assert batch.cgroup_memory_room(proc, root) == 3 * 2**30
+    assert machine.cgroup_memory_room(proc, root) == 3 * 2**30
     (unit / "memory.max").write_text("max\n")
     (root / "system.slice" / "memory.max").write_text("max\n")
-    assert batch.cgroup_memory_room(proc, root) is None
+    assert machine.cgroup_memory_room(proc, root) is None
     proc.write_text("4:memory:/x\n")  # cgroup v1 only
-    assert batch.cgroup_memory_room(proc, root) is None
-    assert batch.cgroup_memory_room(tmp_path / "missing", root) is None
+    assert machine.cgroup_memory_room(proc, root) is None
+    assert machine.cgroup_memory_room(tmp_path / "missing", root) is None
 
 
 # -- running -----
@@ -351,7 +360,7 @@ def test_auto_reporter_is_plain_off_a_terminal() -> None:
 
 @pytest.fixture
 def app() -> typer.Typer:
-    from callqa.cli_batch import register
+    from callqa.cli.batch import register
 
     application = typer.Typer()
     register(application)
@@ -470,7 +479,7 @@ def hears_card() -> Any:
 
 def test_reports_link_a_redacted_copy(spoken_dir: Path, tmp_path: Path) -> None:
     """``--reports`` with redaction on: the report links calls/<id>.redacted.flac, silenced."""
-    from callqa.audio import load_audio
+    from callqa.audio.load import load_audio
 
     result = score([spoken_dir], tmp_path, options=inline(reports=True),
                    transcriber_factory=hears_card())  # fmt: skip
@@ -516,13 +525,13 @@ def test_report_without_its_redacted_copy_has_no_audio(
     spoken_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the copy cannot be written the report has no audio, never the original."""
-    import callqa.report
+    import callqa.outputs.report
     from callqa.errors import AudioError
 
     def broken(*args: Any, **kw: Any) -> Path:
         raise AudioError("disk full")
 
-    monkeypatch.setattr(callqa.report, "redact_report_audio", broken)
+    monkeypatch.setattr(callqa.batch.writer, "redact_card_audio", broken)
     stream = io.StringIO()
     result = score([spoken_dir], tmp_path, store_path=None, options=inline(reports=True),
                    transcriber_factory=hears_card(), reporter=PlainReporter(stream))  # fmt: skip

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callqa import dashboard, report
+from callqa.outputs import dashboard, report
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import pytest
 
 from callqa.checks import CheckContext, defaults, registry
-from callqa.types import AGENT, CUSTOMER, UNKNOWN, CallMetrics, CheckResult, Transcript, Utterance
+from callqa.measures.metrics import CallMetrics
+from callqa.types import AGENT, CUSTOMER, UNKNOWN, CheckResult, Transcript, Utterance
 
 Line = tuple[str, str] | tuple[str, str, float, float]
 

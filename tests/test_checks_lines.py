@@ -54,7 +54,8 @@ def _paraphrase(item: Any, lang: str) -> str:
 def _closing(item: Any, lang: str) -> str:
     """``open.closing`` on a call whose last agent turn is ``item`` (after an opening turn)."""
     from callqa.checks import CheckContext, defaults, registry
-    from callqa.types import AGENT, CUSTOMER, CallMetrics, Transcript, Utterance
+    from callqa.measures.metrics import CallMetrics
+    from callqa.types import AGENT, CUSTOMER, Transcript, Utterance
 
     segs = (
         Utterance(AGENT, 0.0, 1.0, "Okay."),

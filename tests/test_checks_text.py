@@ -9,12 +9,12 @@ import pytest
 from callqa.checks.text import (
     find_phrases,
     load_pack,
-    normalize_language,
     normalize_text,
     split_sentences,
     supported_languages,
 )
 from callqa.errors import ConfigError
+from callqa.languages import normalize
 
 CATEGORIES = {
     "greeting",
@@ -63,8 +63,8 @@ def test_every_language_has_a_complete_pack() -> None:
 
 
 def test_language_codes() -> None:
-    assert normalize_language("no") == "nb" and normalize_language("NB") == "nb"
-    assert normalize_language("en-GB") == "en"
+    assert normalize("no") == "nb" and normalize("NB") == "nb"
+    assert normalize("en-GB") == "en"
     assert load_pack("de") is None
 
 

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from callqa.cli import app
+from callqa.cli.app import app
 from tests.conftest import write_wav
 
 runner = CliRunner()
@@ -105,11 +105,12 @@ def test_missing_file_exits_1(tmp_path: Path) -> None:
     assert result.output.strip() == f"Error: {tmp_path / 'none.wav'}: no such file"
 
 
-def test_bad_config_exits_1(tmp_path: Path) -> None:
+def test_bad_config_is_a_usage_error(tmp_path: Path) -> None:
+    """Exit 2 in every command: a bad config file is a mistake in how callqa was called."""
     cfg = tmp_path / "c.toml"
     cfg.write_text("[call]\nspeed = 2\n")
     result = run("score", "--transcript", str(tmp_path / "t.json"), "--config", str(cfg))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith(f"Error: {cfg}: unknown key 'call.speed'")
 
 

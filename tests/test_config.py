@@ -8,7 +8,7 @@ import pytest
 
 from callqa.config import Config, config_hash, load_config, replace_config
 from callqa.errors import ConfigError
-from callqa.transcribe import normalize_language
+from callqa.languages import parse_language
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -86,7 +86,7 @@ def test_hash_changes_with_any_setting() -> None:
     ("given", "expected"), [("auto", None), (None, None), ("NO", "nb"), ("sl", "sl")]
 )
 def test_normalize_language(given: str | None, expected: str | None) -> None:
-    assert normalize_language(given) == expected
+    assert parse_language(given) == expected
 
 
 def test_toml_round_trip(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from callqa import dashboard
-from callqa.cli_report import register
+from callqa.cli.report import register
 from callqa.errors import StoreError
+from callqa.outputs import dashboard
 
 ROWS_PATH = Path(__file__).parent / "data" / "report" / "rows.json"
 
@@ -107,7 +107,7 @@ def cli() -> typer.Typer:
 def test_cli_dashboard_reads_the_store(
     cli: typer.Typer, rows: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import callqa.store
+    import callqa.batch.store
 
     seen: dict[str, Any] = {}
 
@@ -115,7 +115,7 @@ def test_cli_dashboard_reads_the_store(
         seen.update(kwargs, store=store)
         return rows
 
-    monkeypatch.setattr(callqa.store, "read_calls", fake_read_calls)
+    monkeypatch.setattr(callqa.batch.store, "read_calls", fake_read_calls)
     out = tmp_path / "team.html"
     args = ["dashboard", "--store", str(tmp_path / "s.duckdb"), "--out", str(out)]
     result = CliRunner().invoke(cli, [*args, "--since", "2025-11-01", "--team", "teamA"])
@@ -128,12 +128,12 @@ def test_cli_dashboard_reads_the_store(
 def test_cli_dashboard_store_error_is_exit_1(
     cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import callqa.store
+    import callqa.batch.store
 
     def broken(store: Path, **kwargs: Any) -> list[dict[str, Any]]:
         raise StoreError("store is locked; try again later")
 
-    monkeypatch.setattr(callqa.store, "read_calls", broken)
+    monkeypatch.setattr(callqa.batch.store, "read_calls", broken)
     args = ["dashboard", "--store", str(tmp_path / "s.duckdb"), "--out", str(tmp_path / "t.html")]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import speak
 
-from callqa.activity import detect_activity
-from callqa.diarize import (
+from callqa.audio.activity import detect_activity
+from callqa.audio.diarize import (
     _absorb_short,
     choose_clusters,
     diarization_error_rate,
@@ -17,7 +17,8 @@ from callqa.diarize import (
     speech_windows,
     spherical_kmeans,
 )
-from callqa.dynamics import DynamicsConfig, talk_time
+from callqa.config import DynamicsConfig
+from callqa.measures.dynamics import talk_time
 from callqa.types import SAMPLE_RATE, UNKNOWN, CallAudio, Turn
 
 CFG = DynamicsConfig()
@@ -100,7 +101,7 @@ def test_two_espeak_voices_are_told_apart(tmp_path: Path) -> None:
 def test_real_telephone_call_der_and_talk_time(eval_dir: Path) -> None:
     """pyannote's sample call (RTTM): DER <= 20 % (no collar, overlap counted), per-speaker talk
     time within 1.5 s."""
-    from callqa.audio import load_audio
+    from callqa.audio.load import load_audio
 
     base = eval_dir / "calls" / "pyannote_sample"
     ref = []

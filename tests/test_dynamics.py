@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callqa.dynamics import DynamicsConfig, agent_talk_share, measure_dynamics, talk_time
+from callqa.config import DynamicsConfig
+from callqa.measures.dynamics import agent_talk_share, measure_dynamics, talk_time
 from callqa.types import AGENT, CUSTOMER, SpeechActivity, Transcript, Turn, Utterance, Word
 
 CFG = DynamicsConfig()
@@ -222,7 +223,7 @@ def test_thirty_seconds_of_hold_music_at_the_start_is_leading_silence() -> None:
 
 def _ctx(d: object, has_audio: bool = True, **params: object):  # type: ignore[no-untyped-def]
     from callqa.checks.base import CheckContext
-    from callqa.types import CallMetrics
+    from callqa.measures.metrics import CallMetrics
 
     return CheckContext(EMPTY, CallMetrics(10.0, dynamics=d), has_audio, params)  # type: ignore[arg-type]
 

@@ -33,11 +33,11 @@ import typer
 from conftest import clip
 from typer.testing import CliRunner, Result
 
-from callqa import batch, store
-from callqa.batch import BatchOptions, collect_inputs, run_batch
+import callqa.batch as batch
+from callqa.batch import BatchOptions, collect_inputs, plan, run_batch, store, writer
+from callqa.batch.progress import make_reporter
 from callqa.errors import CallQAError, StoreError
-from callqa.progress import make_reporter
-from callqa.testing import FakeTranscriber
+from callqa.transcription.fake import FakeTranscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -121,7 +121,7 @@ def by_name(result: batch.BatchResult) -> dict[str, dict[str, Any]]:
 def cli_batch(specs: list[Path], work: Path, *extra: str, out: Path | None = None) -> Result:
     """``callqa batch SPECS --backend fake --workers 0`` into work/out (or ``out``) and
     work/s.duckdb."""
-    from callqa.cli_batch import register
+    from callqa.cli.batch import register
 
     app = typer.Typer()
     register(app)
@@ -253,14 +253,14 @@ def test_permission_denied_as_root_simulated(
     shutil.copy(good_clip, calls / "good.wav")
     locked = calls / "locked.wav"
     shutil.copy(good_clip, locked)
-    real_hash = batch.sha256_file
+    real_hash = plan.sha256_file
 
     def refuse(path: Path, **kw: Any) -> str:
         if Path(path).name == "locked.wav":
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_hash(path, **kw)
 
-    monkeypatch.setattr(batch, "sha256_file", refuse)
+    monkeypatch.setattr(plan, "sha256_file", refuse)
     result = cli_batch([calls], tmp_path)
     assert result.exit_code == 1, result.output
     rows = csv_rows(tmp_path)
@@ -456,19 +456,19 @@ def test_full_disk_for_call_files_keeps_store_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     call = clip(tmp_path / "calls" / "c.wav", 0, 4)
-    real_write = batch.atomic_write_text
+    real_write = writer.atomic_write_text
 
     def full(path: Any, text: str) -> Path:
         if Path(path).suffix == ".json":
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(path, text)
 
-    monkeypatch.setattr(batch, "atomic_write_text", full)
+    monkeypatch.setattr(writer, "atomic_write_text", full)
     result = inline_run([call], tmp_path)
     assert result.rows[0]["status"] == "scored"
     stored = store.read_calls(tmp_path / "s.duckdb")
     assert len(stored) == 1 and stored[0]["scorecard_path"] is None
-    monkeypatch.setattr(batch, "atomic_write_text", real_write)
+    monkeypatch.setattr(writer, "atomic_write_text", real_write)
     batch.rebuild_outputs(tmp_path / "s.duckdb", tmp_path / "rebuilt")
     assert "c," in (tmp_path / "rebuilt" / "scorecards.csv").read_text()
 
@@ -504,7 +504,7 @@ RUNNER = textwrap.dedent(
     sys.path[:0] = [sys.argv[1], sys.argv[2]]
     from test_faults import SlowFake
     from callqa.batch import BatchOptions, collect_inputs, run_batch
-    from callqa.progress import make_reporter
+    from callqa.batch.progress import make_reporter
     work = Path(sys.argv[3])
     run_batch(collect_inputs([work / "calls"]), out_dir=work / "out", store_path=work / "s.duckdb",
               transcriber_factory=SlowFake(1.0), options=BatchOptions(workers=1, threads=1),

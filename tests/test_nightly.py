@@ -20,10 +20,10 @@ import typer
 from conftest import clip as clip_sample
 from typer.testing import CliRunner
 
-from callqa import store
-from callqa.batch import EXIT_LOCKED, BatchOptions, LockHeldError, run_nightly, store_lock
-from callqa.progress import make_reporter
-from callqa.testing import FakeTranscriber
+from callqa.batch import BatchOptions, LockHeldError, run_nightly, store, store_lock
+from callqa.batch.nightly import EXIT_LOCKED
+from callqa.batch.progress import make_reporter
+from callqa.transcription.fake import FakeTranscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = ROOT / "pipelines"
@@ -111,7 +111,7 @@ def test_second_run_exits_at_once_with_75(tmp_path: Path) -> None:
         with pytest.raises(LockHeldError, match=rf"another callqa run \(PID {holder.pid}\) holds"):
             nightly(inbox, db)
         assert time.monotonic() - start < 2.0
-        from callqa.cli_batch import register
+        from callqa.cli.batch import register
 
         app = typer.Typer()
         register(app)
@@ -139,7 +139,7 @@ RUN_NIGHTLY = textwrap.dedent(
     sys.path[:0] = [sys.argv[1], sys.argv[2]]
     from test_faults import SlowFake
     from callqa.batch import BatchOptions, run_nightly
-    from callqa.progress import make_reporter
+    from callqa.batch.progress import make_reporter
     work = Path(sys.argv[3])
     run_nightly(work / "inbox", store_path=work / "qa.duckdb", transcriber_factory=SlowFake(1.0),
                 options=BatchOptions(workers=0), reporter=make_reporter("plain"))
@@ -268,7 +268,7 @@ def scheduled_commands() -> dict[str, str]:
 
 def test_scheduled_commands_parse_as_callqa_nightly() -> None:
     """Every option the cron line and the unit pass exists: parsed by the real command."""
-    from callqa.cli_batch import register
+    from callqa.cli.batch import register
 
     app = typer.Typer()
     register(app)
@@ -307,7 +307,7 @@ def test_timer_calendar_is_valid_for_systemd() -> None:
 
 def test_nightly_passes_the_ray_engine_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import callqa.batch
-    from callqa.cli_batch import register
+    from callqa.cli.batch import register
 
     seen: dict[str, Any] = {}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callqa.numbers import canonical_language, find_numbers, fold, lexicon, words_to_digits
+from callqa.languages import closest_supported
+from callqa.privacy.numbers import find_numbers, fold, lexicon, words_to_digits
 
 
 @pytest.mark.parametrize(
@@ -76,9 +77,9 @@ def test_words_of_other_languages_are_not_numbers() -> None:
 
 
 def test_language_codes() -> None:
-    assert canonical_language("no") == "nb"
-    assert canonical_language("NB") == "nb"
-    assert canonical_language("de") == "en"  # unknown languages fall back to English words
+    assert closest_supported("no") == "nb"
+    assert closest_supported("NB") == "nb"
+    assert closest_supported("de") == "en"  # unknown languages fall back to English words
     assert lexicon("no") is lexicon("nb")
 
 

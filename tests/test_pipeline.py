@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from callqa.config import Config, replace_config
 from callqa.pipeline import score_call
-from callqa.scorecard import schema, to_dict
-from callqa.testing import FakeTranscriber
+from callqa.scoring.scorecard import schema, to_dict
+from callqa.transcription.fake import FakeTranscriber
 
 VALIDATOR = Draft202012Validator(schema())
 
@@ -66,7 +66,7 @@ def test_librispeech_stereo_each_sentence_on_its_own_channel(
     eval_dir: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The foundation's acceptance check, through the real CLI with sockets blocked."""
-    from callqa.cli import app
+    from callqa.cli.app import app
 
     monkeypatch.setattr(socket.socket, "connect", _refuse)
     monkeypatch.setattr(socket, "create_connection", _refuse)
@@ -170,3 +170,27 @@ def test_each_party_is_transcribed_on_its_own_channel(
 
 def _refuse(*args: object, **kwargs: object) -> None:
     raise AssertionError("a network connection was attempted")
+
+
+def test_a_config_file_setting_reaches_transcription(tmp_path: Path) -> None:
+    """``[transcription] crosstalk`` in a config file changes the scored transcript.
+
+    The fake model "hears" its words spread over each whole channel; with cross-talk handling
+    on (the default), words outside the channel's own speech turns are dropped, with it off
+    they are all kept. (The pipeline once called the transcription stage without the config.)
+    """
+    from conftest import clip
+
+    from callqa.config import load_config
+    from callqa.transcription.fake import FakeTranscriber
+
+    call = clip(tmp_path / "call.wav", 0.0, 20.0)  # stereo: agent left, customer right
+    off = tmp_path / "off.toml"
+    off.write_text('[transcription]\ncrosstalk = "off"\n', encoding="utf-8")
+    words = {}
+    for name, path in (("default", None), ("off", off)):
+        card = score_call(call, transcriber=FakeTranscriber(), config=load_config(path))
+        words[name] = sum(len(s.words) for s in card.transcript.segments)
+    n_fake = len(FakeTranscriber().text.split())
+    assert words["off"] == 2 * n_fake  # every word of both channels kept
+    assert words["default"] < words["off"]  # leakage outside each channel's turns dropped

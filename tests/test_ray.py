@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import clip
 
-from callqa import store
-from callqa.batch import BatchOptions, collect_inputs, run_batch
-from callqa.progress import make_reporter
-from callqa.testing import FakeTranscriber
+from callqa.batch import BatchOptions, collect_inputs, run_batch, store
+from callqa.batch.progress import make_reporter
+from callqa.transcription.fake import FakeTranscriber
 
 pytest.importorskip("ray", reason="the Ray engine needs the optional extra: pip install ray")
 

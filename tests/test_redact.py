@@ -1,7 +1,7 @@
 """Personal-data detection and redaction, from generated identifiers with known check digits.
 
 The generators below compute check digits from the published algorithms independently of
-callqa.redact, so a wrong validator fails here.
+callqa.privacy.redact, so a wrong validator fails here.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from callqa.config import RedactionConfig
 from callqa.errors import AudioError, ConfigError
-from callqa.redact import (
+from callqa.measures.metrics import CallMetrics
+from callqa.privacy import (
     PiiSpan,
-    RedactionConfig,
-    RedactionSummary,
     attach_audio_path,
     codice_fiscale_valid,
     emso_valid,
@@ -32,13 +32,13 @@ from callqa.redact import (
     redact_scorecard,
     redact_text,
 )
+from callqa.scoring.scorecard import Scorecard
 from callqa.types import (
     CallAudio,
-    CallMetrics,
     CheckResult,
     Evidence,
     ModelInfo,
-    Scorecard,
+    RedactionSummary,
     SourceInfo,
     Transcript,
     Utterance,
@@ -332,7 +332,11 @@ def test_fnr_in_text(language: str) -> None:
     fnr = make_fnr("150385")
     assert _types(f"fødselsnummeret mitt er {fnr[:6]} {fnr[6:]}", language) == ["national_id"]
     assert _types(f"det er {spoken(fnr, 'nb')}", "nb") == ["national_id"]
-    assert "national_id" not in _types(f"fødselsnummeret mitt er {wrong_last(fnr)}", language)
+    # a wrong check digit right after the cue is what ASR does to a read-out ID: still redacted
+    cued = find_pii(Transcript(language, (Utterance("customer", 0.0, 5.0,
+                    f"fødselsnummeret mitt er {wrong_last(fnr)}"),)))  # fmt: skip
+    assert [(s.type, s.kind) for s in cued] == [("national_id", "unvalidated")]
+    assert "national_id" not in _types(f"det er {wrong_last(fnr)}", language)  # no cue: kept
 
 
 def test_hetu_in_text() -> None:
@@ -357,7 +361,8 @@ def test_emso_in_text() -> None:
     emso = make_emso("0503987")
     assert _types(f"moj EMŠO je {emso}", "sl") == ["national_id"]
     assert _types(f"moj EMŠO je {spoken(emso, 'sl')}", "sl") == ["national_id"]
-    assert _types(f"moj EMŠO je {wrong_last(emso)}", "sl") == []
+    assert _types(f"moj EMŠO je {wrong_last(emso)}", "sl") == ["national_id"]  # cue: redacted
+    assert _types(f"številka je {wrong_last(emso)}", "sl") == []  # no card/ID cue: kept
 
 
 @pytest.mark.parametrize(
@@ -441,7 +446,7 @@ def test_config_errors() -> None:
 # ----------------------------------------------------------------- transcripts
 
 
-def _words(
+def word_lists(
     text: str, start: float, step: float = 0.4, speaker: str = "customer"
 ) -> tuple[Word, ...]:
     return tuple(
@@ -451,7 +456,7 @@ def _words(
 
 
 def _segment(speaker: str, start: float, text: str, with_words: bool = True) -> Utterance:
-    words = _words(text, start, speaker=speaker) if with_words else ()
+    words = word_lists(text, start, speaker=speaker) if with_words else ()
     end = words[-1].end if words else start + 0.4 * len(text.split())
     return Utterance(speaker, start, end, text, words)
 
@@ -499,7 +504,7 @@ def test_long_pause_ends_a_number() -> None:
 
 
 def test_words_that_differ_from_the_text() -> None:
-    words = _words("my card is 4532 0151 1283 0366", 0.0)
+    words = word_lists("my card is 4532 0151 1283 0366", 0.0)
     seg = Utterance("customer", 0.0, 3.0, "My card is 4532-0151-1283-0366.", words)
     spans = find_pii(Transcript("en", (seg,)))
     assert [s.type for s in spans] == ["card"]

@@ -84,7 +84,7 @@ def find_leaks(text: str, *, min_len: int = 0) -> list[str]:
 
 
 def _app():  # type: ignore[no-untyped-def]
-    from callqa.cli import app
+    from callqa.cli.app import app
 
     return app
 
@@ -163,7 +163,7 @@ def _espeak(text: str, path: Path) -> np.ndarray:
 
 
 def test_batch_store_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import callqa.testing
+    import callqa.transcription.fake
 
     if "batch" not in [c.name for c in _app().registered_commands]:
         pytest.skip("callqa batch is not available")
@@ -171,8 +171,8 @@ def test_batch_store_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     calls.mkdir()
     _stereo_call(calls / "c1.wav", tmp_path)
     said = " ".join(customer_lines())
-    fake = functools.partial(callqa.testing.FakeTranscriber, text=said)
-    monkeypatch.setattr(callqa.testing, "FakeTranscriber", fake)
+    fake = functools.partial(callqa.transcription.fake.FakeTranscriber, text=said)
+    monkeypatch.setattr(callqa.transcription.fake, "FakeTranscriber", fake)
     out, store = tmp_path / "out", tmp_path / "s.duckdb"
     args = ["batch", str(calls), "--out", str(out), "--store", str(store), "--backend", "fake"]
     result = CliRunner().invoke(_app(), [*args, "--workers", "0", "--reports", "--quiet"])

@@ -23,9 +23,12 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
-from callqa import report
-from callqa.cli_report import register
+from callqa.cli.report import register
 from callqa.errors import AudioError, CallQAError
+from callqa.outputs import html as html_helpers
+from callqa.outputs import markdown, media, report, sources
+from callqa.privacy.audio import redact_card_audio
+from callqa.scoring.scorecard import from_dict, read_json
 
 CARD_PATH = Path(__file__).parent / "data" / "report" / "card_en.json"
 EVIL = "<script>alert(1)</script> then </script><!-- & done"
@@ -178,7 +181,7 @@ def test_transcript_text_is_escaped_everywhere(card: dict[str, Any]) -> None:
 
 
 def test_script_json_escapes_html_breakers() -> None:
-    text = str(report.script_json({"a": "</script><!--&\u2028"}))
+    text = str(html_helpers.script_json({"a": "</script><!--&\u2028"}))
     assert text == '{"a": "\\u003c/script\\u003e\\u003c!--\\u0026\\u2028"}'
     assert json.loads(text) == {"a": "</script><!--&\u2028"}
 
@@ -249,8 +252,8 @@ def test_large_audio_is_reencoded_to_opus(
     card: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wav = _short_wav(tmp_path / "call.wav", seconds=3.0)
-    monkeypatch.setattr(report, "EMBED_MAX_BYTES", 1000)
-    uri = report.audio_data_uri(wav)
+    monkeypatch.setattr(media, "EMBED_MAX_BYTES", 1000)
+    uri = media.audio_data_uri(wav)
     assert uri.startswith("data:audio/ogg;base64,")
     import base64
 
@@ -279,19 +282,49 @@ def test_shared_assets_write_plotly_once(card: dict[str, Any], tmp_path: Path) -
 def test_load_scorecard_rejects_non_scorecards(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("{not json", encoding="utf-8")
     (tmp_path / "b.json").write_text('{"x": 1}', encoding="utf-8")
-    with pytest.raises(CallQAError, match="cannot read scorecard"):
-        report.load_scorecard(tmp_path / "a.json")
+    with pytest.raises(CallQAError, match="is not JSON"):
+        read_json(tmp_path / "a.json")
     with pytest.raises(CallQAError, match="not a callqa scorecard"):
-        report.load_scorecard(tmp_path / "b.json")
+        read_json(tmp_path / "b.json")
+    with pytest.raises(CallQAError, match="cannot read scorecard"):
+        read_json(tmp_path / "missing.json")
 
 
 def test_report_from_json_finds_audio_beside_it(card: dict[str, Any], tmp_path: Path) -> None:
     card["source"]["path"] = "/elsewhere/en_poor.wav"
+    wav = _short_wav(tmp_path / "en_poor.wav")
+    card["source"]["sha256"] = hashlib.sha256(wav.read_bytes()).hexdigest()
     (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")
-    _short_wav(tmp_path / "en_poor.wav")
     with pytest.warns(UserWarning, match="original, unredacted audio"):
-        out = report.report_from_input(tmp_path / "x.json", tmp_path / "r.html", link_audio=True)
+        out = sources.report_from_scorecard(
+            tmp_path / "x.json", tmp_path / "r.html", link_audio=True
+        )
     assert 'src="en_poor.wav"' in out.read_text(encoding="utf-8")
+
+
+def test_report_never_opens_a_path_a_scorecard_names(card: dict[str, Any], tmp_path: Path) -> None:
+    """A crafted scorecard cannot make a shareable page carry a local file."""
+    secret = tmp_path / "secret" / "shadow"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:$6$hash")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "shadow").write_bytes(b"root:$6$hash")  # same name next to it: still not audio
+    card["source"]["path"] = str(secret)
+    card["redaction"] = {"enabled": False, "counts": {}, "spans": [], "audio_path": str(secret)}
+    (shared / "x.json").write_text(json.dumps(card), encoding="utf-8")
+    out = sources.report_from_scorecard(shared / "x.json", shared / "r.html", warn=print)
+    html = out.read_text(encoding="utf-8")
+    assert (
+        "No audio in this report" in html and base64.b64encode(b"root:$6$hash").decode() not in html
+    )
+    # an audio file of the recorded name beside it, but not the recorded recording: not used
+    wav = _short_wav(shared / "shadow.wav")
+    card["source"]["path"] = "/etc/shadow.wav"
+    (shared / "x.json").write_text(json.dumps(card), encoding="utf-8")
+    out = sources.report_from_scorecard(shared / "x.json", shared / "r.html", warn=print)
+    assert "No audio in this report" in out.read_text(encoding="utf-8")
+    assert sources.recording_beside(from_dict(card), shared) is None and wav.exists()
 
 
 # ---------------------------------------------------------------- redacted audio
@@ -312,10 +345,10 @@ def spoken_call(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def card_spans(spoken_call: Path) -> list[tuple[float, float]]:
     """(start, end) of the planted card number, as found while scoring."""
-    from callqa.pipeline import analyse_call
-    from callqa.testing import FakeTranscriber
+    from callqa.pipeline import score_call_with_audio
+    from callqa.transcription.fake import FakeTranscriber
 
-    result = analyse_call(spoken_call, transcriber=FakeTranscriber(text=SAID))
+    result = score_call_with_audio(spoken_call, transcriber=FakeTranscriber(text=SAID))
     spans = [(s.start, s.end) for s in result.pii if s.type == "card"]
     assert len(spans) == 1, result.pii
     return spans
@@ -324,11 +357,11 @@ def card_spans(spoken_call: Path) -> list[tuple[float, float]]:
 @pytest.fixture()
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """``load_transcriber`` returns the fake that hears SAID (no model is loaded)."""
-    import callqa.transcribe
-    from callqa.testing import FakeTranscriber
+    import callqa.transcription
+    from callqa.transcription.fake import FakeTranscriber
 
     monkeypatch.setattr(
-        callqa.transcribe, "load_transcriber", lambda cfg: FakeTranscriber(text=SAID)
+        callqa.transcription, "load_transcriber", lambda cfg: FakeTranscriber(text=SAID)
     )
 
 
@@ -342,7 +375,7 @@ def _assert_silenced(data: bytes | Path, spans: list[tuple[float, float]], origi
     """The planted spans are all zeros in ``data``, and the original had speech there."""
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     audio, sr = sf.read(source, dtype="float32", always_2d=True)
-    from callqa.audio import load_audio
+    from callqa.audio.load import load_audio
 
     before = load_audio(original).mix
     assert sr == 16_000 and len(audio) == len(before)
@@ -374,9 +407,12 @@ def test_report_of_audio_embeds_the_redacted_copy(
 
 
 def test_report_of_audio_links_the_redacted_copy(
-    spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
+    cli: typer.Typer, spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
 ) -> None:
-    out = report.report_from_input(spoken_call, tmp_path / "r.html", link_audio=True)
+    out = tmp_path / "r.html"
+    args = ["report", str(spoken_call), "--out", str(out), "--link-audio"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert re.findall(r'<audio id="audio"[^>]* src="([^"]+)"', html) == ["r.redacted.flac"]
     _assert_silenced(tmp_path / "r.redacted.flac", card_spans, spoken_call)
@@ -384,17 +420,20 @@ def test_report_of_audio_links_the_redacted_copy(
 
 
 def test_report_of_audio_with_redaction_off_embeds_the_original(
-    spoken_call: Path, fake_model: None, tmp_path: Path
+    cli: typer.Typer, spoken_call: Path, fake_model: None, tmp_path: Path
 ) -> None:
     config = tmp_path / "c.toml"
     config.write_text("[redaction]\nenabled = false\n", encoding="utf-8")
-    out = report.report_from_input(spoken_call, tmp_path / "r.html", config_path=config)
+    out = tmp_path / "r.html"
+    args = ["report", str(spoken_call), "--out", str(out), "--config", str(config)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
     assert _embedded(out.read_text(encoding="utf-8"))[1] == spoken_call.read_bytes()
 
 
 def _score_json(spoken_call: Path, folder: Path, *extra: str) -> Path:
     """``callqa score CALL --format json --out x.json`` with the fake model, plus ``extra``."""
-    from callqa.cli import app
+    from callqa.cli.app import app
 
     out = folder / "x.json"
     args = ["score", str(spoken_call), "--format", "json", "--out", str(out), *extra]
@@ -421,15 +460,18 @@ def test_report_of_scorecard_uses_its_redacted_copy(
 def test_report_of_scorecard_silences_its_recorded_spans(
     cli: typer.Typer, spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
 ) -> None:
-    """No redacted copy referenced: the recorded span times are silenced in the original."""
+    """No redacted copy referenced: the recorded span times are silenced in the original (here
+    named with --audio: the recording is not next to the scorecard)."""
     scorecard = _score_json(spoken_call, tmp_path)
     assert json.loads(scorecard.read_text())["redaction"]["audio_path"] is None
     out = tmp_path / "r.html"
-    result = CliRunner().invoke(cli, ["report", str(scorecard), "--out", str(out)])
+    audio = ["--audio", str(spoken_call)]
+    result = CliRunner().invoke(cli, ["report", str(scorecard), "--out", str(out), *audio])
     assert result.exit_code == 0, result.output
     assert "Warning" not in result.output
     _assert_silenced(_embedded(out.read_text(encoding="utf-8"))[1], card_spans, spoken_call)
-    linked = CliRunner().invoke(cli, ["report", str(scorecard), "--out", str(out), "--link-audio"])
+    args = ["report", str(scorecard), "--out", str(out), "--link-audio", *audio]
+    linked = CliRunner().invoke(cli, args)
     assert linked.exit_code == 0, linked.output
     assert 'src="r.redacted.flac"' in out.read_text(encoding="utf-8")
     _assert_silenced(tmp_path / "r.redacted.flac", card_spans, spoken_call)
@@ -438,8 +480,9 @@ def test_report_of_scorecard_silences_its_recorded_spans(
 def test_report_of_unredacted_scorecard_warns_on_stderr(
     cli: typer.Typer, card: dict[str, Any], tmp_path: Path
 ) -> None:
-    (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")  # no "redaction"
     wav = _short_wav(tmp_path / "en_poor.wav")
+    card["source"]["sha256"] = hashlib.sha256(wav.read_bytes()).hexdigest()
+    (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")  # no "redaction"
     out = tmp_path / "r.html"
     result = CliRunner().invoke(cli, ["report", str(tmp_path / "x.json"), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -462,23 +505,24 @@ def test_scorecard_of_a_transcript_has_no_audio(card: dict[str, Any], tmp_path: 
         {"type": "card", "speaker": "customer", "start": 1.0, "end": 2.0}]}  # fmt: skip
     (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")
     notes: list[str] = []
-    out = report.report_from_input(tmp_path / "x.json", tmp_path / "r.html", warn=notes.append)
+    out = sources.report_from_scorecard(tmp_path / "x.json", tmp_path / "r.html", warn=notes.append)
     assert "No audio in this report" in out.read_text(encoding="utf-8") and notes == []
 
 
 def test_scorecard_without_spans_needs_no_copy(card: dict[str, Any], tmp_path: Path) -> None:
     card["redaction"] = {"enabled": True, "counts": {}, "spans": [], "audio_path": None}
     wav = _short_wav(tmp_path / "call.wav")
-    assert report.redact_report_audio(card, wav, tmp_path / "c.flac") == wav
+    assert redact_card_audio(from_dict(card), wav, tmp_path / "c.flac") == wav
     assert not (tmp_path / "c.flac").exists()
 
 
 def test_counted_spans_without_times_are_an_error(card: dict[str, Any], tmp_path: Path) -> None:
     card["redaction"] = {"enabled": True, "counts": {"card": 1}, "spans": []}
+    wav = _short_wav(tmp_path / "en_poor.wav")
+    card["source"]["sha256"] = hashlib.sha256(wav.read_bytes()).hexdigest()
     (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")
-    _short_wav(tmp_path / "en_poor.wav")
     with pytest.raises(CallQAError, match="counts 1 redacted spans but gives times for 0"):
-        report.report_from_input(tmp_path / "x.json", tmp_path / "r.html")
+        sources.report_from_scorecard(tmp_path / "x.json", tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
 
 
@@ -487,11 +531,13 @@ def test_other_recording_than_the_scorecards_is_flagged(
 ) -> None:
     wav = _short_wav(tmp_path / "call.wav")
     notes: list[str] = []
-    report._check_same_recording(card, wav, notes.append)  # card_en.json's sha256 is made up
+    sources._check_same_recording(
+        from_dict(card), wav, notes.append
+    )  # card_en.json's sha256 is made up
     assert notes and "is not the file this scorecard was made from" in notes[0]
     card["source"]["sha256"] = hashlib.sha256(wav.read_bytes()).hexdigest()
     notes.clear()
-    report._check_same_recording(card, wav, notes.append)
+    sources._check_same_recording(from_dict(card), wav, notes.append)
     assert notes == []
 
 
@@ -499,7 +545,7 @@ def test_other_recording_than_the_scorecards_is_flagged(
 
 
 def test_markdown_summary(card: dict[str, Any]) -> None:
-    md = report.render_markdown(card)
+    md = markdown.render_markdown(card)
     lines = md.splitlines()
     assert lines[0] == "**Call en\\_poor\\_0001** — score **58/100**"
     assert lines[1] == "0:52 · en · stereo, agent left"
@@ -515,13 +561,13 @@ def test_markdown_summary(card: dict[str, Any]) -> None:
 def test_markdown_escapes_table_breakers(card: dict[str, Any]) -> None:
     card["sections"][0]["title"] = "Hear | out <b>"
     card["checks"][0]["evidence"][0]["text"] = "a|b\nc"
-    md = report.render_markdown(card)
+    md = markdown.render_markdown(card)
     assert "| Hear \\| out \\<b\\> | 33 |" in md
     assert "“a\\|b c”" in md
 
 
 def test_markdown_of_an_empty_card() -> None:
-    assert report.render_markdown({"call_id": "c"}).startswith("**Call c** — score **–/100**")
+    assert markdown.render_markdown({"call_id": "c"}).startswith("**Call c** — score **–/100**")
 
 
 # ---------------------------------------------------------------- CLI

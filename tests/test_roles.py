@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callqa.roles import apply_roles, decide_roles
+from callqa.measures.roles import apply_roles, decide_roles
 from callqa.types import SpeechActivity, Transcript, Turn, Utterance, Word
 
 

@@ -9,9 +9,10 @@ import typer
 from typer.testing import CliRunner
 
 from callqa.checks import registry
-from callqa.cli_rubric import register
+from callqa.cli.rubric import register
 from callqa.errors import ConfigError
-from callqa.rubric import (
+from callqa.measures.metrics import CallMetrics
+from callqa.scoring.rubric import (
     DEFAULT_RUBRIC,
     Rubric,
     RubricItem,
@@ -21,7 +22,7 @@ from callqa.rubric import (
     run_checks,
     score_checks,
 )
-from callqa.types import AGENT, CUSTOMER, CallMetrics, CheckResult, Transcript, Utterance
+from callqa.types import AGENT, CUSTOMER, CheckResult, Transcript, Utterance
 
 MINI = """
 name = "mini"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from callqa.audio import load_audio, probe
+from callqa.audio.load import load_audio, probe
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_calls"

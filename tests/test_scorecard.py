@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
-from callqa.scorecard import plain, schema
+from callqa.errors import ScorecardError
+from callqa.scoring.scorecard import Scorecard, from_dict, plain, read_json, schema, to_dict
 from callqa.types import Evidence, Segment
 
 
@@ -53,3 +56,72 @@ def test_segment_intersection(
 ) -> None:
     assert Segment(*a).intersection(Segment(*b)) == overlap
     assert Segment(*a).overlaps(Segment(*b)) == (overlap > 0)
+
+
+# --------------------------------------------------------------------------- from_dict
+
+
+HAND_MADE = Path(__file__).parent / "data" / "report" / "card_en.json"
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The JSON form of a scorecard the pipeline made (every measure present)."""
+    from conftest import clip
+
+    from callqa.pipeline import score_call
+    from callqa.transcription.fake import FakeTranscriber
+
+    call = clip(tmp_path_factory.mktemp("card") / "call.wav", 0.0, 25.0)
+    return to_dict(score_call(call, transcriber=FakeTranscriber()))
+
+
+def _cards() -> list[Path]:
+    return [HAND_MADE]
+
+
+@pytest.mark.parametrize("source", ["pipeline", "hand-made"])
+def test_from_dict_reads_back_what_to_dict_wrote(source: str, scored: dict[str, Any]) -> None:
+    data = scored if source == "pipeline" else json.loads(HAND_MADE.read_text(encoding="utf-8"))
+    data = json.loads(json.dumps(data))  # through JSON text, as read from a file
+    card = from_dict(data)
+    assert isinstance(card, Scorecard) and card.call_id == data["call_id"]
+    again = to_dict(card)
+    assert to_dict(from_dict(again)) == again  # a fixed point after one round
+    assert again["checks"] == data["checks"] and again["score"] == data["score"]
+
+
+def test_from_dict_refuses_what_is_not_a_scorecard() -> None:
+    good = json.loads(_cards()[0].read_text(encoding="utf-8"))
+    with pytest.raises(ScorecardError, match="a scorecard is a JSON object"):
+        from_dict([good])
+    broken = json.loads(json.dumps(good))
+    broken["checks"][0]["verdict"] = "maybe"
+    with pytest.raises(ScorecardError, match=r"scorecard.checks\[0\].verdict: 'maybe'"):
+        from_dict(broken)
+    broken = json.loads(json.dumps(good))
+    broken["duration_s"] = "long"
+    with pytest.raises(ScorecardError, match=r"scorecard\.duration_s: expected float, not str"):
+        from_dict(broken)
+    del broken["call_id"]
+    with pytest.raises(ScorecardError, match="missing 'call_id'"):
+        from_dict(broken)
+
+
+def test_from_dict_fills_optional_parts_of_an_older_scorecard() -> None:
+    good = json.loads(_cards()[0].read_text(encoding="utf-8"))
+    old = {k: v for k, v in good.items() if k not in ("roles", "redaction", "warnings")}
+    card = from_dict(old)
+    assert card.roles is None and card.redaction is None and card.warnings == ()
+
+
+def test_read_json_gives_one_line_for_bad_files(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(ScorecardError) as info:
+        read_json(deep)
+    assert "\n" not in str(info.value)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 2000)
+    with pytest.raises(ScorecardError, match="larger than"):
+        read_json(big, max_bytes=1000)

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from callqa import store
+from callqa.batch import store
 from callqa.errors import StoreError
 
 

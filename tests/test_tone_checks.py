@@ -8,8 +8,9 @@ import pytest
 
 from callqa.checks.base import CheckContext
 from callqa.checks.tone import CHECKS, DEFAULTS
-from callqa.types import AGENT, CUSTOMER, CallMetrics, Transcript, Utterance, Word
-from callqa.voice import (
+from callqa.config import VoiceConfig
+from callqa.measures.metrics import CallMetrics
+from callqa.measures.voice import (
     NO_VOICED_SPEECH,
     LoudnessStats,
     PaceStats,
@@ -17,7 +18,10 @@ from callqa.voice import (
     PitchStats,
     SpeakerVoice,
     VoiceMetrics,
+    find_pressure,
+    find_raised,
 )
+from callqa.types import AGENT, CUSTOMER, Transcript, Utterance, Word
 
 STEP = 0.5
 
@@ -36,9 +40,11 @@ def speaker(
     words: int = 50,
     wps: float = 3.0,
     wpm: float = 150.0,
+    config: VoiceConfig | None = None,
 ) -> SpeakerVoice:
     """A speaker with a contour of consecutive 0.5-s steps from ``start`` (s) at ``levels``
-    (dBFS), steady pitch ``f0`` and a calm baseline of -20 dBFS / ``f0``."""
+    (dBFS), steady pitch ``f0`` and a calm baseline of -20 dBFS / ``f0``; its raised stretches
+    are measured as the voice stage does, with ``config``'s ``raised_*`` settings."""
     times = tuple(start + STEP * (i + 0.5) for i in range(len(levels)))
     end = start + STEP * len(levels)
     quarter = (end - start) / 4
@@ -46,7 +52,7 @@ def speaker(
         part(k, start + k * quarter, start + (k + 1) * quarter, sd_st - k * 0.1, wpm + k)
         for k in range(4)
     )
-    return SpeakerVoice(
+    sv = SpeakerVoice(
         speaker=name,
         channel=None,
         dominant_s=end - start,
@@ -60,10 +66,29 @@ def speaker(
         contour_f0_hz=tuple(f0 if lv is not None else None for lv in levels),
         contour_level_db=tuple(levels),
     )
+    return with_raised(sv, config or VoiceConfig())
+
+
+def with_raised(sv: SpeakerVoice, config: VoiceConfig) -> SpeakerVoice:
+    """``sv`` with the raised stretches the voice stage would measure on its contour."""
+    raised = find_raised(
+        sv,
+        level_db=config.raised_level_db,
+        pitch_st=config.raised_pitch_st,
+        min_s=config.raised_min_s,
+        max_gap_s=config.raised_max_gap_s,
+        step_s=config.contour_step_s,
+    )
+    return replace(sv, raised=raised)
 
 
 def ctx(*speakers: SpeakerVoice, language: str = "en", **params: object) -> CheckContext:
-    voice = VoiceMetrics(speakers=speakers, agitation=None, pressure=None, flags=())
+    by_name = {s.speaker: s for s in speakers}
+    agent, customer = by_name.get(AGENT), by_name.get(CUSTOMER)
+    pressure = None
+    if agent is not None and customer is not None and customer.reason is None:
+        pressure = find_pressure(agent, customer)  # the voice stage's defaults
+    voice = VoiceMetrics(speakers=speakers, agitation=None, pressure=pressure)
     words = tuple(
         Word(f"{s.speaker[0]}{i}", t - 0.2, t + 0.2, s.speaker)
         for s in speakers
@@ -95,12 +120,14 @@ def test_no_raised_voice_fails_with_times_and_words() -> None:
     assert result.details["stretches"] == [[10.0, 13.0, 8.0]]
 
 
-def test_no_raised_voice_thresholds_come_from_params() -> None:
+def test_raised_voice_is_defined_once_by_the_voice_settings() -> None:
     levels = CALM + [-12.0] * 6 + CALM
-    assert CHECKS["tone.no_raised_voice"](ctx(speaker(AGENT, levels), min_s=4.0)).verdict == "pass"
-    assert (
-        CHECKS["tone.no_raised_voice"](ctx(speaker(AGENT, levels), level_db=9.0)).verdict == "pass"
-    )
+    longer = VoiceConfig(raised_min_s=4.0)
+    higher = VoiceConfig(raised_level_db=9.0)
+    check = CHECKS["tone.no_raised_voice"]
+    assert check(ctx(speaker(AGENT, levels, config=longer))).verdict == "pass"
+    assert check(ctx(speaker(AGENT, levels, config=higher))).verdict == "pass"
+    assert check(ctx(speaker(AGENT, levels), level_db=9.0)).verdict == "fail"  # no second knob
 
 
 def test_pitch_alone_needs_some_level_to_count_as_raised() -> None:
@@ -109,9 +136,10 @@ def test_pitch_alone_needs_some_level_to_count_as_raised() -> None:
         300.0 if 10 < t < 13 else f
         for t, f in zip(agent.contour_t, agent.contour_f0_hz, strict=True)
     )
-    raised_pitch = replace(agent, contour_f0_hz=high)  # +12 st
+    raised_pitch = with_raised(replace(agent, contour_f0_hz=high), VoiceConfig())  # +12 st
     assert CHECKS["tone.no_raised_voice"](ctx(raised_pitch)).verdict == "fail"
     soft = replace(raised_pitch, contour_level_db=tuple(CALM * 2 + [-20.0] * 6)[:46])
+    soft = with_raised(soft, VoiceConfig())
     assert CHECKS["tone.no_raised_voice"](ctx(soft)).verdict == "pass"
 
 

@@ -1,6 +1,6 @@
 """transcribe_call, speaker assignment, language codes and segment guards, with no model.
 
-Every test here uses :class:`callqa.testing.FakeTranscriber` or a recording fake and
+Every test here uses :class:`callqa.transcription.fake.FakeTranscriber` or a recording fake and
 hand-made speech activity; nothing imports torch or a Whisper library.
 """
 
@@ -14,7 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa.backends import (
+from callqa.config import TranscriptionConfig, check_config
+from callqa.errors import ConfigError
+from callqa.languages import from_whisper, parse_language, to_whisper
+from callqa.transcription.call import (
+    assign_speakers,
+    drop_outside_speech,
+    keep_words_inside,
+    mask_outside,
+    speaker_at,
+    speech_sample,
+    transcribe_call,
+)
+from callqa.transcription.fake import FakeTranscriber
+from callqa.transcription.guards import (
     LoopTracker,
     SegmentScores,
     compression_ratio,
@@ -22,22 +35,7 @@ from callqa.backends import (
     keep_segment,
     to_utterance,
 )
-from callqa.errors import ConfigError
-from callqa.testing import FakeTranscriber
-from callqa.transcribe import (
-    TranscriptionConfig,
-    assign_speakers,
-    check_config,
-    drop_outside_speech,
-    from_whisper_language,
-    keep_words_inside,
-    mask_outside,
-    normalize_language,
-    speaker_at,
-    speech_sample,
-    to_whisper_language,
-    transcribe_call,
-)
+from callqa.transcription.wer import normalize_text, wer
 from callqa.types import (
     SAMPLE_RATE,
     CallAudio,
@@ -49,7 +47,6 @@ from callqa.types import (
     Utterance,
     Word,
 )
-from callqa.wer import normalize_text, wer
 
 SR = SAMPLE_RATE
 
@@ -113,17 +110,17 @@ class RecordingFake:
      ("sl", "sl", "sl"), ("fi", "fi", "fi")],
 )  # fmt: skip
 def test_language_codes(given: str, ours: str, whisper: str) -> None:
-    assert normalize_language(given) == ours
-    assert to_whisper_language(given) == whisper
-    assert from_whisper_language(whisper) == ours
+    assert parse_language(given) == ours
+    assert to_whisper(given) == whisper
+    assert from_whisper(whisper) == ours
 
 
 def test_auto_language_and_unknown_code() -> None:
-    assert normalize_language(None) is None
-    assert normalize_language("auto") is None
-    assert normalize_language("") is None
+    assert parse_language(None) is None
+    assert parse_language("auto") is None
+    assert parse_language("") is None
     with pytest.raises(ConfigError, match=r"unknown language 'xx': use an ISO 639-1 code"):
-        normalize_language("xx")
+        parse_language("xx")
 
 
 def test_check_config_rejects_bad_choices() -> None:
@@ -383,7 +380,8 @@ def test_is_silent() -> None:
 
 def test_importing_backends_loads_no_model_library() -> None:
     code = (
-        "import sys, callqa.transcribe, callqa.backends.faster, callqa.backends.openai;"
+        "import sys, callqa.transcription.call, callqa.transcription.faster, "
+        "callqa.transcription.openai;"
         "heavy = {'torch', 'whisper', 'ctranslate2', 'faster_whisper'} & set(sys.modules);"
         "print(sorted(heavy))"
     )

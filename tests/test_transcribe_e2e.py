@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa.transcribe import Transcriber, TranscriptionConfig, load_transcriber, transcribe_call
+from callqa.config import TranscriptionConfig
+from callqa.transcription.call import transcribe_call
+from callqa.transcription.load import load_transcriber
+from callqa.transcription.model import Transcriber
+from callqa.transcription.wer import normalize_text, wer
 from callqa.types import SAMPLE_RATE, CallAudio, Transcript
-from callqa.wer import normalize_text, wer
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +33,7 @@ LIBRI_RIGHT = "The horizon seems extremely distant."
 
 
 def _load(path: Path) -> CallAudio:
-    from callqa.audio import load_audio
+    from callqa.audio.load import load_audio
 
     return load_audio(path)
 

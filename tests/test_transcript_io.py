@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from callqa.errors import TranscriptError
-from callqa.transcript_io import read_transcript
+from callqa.transcription.files import read_transcript
 
 DATA = Path(__file__).resolve().parent / "data" / "checks"
 

@@ -12,27 +12,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa.types import (
-    AGENT,
-    CUSTOMER,
-    UNKNOWN,
-    CallAudio,
-    SpeechActivity,
-    Transcript,
-    Turn,
-    Utterance,
-    Word,
-)
-from callqa.voice import (
+from callqa.config import VoiceConfig
+from callqa.measures.voice import (
     HOP_S,
     NO_VOICED_SPEECH,
-    VoiceConfig,
     VoiceMetrics,
     find_raised,
     frame_levels,
     measure_voice,
     pace_stats,
     pitch_track,
+)
+from callqa.types import (
+    AGENT,
+    CUSTOMER,
+    UNKNOWN,
+    CallAudio,
+    CheckResult,
+    SpeechActivity,
+    Transcript,
+    Turn,
+    Utterance,
+    Word,
 )
 
 SR = 16_000
@@ -139,8 +140,18 @@ def test_white_noise_is_no_voiced_speech() -> None:
     sv = m.of(AGENT)
     assert sv is not None and sv.reason == NO_VOICED_SPEECH
     assert sv.pitch.median_hz is None and sv.loudness.rms_dbfs is None
-    flag = m.flag("monotone_agent")
-    assert flag is not None and flag.value is None and NO_VOICED_SPEECH in flag.reason
+    result = verdict("tone.not_monotone", m)
+    assert result.verdict == "na" and NO_VOICED_SPEECH in result.details["reason"]
+
+
+def verdict(check_id: str, m: VoiceMetrics, transcript: Transcript | None = None) -> CheckResult:
+    """The tone check's verdict on these measures (the checks decide; the stage measures)."""
+    from callqa.checks.base import CheckContext
+    from callqa.checks.tone import CHECKS
+    from callqa.measures.metrics import CallMetrics
+
+    ctx = CheckContext(transcript or NO_WORDS, CallMetrics(60.0, voice=m), has_audio=True)
+    return CHECKS[check_id](ctx)
 
 
 # --------------------------------------------------------------------------- loudness
@@ -182,9 +193,11 @@ def test_level_rising_10_db_halfway_is_a_raised_voice_at_the_right_time() -> Non
     assert stretch.start == pytest.approx(10.0, abs=0.5)
     assert stretch.end == pytest.approx(20.0, abs=0.5)
     assert stretch.level_rel_db == pytest.approx(10.0, abs=1.0)
-    flag = m.flag("raised_voice_agent")
-    assert flag is not None and flag.value is True
-    assert flag.times == ((stretch.start, stretch.end),)
+    result = verdict("tone.no_raised_voice", m)
+    assert result.verdict == "fail"
+    assert result.details["stretches"] == [
+        [round(stretch.start, 2), round(stretch.end, 2), round(stretch.level_rel_db, 1)]
+    ]
     # the trajectory shows it too: first half near baseline, second half +10 dB
     rel = [q.level_rel_db for q in sv.quarters]
     assert rel[0] == pytest.approx(0.0, abs=1.0) and rel[3] == pytest.approx(10.0, abs=1.0)
@@ -194,8 +207,7 @@ def test_steady_voice_is_not_raised() -> None:
     m = measure(mono(voice(140.0, 20.0)), one_speaker(20.0, AGENT))
     sv = m.of(AGENT)
     assert sv is not None and sv.raised == ()
-    flag = m.flag("raised_voice_agent")
-    assert flag is not None and flag.value is False
+    assert verdict("tone.no_raised_voice", m).verdict == "pass"
 
 
 def test_short_burst_below_min_duration_is_not_raised() -> None:
@@ -317,13 +329,9 @@ def test_customer_calms_down_and_agent_stays_steady() -> None:
     assert m.agitation is not None
     assert m.agitation.start_share == pytest.approx(1.0, abs=0.1)
     assert m.agitation.end_share == pytest.approx(0.0, abs=0.05)
-    calmed, escalated = m.flag("customer_calmed"), m.flag("customer_escalated")
-    assert calmed is not None and calmed.value is True
-    assert escalated is not None and escalated.value is False
     assert m.pressure is not None and m.pressure.windows == ((0.0, 20.0),)
     assert m.pressure.level_shift_db == pytest.approx(0.0, abs=0.5)
-    steady = m.flag("agent_steady")
-    assert steady is not None and steady.value is True
+    assert verdict("tone.steady_under_pressure", m).verdict == "pass"
 
 
 def test_agent_who_shouts_back_is_not_steady() -> None:
@@ -341,8 +349,7 @@ def test_agent_who_shouts_back_is_not_steady() -> None:
     )
     activity = SpeechActivity(turns, "test", channel_map=((AGENT, 0), (CUSTOMER, 1)))
     m = measure(audio, activity)
-    steady = m.flag("agent_steady")
-    assert steady is not None and steady.value is False
+    assert verdict("tone.steady_under_pressure", m).verdict == "fail"
     assert m.pressure is not None and len(m.pressure.agent_raised) == 1
     assert m.pressure.agent_raised[0].start == pytest.approx(10.0, abs=0.5)
 
@@ -367,7 +374,7 @@ def test_pace_excludes_pauses_from_articulation() -> None:
     assert pace.wpm == pytest.approx(120.0)  # 20 words in 10 s of talk
 
 
-def test_agent_much_faster_than_customer_is_flagged() -> None:
+def test_agent_much_faster_than_customer_fails_the_pace_check() -> None:
     y = voice(150.0, 20.0)
     activity = SpeechActivity((Turn(AGENT, 0.0, 10.0), Turn(CUSTOMER, 10.0, 20.0)), "test")
     fast = words_at(AGENT, 0.0, 30, 0.2, 0.05)  # 4 words/s
@@ -380,9 +387,9 @@ def test_agent_much_faster_than_customer_is_flagged() -> None:
         ),
     )
     m = measure_voice(mono(y), activity, transcript, VoiceConfig())
-    flag = m.flag("agent_faster")
-    assert flag is not None and flag.value is True
-    assert flag.measure == pytest.approx((30 / 7.45) / (20 / 8.95), rel=1e-6)
+    result = verdict("tone.pace", m, transcript)
+    assert result.verdict == "fail"
+    assert result.details["ratio"] == pytest.approx((30 / 7.45) / (20 / 8.95), rel=1e-6)
     agent = m.of(AGENT)
     assert agent is not None and agent.pace.wpm == pytest.approx(180.0)
     assert agent.quarters[0].words == 30 - agent.quarters[1].words
@@ -427,8 +434,8 @@ def test_turn_labels_outside_the_speaker_list_are_measured() -> None:
     activity = SpeechActivity((Turn(UNKNOWN, 0.0, 3.0),), "test")  # speakers: agent, customer
     m = measure(mono(voice(150.0, 3.0)), activity)
     assert [s.speaker for s in m.speakers] == [UNKNOWN]
-    flag = m.flag("monotone_agent")
-    assert flag is not None and flag.value is None and flag.reason == "no agent"
+    result = verdict("tone.not_monotone", m)
+    assert result.verdict == "na" and "no agent" in result.details["reason"]
 
 
 def test_metrics_are_json_friendly() -> None:
@@ -440,12 +447,4 @@ def test_metrics_are_json_friendly() -> None:
     text = json.dumps(dataclasses.asdict(m), allow_nan=False)  # no NaN, no numpy types
     data = json.loads(text)
     assert {s["speaker"] for s in data["speakers"]} == {AGENT, CUSTOMER}
-    assert {f["id"] for f in data["flags"]} == {
-        "monotone_agent",
-        "raised_voice_agent",
-        "raised_voice_customer",
-        "customer_calmed",
-        "customer_escalated",
-        "agent_steady",
-        "agent_faster",
-    }
+    assert "flags" not in data  # the measures decide nothing: the tone checks do

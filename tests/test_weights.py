@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callqa import weights
 from callqa.errors import ModelError
+from callqa.transcription import weights
 
 # The published digest of the joined model.bin (FACTS.md), written out here on purpose: the
-# test must fail if the constant in callqa.weights is edited.
+# test must fail if the constant in callqa.transcription.weights is edited.
 EXPECTED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 EXPECTED_SIZE = 145_217_532
 # Whisper base (openai-whisper ModelDimensions), from FACTS.md

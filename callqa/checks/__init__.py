@@ -8,76 +8,53 @@ conversation-dynamics checks (:mod:`callqa.checks.conversation`) and the voice c
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
+from callqa.checks import (
+    commitment,
+    conversation,
+    empathy,
+    language,
+    listening,
+    opening,
+    repeat,
+    resolution,
+    tone,
+)
 from callqa.checks.base import CheckContext, CheckFn, not_applicable
+from callqa.measures.metrics import CallMetrics
+from callqa.types import AGENT, CUSTOMER, Transcript, Utterance
 
 __all__ = ["CheckContext", "CheckFn", "check_line", "defaults", "not_applicable", "registry"]
 
-_TEXT_MODULES = (
-    "opening",
-    "listening",
-    "empathy",
-    "resolution",
-    "commitment",
-    "language",
-    "repeat",
+# transcript checks, then conversation dynamics and tone (measures of the audio)
+MODULES: tuple[ModuleType, ...] = (
+    opening,
+    listening,
+    empathy,
+    resolution,
+    commitment,
+    language,
+    repeat,
+    conversation,
+    tone,
 )
-_OTHER_MODULES = ("conversation", "tone")
-
-# Ids the default rubric expects from the conversation and tone modules. While one of those
-# modules is still a placeholder (``CHECKS = {}``), its ids answer "na" instead of breaking the
-# default rubric; once the module registers checks, only what it registers counts.
-_PENDING = {
-    "conversation": ("hear.no_interruptions", "hear.talk_share"),
-    "tone": (
-        "tone.steady_under_pressure",
-        "tone.not_monotone",
-        "tone.pace",
-        "tone.no_raised_voice",
-    ),
-}
-
-
-def _pending(check_id: str) -> CheckFn:
-    def check(ctx: CheckContext) -> Any:
-        return not_applicable(check_id, "check not available in this build")
-
-    return check
-
-
-def _module(name: str) -> Any:
-    return importlib.import_module(f"callqa.checks.{name}")
 
 
 def registry() -> dict[str, CheckFn]:
     """Every check by id: transcript checks, conversation checks and tone checks."""
     out: dict[str, CheckFn] = {}
-    for name in _TEXT_MODULES + _OTHER_MODULES:
-        try:
-            module = _module(name)
-        except ModuleNotFoundError as exc:  # conversation/tone before they land
-            if exc.name != f"callqa.checks.{name}":
-                raise
-            continue
+    for module in MODULES:
         out.update(module.CHECKS)
-        if not module.CHECKS:
-            out.update({i: _pending(i) for i in _PENDING.get(name, ())})
     return out
 
 
 def defaults() -> dict[str, Mapping[str, Any]]:
     """Default parameters of the checks that declare them (``DEFAULTS`` in their module)."""
     out: dict[str, Mapping[str, Any]] = {}
-    for name in _TEXT_MODULES + _OTHER_MODULES:
-        try:
-            module = _module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"callqa.checks.{name}":
-                raise
-            continue
+    for module in MODULES:
         out.update(getattr(module, "DEFAULTS", {}))
     return out
 
@@ -98,8 +75,6 @@ def check_line(
     -------
     CheckResult
     """
-    from callqa.types import AGENT, CUSTOMER, CallMetrics, Transcript, Utterance
-
     lines = ([(CUSTOMER, customer_text)] if customer_text else []) + [(AGENT, agent_text)]
     segments, t = [], 0.0
     for speaker, text in lines:

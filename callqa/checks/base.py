@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from callqa.types import CallMetrics, CheckResult, Transcript
+from callqa.measures.metrics import CallMetrics
+from callqa.types import CheckResult, Transcript
 
 
 @dataclass(frozen=True)

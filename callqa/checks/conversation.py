@@ -1,4 +1,5 @@
-"""Conversation checks (HEAT "Hear the customer out"), from :mod:`callqa.dynamics` measures.
+"""Conversation checks (HEAT "Hear the customer out"), from the measures of
+:mod:`callqa.measures.dynamics`.
 
 - ``hear.no_interruptions``: the agent does not take the floor while the customer is mid-turn.
 - ``hear.talk_share``: the agent leaves the customer room to talk.
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from callqa.checks.base import CheckContext, CheckFn, not_applicable
-from callqa.dynamics import DynamicsMetrics, Interruption
+from callqa.measures.dynamics import DynamicsMetrics, Interruption
 from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence
 
 NO_INTERRUPTIONS = "hear.no_interruptions"

@@ -27,11 +27,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from callqa.checks.base import not_applicable
 from callqa.errors import ConfigError
+from callqa.languages import normalize
+from callqa.types import Evidence
 
-PHRASES_DIR = Path(__file__).resolve().parent.parent / "phrases"
+PHRASES_DIR = Path(__file__).resolve().parent / "phrases"
 
-LANGUAGE_ALIASES = {"no": "nb", "nob": "nb", "eng": "en", "fin": "fi", "ita": "it", "slv": "sl"}
 SIMPLEMMA_LANG = {"en": "en", "nb": "nb", "fi": "fi", "it": "it", "sl": "sl"}
 
 GAP_TOKEN = "..."  # zero to MAX_GAP tokens
@@ -40,12 +42,6 @@ MAX_GAP = 3
 
 _TOKEN_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+", re.UNICODE)
 _SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+")
-
-
-def normalize_language(code: str) -> str:
-    """ISO code as the packs name it: ``"no"`` and ``"nob"`` become ``"nb"``; lower-cased."""
-    code = (code or "").strip().lower().replace("_", "-").split("-")[0]
-    return LANGUAGE_ALIASES.get(code, code)
 
 
 @dataclass(frozen=True)
@@ -300,7 +296,7 @@ def load_pack(language: str, extra: Sequence[str | Path] = ()) -> PhrasePack | N
     ConfigError
         A user pack is missing, not TOML, or holds something that is not a phrase list.
     """
-    return _load_pack(normalize_language(language), tuple(str(p) for p in extra))
+    return _load_pack(normalize(language), tuple(str(p) for p in extra))
 
 
 @lru_cache(maxsize=64)
@@ -314,7 +310,7 @@ def _load_pack(language: str, extra: tuple[str, ...]) -> PhrasePack | None:
     for item in extra:
         path = Path(item)
         data = _read_toml(path)
-        if normalize_language(str(data.get("language", ""))) != language:
+        if normalize(str(data.get("language", ""))) != language:
             continue  # a user pack for another language
         _merge(raw, data, path)
         sources.append(str(path))
@@ -456,9 +452,7 @@ def call_text(ctx: Any, check_id: str, *, speaker: str = "agent") -> CallText | 
     "na" when the transcript's language has no phrase pack ("language xx not supported") or
     when ``speaker`` says nothing (mono call without roles, empty transcript).
     """
-    from callqa.checks.base import not_applicable
-
-    language = normalize_language(ctx.transcript.language)
+    language = normalize(ctx.transcript.language)
     pack = load_pack(language, tuple(ctx.params.get("phrase_packs", ())))
     if pack is None:
         return not_applicable(check_id, f"language {language or '?'} not supported")
@@ -470,8 +464,6 @@ def call_text(ctx: Any, check_id: str, *, speaker: str = "agent") -> CallText | 
 
 def evidence(sentence: Sentence) -> Any:
     """The :class:`~callqa.types.Evidence` quoting ``sentence``."""
-    from callqa.types import Evidence
-
     return Evidence(
         sentence.speaker, round(sentence.start, 2), round(sentence.end, 2), sentence.text
     )

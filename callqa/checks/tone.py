@@ -1,4 +1,4 @@
-"""Tone checks: the agent's voice, from :mod:`callqa.voice` measures.
+"""Tone checks: the agent's voice, from :mod:`callqa.measures.voice` measures.
 
 Every check answers "na" without audio (a transcript file) or without the measures it needs,
 with the reason in ``details["reason"]``. Thresholds come from ``ctx.params`` (the rubric
@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from callqa.checks.base import CheckContext, CheckFn, not_applicable
+from callqa.measures.voice import SpeakerVoice, VoiceMetrics
 from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence, Transcript
-from callqa.voice import SpeakerVoice, VoiceMetrics, find_pressure, find_raised
 
 STEADY = "tone.steady_under_pressure"
 NOT_MONOTONE = "tone.not_monotone"
@@ -26,14 +26,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     STEADY: {
         "level_db": 3.0,  # agent's median level under pressure may rise this much (dB)
         "pitch_st": 2.0,  # ... and its median pitch this much (st)
-        "raised_level_db": 6.0,  # what counts as a raised (customer or agent) voice
-        "raised_pitch_st": 3.0,
-        "min_s": 2.0,
-        "window_s": 10.0,  # agent speech up to this long after a customer's raised stretch
     },
     NOT_MONOTONE: {"min_sd_st": 2.0, "min_voiced_s": 5.0},
     PACE: {"max_ratio": 1.3, "min_words": 10, "max_wpm": {"en": 190.0}},
-    NO_RAISED: {"level_db": 6.0, "pitch_st": 3.0, "min_s": 2.0, "max_gap_s": 1.0},
+    NO_RAISED: {},  # a raised stretch is measured by the voice stage ([voice] raised_*)
 }
 
 
@@ -90,9 +86,10 @@ def _result(
 def steady_under_pressure(ctx: CheckContext) -> CheckResult:
     """The agent keeps its level and pitch near its own median while the customer is agitated.
 
-    "Under pressure" = each customer raised-voice stretch plus ``window_s`` after it. Fails
-    when, there, the agent's median level rises more than ``level_db`` dB or its median pitch
-    more than ``pitch_st`` st over its call medians, or the agent has a raised stretch.
+    "Under pressure" = each customer raised-voice stretch plus ``[voice] pressure_window_s``
+    after it (measured by the voice stage). Fails when, there, the agent's median level rises
+    more than ``level_db`` dB or its median pitch more than ``pitch_st`` st over its call
+    medians, or the agent has a raised stretch.
     """
     p, voice = _params(STEADY, ctx), _voice(STEADY, ctx)
     if isinstance(voice, CheckResult):
@@ -100,14 +97,7 @@ def steady_under_pressure(ctx: CheckContext) -> CheckResult:
     agent, customer = voice.of(AGENT), voice.of(CUSTOMER)
     if agent is None or customer is None or customer.reason is not None:
         return not_applicable(STEADY, "needs measured agent and customer voices")
-    pressure = find_pressure(
-        agent,
-        customer,
-        level_db=p["raised_level_db"],
-        pitch_st=p["raised_pitch_st"],
-        min_s=p["min_s"],
-        window_s=p["window_s"],
-    )
+    pressure = voice.pressure
     if pressure is None:
         return not_applicable(STEADY, "the customer never raised their voice")
     if pressure.agent_steps == 0:
@@ -115,10 +105,7 @@ def steady_under_pressure(ctx: CheckContext) -> CheckResult:
     level_ok = pressure.level_shift_db is None or pressure.level_shift_db <= p["level_db"]
     pitch_ok = pressure.pitch_shift_st is None or pressure.pitch_shift_st <= p["pitch_st"]
     ok = level_ok and pitch_ok and not pressure.agent_raised
-    stretches = find_raised(
-        customer, level_db=p["raised_level_db"], pitch_st=p["raised_pitch_st"], min_s=p["min_s"]
-    )
-    evidence = [_evidence(ctx.transcript, CUSTOMER, s.start, s.end) for s in stretches]
+    evidence = [_evidence(ctx.transcript, CUSTOMER, s.start, s.end) for s in customer.raised]
     evidence += [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in pressure.agent_raised]
     return _result(
         STEADY,
@@ -221,24 +208,18 @@ def _ceiling(max_wpm: Any, language: str) -> float | None:
 
 
 def no_raised_voice(ctx: CheckContext) -> CheckResult:
-    """The agent never raises its voice: no stretch of ``min_s`` s or more above its baseline.
+    """The agent never raises its voice: no raised stretch measured by the voice stage.
 
-    A 0.5-s step is raised at ``level_db`` dB over the agent's calm level, or ``pitch_st`` st
-    over its calm pitch with the level at least ``level_db / 2`` over.
+    A raised stretch (``[voice] raised_*``) is at least 2 s of 0.5-s steps at 6 dB over the
+    agent's calm level, or 3 st over its calm pitch with the level at least 3 dB over.
     """
-    p, voice = _params(NO_RAISED, ctx), _voice(NO_RAISED, ctx)
+    voice = _voice(NO_RAISED, ctx)
     if isinstance(voice, CheckResult):
         return voice
     agent = _agent(NO_RAISED, voice)
     if isinstance(agent, CheckResult):
         return agent
-    stretches = find_raised(
-        agent,
-        level_db=p["level_db"],
-        pitch_st=p["pitch_st"],
-        min_s=p["min_s"],
-        max_gap_s=p["max_gap_s"],
-    )
+    stretches = agent.raised
     evidence = [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in stretches]
     loudest = _loudest(agent)
     if not stretches and loudest is not None:
@@ -252,9 +233,6 @@ def no_raised_voice(ctx: CheckContext) -> CheckResult:
         stretches=[
             [round(s.start, 2), round(s.end, 2), round(s.level_rel_db, 1)] for s in stretches
         ],
-        level_db=p["level_db"],
-        pitch_st=p["pitch_st"],
-        min_s=p["min_s"],
     )
 
 

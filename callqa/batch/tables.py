@@ -1,0 +1,298 @@
+"""The batch's tables: one flat row per call, CSV, Parquet and the Markdown summary; exports
+from the store."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from callqa.batch import store
+from callqa.batch.inputs import BatchUsageError, CallInput
+from callqa.files import atomic_write_bytes, atomic_write_text
+
+KEY_METRICS = (  # (column, path in the scorecard JSON's "metrics"); units in docs/batch.md
+    ("duration_s", ("duration_s",)),
+    ("agent_talk_share", ("agent_talk_share",)),
+    ("overlap_s", ("dynamics", "overlap_s")),
+    ("non_talk_share", ("dynamics", "non_talk_share")),
+    ("longest_non_talk_s", ("dynamics", "longest_non_talk_s")),
+    ("response_latency_median_s", ("dynamics", "response_latency_median_s")),
+    ("turn_switches_per_minute", ("dynamics", "turn_switches_per_minute")),
+)
+PARTY_METRICS = ("interruptions", "words_per_minute", "longest_monologue_s")
+
+
+def flat_row(
+    call: CallInput,
+    call_id: str,
+    status: str,
+    reason: str,
+    card: Mapping[str, Any] | None,
+    sha256: str | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """One output row: ids, metadata, status, score, section scores, key metrics, verdicts.
+
+    Column order: fixed columns, then ``meta_<name>``, ``section_<id>``, ``check_<id>``
+    (the verdict: pass/fail/na).
+    """
+    card = card or {}
+    metrics = card.get("metrics") or {}
+    row: dict[str, Any] = {
+        "call_id": call_id,
+        "source_path": str(call.path),
+        "audio_sha256": sha256,
+        "config_hash": key,
+        "agent_id": call.agent_id,
+        "team": call.team,
+        "call_date": call.call_date,
+        "language": card.get("language") or call.language,
+        "status": status,
+        "reason": reason,
+        "score": store._num(card.get("score")),
+        "rubric": card.get("rubric"),
+    }
+    for column, path in KEY_METRICS:
+        row[column] = store._num(_dig(metrics, path))
+    for speaker in ("agent", "customer"):
+        figures = store.party(card, speaker)
+        for name in PARTY_METRICS:
+            row[f"{speaker}_{name}"] = store._num(figures.get(name))
+    row["auto_failed"] = ";".join(card.get("auto_failed") or ())
+    for name, value in call.metadata:
+        row[f"meta_{name}"] = value
+    for sid, score in store.section_rows(card):
+        row[f"section_{sid}"] = score
+    for cid, _, verdict, _ in store.check_rows(card):
+        row[f"check_{cid}"] = verdict
+    return row
+
+
+def _dig(tree: Any, path: Sequence[str]) -> Any:
+    for part in path:
+        if not isinstance(tree, Mapping):
+            return None
+        tree = tree.get(part)
+    return tree
+
+
+def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every column of any row: the fixed ones first, then sorted meta/section/check columns."""
+    fixed: list[str] = []
+    extra: set[str] = set()
+    for row in rows:
+        for name in row:
+            if name.startswith(("meta_", "section_", "check_")):
+                extra.add(name)
+            elif name not in fixed:
+                fixed.append(name)
+    order = {"meta_": 0, "section_": 1, "check_": 2}
+    return fixed + sorted(extra, key=lambda n: (order[n.split("_", 1)[0] + "_"], n))
+
+
+def write_outputs(
+    rows: Sequence[Mapping[str, Any]],
+    out_dir: Path,
+    *,
+    suffix: str = "",
+    title: str = "callqa batch",
+) -> list[Path]:
+    """Write ``scorecards<suffix>.csv``, ``.parquet`` and ``summary<suffix>.md`` atomically.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    columns = columns_of(rows)
+    csv_path = atomic_write_text(out_dir / f"scorecards{suffix}.csv", csv_text(rows, columns))
+    parquet_path = atomic_write_bytes(
+        out_dir / f"scorecards{suffix}.parquet", parquet_bytes(rows, columns)
+    )
+    summary_path = atomic_write_text(
+        out_dir / f"summary{suffix}.md", summary_markdown(rows, title=title)
+    )
+    return [csv_path, parquet_path, summary_path]
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
+    return buffer.getvalue()
+
+
+def parquet_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    numeric = {"score", *(c for c, _ in KEY_METRICS)}
+    numeric |= {f"{s}_{m}" for s in ("agent", "customer") for m in PARTY_METRICS}
+    arrays = {}
+    for c in columns:
+        values = [row.get(c) for row in rows]
+        if c in numeric or c.startswith("section_"):
+            arrays[c] = pa.array([None if v is None else float(v) for v in values], pa.float64())
+        else:
+            arrays[c] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    table = pa.table(arrays) if columns else pa.table({})
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa batch") -> str:
+    """Per-agent and per-team averages, the most frequent failed items, and the failed calls."""
+    counts = Counter(r["status"] for r in rows)
+    scored = [
+        r for r in rows if r["status"] in ("scored", "skipped") and r.get("score") is not None
+    ]
+    lines = [
+        f"# {title}",
+        "",
+        f"{len(rows)} calls: {counts['scored']} scored, {counts['skipped']} skipped "
+        f"(already scored or duplicate audio), {counts['failed']} failed.",
+        "",
+    ]
+    for label, column in (("agent", "agent_id"), ("team", "team")):
+        lines += [f"## Per {label}", "", *_group_table(scored, column, label), ""]
+    lines += ["## Most frequent failed items", "", *_failed_items_table(rows), ""]
+    failed = [r for r in rows if r["status"] == "failed"]
+    if failed:
+        lines += ["## Failed calls", "", "| call | file | reason |", "|---|---|---|"]
+        lines += [
+            f"| {_md(r['call_id'])} | {_md(r['source_path'])} | {_md(r['reason'])} |"
+            for r in failed
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _group_table(rows: Sequence[Mapping[str, Any]], column: str, label: str) -> list[str]:
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r.get(column) or "(none)", []).append(r)
+    if not groups:
+        return ["No scored calls."]
+    out = [
+        f"| {label} | calls | mean score | min | max | mean agent talk share "
+        "| mean agent interruptions |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in sorted(groups):
+        g = groups[name]
+        scores = [float(r["score"]) for r in g]
+        out.append(
+            f"| {_md(name)} | {len(g)} | {sum(scores) / len(scores):.1f} | {min(scores):.1f} | "
+            f"{max(scores):.1f} | {_mean_text(g, 'agent_talk_share', '.2f')} | "
+            f"{_mean_text(g, 'agent_interruptions', '.1f')} |"
+        )
+    return out
+
+
+def _mean_text(rows: Sequence[Mapping[str, Any]], column: str, fmt: str) -> str:
+    values = [float(r[column]) for r in rows if r.get(column) is not None]
+    return format(sum(values) / len(values), fmt) if values else "-"
+
+
+def _failed_items_table(rows: Sequence[Mapping[str, Any]], limit: int = 10) -> list[str]:
+    judged: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for r in rows:
+        for name, verdict in r.items():
+            if name.startswith("check_") and verdict in ("pass", "fail"):
+                judged[name[6:]] += 1
+                failed[name[6:]] += verdict == "fail"
+    ranked = [(n, c) for n, c in failed.most_common() if c > 0][:limit]
+    if not ranked:
+        return ["No failed items."]
+    out = ["| item | failed | of judged calls | share |", "|---|---:|---:|---:|"]
+    out += [f"| {_md(n)} | {c} | {judged[n]} | {c / judged[n]:.0%} |" for n, c in ranked]
+    return out
+
+
+def _md(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def rebuild_outputs(
+    store_path: Path,
+    out_dir: Path,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    team: str | None = None,
+    agent: str | None = None,
+    timeout_s: float = store.DEFAULT_TIMEOUT_S,
+) -> list[Path]:
+    """Write ``scorecards.csv``, ``scorecards.parquet`` and ``summary.md`` from the store alone.
+
+    Parameters
+    ----------
+    since, until : str, optional
+        Inclusive ``YYYY-MM-DD`` bounds on the call date (see
+        :func:`callqa.batch.store.read_calls`).
+    team, agent : str, optional
+        Filters.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = export_rows(
+        store_path, since=since, until=until, team=team, agent=agent, timeout_s=timeout_s
+    )
+    return write_outputs(rows, out_dir, title="callqa export")
+
+
+def export_rows(
+    store_path: Path,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    team: str | None = None,
+    agent: str | None = None,
+    timeout_s: float = store.DEFAULT_TIMEOUT_S,
+) -> list[dict[str, Any]]:
+    """Output rows (as in ``scorecards.csv``) for the stored calls matching the filters."""
+    calls = store.read_calls(
+        store_path, since=since, until=until, team=team, agent=agent, timeout_s=timeout_s
+    )
+    rows = []
+    for c in calls:
+        call = CallInput(
+            path=Path(c["source_path"] or ""),
+            agent_id=c["agent_id"],
+            team=c["team"],
+            call_date=c["call_date"],
+            metadata=tuple(sorted((str(k), str(v)) for k, v in c["metadata"].items())),
+        )
+        rows.append(
+            flat_row(
+                call,
+                c["call_id"],
+                "scored",
+                "",
+                c["scorecard"],
+                c["audio_sha256"],
+                c["config_hash"],
+            )
+        )
+    return rows
+
+
+def write_table(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Write rows as CSV or Parquet, chosen by ``path``'s extension (atomically)."""
+    columns = columns_of(rows)
+    if path.suffix.lower() == ".parquet":
+        return atomic_write_bytes(path, parquet_bytes(rows, columns))
+    if path.suffix.lower() == ".csv":
+        return atomic_write_text(path, csv_text(rows, columns))
+    raise BatchUsageError(
+        f"cannot export to {path.name}: use a .csv or .parquet file name, or a directory"
+    )

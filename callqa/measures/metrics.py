@@ -1,0 +1,34 @@
+"""Everything measured on a call, in one value: :class:`CallMetrics`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callqa.measures.dynamics import DynamicsMetrics
+from callqa.measures.voice import VoiceMetrics
+from callqa.types import SpeakerTalk
+
+
+@dataclass(frozen=True)
+class CallMetrics:
+    """Everything measured on a call. A stage that did not run leaves its field ``None``.
+
+    Attributes
+    ----------
+    duration_s : float >= 0 [s]
+        Length of the call.
+    talk : tuple of SpeakerTalk
+        Talk time and share per party.
+    agent_talk_share : float in [0, 1] or None
+        The agent's share of all talk (None without an identified agent).
+    dynamics : DynamicsMetrics or None
+        Turn-taking measures (:mod:`callqa.measures.dynamics`).
+    voice : VoiceMetrics or None
+        Pitch, loudness and pace (:mod:`callqa.measures.voice`).
+    """
+
+    duration_s: float
+    talk: tuple[SpeakerTalk, ...] = ()
+    agent_talk_share: float | None = None
+    dynamics: DynamicsMetrics | None = None
+    voice: VoiceMetrics | None = None

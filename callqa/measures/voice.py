@@ -1,0 +1,315 @@
+"""Voice measures: pitch, loudness and pace per speaker, over time.
+
+::
+
+    CallAudio + SpeechActivity + Transcript -> measure_voice -> VoiceMetrics
+        per speaker: PitchStats, LoudnessStats, PaceStats, quarters (PartVoice),
+                     raised-voice stretches, a 0.5-s contour for plotting
+        per call:    Agitation (customer, start vs end), Pressure (agent while the customer
+                     is agitated). The tone checks decide what passes.
+
+Only frames where a speaker *dominates* count for that speaker: inside one of its turns,
+outside every other speaker's turn, and (stereo) on its own channel. "Speech" for pitch and
+level means voiced frames (Praat's voicing decision), so noise between words and cross-talk
+leaking into a channel during the other party's turns do not move the figures.
+
+Levels are dBFS with 0 dB = RMS of a full-scale square wave (a full-scale sine reads -3 dB).
+Pitch spreads are in semitones (st): 12 * log2(f / f_ref).
+
+Modules: :mod:`~callqa.measures.signal` (frame tracks), :mod:`~callqa.measures.raised`
+(raised stretches, agitation, pressure), :mod:`~callqa.measures.voice_types` (the values).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from callqa.config import VoiceConfig
+from callqa.measures.raised import (
+    baselines,
+    find_agitation,
+    find_pressure,
+    find_raised,
+    raised_share,
+    step_contour,
+)
+from callqa.measures.signal import HOP_S, Frames, frame_levels, frames_of, pitch_track
+from callqa.measures.voice_types import (
+    NO_VOICED_SPEECH,
+    Agitation,
+    LoudnessStats,
+    PaceStats,
+    PartVoice,
+    PitchStats,
+    Pressure,
+    SpeakerVoice,
+    Stretch,
+    VoiceMetrics,
+)
+from callqa.types import AGENT, CUSTOMER, CallAudio, SpeechActivity, Transcript, Turn, Word
+
+__all__ = [
+    "HOP_S",
+    "NO_VOICED_SPEECH",
+    "Agitation",
+    "LoudnessStats",
+    "PaceStats",
+    "PartVoice",
+    "PitchStats",
+    "Pressure",
+    "SpeakerVoice",
+    "Stretch",
+    "VoiceMetrics",
+    "find_agitation",
+    "find_pressure",
+    "find_raised",
+    "frame_levels",
+    "measure_voice",
+    "pace_stats",
+    "pitch_track",
+]
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _st(f0: np.ndarray, ref: float) -> np.ndarray:
+    """Semitones of ``f0`` (Hz) relative to ``ref`` (Hz)."""
+    return 12.0 * np.log2(f0 / ref)
+
+
+def _energy_db(level_db: np.ndarray) -> float | None:
+    """Energy mean (dB) of frame levels, None for no frames."""
+    if level_db.size == 0:
+        return None
+    return float(10.0 * np.log10(np.mean(10.0 ** (level_db / 10.0))))
+
+
+def pitch_stats(f0: np.ndarray) -> PitchStats:
+    """Median (Hz), SD and 5-95 % range (st) of voiced F0 values (Hz, > 0)."""
+    voiced_s = f0.size * HOP_S
+    if f0.size == 0:
+        return PitchStats(None, None, None, 0.0)
+    median = float(np.median(f0))
+    st = _st(f0, median)
+    p5, p95 = np.percentile(st, [5, 95])
+    return PitchStats(median, float(np.sqrt(np.mean(st**2))), float(p95 - p5), voiced_s)
+
+
+def _lufs(y: np.ndarray, sr: int, speech: np.ndarray, config: VoiceConfig) -> float | None:
+    """Integrated loudness (LUFS) of the voiced dominant speech joined end to end."""
+    if speech.sum() * HOP_S < max(config.min_lufs_speech_s, 0.4):
+        return None
+    import pyloudnorm
+
+    hop = round(HOP_S * sr)
+    idx = (np.flatnonzero(speech)[:, None] * hop + np.arange(hop)[None, :]).ravel()
+    samples = y[idx[idx < len(y)]].astype(np.float64)
+    value = pyloudnorm.Meter(sr).integrated_loudness(samples)
+    return float(value) if np.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- pace, parts
+
+
+def _words_of(transcript: Transcript, speaker: str) -> list[Word]:
+    return [w for w in transcript.words if w.speaker == speaker]
+
+
+def _articulation_s(words: Sequence[Word], pause_min_s: float) -> float:
+    """Time covered by ``words`` (s), with gaps of ``pause_min_s`` or more left out."""
+    total, run_start, run_end = 0.0, None, None
+    for w in sorted(words, key=lambda w: w.start):
+        if run_start is None or run_end is None or w.start - run_end >= pause_min_s:
+            total += 0.0 if run_start is None or run_end is None else run_end - run_start
+            run_start, run_end = w.start, w.end
+        else:
+            run_end = max(run_end, w.end)
+    if run_start is not None and run_end is not None:
+        total += run_end - run_start
+    return total
+
+
+def _talk_s(turns: Sequence[Turn], t0: float = 0.0, t1: float = math.inf) -> float:
+    """Union length (s) of ``turns`` clipped to [t0, t1)."""
+    total, cur_s, cur_e = 0.0, None, None
+    for t in sorted(turns, key=lambda t: t.start):
+        s, e = max(t.start, t0), min(t.end, t1)
+        if e <= s:
+            continue
+        if cur_e is None or cur_s is None or s > cur_e:
+            total += 0.0 if cur_e is None or cur_s is None else cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_s is not None and cur_e is not None:
+        total += cur_e - cur_s
+    return total
+
+
+def pace_stats(words: Sequence[Word], talk_s: float, pause_min_s: float) -> PaceStats:
+    """Words per minute of turn time and words per second of articulation."""
+    art = _articulation_s(words, pause_min_s)
+    n = len(words)
+    wpm = 60.0 * n / talk_s if n and talk_s > 0 else None
+    wps = n / art if n and art > 0 else None
+    return PaceStats(n, talk_s, art, wpm, wps)
+
+
+def _parts(
+    frames: Frames,
+    sv: SpeakerVoice,
+    words: Sequence[Word],
+    turns: Sequence[Turn],
+    duration: float,
+    config: VoiceConfig,
+) -> tuple[PartVoice, ...]:
+    """Each measure per part (quarter) of the call."""
+    times, parts = frames.times(), []
+    base_l, base_f = sv.loudness.baseline_dbfs, sv.loudness.baseline_f0_hz
+    for k in range(config.n_parts):
+        t0, t1 = k * duration / config.n_parts, (k + 1) * duration / config.n_parts
+        sel = frames.speech & (times >= t0) & (times < t1)
+        pitch = (
+            pitch_stats(frames.f0[sel]) if sv.reason is None else PitchStats(None, None, None, 0)
+        )
+        level = _energy_db(frames.level_db[sel]) if sv.reason is None else None
+        ws = [w for w in words if t0 <= 0.5 * (w.start + w.end) < t1]
+        pace = pace_stats(ws, _talk_s(turns, t0, t1), config.pause_min_s)
+        rel_p = None
+        if pitch.median_hz is not None and base_f is not None:
+            rel_p = 12.0 * math.log2(pitch.median_hz / base_f)
+        share = raised_share(sv, t0, t1, config.raised_level_db, config.raised_pitch_st)
+        parts.append(
+            PartVoice(
+                index=k,
+                start=t0,
+                end=t1,
+                voiced_s=pitch.voiced_s,
+                median_f0_hz=pitch.median_hz,
+                pitch_sd_st=pitch.sd_st,
+                pitch_rel_st=rel_p,
+                level_dbfs=level,
+                level_rel_db=None if level is None or base_l is None else level - base_l,
+                words=pace.words,
+                wpm=pace.wpm,
+                articulation_wps=pace.articulation_wps,
+                raised_share=share,
+            )
+        )
+    return tuple(parts)
+
+
+# --------------------------------------------------------------------------- one speaker
+
+
+def _opt(values: np.ndarray) -> tuple[float | None, ...]:
+    return tuple(None if not np.isfinite(v) else round(float(v), 2) for v in values)
+
+
+def measure_speaker(
+    audio: CallAudio,
+    activity: SpeechActivity,
+    transcript: Transcript,
+    speaker: str,
+    config: VoiceConfig,
+) -> SpeakerVoice:
+    """Every voice measure of one speaker (see :class:`SpeakerVoice`)."""
+    channel = activity.channel_of(speaker)
+    y = audio.mix if channel is None or channel >= audio.n_channels else audio.channels[channel]
+    frames = frames_of(audio, activity, speaker, config)
+    speech = frames.speech
+    voiced_s = float(speech.sum() * HOP_S)
+    reason = None if voiced_s >= config.min_voiced_s else NO_VOICED_SPEECH
+    turns = activity.turns_of(speaker)
+    words = _words_of(transcript, speaker)
+    pace = pace_stats(words, _talk_s(turns), config.pause_min_s)
+    ct, cf, cl = step_contour(frames, config) if reason is None else (np.zeros(0),) * 3
+    contour_f0, contour_level = _opt(cf), _opt(cl)
+    base_l, base_f = baselines(contour_level, contour_f0, config)
+    if reason is None:
+        pitch = pitch_stats(frames.f0[speech])
+        sel = frames.level_db[speech]
+        lufs = _lufs(y, audio.sample_rate, speech, config)
+        loud = LoudnessStats(_energy_db(sel), float(np.std(sel)), lufs, base_l, base_f)
+    else:
+        pitch = PitchStats(None, None, None, voiced_s)
+        loud = LoudnessStats(None, None, None, None, None)
+    sv = SpeakerVoice(
+        speaker=speaker,
+        channel=channel,
+        dominant_s=float(frames.dominant.sum() * HOP_S),
+        reason=reason,
+        pitch=pitch,
+        loudness=loud,
+        pace=pace,
+        quarters=(),
+        raised=(),
+        contour_t=tuple(round(float(t), 3) for t in ct),
+        contour_f0_hz=contour_f0,
+        contour_level_db=contour_level,
+    )
+    raised = find_raised(
+        sv,
+        level_db=config.raised_level_db,
+        pitch_st=config.raised_pitch_st,
+        min_s=config.raised_min_s,
+        max_gap_s=config.raised_max_gap_s,
+        step_s=config.contour_step_s,
+    )
+    quarters = _parts(frames, sv, words, turns, audio.duration_s, config)
+    return _replace(sv, quarters=quarters, raised=raised)
+
+
+def _replace(sv: SpeakerVoice, **changes: object) -> SpeakerVoice:
+    from dataclasses import replace
+
+    return replace(sv, **changes)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- stage
+
+
+def measure_voice(
+    audio: CallAudio, activity: SpeechActivity, transcript: Transcript, config: VoiceConfig
+) -> VoiceMetrics:
+    """Measure pitch, loudness and pace per speaker, their trajectory, agitation and pressure.
+
+    Parameters
+    ----------
+    audio : CallAudio
+        16 kHz call; a speaker's own channel is used when ``activity.channel_of`` names one,
+        else the mix.
+    activity : SpeechActivity
+        Turns labelled "agent" / "customer" (or "unknown" for an undiarized mono call).
+    transcript : Transcript
+        Words with times and the same speaker labels (for pace).
+    config : VoiceConfig
+
+    Returns
+    -------
+    VoiceMetrics
+    """
+    labels = dict.fromkeys([*activity.speakers, *(t.speaker for t in activity.turns)])
+    names = [s for s in labels if activity.turns_of(s)] or list(activity.speakers)
+    speakers = tuple(measure_speaker(audio, activity, transcript, s, config) for s in names)
+    metrics = VoiceMetrics(speakers=speakers, agitation=None, pressure=None)
+    agent, customer = metrics.of(AGENT), metrics.of(CUSTOMER)
+    level_db, pitch_st = config.raised_level_db, config.raised_pitch_st
+    agitation = pressure = None
+    if customer is not None and customer.reason is None:
+        agitation = find_agitation(
+            customer, level_db=level_db, pitch_st=pitch_st, step_s=config.contour_step_s
+        )
+    if agent is not None and customer is not None and customer.reason is None:
+        pressure = find_pressure(
+            agent,
+            customer,
+            level_db=level_db,
+            pitch_st=pitch_st,
+            min_s=config.raised_min_s,
+            window_s=config.pressure_window_s,
+        )
+    return VoiceMetrics(speakers=speakers, agitation=agitation, pressure=pressure)

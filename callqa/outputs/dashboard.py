@@ -1,0 +1,179 @@
+"""The team dashboard: one self-contained HTML page over many scored calls.
+
+Input rows are the shape :func:`callqa.batch.store.read_calls` returns (one dict per call:
+``call_id``,
+``agent_id``, ``team``, ``call_date``, ``scored_at``, ``score``, ``sections``,
+``agent_talk_share``, ``agent_interruptions``, ``failed_items`` and the scorecard). They are
+reduced once, here, to the few fields the page needs; the page itself filters (date range,
+team, agent), aggregates and sorts in the browser, so a team lead can slice without
+re-running anything. Definitions of every figure are in docs/report.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from callqa.files import atomic_write_text
+from callqa.outputs.report import (
+    PLOTLY_FILENAME,
+    ensure_shared_plotly,
+    environment,
+    num,
+    plotly_js,
+    script_json,
+    static_text,
+    title_from_id,
+)
+
+UNKNOWN_AGENT = "(no agent id)"
+
+
+def render_dashboard(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    report_links: Mapping[str, str] | None = None,
+    title: str = "Team dashboard",
+    plotly_src: str | None = None,
+) -> str:
+    """The dashboard as one HTML document.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Scored calls, as :func:`callqa.batch.store.read_calls` returns them.
+    report_links : dict or None
+        ``call_id`` -> href of that call's report (relative to the dashboard). Rows without a
+        link show no report link.
+    title : str
+        Page title.
+    plotly_src : str or None
+        Path of a ``plotly.min.js`` to reference instead of inlining Plotly's bundle (4.8 MB).
+
+    Returns
+    -------
+    str
+        A complete HTML document that works offline.
+    """
+    calls, titles = dashboard_rows(rows, report_links=report_links)
+    dates = sorted(c["date"] for c in calls if c["date"])
+    data = {"calls": calls, "titles": titles}
+    return (
+        environment()
+        .get_template("dashboard.html.j2")
+        .render(
+            title=title,
+            n_calls=len(calls),
+            first=dates[0] if dates else "",
+            last=dates[-1] if dates else "",
+            teams=sorted({c["team"] for c in calls if c["team"]}),
+            data_json=script_json(data),
+            css=Markup(static_text("base.css") + static_text("dashboard.css")),
+            js=Markup(static_text("dashboard.js")),
+            plotly_src=plotly_src,
+            plotly_inline=Markup(plotly_js()) if plotly_src is None else "",
+        )
+    )
+
+
+def write_dashboard(
+    rows: Iterable[Mapping[str, Any]],
+    out: Path,
+    *,
+    report_links: Mapping[str, str] | None = None,
+    shared_assets: bool = False,
+) -> Path:
+    """Write the dashboard of ``rows`` to ``out`` (atomically); see :func:`render_dashboard`.
+
+    ``shared_assets`` writes Plotly's bundle once as ``plotly.min.js`` beside ``out`` and
+    references it (the call reports written with ``shared_assets=True`` share it).
+    """
+    out = Path(out)
+    plotly_src = None
+    if shared_assets:
+        ensure_shared_plotly(out.parent)
+        plotly_src = PLOTLY_FILENAME
+    html = render_dashboard(rows, report_links=report_links, plotly_src=plotly_src)
+    return atomic_write_text(out, html)
+
+
+def report_links_in(
+    rows: Iterable[Mapping[str, Any]], reports_dir: Path, out: Path
+) -> dict[str, str]:
+    """``call_id`` -> href (relative to ``out``) of each ``<call_id>.html`` in ``reports_dir``."""
+    import os
+    from urllib.parse import quote
+
+    base = Path(out).resolve().parent
+    links = {}
+    for row in rows:
+        call_id = str(row.get("call_id") or "")
+        page = Path(reports_dir) / f"{call_id}.html"
+        if call_id and page.is_file():
+            links[call_id] = quote(Path(os.path.relpath(page.resolve(), base)).as_posix())
+    return links
+
+
+def dashboard_rows(
+    rows: Iterable[Mapping[str, Any]], *, report_links: Mapping[str, str] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Reduce store rows to what the page needs, and the titles of the failed items.
+
+    Returns
+    -------
+    calls : list of dict
+        ``id``, ``agent``, ``team``, ``date`` (YYYY-MM-DD or ""), ``score`` (0-100 or None),
+        ``talk`` (agent talk share 0-1 or None), ``interruptions`` (int or None), ``failed``
+        (check ids), ``href`` (report link or ""), oldest first.
+    titles : dict
+        Check id -> item title (from the scorecards; a readable form of the id otherwise).
+    """
+    links = report_links or {}
+    calls, titles = [], {}
+    for row in rows:
+        call = _call(row, links)
+        calls.append(call)
+        titles.update(_item_titles(row.get("scorecard")))
+        for item in call["failed"]:
+            titles.setdefault(item, title_from_id(item))
+    calls.sort(key=lambda c: (c["date"], c["scored"]))
+    return calls, titles
+
+
+def _call(row: Mapping[str, Any], links: Mapping[str, str]) -> dict[str, Any]:
+    call_id = str(row.get("call_id") or "")
+    interruptions = num(row.get("agent_interruptions"))
+    return {
+        "id": call_id,
+        "agent": str(row.get("agent_id") or UNKNOWN_AGENT),
+        "team": str(row.get("team") or ""),
+        "date": _day(row.get("call_date")) or _day(row.get("scored_at")),
+        "scored": str(row.get("scored_at") or ""),
+        "score": num(row.get("score")),
+        "talk": num(row.get("agent_talk_share")),
+        "interruptions": None if interruptions is None else int(interruptions),
+        "failed": [str(f) for f in row.get("failed_items") or ()],
+        "href": str(links.get(call_id) or row.get("report_href") or ""),
+    }
+
+
+def _day(value: Any) -> str:
+    """The YYYY-MM-DD part of an ISO date or datetime (str, date or datetime); "" if none."""
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text[:10] if len(text) >= 10 and text[4] == "-" and text[7] == "-" else ""
+
+
+def _item_titles(card: Any) -> dict[str, str]:
+    if not isinstance(card, Mapping):
+        return {}
+    return {
+        str(item.get("id")): str(item.get("title"))
+        for sec in card.get("sections") or ()
+        for item in sec.get("items") or ()
+        if isinstance(item, Mapping) and item.get("id") and item.get("title")
+    }

@@ -1,0 +1,115 @@
+"""What the HTML pages share: the Jinja2 environment, static assets, safe JSON in ``<script>``,
+and number formatting."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from markupsafe import Markup
+
+from callqa.scoring.scorecard import Scorecard, to_dict
+
+SPEAKER_ORDER = ("agent", "customer", "unknown")
+SPEAKER_LABEL = {"agent": "Agent", "customer": "Customer", "unknown": "Speaker"}
+VERDICT_LABEL = {"pass": "Pass", "fail": "Fail", "na": "N/A"}
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&`` and U+2028/9 escaped.
+
+    Escaping ``<`` covers ``</script>`` and ``<!--`` whatever text the transcript holds.
+    """
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
+    for ch, esc in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(ch, esc)
+    return Markup(text)
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("callqa.outputs", "templates"),
+        autoescape=True,  # every template is HTML; transcript text is never trusted
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def static_text(name: str) -> str:
+    text = resources.files("callqa.outputs").joinpath(f"static/{name}").read_text("utf-8")
+    return text.replace("</", "<\\/") if name.endswith(".js") else text
+
+
+def num(value: Any) -> float | None:
+    """A finite float, or None (for None, strings, NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def clock(seconds: float | None) -> str:
+    """``m:ss`` (``h:mm:ss`` from one hour) for a time in seconds."""
+    if seconds is None:
+        return "–"
+    total = max(0, int(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def pct(share: Any) -> str:
+    value = num(share)
+    return "" if value is None else f"{100 * value:.0f}%"
+
+
+def score_text(score: Any) -> str:
+    value = num(score)
+    return "–" if value is None else f"{value:.0f}"
+
+
+def band(score: Any) -> str:
+    """Colour band of a 0-100 score: good >= 80, fair >= 60, poor below (see docs/report.md)."""
+    value = num(score)
+    if value is None:
+        return "none"
+    return "good" if value >= 80 else "fair" if value >= 60 else "poor"
+
+
+def speaker_label(speaker: str) -> str:
+    return SPEAKER_LABEL.get(speaker, speaker.replace("_", " ").title())
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def title_from_id(check_id: str) -> str:
+    tail = check_id.rsplit(".", 1)[-1]
+    return tail.replace("_", " ").capitalize() or check_id
+
+
+def as_plain(card: Any) -> Mapping[str, Any]:
+    """The scorecard's JSON form, for a :class:`~callqa.scoring.scorecard.Scorecard` or a
+    mapping already in that form."""
+    if isinstance(card, Scorecard):
+        return to_dict(card)
+    return card

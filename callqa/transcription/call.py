@@ -1,0 +1,318 @@
+"""A whole call to text: :func:`transcribe_call` turns a :class:`CallAudio` into a
+speaker-labelled :class:`Transcript`, one pass per channel (stereo) or over the mix (mono),
+with the cross-talk and silence guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from callqa.config import TranscriptionConfig
+from callqa.languages import from_whisper, parse_language, to_whisper
+from callqa.transcription.guards import is_silent
+from callqa.transcription.model import Transcriber
+from callqa.types import (
+    UNKNOWN,
+    CallAudio,
+    Segment,
+    SpeechActivity,
+    Transcript,
+    Turn,
+    Utterance,
+    Word,
+)
+
+CHANNEL_LABELS = ("left", "right")  # source labels of stereo channels 0 and 1
+DETECT_MAX_S = 30.0  # Whisper's language ID sees one 30 s window
+
+
+# --------------------------------------------------------------------------- a whole call
+
+
+def transcribe_call(
+    audio: CallAudio,
+    transcriber: Transcriber,
+    *,
+    activity: SpeechActivity | None,
+    language: str | None,
+    config: TranscriptionConfig | None = None,
+) -> Transcript:
+    """Transcribe a call: one pass per channel for stereo, the mix for mono.
+
+    Parameters
+    ----------
+    audio : CallAudio
+        1 or 2 channels at 16 kHz.
+    transcriber : Transcriber
+        A loaded model (:func:`callqa.transcription.load.load_transcriber`).
+    activity : SpeechActivity or None
+        Speaker turns. Stereo turns are "left"/"right" (or mapped by ``channel_map``); mono
+        turns "spk0", "spk1", ... when diarized. Used to detect the language on speech only,
+        to drop cross-talk and hallucinations outside speech, and to label mono speakers.
+    language : str or None
+        Force the language ("no" and "nb" both give "nb"); None detects it.
+    config : TranscriptionConfig, optional
+        Guards used here (``silence_dbfs``, ``crosstalk``, ``crosstalk_tolerance_s``).
+
+    Returns
+    -------
+    Transcript
+        Stereo: words and utterances labelled "left"/"right" (roles come later, from
+        :mod:`callqa.measures.roles`). Mono: diarized speakers, or "unknown".
+    """
+    config = config or TranscriptionConfig()
+    code, probability, source = _call_language(audio, transcriber, activity, language)
+    if audio.n_channels == 2:
+        utterances = _stereo(audio, transcriber, activity, code, config)
+    else:
+        utterances = _mono(audio, transcriber, activity, code, config)
+    ordered = tuple(sorted(utterances, key=lambda u: (u.start, u.end, u.speaker)))
+    return Transcript(
+        language=code,
+        segments=ordered,
+        language_probability=probability,
+        language_source=source,
+    )
+
+
+def _call_language(
+    audio: CallAudio,
+    transcriber: Transcriber,
+    activity: SpeechActivity | None,
+    language: str | None,
+) -> tuple[str, float | None, str]:
+    forced = parse_language(language)
+    if forced is not None:
+        return forced, None, "forced"
+    code, probability = transcriber.detect_language(speech_sample(audio, activity))
+    return from_whisper(code), probability, "detected"
+
+
+def speech_sample(
+    audio: CallAudio, activity: SpeechActivity | None, max_s: float = DETECT_MAX_S
+) -> np.ndarray:
+    """Up to ``max_s`` seconds of speech: the turns of every speaker, each cut from its own
+    channel (stereo) or the mix (mono), concatenated in time order.
+
+    Without activity (or with no turns) the start of the mix is used as it is.
+    """
+    limit = int(max_s * audio.sample_rate)
+    turns = sorted(activity.turns, key=lambda t: t.start) if activity else []
+    pieces, total = [], 0
+    for turn in turns:
+        samples = _turn_samples(audio, activity, turn)
+        pieces.append(samples[: limit - total])
+        total += len(pieces[-1])
+        if total >= limit:
+            break
+    if total == 0:
+        return audio.mix[:limit]
+    return np.concatenate(pieces).astype(np.float32)
+
+
+def _turn_samples(audio: CallAudio, activity: SpeechActivity | None, turn: Turn) -> np.ndarray:
+    channel = _channel_of(activity, turn.speaker) if audio.n_channels == 2 else None
+    signal = audio.channels[channel] if channel is not None else audio.mix
+    start, end = int(turn.start * audio.sample_rate), int(turn.end * audio.sample_rate)
+    return signal[max(0, start) : max(0, end)]
+
+
+def _channel_of(activity: SpeechActivity | None, speaker: str) -> int | None:
+    if activity is not None:
+        mapped = activity.channel_of(speaker)
+        if mapped is not None:
+            return mapped
+    return CHANNEL_LABELS.index(speaker) if speaker in CHANNEL_LABELS else None
+
+
+# --------------------------------------------------------------------------- stereo
+
+
+def _stereo(
+    audio: CallAudio,
+    transcriber: Transcriber,
+    activity: SpeechActivity | None,
+    language: str,
+    config: TranscriptionConfig,
+) -> list[Utterance]:
+    out: list[Utterance] = []
+    for index, label in enumerate(CHANNEL_LABELS):
+        own = _own_turns(activity, index) if activity is not None else None
+        out.extend(_channel(audio, index, label, own, transcriber, language, config))
+    return out
+
+
+def _own_turns(activity: SpeechActivity, channel: int) -> tuple[Segment, ...]:
+    return tuple(t.segment for t in activity.turns if _channel_of(activity, t.speaker) == channel)
+
+
+def _channel(
+    audio: CallAudio,
+    index: int,
+    label: str,
+    own: tuple[Segment, ...] | None,
+    transcriber: Transcriber,
+    language: str,
+    config: TranscriptionConfig,
+) -> list[Utterance]:
+    samples = audio.channels[index]
+    if is_silent(samples, config.silence_dbfs) or (own is not None and not own):
+        return []  # nothing said on this channel: decoding would only invent text
+    if own is not None and config.crosstalk == "mask":
+        samples = mask_outside(samples, own, config.crosstalk_tolerance_s, audio.sample_rate)
+    utterances = transcriber.transcribe(samples, language=to_whisper(language))
+    if own is not None and config.crosstalk != "off":
+        utterances = keep_words_inside(utterances, own, config.crosstalk_tolerance_s)
+    return [relabel(u, label) for u in utterances]
+
+
+def mask_outside(
+    samples: np.ndarray, turns: tuple[Segment, ...], pad_s: float, sample_rate: int
+) -> np.ndarray:
+    """A copy of ``samples`` with everything outside ``turns`` (each widened by ``pad_s`` s)
+    set to zero."""
+    keep = np.zeros(len(samples), dtype=bool)
+    for seg in turns:
+        start = max(0, int((seg.start - pad_s) * sample_rate))
+        keep[start : max(start, int((seg.end + pad_s) * sample_rate))] = True
+    return np.where(keep, samples, np.float32(0.0)).astype(np.float32)
+
+
+def keep_words_inside(
+    utterances: Sequence[Utterance], turns: Sequence[Segment], tolerance_s: float
+) -> tuple[Utterance, ...]:
+    """Drop the words that do not overlap any turn widened by ``tolerance_s`` seconds;
+    drop utterances left without words (whole hallucinated or leaked segments).
+
+    Utterances that carry no word times are kept when their own span overlaps a turn.
+    """
+    wide = [Segment(s.start - tolerance_s, s.end + tolerance_s) for s in turns]
+
+    def inside(start: float, end: float) -> bool:
+        span = Segment(start, max(end, start + 1e-3))
+        return any(span.overlaps(seg) for seg in wide)
+
+    kept: list[Utterance] = []
+    for utt in utterances:
+        if not utt.words:
+            if inside(utt.start, utt.end):
+                kept.append(utt)
+            continue
+        words = tuple(w for w in utt.words if inside(w.start, w.end))
+        if len(words) == len(utt.words):
+            kept.append(utt)
+        elif words:
+            kept.append(_from_words(utt.speaker, words))
+    return tuple(kept)
+
+
+def relabel(utterance: Utterance, speaker: str) -> Utterance:
+    """The utterance and its words with ``speaker`` as their speaker."""
+    words = tuple(replace(w, speaker=speaker) for w in utterance.words)
+    return replace(utterance, speaker=speaker, words=words)
+
+
+def _from_words(speaker: str, words: Sequence[Word]) -> Utterance:
+    return Utterance(
+        speaker=speaker,
+        start=words[0].start,
+        end=words[-1].end,
+        text=" ".join(w.text for w in words),
+        words=tuple(words),
+    )
+
+
+# --------------------------------------------------------------------------- mono
+
+
+def _mono(
+    audio: CallAudio,
+    transcriber: Transcriber,
+    activity: SpeechActivity | None,
+    language: str,
+    config: TranscriptionConfig,
+) -> list[Utterance]:
+    samples = audio.mix
+    if is_silent(samples, config.silence_dbfs):
+        return []
+    utterances = transcriber.transcribe(samples, language=to_whisper(language))
+    if activity is None:
+        return list(utterances)
+    speech = tuple(t.segment for t in activity.turns)
+    utterances = drop_outside_speech(utterances, speech, config.crosstalk_tolerance_s)
+    if any(t.speaker != UNKNOWN for t in activity.turns):
+        draft = Transcript(language=language, segments=tuple(utterances))
+        return list(assign_speakers(draft, activity.turns).segments)
+    return list(utterances)
+
+
+def drop_outside_speech(
+    utterances: Sequence[Utterance], speech: Sequence[Segment], tolerance_s: float
+) -> tuple[Utterance, ...]:
+    """Drop utterances whose words *all* fall outside speech (hallucinated text in silence
+    or hold music); utterances with some word inside speech are kept whole."""
+    wide = [Segment(s.start - tolerance_s, s.end + tolerance_s) for s in speech]
+
+    def heard(start: float, end: float) -> bool:
+        span = Segment(start, max(end, start + 1e-3))
+        return any(span.overlaps(seg) for seg in wide)
+
+    spans = (
+        ((w.start, w.end) for w in u.words) if u.words else [(u.start, u.end)] for u in utterances
+    )
+    return tuple(u for u, s in zip(utterances, spans, strict=True) if any(heard(*x) for x in s))
+
+
+def assign_speakers(transcript: Transcript, turns: Sequence[Turn]) -> Transcript:
+    """Label each word with the speaker whose turn overlaps it most (the nearest turn when
+    none overlaps) and split utterances where the speaker changes.
+
+    Parameters
+    ----------
+    transcript : Transcript
+        Words with times (speakers ignored).
+    turns : sequence of Turn
+        Diarized turns ("spk0", "spk1", ...).
+
+    Returns
+    -------
+    Transcript
+        Same words and language; utterances re-cut at speaker changes, in time order.
+    """
+    if not turns:
+        return transcript
+    segments: list[Utterance] = []
+    for utt in transcript.segments:
+        if not utt.words:
+            segments.append(replace(utt, speaker=speaker_at(utt.start, utt.end, turns)))
+            continue
+        words = [replace(w, speaker=speaker_at(w.start, w.end, turns)) for w in utt.words]
+        segments.extend(_split_by_speaker(words, utt))
+    ordered = tuple(sorted(segments, key=lambda u: (u.start, u.end, u.speaker)))
+    return replace(transcript, segments=ordered)
+
+
+def speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str:
+    """The speaker of the turn overlapping ``[start, end)`` most, else of the nearest turn."""
+    span = Segment(start, max(end, start))
+
+    def score(turn: Turn) -> tuple[float, float]:
+        gap = max(turn.start - span.end, span.start - turn.end, 0.0)
+        return (span.intersection(turn.segment), -gap)
+
+    return max(turns, key=score).speaker
+
+
+def _split_by_speaker(words: list[Word], original: Utterance) -> list[Utterance]:
+    runs: list[list[Word]] = [[words[0]]]
+    for word in words[1:]:
+        if word.speaker == runs[-1][-1].speaker:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    if len(runs) == 1:  # keep Whisper's own text (punctuation, spacing) when nothing changed
+        return [replace(original, speaker=words[0].speaker, words=tuple(words))]
+    return [_from_words(run[0].speaker, run) for run in runs]

@@ -1,0 +1,139 @@
+"""faster-whisper (CTranslate2) as a :class:`~callqa.transcription.model.Transcriber`.
+
+int8 on CPU, float16 on GPU by default; word timestamps always on. The default model is the
+shipped ``base`` directory (:func:`callqa.transcription.weights.ensure_base_ct2`), loaded with the
+Hugging Face hub switched offline so that no network call can happen.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from callqa.config import TranscriptionConfig
+from callqa.errors import ModelError
+from callqa.languages import from_whisper, to_whisper
+from callqa.transcription.guards import SegmentGuard, is_silent, to_utterance
+from callqa.transcription.model import resolve_threads
+from callqa.transcription.weights import ResolvedModel, resolve_model
+from callqa.types import ModelInfo, Utterance
+
+BACKEND = "faster-whisper"
+
+
+def pick_device(device: str) -> str:
+    """ "cuda" or "cpu" for a configured device ("auto": cuda when CTranslate2 sees a GPU)."""
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+def pick_compute_type(compute_type: str, device: str) -> str:
+    """ "auto" -> int8 on CPU, float16 on GPU; anything else unchanged."""
+    if compute_type != "auto":
+        return compute_type
+    return "float16" if device == "cuda" else "int8"
+
+
+class FasterWhisperTranscriber:
+    """A loaded faster-whisper model with callqa's decoding settings.
+
+    Build it with :meth:`load` (or :func:`callqa.transcription.load.load_transcriber`); it holds the
+    model for the life of the process.
+    """
+
+    def __init__(self, model: Any, config: TranscriptionConfig, info: ModelInfo) -> None:
+        self._model = model
+        self._config = config
+        self._info = info
+
+    @classmethod
+    def load(cls, config: TranscriptionConfig) -> FasterWhisperTranscriber:
+        """Resolve ``config.model`` and load it.
+
+        Raises
+        ------
+        ModelError
+            The weights cannot be found, verified or loaded.
+        """
+        resolved = resolve_model(config.model, BACKEND)
+        if resolved.offline:
+            os.environ["HF_HUB_OFFLINE"] = "1"  # read by huggingface_hub at import
+        model = _load_model(resolved, config)
+        info = ModelInfo(backend=BACKEND, name=resolved.name, weights_sha256=resolved.sha256)
+        return cls(model, config, info)
+
+    @property
+    def info(self) -> ModelInfo:
+        """Backend, model name and weights checksum."""
+        return self._info
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """Language of speech-only audio (first 30 s), Norwegian as "nb"."""
+        code, probability, _ = self._model.detect_language(audio=_mono16k(audio))
+        return from_whisper(code), float(probability)
+
+    def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
+        """Transcribe one channel (16 kHz float32) in ``language``; see the protocol."""
+        cfg = self._config
+        if is_silent(audio, cfg.silence_dbfs):
+            return ()
+        segments, _ = self._model.transcribe(
+            _mono16k(audio),
+            language=to_whisper(language),
+            beam_size=cfg.beam_size,
+            best_of=cfg.best_of,
+            temperature=list(cfg.temperatures),
+            compression_ratio_threshold=cfg.compression_ratio_threshold,
+            log_prob_threshold=cfg.log_prob_threshold,
+            no_speech_threshold=cfg.no_speech_threshold,
+            condition_on_previous_text=cfg.condition_on_previous_text,
+            word_timestamps=True,
+            vad_filter=False,  # callqa runs its own speech activity detection
+        )
+        guard = SegmentGuard(cfg)
+        return tuple(u for u in (_convert(s, guard) for s in segments) if u is not None)
+
+
+def _convert(segment: Any, guard: SegmentGuard) -> Utterance | None:
+    if not guard.keep(
+        segment.text,
+        window=segment.seek,
+        window_ratio=segment.compression_ratio,
+        no_speech_prob=segment.no_speech_prob,
+        avg_logprob=segment.avg_logprob,
+    ):
+        return None
+    words = ((w.word, w.start, w.end, w.probability) for w in segment.words or ())
+    return to_utterance(segment.text, segment.start, segment.end, words)
+
+
+def _load_model(resolved: ResolvedModel, config: TranscriptionConfig) -> Any:
+    from faster_whisper import WhisperModel
+
+    device = pick_device(config.device)
+    try:
+        return WhisperModel(
+            resolved.location,
+            device=device,
+            compute_type=pick_compute_type(config.compute_type, device),
+            cpu_threads=resolve_threads(config.threads),
+            local_files_only=resolved.offline,
+        )
+    except (OSError, RuntimeError, ValueError) as exc:
+        hint = (
+            "the default model 'base' works offline"
+            if not resolved.offline
+            else "delete the callqa cache directory and run again"
+        )
+        raise ModelError(
+            f"faster-whisper could not load model {resolved.name!r} ({exc}); {hint}"
+        ) from exc
+
+
+def _mono16k(audio: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(audio, dtype=np.float32)

