@@ -8,8 +8,11 @@ longer-or-equal overlapping ``action_non_commitment`` phrase ("let me check", "I
 or ``customer_action`` phrase ("you will need to") voids it, and a ``non_commitment_markers``
 phrase (a habit, an example: "usually", "let's say") voids the whole sentence. Its *time frame*
 is a ``time_frame`` phrase ("by Friday", "within 24 hours", "tomorrow morning") in the same
-sentence or the agent's next sentence in that turn. Commitments in the customer's words are
-reported but never count for the agent.
+sentence or the agent's previous or next sentence in that turn ("Tomorrow before noon. I'll
+ring you then"). An action under way while the agent speaks is one too: ``agent_present`` ("I'm",
+"we are") with an action verb in a sentence with a ``now_marker`` ("I'm emailing you the form as
+we speak"), its time frame the marker. Commitments in the customer's words are reported but
+never count for the agent.
 """
 
 from __future__ import annotations
@@ -112,6 +115,8 @@ def action_phrase(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -
         if (m := _with_deliverable(r, tokens, pack)) is not None
     ]
     futures = find_phrases(tokens, pack.phrases("agent_future"))
+    if find_phrases(tokens, pack.phrases("now_marker")):  # "I'm emailing you as we speak"
+        futures += find_phrases(tokens, pack.phrases("agent_present"))
     skip = {i for f in futures for i in range(f.first, f.last)}
     found += [
         m
@@ -139,8 +144,9 @@ def commitments(text: CallText, speaker: str) -> list[Commitment]:
         if match is None:
             continue
         frame = time_frame(sent.tokens, text.pack)
-        if frame is None and i + 1 < len(sents) and sents[i + 1].turn == sent.turn:
-            frame = time_frame(sents[i + 1].tokens, text.pack)
+        for k in (i + 1, i - 1):  # the next sentence of the turn, then the previous one
+            if frame is None and 0 <= k < len(sents) and sents[k].turn == sent.turn:
+                frame = time_frame(sents[k].tokens, text.pack)
         out.append(Commitment(sent, match.words(sent.tokens), speaker, frame))
     return out
 

@@ -31,7 +31,7 @@ EMPATHY_DEFAULTS: dict[str, Any] = {
     "require_complaint": False,  # the default rubric sets na_if = ["no_complaint"] instead
 }
 
-ApologyKind = Literal["apology", "pardon", "negated"]
+ApologyKind = Literal["apology", "pardon", "negated", "blaming"]
 
 MIN_NEGATION_TOKENS = 5  # a negated statement this long counts as a problem statement
 
@@ -42,10 +42,18 @@ def apology_kind(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) ->
     Unambiguous apologies (``apology``: "sorry for", "I apologise") always count. A bare
     ``apology_weak`` ("sorry", "I'm sorry", "excuse me") is a request to repeat when the sentence
     is a question ("Sorry, what was the number?") or asks to repeat ("sorry, I didn't catch
-    that"). ``negated_apology`` ("I'm not sorry", "no need to apologise") wins over both.
+    that"). ``negated_apology`` ("I'm not sorry", "no need to apologise") wins over both, and
+    so does a ``blaming`` phrase in the same sentence: "I'm sorry you never got round to reading
+    your policy" and "sorry, but you should have checked" blame the customer; they apologise
+    for nothing.
     """
     if find_phrases(tokens, pack.phrases("negated_apology")):
         return "negated"
+    if find_phrases(tokens, pack.phrases("blaming")) and (
+        find_phrases(tokens, pack.phrases("apology"))
+        or find_phrases(tokens, pack.phrases("apology_weak"))
+    ):
+        return "blaming"
     if find_phrases(tokens, pack.phrases("apology")):
         return "apology"
     if not find_phrases(tokens, pack.phrases("apology_weak")):
@@ -65,15 +73,22 @@ def is_apology(text: str, language: str) -> bool:
 
 
 def is_complaint(sentence: Sentence, pack: PhrasePack) -> bool:
-    """True when a customer sentence states a problem: a ``complaint`` phrase, or a negated
-    statement (``complaint_negation``, not a question) of at least 5 words."""
+    """True when a customer sentence states a problem or a hardship.
+
+    A ``complaint`` phrase ("broken", "charged twice", "cracked", "in hospital"), or a negated
+    statement (``complaint_negation``, not a question, at least 5 words) about something that
+    should work: with a ``problem_verbs`` phrase ("it won't turn on", "the app doesn't load").
+    A negation alone is no problem ("Not yet, I've been using the other app"). A pack without
+    ``problem_verbs`` counts every negated statement of 5 words or more.
+    """
     if find_phrases(sentence.tokens, pack.phrases("complaint")):
         return True
-    return (
-        not sentence.question
-        and len(sentence.tokens) >= MIN_NEGATION_TOKENS
-        and bool(find_phrases(sentence.tokens, pack.phrases("complaint_negation")))
-    )
+    if sentence.question or len(sentence.tokens) < MIN_NEGATION_TOKENS:
+        return False
+    if not find_phrases(sentence.tokens, pack.phrases("complaint_negation")):
+        return False
+    verbs = pack.phrases("problem_verbs")
+    return not verbs or bool(find_phrases(sentence.tokens, verbs))
 
 
 def complaints(text: CallText) -> list[Sentence]:
@@ -119,6 +134,7 @@ def apology(ctx: CheckContext) -> CheckResult:
         "before_complaint": len(apologies) - len(timely),
         "pardon": sum(1 for _, k in kinds if k == "pardon"),
         "negated": sum(1 for _, k in kinds if k == "negated"),
+        "blaming": sum(1 for _, k in kinds if k == "blaming"),
         "rote": rote,
         "max_same_apology": max(counts.values(), default=0),
         "complaint_at": round(first, 2) if problems else None,
@@ -146,19 +162,37 @@ def apology(ctx: CheckContext) -> CheckResult:
     )
 
 
+AFFECT_WINDOW = 4  # words between an empathy frame ("that sounds") and its feeling ("scary")
+
+
 def empathy_phrases(tokens: tuple[Token, ...], pack: PhrasePack) -> list[Match]:
-    """``empathy`` phrases of a sentence that are not part of an ``empathy_traps`` phrase.
+    """Empathy in a sentence: ``empathy`` phrases that are not part of an ``empathy_traps``
+    phrase, and an ``empathy_frame`` followed within four words by a ``negative_affect`` word
+    ("that sounds really scary", "that's rotten luck", "what a nightmare").
 
     A trap holds an empathy phrase without being empathy: an understanding check, which frames
     a reflection ("if I understand correctly, ...", "se ho capito bene"), or a negation ("jeg
     forstår ikke", "non capisco").
     """
     traps = find_phrases(tokens, pack.phrases("empathy_traps"))
-    return [
+    found = [
         m
         for m in find_phrases(tokens, pack.phrases("empathy"))
         if not any(t.first < m.last and m.first < t.last for t in traps)
     ]
+    affects = find_phrases(tokens, pack.phrases("negative_affect"))
+    for frame in find_phrases(tokens, pack.phrases("empathy_frame")):
+        feeling = next(
+            (a for a in affects if frame.last <= a.first <= frame.last + AFFECT_WINDOW), None
+        )
+        if feeling is not None:
+            found.append(Match(frame.phrase, frame.first, feeling.last))
+    return found
+
+
+def caring(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
+    """True for a caring question ("are you okay?", "is everyone alright?")."""
+    return bool(find_phrases(tokens, pack.phrases("caring_question")))
 
 
 def _empathy_before(text: CallText, sentence: Sentence) -> bool:
@@ -186,7 +220,11 @@ def empathy(ctx: CheckContext) -> CheckResult:
     found = [
         s
         for s in text.sentences(AGENT)
-        if s.start >= first and not s.question and empathy_phrases(s.tokens, text.pack)
+        if s.start >= first
+        and (
+            (not s.question and empathy_phrases(s.tokens, text.pack))
+            or caring(s.tokens, text.pack)
+        )
     ]
     return CheckResult(
         id="empathise.empathy",

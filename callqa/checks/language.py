@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callqa.checks.base import CheckContext, not_applicable
+from callqa.checks.base import CheckContext
 from callqa.checks.text import (
     CallText,
     Match,
@@ -21,30 +21,59 @@ from callqa.types import AGENT, CheckResult
 
 NEGATIVE_DEFAULTS: dict[str, Any] = {
     "max_per_minute": 2.0,  # negative words per agent speech minute for a pass
-    "min_agent_seconds": 15.0,  # below this much agent speech the rate is "na"
+    "min_agent_seconds": 30.0,  # the rate's denominator never goes below this much speech
 }
 FORBIDDEN_DEFAULTS: dict[str, Any] = {}
+SUBORDINATE_WINDOW = 2  # words before a phrase searched for "when", "if", "where"...
 
 
 def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
-    """ "no / can't / won't / don't" (``negative``) outside ``negative_exceptions`` ("no
-    problem", "don't worry") and ``refusal_traps`` ("I can't wait")."""
+    """Negative framing in an agent statement: "no / can't / won't / don't" (``negative``) and
+    refusals (``refusal``: "not covered", "nothing else I can do"), outside
+    ``negative_exceptions`` ("no problem", "don't worry", "oh no") and ``refusal_traps`` ("I
+    can't wait"). Questions are not counted ("You didn't get burnt?" cares, it does not
+    refuse), nor a negation in a condition ("if it doesn't arrive": a ``subordinators`` word
+    within the two words before it)."""
+    if sentence.question:
+        return []
     pack = text.pack
     exceptions = find_phrases(sentence.tokens, pack.phrases("negative_exceptions"))
     exceptions += find_phrases(sentence.tokens, pack.phrases("refusal_traps"))
-    return outside(find_phrases(sentence.tokens, pack.phrases("negative")), exceptions)
+    found = find_phrases(sentence.tokens, pack.phrases("negative"))
+    found += find_phrases(sentence.tokens, pack.phrases("refusal"))
+    subordinators = find_phrases(sentence.tokens, pack.phrases("subordinators"))
+    kept: list[Match] = []
+    for m in sorted(outside(found, exceptions), key=lambda m: (m.first, -(m.last - m.first))):
+        if any(m.first - SUBORDINATE_WINDOW <= s.first < m.first for s in subordinators):
+            continue
+        if not any(m.overlaps(k) for k in kept):  # "we can't" and "can't" are one
+            kept.append(m)
+    return kept
 
 
 def forbidden(
     tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool = False
 ) -> list[Match]:
-    """``forbidden`` phrases outside ``forbidden_exceptions`` ("you can relax now"); in a
-    question, also outside ``forbidden_in_questions`` (an obligation asked about, "Devi
-    spedirlo all'estero?", is no order)."""
+    """``forbidden`` phrases that are orders to this customer.
+
+    Not counted: a phrase inside a ``forbidden_exceptions`` phrase ("you can relax now"); in a
+    question, inside ``forbidden_in_questions`` (an obligation asked about, "Devi spedirlo
+    all'estero?", is no order); one that a ``subordinators`` word opens within the two words
+    before it (a description or a condition: "the display tells you when you have to top it
+    up", "if you have to wait"); one followed by a ``tip_verbs`` phrase (a friendly tip: "you
+    have to try the custard tarts").
+    """
     exceptions = find_phrases(tokens, pack.phrases("forbidden_exceptions"))
     if question:
         exceptions += find_phrases(tokens, pack.phrases("forbidden_in_questions"))
-    return outside(find_phrases(tokens, pack.phrases("forbidden")), exceptions)
+    subordinators = find_phrases(tokens, pack.phrases("subordinators"))
+    tips = pack.phrases("tip_verbs")
+    return [
+        m
+        for m in outside(find_phrases(tokens, pack.phrases("forbidden")), exceptions)
+        if not any(m.first - SUBORDINATE_WINDOW <= s.first < m.first for s in subordinators)
+        and not find_phrases(tokens[m.last : m.last + 3], tips)
+    ]
 
 
 def agent_minutes(ctx: CheckContext) -> float:
@@ -55,14 +84,16 @@ def agent_minutes(ctx: CheckContext) -> float:
 def negative_language(ctx: CheckContext) -> CheckResult:
     """``positive.negative_language``: negative words per agent minute at most ``max_per_minute``.
 
-    Score 1 at or below the threshold, falling linearly to 0 at twice the threshold.
+    The minutes are the agent's speech time, but at least ``min_agent_seconds``: a curt agent
+    who answers "No." and "Don't know." in ten seconds is not excused by speaking little, and
+    one "no" in a short call is not a high rate. Score 1 at or below the threshold, falling
+    linearly to 0 at twice the threshold.
     """
     text = call_text(ctx, "positive.negative_language")
     if not isinstance(text, CallText):
         return text
-    minutes = agent_minutes(ctx)
-    if minutes * 60 < float(param(ctx, NEGATIVE_DEFAULTS, "min_agent_seconds")):
-        return not_applicable("positive.negative_language", "too little agent speech to rate")
+    spoken = agent_minutes(ctx)
+    minutes = max(spoken, float(param(ctx, NEGATIVE_DEFAULTS, "min_agent_seconds")) / 60.0)
     hits = [(s, m) for s in text.sentences(AGENT) for m in negative_words(s, text)]
     limit = float(param(ctx, NEGATIVE_DEFAULTS, "max_per_minute"))
     rate = len(hits) / minutes
@@ -82,7 +113,7 @@ def negative_language(ctx: CheckContext) -> CheckResult:
         'than "I can\'t send it before today").',
         details={
             "count": len(hits),
-            "agent_minutes": round(minutes, 3),
+            "agent_minutes": round(spoken, 3),
             "per_minute": round(rate, 3),
             "max_per_minute": limit,
             "words": words,

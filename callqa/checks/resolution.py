@@ -19,26 +19,38 @@ from callqa.checks.text import (
     param,
 )
 from callqa.types import AGENT, CheckResult
+from callqa.words.numbers import digit_sequences
 
 QUESTION_DEFAULTS: dict[str, Any] = {
     "min_open": 1,  # open questions for a full score
     "lead_words": 3,  # an open-question word must start within this many words
+    "count_offer": True,  # the opening "How can I help you?" counts, as QA reviewers count it
+    "data_request_words": 8,  # a question this short that asks for a data item is closed
 }
 ALTERNATIVE_DEFAULTS: dict[str, Any] = {
-    "window": 3,  # agent sentences after a refusal searched for an alternative
+    "window": 4,  # agent sentences after a refusal searched for an alternative
 }
+BARE_NO_WORDS = 3  # "No." / "Nope, sorry." answering the customer's request is a refusal
 
-QuestionKind = Literal["open", "closed", "offer"]
+QuestionKind = Literal["open", "closed", "offer", "data"]
 
 
 def question_kind(
-    tokens: tuple[Token, ...], question: bool, pack: PhrasePack, lead_words: int = 3
+    tokens: tuple[Token, ...],
+    question: bool,
+    pack: PhrasePack,
+    lead_words: int = 3,
+    data_words: int = 8,
 ) -> QuestionKind | None:
-    """ "open", "closed", "offer" (the rote "how can I help you?") or None for a statement.
+    """ "open", "closed", "offer" ("how can I help you?"), "data" (a request for a data item:
+    "What's the tracking number?", "Hva er registreringsnummeret?") or None for a statement.
 
-    A sentence is a question when it ends in "?". It is open when an ``open_question`` phrase
-    starts within its first ``lead_words`` words, or when it holds an ``open_invitation``
-    ("tell me more", "walk me through"), which counts even without a question mark.
+    A sentence is a question when it ends in "?". A question of at most ``data_words`` words
+    that names a ``data_item`` (number, name, address, date of birth, ...) asks for data, not
+    for the customer's story, whatever word it starts with. Otherwise it is open when an
+    ``open_question`` phrase starts within its first ``lead_words`` words, or when it holds an
+    ``open_invitation`` ("tell me more", "walk me through"), which counts even without a
+    question mark.
     """
     if find_phrases(tokens, pack.phrases("open_invitation")):
         return "open"
@@ -46,6 +58,8 @@ def question_kind(
         return None
     if find_phrases(tokens, pack.phrases("offer_help")):
         return "offer"
+    if len(tokens) <= data_words and find_phrases(tokens, pack.phrases("data_item")):
+        return "data"
     if any(m.first < lead_words for m in find_phrases(tokens, pack.phrases("open_question"))):
         return "open"
     return "closed"
@@ -54,18 +68,23 @@ def question_kind(
 def open_questions(ctx: CheckContext) -> CheckResult:
     """``lead.open_questions``: the agent asks open questions, not only yes/no ones.
 
-    The opening "how can I help you?" is not counted. Passes with at least ``min_open`` open
-    questions; score = min(1, open / ``min_open``).
+    The opening "how can I help you?" counts (``count_offer``: QA reviewers count it; the rubric
+    can set it false to demand a question about the problem itself); requests for a data item
+    ("What's your account number?") do not. Passes with at least ``min_open`` open questions;
+    score = min(1, open / ``min_open``).
     """
     text = call_text(ctx, "lead.open_questions")
     if not isinstance(text, CallText):
         return text
     lead = int(param(ctx, QUESTION_DEFAULTS, "lead_words"))
+    data_words = int(param(ctx, QUESTION_DEFAULTS, "data_request_words"))
     kinds = [
-        (s, question_kind(s.tokens, s.question, text.pack, lead)) for s in text.sentences(AGENT)
+        (s, question_kind(s.tokens, s.question, text.pack, lead, data_words))
+        for s in text.sentences(AGENT)
     ]
-    opened = [s for s, k in kinds if k == "open"]
-    closed = [s for s, k in kinds if k == "closed"]
+    counted = ("open", "offer") if param(ctx, QUESTION_DEFAULTS, "count_offer") else ("open",)
+    opened = [s for s, k in kinds if k in counted]
+    closed = [s for s, k in kinds if k in ("closed", "data")]
     need = max(1, int(param(ctx, QUESTION_DEFAULTS, "min_open")))
     score = min(1.0, len(opened) / need)
     asked = len(opened) + len(closed)
@@ -86,13 +105,47 @@ def open_questions(ctx: CheckContext) -> CheckResult:
     )
 
 
-def refusals(sentence: Sentence, pack: PhrasePack) -> list[Match]:
-    """Refusal phrases in ``sentence`` that are not inside a trap ("I can't wait to help") or a
-    ``refusal_facts`` phrase ("I can't hear you", "I can't find your order"): those still count
-    as negative words, but refuse nothing."""
+def refusals(sentence: Sentence, pack: PhrasePack, *, answering: bool = False) -> list[Match]:
+    """What the agent refuses or says is not available in ``sentence``.
+
+    ``refusal`` phrases ("I can't", "we don't refund", "not covered", "nothing else I can do",
+    "fully booked", "not my department") that are not inside a trap ("I can't wait to help"),
+    a ``negative_exceptions`` phrase ("there's no charge") or a ``refusal_facts`` phrase ("I
+    can't hear you", "I can't find your order": those still count as negative words, but refuse
+    nothing). With ``answering`` (the customer's last turn
+    asked something), a bare "No." or "Nope, sorry." (a ``bare_no`` word opening a sentence of
+    at most three words) is a refusal too.
+    """
     traps = find_phrases(sentence.tokens, pack.phrases("refusal_traps"))
     traps += find_phrases(sentence.tokens, pack.phrases("refusal_facts"))
-    return outside(find_phrases(sentence.tokens, pack.phrases("refusal")), traps)
+    traps += find_phrases(sentence.tokens, pack.phrases("negative_exceptions"))  # "no charge"
+    found = outside(find_phrases(sentence.tokens, pack.phrases("refusal")), traps)
+    if not found and answering and 0 < len(sentence.tokens) <= BARE_NO_WORDS:
+        bare = find_phrases(sentence.tokens[:1], pack.phrases("bare_no"))
+        exceptions = find_phrases(sentence.tokens, pack.phrases("negative_exceptions"))
+        if bare and not exceptions:
+            found = bare
+    return found
+
+
+def offers_alternative(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
+    """True when ``tokens`` offer something the agent can do or point to instead.
+
+    An ``alternative`` phrase ("what I can do", "instead", "I can offer"), or a ``referral``
+    ("another garage", "you could try") with a number in the sentence (its phone number or
+    price: "Hansen Auto have slots, 8 90 12 34 56, about 890 kroner"). A ``non_remedy`` phrase
+    ("I'll put a note on the account") offers nothing, whatever else the sentence says.
+    """
+    if find_phrases(tokens, pack.phrases("non_remedy")):
+        return False
+    if find_phrases(tokens, pack.phrases("alternative")):
+        return True
+    referral = find_phrases(tokens, pack.phrases("referral"))
+    return bool(referral) and any(t.text.isdigit() or _is_number_word(t, pack) for t in tokens)
+
+
+def _is_number_word(token: Token, pack: PhrasePack) -> bool:
+    return bool(digit_sequences(token.text, pack.language))
 
 
 def _alternative_after(sents: list[Sentence], end: int, pack: PhrasePack) -> Sentence | None:
@@ -101,7 +154,7 @@ def _alternative_after(sents: list[Sentence], end: int, pack: PhrasePack) -> Sen
     for j, sent in enumerate(sents):
         tokens = sent.tokens[end:] if j == 0 else sent.tokens
         rest = replace(sent, tokens=tokens)
-        if find_phrases(tokens, pack.phrases("alternative")) and not refusals(rest, pack):
+        if offers_alternative(tokens, pack) and not refusals(rest, pack):
             return sent
     return None
 
@@ -117,9 +170,10 @@ def alternative(ctx: CheckContext) -> CheckResult:
         return text
     sents = text.sentences(AGENT)
     window = int(param(ctx, ALTERNATIVE_DEFAULTS, "window"))
+    asked = _answers_a_question(text)
     found: list[tuple[Sentence, Sentence | None]] = []
     for i, sent in enumerate(sents):
-        hits = refusals(sent, text.pack)
+        hits = refusals(sent, text.pack, answering=sent.index in asked)
         if hits:
             alt = _alternative_after(sents[i : i + 1 + window], hits[-1].last, text.pack)
             found.append((sent, alt))
@@ -139,6 +193,15 @@ def alternative(ctx: CheckContext) -> CheckResult:
         'what I can do is ...").',
         details={"refusals": len(found), "without_alternative": len(bare)},
     )
+
+
+def _answers_a_question(text: CallText) -> set[int]:
+    """Indices of the agent sentences that open a turn right after a customer question."""
+    out = set()
+    for before, turn in zip(text.turns, text.turns[1:], strict=False):
+        if turn.speaker == AGENT and before.speaker != AGENT and before.sentences[-1].question:
+            out.add(turn.sentences[0].index)
+    return out
 
 
 CHECKS = {"lead.open_questions": open_questions, "lead.alternative": alternative}

@@ -7,8 +7,10 @@ matched on token sequences where a phrase token matches an utterance token when
 * their surface forms are equal (case-folded), or
 * their lemmas (``simplemma``) are equal, so inflected Finnish/Slovenian forms match, or
 * the phrase token ends in ``*`` and the utterance token starts with what precedes it
-  (a stem: ``pahoittel*``), or it starts with ``=`` and equals the rest as spelled (surface form
-  only, no lemma: ``=lähetän`` matches "lähetän" but not "lähetit"), or
+  (a stem: ``pahoittel*``), or starts with ``*`` and the token ends with the rest (the head of
+  a compound: ``*nummer`` matches "kundenummer", "registreringsnummeret" through its lemma),
+  ``*nummer*`` containing it, or it starts with ``=`` and equals the rest as spelled (surface
+  form only, no lemma: ``=lähetän`` matches "lähetän" but not "lähetit"), or
 * the phrase token is ``_`` (any one token) or ``...`` (zero to three tokens).
 
 A pack's ``[normalize] replace`` pairs rewrite the lower-cased text before tokenizing (English
@@ -134,12 +136,16 @@ def split_sentences(text: str) -> list[str]:
 def _compile_phrase(source: str, language: str, replace: Sequence[tuple[str, str]]) -> Phrase:
     parts: list[str] = []
     for raw in normalize_text(source, replace).split():
-        if raw in (GAP_TOKEN, ANY_TOKEN) or raw.endswith("*") or raw.startswith("="):
+        wild = raw.endswith("*") or raw.startswith(("*", "="))
+        if raw in (GAP_TOKEN, ANY_TOKEN) or wild:
             parts.append(raw)
         else:
             parts.extend(m.group() for m in _TOKEN_RE.finditer(raw))
     special = (GAP_TOKEN, ANY_TOKEN)
-    lemmas = tuple(p if p in special or p.endswith("*") else lemma(p, language) for p in parts)
+    lemmas = tuple(
+        p if p in special or p.endswith("*") or p.startswith("*") else lemma(p, language)
+        for p in parts
+    )
     return Phrase(source=source, tokens=tuple(parts), lemmas=lemmas)
 
 
@@ -148,6 +154,12 @@ def _token_matches(tok: Token, surface: str, lem: str) -> bool:
         return True
     if surface.startswith("="):
         return tok.text == surface[1:]
+    if surface.startswith("*") and surface.endswith("*") and len(surface) > 2:
+        part = surface[1:-1]
+        return part in tok.text or part in tok.lemma
+    if surface.startswith("*"):
+        head = surface[1:]
+        return tok.text.endswith(head) or tok.lemma.endswith(head)
     if surface.endswith("*"):
         stem = surface[:-1]
         return tok.text.startswith(stem) or tok.lemma.startswith(stem)
