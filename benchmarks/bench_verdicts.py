@@ -206,8 +206,7 @@ def report(name: str, verdicts: Sequence[Verdict], in_sample: bool) -> list[str]
         f"{right} ({right / max(1, len(verdicts)):.1%}). Auto-fail item "
         f"(`positive.forbidden_phrases`): {len(false_fails)} false fails.",
         "",
-        "Accuracy per check and language (share of items where callqa's verdict equals the "
-        "label):",
+        "Accuracy per check and language (share of items where callqa's verdict equals the label):",
         "",
         *table(verdicts),
         "",

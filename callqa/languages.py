@@ -35,6 +35,12 @@ ALIASES = {
     "slv": "sl",
 }
 _CLOSEST = {"nn": "nb"}  # a supported language close enough to read numbers with
+# languages Whisper's language ID confuses with each other on short or accented speech
+_RELATED = (
+    frozenset({"nb", "nn", "da", "sv"}),
+    frozenset({"sl", "hr", "sr", "bs"}),
+    frozenset({"fi", "et"}),
+)
 
 
 def normalize(code: str | None) -> str:
@@ -91,3 +97,9 @@ def closest_supported(code: str | None, default: str = "en") -> str:
     text = normalize(code)
     text = _CLOSEST.get(text, text)
     return text if text in SUPPORTED else default
+
+
+def related(a: str | None, b: str | None) -> bool:
+    """True for the same language or two that language ID confuses (nb/da/sv, sl/hr/sr)."""
+    x, y = normalize(a), normalize(b)
+    return x == y or any(x in group and y in group for group in _RELATED)

@@ -33,11 +33,31 @@ from callqa.privacy.audio import redact_audio
 from callqa.privacy.detect import find_pii
 from callqa.privacy.redact import attach_audio_path, redact_scorecard
 from callqa.privacy.spans import PiiSpan
-from callqa.scoring.rubric import Rubric, load_rubric, run_checks, score_checks
+from callqa.scoring.confidence import (
+    call_reviews,
+    language_contradiction,
+    review_items,
+    with_confidence,
+)
+from callqa.scoring.rubric import (
+    Rubric,
+    load_rubric,
+    run_checks,
+    score_checks,
+    withheld_auto_fails,
+)
 from callqa.scoring.scorecard import Scorecard
 from callqa.transcription.call import transcribe_call
 from callqa.transcription.model import Transcriber
-from callqa.types import CallAudio, ModelInfo, RoleDecision, SourceInfo, SpeechActivity, Transcript
+from callqa.types import (
+    CallAudio,
+    CheckResult,
+    ModelInfo,
+    RoleDecision,
+    SourceInfo,
+    SpeechActivity,
+    Transcript,
+)
 
 
 @dataclass(frozen=True)
@@ -272,7 +292,11 @@ def _assemble(
         if rubric is None:
             rubric = load_rubric(Path(config.rubric.path) if config.rubric.path else None)
         checks = run_checks(rubric, transcript, metrics, has_audio=has_audio)
+        checks = with_confidence(checks, transcript, roles)
         sections, score, auto_failed = score_checks(rubric, checks)
+        withheld = withheld_auto_fails(rubric, checks)
+        review = review_items(checks, review_below=rubric.review_below, withheld=withheld)
+        review += call_reviews(transcript, roles)
     return Scorecard(
         call_id=call_id,
         source=source,
@@ -288,7 +312,9 @@ def _assemble(
         score=score,
         roles=roles,
         auto_failed=auto_failed,
-        warnings=_warnings(transcript, roles, channels),
+        warnings=_warnings(transcript, roles, checks),
+        review=tuple(review),
+        provisional=bool(review),
         rubric=rubric.name,
         callqa_version=__version__,
         created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -316,10 +342,19 @@ def _agent_channel_label(audio: CallAudio, decision: RoleDecision) -> str | None
     return decision.agent if audio.n_channels == 2 else None
 
 
-def _warnings(transcript: Transcript, roles: RoleDecision | None, channels: int) -> tuple[str, ...]:
+def _warnings(
+    transcript: Transcript, roles: RoleDecision | None, checks: tuple[CheckResult, ...]
+) -> tuple[str, ...]:
     notes = []
     if not transcript.segments:
-        notes.append("no speech was transcribed; text checks are 'na'")
+        notes.append("no speech was transcribed; every item is 'na' and the call has no score")
+    elif checks and all(c.verdict == "na" for c in checks):
+        reason = checks[0].details.get("reason", "")
+        if "too little speech" in reason:
+            notes.append(f"{reason}: every item is 'na' and the call has no score")
+    contradiction = language_contradiction(transcript)
+    if contradiction:
+        notes.append(contradiction)
     if roles is not None and roles.method == "none":
         notes.append(
             "speakers could not be told apart (mono call): speaker-specific checks are 'na'"

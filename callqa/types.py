@@ -177,13 +177,35 @@ class Word:
 
 @dataclass(frozen=True)
 class Utterance:
-    """A transcript segment: one speaker's words between two pauses."""
+    """A transcript segment: one speaker's words between two pauses.
+
+    Attributes
+    ----------
+    speaker : str
+    start, end : float [s]
+    text : str
+    words : tuple of Word
+        With times and Whisper's probability each (1.0 for words read from a text file).
+    avg_logprob : float <= 0 or None [nats/token]
+        Whisper's mean token log-probability of the segment (None when not transcribed here).
+    no_speech_prob : float in [0, 1] or None
+        Whisper's probability that the segment's window holds no speech.
+    """
 
     speaker: str
     start: float
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+    @property
+    def word_probability(self) -> float | None:
+        """Mean probability of the segment's words (None without words)."""
+        if not self.words:
+            return None
+        return sum(w.probability for w in self.words) / len(self.words)
 
 
 @dataclass(frozen=True)
@@ -200,12 +222,17 @@ class Transcript:
         "detected", "forced" (CLI/config) or "file" (read from a transcript file).
     segments : tuple of Utterance
         In start-time order.
+    detected_language, detected_probability : str or None, float in [0, 1] or None
+        With a forced language: what Whisper's language ID heard anyway, and how sure it was
+        (a forced language that detection contradicts makes Whisper translate).
     """
 
     language: str
     segments: tuple[Utterance, ...]
     language_probability: float | None = None
     language_source: str = "detected"
+    detected_language: str | None = None
+    detected_probability: float | None = None
 
     @property
     def words(self) -> tuple[Word, ...]:
@@ -254,6 +281,10 @@ class CheckResult:
         One coaching sentence.
     details : dict
         Check-specific figures (JSON-serialisable), e.g. {"owner": "agent", "time_frame": "today"}.
+    confidence : float in [0, 1] or None
+        How likely the verdict is right (calibrated on the labelled call set: among verdicts
+        given with confidence 0.8 about 80 % were right; docs/checks.md). Set by the scoring
+        stage; None before it.
     """
 
     id: str
@@ -262,6 +293,26 @@ class CheckResult:
     evidence: tuple[Evidence, ...] = ()
     tip: str = ""
     details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """Something a person should look at before trusting the scorecard.
+
+    Attributes
+    ----------
+    item : str
+        A check id ("positive.forbidden_phrases"), or "roles", "language", "transcript".
+    reason : str
+        One sentence saying why callqa is unsure.
+    confidence : float in [0, 1] or None
+        The verdict's confidence, for a check.
+    """
+
+    item: str
+    reason: str
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)

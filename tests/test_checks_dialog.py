@@ -224,7 +224,7 @@ def test_asking_the_customer_to_act_is_not_a_commitment() -> None:
 # --- lead ---------------------------------------------------------------------------------
 
 
-def test_open_questions_exclude_the_opening_offer() -> None:
+def test_open_questions_count_the_opening_offer_as_reviewers_do() -> None:
     t = call(
         [
             (A, "Hello, how can I help you?"),
@@ -233,9 +233,19 @@ def test_open_questions_exclude_the_opening_offer() -> None:
         ]
     )
     r = run("lead.open_questions", t)
-    assert r.verdict == "fail" and r.details == {"open": 0, "closed": 1, "open_share": 0.0}
+    assert r.verdict == "pass" and r.details == {"open": 1, "closed": 1, "open_share": 0.5}
+    strict = run("lead.open_questions", t, count_offer=False)
+    assert strict.verdict == "fail" and strict.details["open"] == 0
     t = call([(A, "What happened when you paid?")])
     assert run("lead.open_questions", t).verdict == "pass"
+
+
+def test_a_request_for_data_is_no_open_question() -> None:
+    t = call([(A, "What's the tracking number?"), (C, "It's 4 4 1 9."), (A, "What's your name?")])
+    r = run("lead.open_questions", t)
+    assert r.verdict == "fail" and r.details["closed"] == 2
+    longer = call([(A, "What happened with the number you were given when you first called us?")])
+    assert run("lead.open_questions", longer).verdict == "pass"  # a story, not a data item
 
 
 def test_refusal_with_alternative_in_the_next_turn() -> None:
@@ -271,8 +281,14 @@ def test_negative_language_rate_per_agent_minute() -> None:
     assert r.verdict == "pass" and r.score == 1.0
 
 
-def test_negative_language_needs_enough_agent_speech() -> None:
-    assert run("positive.negative_language", call([(A, "No.", 0.0, 1.0)])).verdict == "na"
+def test_a_curt_agent_is_not_excused_by_speaking_little() -> None:
+    """Below 30 s of agent speech the rate is counted over 30 s: one "no" is no pattern, three
+    "no"/"don't" in ten seconds are."""
+    one = call([(A, "No.", 0.0, 1.0)])
+    assert run("positive.negative_language", one).verdict == "pass"
+    curt = call([(A, "No.", 0.0, 1.0), (C, "Why not?", 1.5, 2.0), (A, "Don't know. No.", 3.0, 5.0)])
+    r = run("positive.negative_language", curt)
+    assert r.verdict == "fail" and r.details["count"] == 3 and r.details["per_minute"] == 6.0
 
 
 def test_forbidden_phrases_fail_with_each_occurrence() -> None:

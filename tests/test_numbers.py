@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callqa.languages import closest_supported
-from callqa.privacy.numbers import find_numbers, fold, lexicon, words_to_digits
+from callqa.words.numbers import find_numbers, fold, lexicon, words_to_digits
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from callqa.types import AGENT, CUSTOMER, CheckResult, Transcript, Utterance
 MINI = """
 name = "mini"
 auto_fail_cap = 40
+min_words = 0  # the tests call on single lines
 
 [[sections]]
 id = "empathise"
@@ -262,10 +263,22 @@ def test_run_checks_applies_na_rules_and_params(tmp_path: Path) -> None:
 
 def test_no_audio_rule_on_default_rubric() -> None:
     rubric = load_rubric()
-    t = _call([(AGENT, "Hello, thanks for calling, how can I help?")])
+    t = _call([(AGENT, "Hello, thanks for calling Nordic Telecom, this is Anna, how can I help?")])
     results = {r.id: r for r in run_checks(rubric, t, CallMetrics(duration_s=2.0), has_audio=False)}
     assert results["tone.pace"].verdict == "na"
     assert results["open.greeting"].verdict == "pass"
+
+
+def test_a_call_with_almost_no_words_is_not_judged() -> None:
+    rubric = load_rubric()
+    t = _call([(AGENT, "Hello?"), (CUSTOMER, "Hello, can you hear me?")])
+    results = run_checks(rubric, t, CallMetrics(duration_s=30.0), has_audio=True)
+    assert {r.verdict for r in results} == {"na"}
+    assert "too little speech was transcribed to judge the call (6 words)" in {
+        r.details["reason"] for r in results
+    }
+    _, score, failed = score_checks(rubric, results)
+    assert score is None and failed == ()
 
 
 def test_user_phrase_pack_from_rubric(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ RESOURCE_FOLDERS = (  # shipped data that changes a scorecard
     ("callqa.checks", "phrases"),
     ("callqa.measures", "data"),
     ("callqa.privacy", "data"),
+    ("callqa.words", "data"),
 )
 
 

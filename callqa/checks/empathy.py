@@ -222,8 +222,7 @@ def empathy(ctx: CheckContext) -> CheckResult:
         for s in text.sentences(AGENT)
         if s.start >= first
         and (
-            (not s.question and empathy_phrases(s.tokens, text.pack))
-            or caring(s.tokens, text.pack)
+            (not s.question and empathy_phrases(s.tokens, text.pack)) or caring(s.tokens, text.pack)
         )
     ]
     return CheckResult(

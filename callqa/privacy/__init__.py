@@ -9,7 +9,7 @@ in a transcript, and redact them from the scorecard, free text and the call audi
 
 Detection works on one speaker's words at a time, across that speaker's consecutive segments
 (a card number read out over two ASR segments is one number), and on digits as well as number
-words in en, nb, fi, it and sl (:mod:`callqa.privacy.numbers`). Numbers with check digits are
+words in en, nb, fi, it and sl (:mod:`callqa.words.numbers`). Numbers with check digits are
 redacted
 only when the check digits agree, so an order number is left alone:
 
@@ -42,7 +42,6 @@ from callqa.privacy.redact import (
     summarize,
 )
 from callqa.privacy.spans import PLACEHOLDERS, PiiPiece, PiiSpan
-from callqa.privacy.tokens import Token, tokenize
 from callqa.privacy.validators import (
     codice_fiscale_valid,
     emso_valid,
@@ -51,6 +50,7 @@ from callqa.privacy.validators import (
     iban_valid,
     luhn_valid,
 )
+from callqa.words.tokens import Token, tokenize
 
 __all__ = [
     "PLACEHOLDERS",

@@ -17,7 +17,6 @@ from callqa.config import (
     NATIONAL_ID,
     PHONE,
 )
-from callqa.privacy.numbers import find_numbers, fold
 from callqa.privacy.streams import Atom, Tok, cue_re, month_of, word_lists, word_set
 from callqa.privacy.validators import (
     card_prefix_ok,
@@ -28,6 +27,7 @@ from callqa.privacy.validators import (
     iban_valid,
     luhn_valid,
 )
+from callqa.words.numbers import find_numbers, fold
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from callqa.config import (
 from callqa.privacy.detect import find_pii
 from callqa.privacy.spans import PiiPiece, PiiSpan
 from callqa.privacy.streams import basis
-from callqa.privacy.tokens import Token, tokenize
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import (
     Evidence,
@@ -26,6 +25,7 @@ from callqa.types import (
     Utterance,
     Word,
 )
+from callqa.words.tokens import Token, tokenize
 
 
 def redact_transcript(transcript: Transcript, spans: Sequence[PiiSpan]) -> Transcript:

@@ -13,14 +13,14 @@ from importlib import resources
 from callqa.config import (
     RedactionConfig,
 )
-from callqa.privacy.numbers import find_numbers, fold, normalise
-from callqa.privacy.tokens import tokenize
 from callqa.privacy.validators import IBAN_LENGTHS
 from callqa.types import (
     Transcript,
     Utterance,
     Word,
 )
+from callqa.words.numbers import find_numbers, fold, normalise
+from callqa.words.tokens import tokenize
 
 
 @cache

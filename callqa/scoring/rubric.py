@@ -46,7 +46,16 @@ NA_RULES = {
     "no_audio": "scored from a transcript without audio",
 }
 
-_TOP_KEYS = {"name", "description", "auto_fail_cap", "phrase_packs", "sections"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "auto_fail_cap",
+    "auto_fail_min_confidence",
+    "review_below",
+    "min_words",
+    "phrase_packs",
+    "sections",
+}
 _SECTION_KEYS = {"id", "title", "items"}
 _ITEM_KEYS = {"check", "title", "weight", "na_if", "auto_fail", "params"}
 
@@ -99,6 +108,13 @@ class Rubric:
     sections : tuple of RubricSection
     auto_fail_cap : float in [0, 100]
         Ceiling of the overall score when an auto-fail item fails (0: the call fails).
+    auto_fail_min_confidence : float in [0, 1]
+        An auto-fail item's "fail" caps the score only when its confidence is at least this;
+        an unsure one is listed for review and the score is provisional (default 0.8).
+    review_below : float in [0, 1]
+        Verdicts with a confidence below this are listed for review (default 0.7).
+    min_words : int >= 0
+        A call with fewer transcribed words is not judged: every item "na" (default 10).
     phrase_packs : tuple of str
         Absolute paths of user phrase packs merged over the built-in ones.
     source : str
@@ -109,6 +125,9 @@ class Rubric:
     sections: tuple[RubricSection, ...]
     description: str = ""
     auto_fail_cap: float = 0.0
+    auto_fail_min_confidence: float = 0.8
+    review_below: float = 0.7
+    min_words: int = 10
     phrase_packs: tuple[str, ...] = ()
     source: str = ""
 
@@ -243,9 +262,26 @@ def parse_rubric(data: Mapping[str, Any], path: Path) -> Rubric:
         description=str(data.get("description", "")),
         sections=sections,
         auto_fail_cap=float(cap),
+        auto_fail_min_confidence=_share(data, "auto_fail_min_confidence", 0.8, path),
+        review_below=_share(data, "review_below", 0.7, path),
+        min_words=_count(data, "min_words", 10, path),
         phrase_packs=tuple(str((path.parent / p).resolve()) for p in packs),
         source=str(path),
     )
+
+
+def _share(data: Mapping[str, Any], key: str, default: float, path: Path) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"{path}: {key} must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def _count(data: Mapping[str, Any], key: str, default: int, path: Path) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise ConfigError(f"{path}: {key} must be a whole number from 0 to 10000, got {value!r}")
+    return value
 
 
 def _no_duplicates(ids: list[str], what: str, path: Path) -> None:
@@ -318,6 +354,10 @@ def run_checks(
     """
     checks = registry()
     packs = list(rubric.phrase_packs) + list(phrase_packs)
+    n_words = sum(len(s.words) or len(s.text.split()) for s in transcript.segments)
+    if n_words < rubric.min_words:
+        why = f"too little speech was transcribed to judge the call ({n_words} words)"
+        return tuple(not_applicable(item.check, why) for _, item in rubric.items)
     out = []
     for _, item in rubric.items:
         fn = checks.get(item.check)
@@ -349,11 +389,14 @@ def score_checks(
         Score 0-100 = weighted mean of the section's non-"na" items x 100 (None if all "na").
     overall : float in [0, 100] or None
         Weighted mean over every non-"na" item x 100, capped at ``rubric.auto_fail_cap`` when an
-        auto-fail item failed; None when every item is "na" and none auto-failed.
+        auto-fail item failed with confidence >= ``rubric.auto_fail_min_confidence``; None when
+        every item is "na" and none auto-failed.
     auto_failed : tuple of str
-        Ids of auto-fail items whose verdict is "fail".
+        Ids of auto-fail items whose verdict is a confident "fail" (a result without a
+        confidence counts as confident).
 
-    An item without a result in ``checks`` counts as "na".
+    An item without a result in ``checks`` counts as "na". :func:`withheld_auto_fails` lists
+    the auto-fail items that failed without enough confidence to cap the score.
     """
     by_id = {c.id: c for c in checks}
     sections = []
@@ -362,13 +405,30 @@ def score_checks(
         items = tuple(_item_score(section, item, by_id.get(item.check)) for item in section.items)
         every += items
         sections.append(SectionScore(section.id, section.title, _round(_weighted(items)), items))
-    failed = tuple(i.id for i in every if i.auto_fail and i.verdict == "fail")
+    unsure = set(withheld_auto_fails(rubric, checks))
+    failed = tuple(
+        i.id for i in every if i.auto_fail and i.verdict == "fail" and i.id not in unsure
+    )
     overall = _weighted(every)
     if failed:
         overall = (
             min(overall, rubric.auto_fail_cap) if overall is not None else rubric.auto_fail_cap
         )
     return tuple(sections), _round(overall), failed
+
+
+def withheld_auto_fails(rubric: Rubric, checks: Sequence[CheckResult]) -> tuple[str, ...]:
+    """Auto-fail items whose "fail" has a confidence below ``rubric.auto_fail_min_confidence``:
+    they count as an ordinary failed item, do not cap the score, and are listed for review."""
+    auto = {item.check for _, item in rubric.items if item.auto_fail}
+    return tuple(
+        c.id
+        for c in checks
+        if c.id in auto
+        and c.verdict == "fail"
+        and c.confidence is not None
+        and c.confidence < rubric.auto_fail_min_confidence
+    )
 
 
 def _item_score(section: RubricSection, item: RubricItem, result: CheckResult | None) -> ItemScore:

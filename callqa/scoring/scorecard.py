@@ -30,6 +30,7 @@ from callqa.types import (
     CheckResult,
     ModelInfo,
     RedactionSummary,
+    ReviewItem,
     RoleDecision,
     SectionScore,
     SourceInfo,
@@ -65,6 +66,8 @@ class Scorecard:
     redaction: RedactionSummary | None = None
     auto_failed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    review: tuple[ReviewItem, ...] = ()
+    provisional: bool = False
     rubric: str = "default"
     callqa_version: str = ""
     created_at: str = ""  # ISO 8601, UTC

@@ -65,6 +65,10 @@ def transcribe_call(
     """
     config = config or TranscriptionConfig()
     code, probability, source = _call_language(audio, transcriber, activity, language)
+    detected: tuple[str, float] | None = None
+    if source == "forced":  # what Whisper hears anyway: a contradiction means a translation
+        found, p = transcriber.detect_language(speech_sample(audio, activity))
+        detected = (from_whisper(found), float(p))
     if audio.n_channels == 2:
         utterances = _stereo(audio, transcriber, activity, code, config)
     else:
@@ -75,6 +79,8 @@ def transcribe_call(
         segments=ordered,
         language_probability=probability,
         language_source=source,
+        detected_language=detected[0] if detected else None,
+        detected_probability=round(detected[1], 3) if detected else None,
     )
 
 

@@ -109,7 +109,14 @@ def _convert(segment: Any, guard: SegmentGuard) -> Utterance | None:
     ):
         return None
     words = ((w.word, w.start, w.end, w.probability) for w in segment.words or ())
-    return to_utterance(segment.text, segment.start, segment.end, words)
+    return to_utterance(
+        segment.text,
+        segment.start,
+        segment.end,
+        words,
+        avg_logprob=segment.avg_logprob,
+        no_speech_prob=segment.no_speech_prob,
+    )
 
 
 def _load_model(resolved: ResolvedModel, config: TranscriptionConfig) -> Any:

@@ -196,7 +196,13 @@ def is_silent(audio: np.ndarray, dbfs: float) -> bool:
 
 
 def to_utterance(
-    text: str, start: float, end: float, words: Iterable[tuple[str, float, float, float]]
+    text: str,
+    start: float,
+    end: float,
+    words: Iterable[tuple[str, float, float, float]],
+    *,
+    avg_logprob: float | None = None,
+    no_speech_prob: float | None = None,
 ) -> Utterance | None:
     """One Whisper segment as an :class:`Utterance` (speaker "unknown").
 
@@ -208,6 +214,8 @@ def to_utterance(
         Segment bounds.
     words : iterable of (text, start, end, probability)
         Word timings; empty words (punctuation only after stripping) are skipped.
+    avg_logprob, no_speech_prob : float or None
+        Whisper's segment scores, kept for the transcript's reliability (rounded to 0.001).
 
     Returns
     -------
@@ -236,4 +244,6 @@ def to_utterance(
         end=round(float(end), 3),
         text=clean or " ".join(w.text for w in converted),
         words=converted,
+        avg_logprob=None if avg_logprob is None else round(float(avg_logprob), 3),
+        no_speech_prob=None if no_speech_prob is None else round(float(no_speech_prob), 3),
     )

@@ -102,7 +102,14 @@ def _convert(segment: dict[str, Any], guard: SegmentGuard) -> Utterance | None:
     ):
         return None
     words = ((w["word"], w["start"], w["end"], w["probability"]) for w in segment.get("words", ()))
-    return to_utterance(segment["text"], segment["start"], segment["end"], words)
+    return to_utterance(
+        segment["text"],
+        segment["start"],
+        segment["end"],
+        words,
+        avg_logprob=segment.get("avg_logprob"),
+        no_speech_prob=segment.get("no_speech_prob"),
+    )
 
 
 def _pick_device(device: str) -> str:

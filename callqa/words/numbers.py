@@ -11,7 +11,7 @@ sequence into :class:`NumberUnit` values, each a stretch of tokens with the digi
     "five hundred and twelve"    -> "512"
 
 Units keep digit strings, not values, so leading zeros survive ("oh seven" -> "0", "7").
-The word lists live in ``callqa/privacy/data/number_words.toml``.
+The word lists live in ``callqa/words/data/number_words.toml``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from functools import cache
 from importlib import resources
 
 from callqa.languages import closest_supported
-from callqa.privacy.tokens import tokenize
+from callqa.words.tokens import tokenize
 
 _DIGIT, _TEEN, _TENS, _HUNDREDS, _COMPOUND = "digit", "teen", "tens", "hundreds", "compound"
 
@@ -69,7 +69,7 @@ def fold(word: str) -> str:
 
 @cache
 def _data() -> dict[str, dict]:
-    text = resources.files("callqa.privacy").joinpath("data/number_words.toml").read_text("utf-8")
+    text = resources.files("callqa.words").joinpath("data/number_words.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
@@ -148,7 +148,7 @@ def find_numbers(tokens: Sequence[str], language: str) -> list[NumberUnit]:
     Parameters
     ----------
     tokens : sequence of str
-        Words, digit runs and punctuation, in order (see ``callqa.privacy.redact.tokenize``). A "-"
+        Words, digit runs and punctuation, in order (:func:`callqa.words.tokens.tokenize`). A "-"
         between a tens word and a unit ("twenty-one") is read as part of the number.
     language : str
         ISO 639-1 code; "no" means "nb"; unknown languages use the English words.
@@ -286,3 +286,34 @@ def _read_hundred(norm: Sequence[str], start: int, j: int, digit: int, lex: Lexi
         tail = _read_after_tens(norm, k, rest[1], lex)
         value, end = value + int(tail.digits), tail.end
     return NumberUnit(start, end, str(value))
+
+
+_JOINERS = frozenset(",.-/ ")  # punctuation that may sit between the digits of one number
+
+
+def digit_sequences(text: str, language: str, min_digits: int = 1) -> set[str]:
+    """The numbers said in ``text`` as digit strings: runs of digits and number words with only
+    punctuation between them are joined ("four four one nine" -> "4419", "12 34" -> "1234").
+
+    Parameters
+    ----------
+    text : str
+        One utterance or turn.
+    language : str
+        ISO 639-1 code of the number words.
+    min_digits : int >= 1
+        Shorter digit strings are left out.
+    """
+    tokens = [t.text for t in tokenize(text)]
+    runs: list[str] = []
+    current, last_end = "", -1
+    for unit in find_numbers(tokens, language):
+        between = tokens[last_end : unit.start] if last_end >= 0 else []
+        if current and all(t in _JOINERS for t in between):
+            current += unit.digits
+        else:
+            runs.append(current)
+            current = unit.digits
+        last_end = unit.end
+    runs.append(current)
+    return {r for r in runs if len(r) >= min_digits}
