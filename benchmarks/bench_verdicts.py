@@ -5,7 +5,8 @@ Run from the repository root::
 
     python benchmarks/bench_verdicts.py            # writes benchmarks/results/verdicts.md
     python benchmarks/bench_verdicts.py --fit      # also refits callqa/scoring/data/confidence.json
-    python benchmarks/bench_verdicts.py --show-misses   # print every disagreement
+    python benchmarks/bench_verdicts.py --show-misses   # print every development disagreement
+    python benchmarks/bench_verdicts.py --heldout  # also the held-out set (the README's figures)
 
 Data: ``benchmarks/data/calls/*.json`` (the development set: call transcripts written for
 callqa and labelled item by item the way a QA reviewer labels a call; its README says how). The
@@ -14,8 +15,8 @@ rules were tuned on it, so its figures are development figures. ``benchmarks/dat
 
 A verdict is compared with the label as a reviewer reads it: ``action.next_step`` passed
 without a time frame (callqa's partial pass, score 0.5) counts as "fail", as the label
-definition asks for a time frame. "Positive" in precision and recall is "fail": the agent did
-something wrong.
+definition asks for a time frame, and so does a rote ``empathise.apology`` (score 0.5).
+"Positive" in precision and recall is "fail": the agent did something wrong.
 
 Confidence: each verdict's confidence is its check's track record for that verdict (see
 callqa/scoring/confidence.py; a transcript file has every word clearly heard and no role
@@ -60,6 +61,7 @@ class Verdict:
     item: str
     predicted: str
     label: str
+    key: str  # the track record it is judged by (verdict, or verdict/weak)
     confidence: float | None
     evidence: str
     label_why: str
@@ -74,9 +76,24 @@ def load_calls(folder: Path) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
 
+def track_key(check: Mapping) -> str:
+    """The track record key of a verdict in its JSON form (as callqa.scoring.confidence)."""
+    if check["details"].get("strength") == "weak":
+        return f"{check['verdict']}/weak"
+    if check["details"].get("partial"):
+        return f"{check['verdict']}/partial"
+    if check["details"].get("rote"):
+        return f"{check['verdict']}/rote"
+    return str(check["verdict"])
+
+
 def as_reviewer_reads(check: Mapping) -> str:
-    """callqa's verdict in the label's terms (a partial next step is a fail)."""
+    """callqa's verdict in the label's terms: a partial next step (no time frame) and a rote
+    apology (the same words over and over, score 0.5) are fails, as the label rules read
+    them."""
     if check["id"] == "action.next_step" and check["details"].get("partial"):
+        return "fail"
+    if check["id"] == "empathise.apology" and check["details"].get("rote"):
         return "fail"
     return str(check["verdict"])
 
@@ -102,6 +119,7 @@ def score_calls(calls: Sequence[dict], config: Config) -> list[Verdict]:
                     item=item,
                     predicted=as_reviewer_reads(check),
                     label=label["verdict"],
+                    key=track_key(check),
                     confidence=check.get("confidence"),
                     evidence=quote or reason,
                     label_why=label.get("why", ""),
@@ -111,10 +129,10 @@ def score_calls(calls: Sequence[dict], config: Config) -> list[Verdict]:
 
 
 def tracks_of(verdicts: Iterable[Verdict]) -> dict[str, dict[str, Track]]:
-    """check -> callqa's verdict (as the scorecard says it) -> (right, n)."""
+    """check -> track key (the scorecard's verdict, or verdict/weak) -> (right, n)."""
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for v in verdicts:
-        cell = counts[v.item][v.predicted]
+        cell = counts[v.item][v.key]
         cell[0] += v.right
         cell[1] += 1
     return {i: {p: Track(r, n) for p, (r, n) in d.items()} for i, d in counts.items()}
@@ -145,7 +163,7 @@ def loo_pairs(verdicts: Sequence[Verdict]) -> list[tuple[float, bool]]:
     for call, mine in by_call.items():
         others = tracks_of(v for v in verdicts if v.call != call)
         for v in mine:
-            track = others.get(v.item, {}).get(v.predicted, Track(0, 0))
+            track = others.get(v.item, {}).get(v.key, Track(0, 0))
             pairs.append((track.rate, v.right))
     return pairs
 
@@ -251,7 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit", action="store_true", help="refit the shipped track records")
     parser.add_argument("--show-misses", action="store_true", help="print every disagreement")
-    parser.add_argument("--language", help="only calls in this language")
+    parser.add_argument("--language", help="only calls in this language (development set)")
+    parser.add_argument(
+        "--heldout",
+        action="store_true",
+        help="also score the held-out set (report only: never tune on its misses)",
+    )
     args = parser.parse_args(argv)
     config = replace_config(Config(), redaction__enabled=False)
     start = time.perf_counter()
@@ -265,10 +288,11 @@ def main(argv: list[str] | None = None) -> int:
 
         confidence.track_records.cache_clear()
         dev = score_calls(dev_calls, config)
-    held_calls = load_calls(HELDOUT) if HELDOUT.is_dir() else []
+    use_held = args.heldout and not args.language and HELDOUT.is_dir()
+    held_calls = load_calls(HELDOUT) if use_held else []
     held = score_calls(held_calls, config) if held_calls else []
     if args.show_misses:
-        for v in [*dev, *held]:
+        for v in dev:
             if not v.right:
                 print(
                     f"{v.call:28} {v.item:28} callqa={v.predicted:4} label={v.label:4} | "

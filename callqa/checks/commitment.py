@@ -9,10 +9,10 @@ or ``customer_action`` phrase ("you will need to") voids it, and a ``non_commitm
 phrase (a habit, an example: "usually", "let's say") voids the whole sentence. Its *time frame*
 is a ``time_frame`` phrase ("by Friday", "within 24 hours", "tomorrow morning") in the same
 sentence or the agent's previous or next sentence in that turn ("Tomorrow before noon. I'll
-ring you then"). An action under way while the agent speaks is one too: ``agent_present`` ("I'm",
-"we are") with an action verb in a sentence with a ``now_marker`` ("I'm emailing you the form as
-we speak"), its time frame the marker. Commitments in the customer's words are reported but
-never count for the agent.
+ring you then"). An action under way while the agent speaks is one too: an ``agent_present``
+phrase ending in the verb form ("I'm =*ing") whose verb is an action verb, in a sentence with a
+``now_marker`` ("I'm emailing you the form as we speak"), its time frame the marker.
+Commitments in the customer's words are reported but never count for the agent.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def action_phrase(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -
     ]
     futures = find_phrases(tokens, pack.phrases("agent_future"))
     if find_phrases(tokens, pack.phrases("now_marker")):  # "I'm emailing you as we speak"
-        futures += find_phrases(tokens, pack.phrases("agent_present"))
+        found += _under_way(tokens, pack, blocked)
     skip = {i for f in futures for i in range(f.first, f.last)}
     found += [
         m
@@ -127,6 +127,17 @@ def action_phrase(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -
         if not _blocked(match, blocked):
             return match
     return None
+
+
+def _under_way(tokens: tuple[Token, ...], pack: PhrasePack, blocked: list[Match]) -> list[Match]:
+    """``agent_present`` phrases whose last word is an action verb ("I'm =*ing": "I'm emailing
+    you the form", "le sto inviando"): the phrase holds the verb form, so "we're open" is none."""
+    verbs = pack.phrases("action_verbs")
+    return [
+        m
+        for m in find_phrases(tokens, pack.phrases("agent_present"))
+        if not _blocked(m, blocked) and phrase_at(tokens, m.last - 1, verbs) is not None
+    ]
 
 
 def time_frame(tokens: tuple[Token, ...], pack: PhrasePack) -> str | None:

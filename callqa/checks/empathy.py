@@ -34,6 +34,7 @@ EMPATHY_DEFAULTS: dict[str, Any] = {
 ApologyKind = Literal["apology", "pardon", "negated", "blaming"]
 
 MIN_NEGATION_TOKENS = 5  # a negated statement this long counts as a problem statement
+NEGATION_WINDOW = 4  # words before a complaint word searched for a negation ("no noise")
 
 
 def apology_kind(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -> ApologyKind | None:
@@ -75,17 +76,25 @@ def is_apology(text: str, language: str) -> bool:
 def is_complaint(sentence: Sentence, pack: PhrasePack) -> bool:
     """True when a customer sentence states a problem or a hardship.
 
-    A ``complaint`` phrase ("broken", "charged twice", "cracked", "in hospital"), or a negated
+    A ``complaint`` phrase ("broken", "charged twice", "cracked", "in hospital") that no
+    ``complaint_negation`` word precedes within four words ("it's not making any noises"), or a
+    negated
     statement (``complaint_negation``, not a question, at least 5 words) about something that
     should work: with a ``problem_verbs`` phrase ("it won't turn on", "the app doesn't load").
     A negation alone is no problem ("Not yet, I've been using the other app"). A pack without
     ``problem_verbs`` counts every negated statement of 5 words or more.
     """
-    if find_phrases(sentence.tokens, pack.phrases("complaint")):
-        return True
+    negations = find_phrases(sentence.tokens, pack.phrases("complaint_negation"))
+    for hit in find_phrases(sentence.tokens, pack.phrases("complaint")):
+        negated = any(
+            hit.first - NEGATION_WINDOW <= n.first < hit.first and not n.overlaps(hit)
+            for n in negations
+        )
+        if not negated:  # "it's not making any noises" states no problem
+            return True
     if sentence.question or len(sentence.tokens) < MIN_NEGATION_TOKENS:
         return False
-    if not find_phrases(sentence.tokens, pack.phrases("complaint_negation")):
+    if not negations:
         return False
     verbs = pack.phrases("problem_verbs")
     return not verbs or bool(find_phrases(sentence.tokens, verbs))

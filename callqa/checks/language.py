@@ -24,23 +24,24 @@ NEGATIVE_DEFAULTS: dict[str, Any] = {
     "min_agent_seconds": 30.0,  # the rate's denominator never goes below this much speech
 }
 FORBIDDEN_DEFAULTS: dict[str, Any] = {}
-SUBORDINATE_WINDOW = 2  # words before a phrase searched for "when", "if", "where"...
+SUBORDINATE_WINDOW = 3  # words before a phrase searched for "when", "if", "če pa ... ne"
 
 
 def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
     """Negative framing in an agent statement: "no / can't / won't / don't" (``negative``) and
-    refusals (``refusal``: "not covered", "nothing else I can do"), outside
+    refusals (``refusal``: "not covered", "nothing else I can do"; one per sentence), outside
     ``negative_exceptions`` ("no problem", "don't worry", "oh no") and ``refusal_traps`` ("I
     can't wait"). Questions are not counted ("You didn't get burnt?" cares, it does not
     refuse), nor a negation in a condition ("if it doesn't arrive": a ``subordinators`` word
-    within the two words before it)."""
+    within the three words before it)."""
     if sentence.question:
         return []
     pack = text.pack
     exceptions = find_phrases(sentence.tokens, pack.phrases("negative_exceptions"))
     exceptions += find_phrases(sentence.tokens, pack.phrases("refusal_traps"))
     found = find_phrases(sentence.tokens, pack.phrases("negative"))
-    found += find_phrases(sentence.tokens, pack.phrases("refusal"))
+    refusals = find_phrases(sentence.tokens, pack.phrases("refusal"))
+    found += refusals[:1]  # one refusal per sentence ("no slots left, we're full" is one)
     subordinators = find_phrases(sentence.tokens, pack.phrases("subordinators"))
     kept: list[Match] = []
     for m in sorted(outside(found, exceptions), key=lambda m: (m.first, -(m.last - m.first))):
@@ -58,10 +59,10 @@ def forbidden(
 
     Not counted: a phrase inside a ``forbidden_exceptions`` phrase ("you can relax now"); in a
     question, inside ``forbidden_in_questions`` (an obligation asked about, "Devi spedirlo
-    all'estero?", is no order); one that a ``subordinators`` word opens within the two words
+    all'estero?", is no order); one that a ``subordinators`` word opens within the three words
     before it (a description or a condition: "the display tells you when you have to top it
-    up", "if you have to wait"); one followed by a ``tip_verbs`` phrase (a friendly tip: "you
-    have to try the custard tarts").
+    up", "if you have to wait"); one followed within three words by a ``tip_verbs`` phrase (a
+    friendly tip: "you have to try the custard tarts").
     """
     exceptions = find_phrases(tokens, pack.phrases("forbidden_exceptions"))
     if question:
@@ -123,7 +124,9 @@ def negative_language(ctx: CheckContext) -> CheckResult:
 
 def forbidden_phrases(ctx: CheckContext) -> CheckResult:
     """``positive.forbidden_phrases``: any ``forbidden`` phrase ("calm down", "that's our
-    policy") said by the agent fails the item; each one is evidence."""
+    policy") said by the agent fails the item; each one is evidence. ``details.strength`` is
+    "weak" when every hit is an obligation ("you have to", the ``forbidden_in_questions``
+    phrases), "strong" otherwise."""
     text = call_text(ctx, "positive.forbidden_phrases")
     if not isinstance(text, CallText):
         return text
@@ -132,6 +135,8 @@ def forbidden_phrases(ctx: CheckContext) -> CheckResult:
         for s in text.sentences(AGENT)
         for m in forbidden(s.tokens, text.pack, question=s.question)
     ]
+    obligations = {p.source for p in text.pack.phrases("forbidden_in_questions")}
+    weak = bool(hits) and all(m.phrase.source in obligations for _, m in hits)
     return CheckResult(
         id="positive.forbidden_phrases",
         verdict="fail" if hits else "pass",
@@ -140,7 +145,12 @@ def forbidden_phrases(ctx: CheckContext) -> CheckResult:
         tip="Never tell a customer to calm down or hide behind policy; say what you will do."
         if hits
         else "",
-        details={"phrases": [m.words(s.tokens) for s, m in hits]},
+        details={
+            "phrases": [m.words(s.tokens) for s, m in hits],
+            # only obligations ("you have to"), which descriptions and garbled words also
+            # produce: a weaker kind of evidence, with its own track record (confidence)
+            "strength": "weak" if weak else "strong",
+        },
     )
 
 

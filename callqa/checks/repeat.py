@@ -44,15 +44,34 @@ DEFAULTS_: dict[str, Any] = {
 _DIGITS = re.compile(r"\d[\d\s\-.]*\d|\d")
 
 
+_CODE_PART = re.compile(r"[^\W_]+")
+
+
 def digit_strings(text: str, min_digits: int, language: str = "en") -> set[str]:
-    """Numbers of at least ``min_digits`` digits said in ``text``, in digits (spaces and dashes
-    between digits removed) or in ``language``'s number words."""
+    """Numbers and codes of at least ``min_digits`` characters said in ``text``: digits (spaces
+    and dashes between digits removed), ``language``'s number words, and codes of letters and
+    digits read out one by one ("K 4 X 9 P 2", "5 C G 9 3 0"; at least two digits)."""
     out = set()
     for m in _DIGITS.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if len(digits) >= min_digits:
             out.add(digits)
-    return out | digit_sequences(text, language, min_digits)
+    return out | digit_sequences(text, language, min_digits) | _codes(text, min_digits)
+
+
+def _codes(text: str, min_chars: int) -> set[str]:
+    """Letter-and-digit codes: runs of single letters and digit groups, or one mixed token."""
+    out, run = set(), ""
+    for part in [*_CODE_PART.findall(text), ""]:
+        single = len(part) == 1 or part.isdigit()
+        mixed = any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+        if part and (single or mixed) and part.isascii():
+            run += part.upper()
+            continue
+        if len(run) >= min_chars and sum(c.isdigit() for c in run) >= 2:
+            out.add(run)
+        run = ""
+    return out
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

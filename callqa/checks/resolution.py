@@ -31,6 +31,7 @@ ALTERNATIVE_DEFAULTS: dict[str, Any] = {
     "window": 4,  # agent sentences after a refusal searched for an alternative
 }
 BARE_NO_WORDS = 3  # "No." / "Nope, sorry." answering the customer's request is a refusal
+REFERRAL_DIGITS = 2  # a referral is an alternative with a phone number or price this long
 
 QuestionKind = Literal["open", "closed", "offer", "data"]
 
@@ -45,7 +46,9 @@ def question_kind(
     """ "open", "closed", "offer" ("how can I help you?"), "data" (a request for a data item:
     "What's the tracking number?", "Hva er registreringsnummeret?") or None for a statement.
 
-    A sentence is a question when it ends in "?". A question of at most ``data_words`` words
+    A sentence is a question when it ends in "?". A closing offer (an ``anything_else`` phrase:
+    "Is there anything else I can help with?") is closed. A question of at most ``data_words``
+    words
     that names a ``data_item`` (number, name, address, date of birth, ...) asks for data, not
     for the customer's story, whatever word it starts with. Otherwise it is open when an
     ``open_question`` phrase starts within its first ``lead_words`` words, or when it holds an
@@ -56,6 +59,8 @@ def question_kind(
         return "open"
     if not question:
         return None
+    if find_phrases(tokens, pack.phrases("anything_else")):
+        return "closed"  # the closing "anything else I can help with?" opens no story
     if find_phrases(tokens, pack.phrases("offer_help")):
         return "offer"
     if len(tokens) <= data_words and find_phrases(tokens, pack.phrases("data_item")):
@@ -132,20 +137,19 @@ def offers_alternative(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
     """True when ``tokens`` offer something the agent can do or point to instead.
 
     An ``alternative`` phrase ("what I can do", "instead", "I can offer"), or a ``referral``
-    ("another garage", "you could try") with a number in the sentence (its phone number or
-    price: "Hansen Auto have slots, 8 90 12 34 56, about 890 kroner"). A ``non_remedy`` phrase
-    ("I'll put a note on the account") offers nothing, whatever else the sentence says.
+    ("another garage", "you could try") with a number of at least two digits in the sentence
+    (its phone number or price: "Hansen Auto have slots, 8 90 12 34 56, about 890 kroner"; a
+    lone "one" or "un altro" is no number). A ``non_remedy`` phrase ("I'll put a note on the
+    account") offers nothing, whatever else the sentence says.
     """
     if find_phrases(tokens, pack.phrases("non_remedy")):
         return False
     if find_phrases(tokens, pack.phrases("alternative")):
         return True
-    referral = find_phrases(tokens, pack.phrases("referral"))
-    return bool(referral) and any(t.text.isdigit() or _is_number_word(t, pack) for t in tokens)
-
-
-def _is_number_word(token: Token, pack: PhrasePack) -> bool:
-    return bool(digit_sequences(token.text, pack.language))
+    if not find_phrases(tokens, pack.phrases("referral")):
+        return False
+    said = " ".join(t.text for t in tokens)
+    return bool(digit_sequences(said, pack.language, REFERRAL_DIGITS))
 
 
 def _alternative_after(sents: list[Sentence], end: int, pack: PhrasePack) -> Sentence | None:

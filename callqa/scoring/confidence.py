@@ -2,7 +2,8 @@
 
 A verdict's *confidence* is the probability that it is right. It has three parts:
 
-1. **The check's track record** ``c`` for that verdict: on the labelled call set
+1. **The check's track record** ``c`` for that verdict (and kind of evidence, where a check
+   reports one: see :func:`track_key`): on the labelled call set
    (benchmarks/data/calls, docs/checks.md), the share of the check's "pass" (or "fail", or
    "na") verdicts that a QA reviewer agreed with, smoothed with one right and one wrong prior
    observation: ``c = (right + 1) / (n + 2)``. The counts ship in ``data/confidence.json`` and
@@ -86,9 +87,23 @@ def margin_confidence(value: float, threshold: float, noise: float) -> float:
     return min(UNCALIBRATED_CEILING, p)
 
 
+def track_key(result: CheckResult) -> str:
+    """The track record a verdict is judged by: its verdict, split by the kind of evidence
+    where the check reports one (``details.strength``: a "fail" of the forbidden phrases on an
+    obligation alone, "fail/weak"; ``details.partial``: a next step without a time frame,
+    "pass/partial")."""
+    if result.details.get("strength") == "weak":
+        return f"{result.verdict}/weak"
+    if result.details.get("partial"):  # a next step without a time frame
+        return f"{result.verdict}/partial"
+    if result.details.get("rote"):  # the same apology over and over
+        return f"{result.verdict}/rote"
+    return result.verdict
+
+
 def base_confidence(result: CheckResult) -> tuple[float, bool]:
     """(c, calibrated): the check's track record for this verdict, or its margin."""
-    track = track_records().get(result.id, {}).get(result.verdict)
+    track = track_records().get(result.id, {}).get(track_key(result))
     if track is not None:
         return track.rate, True
     margin = MARGINS.get(result.id)
