@@ -33,6 +33,7 @@ from callqa.batch import (
 from callqa.batch.progress import JsonReporter, PlainReporter, make_reporter
 from callqa.config import Config, replace_config
 from callqa.transcription.fake import FakeTranscriber
+from tests.conftest import clip
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_calls"
@@ -50,15 +51,9 @@ def calls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_calls(folder: Path, seconds: float = 15.0) -> Path:
-    """Cut ``good.wav`` and ``poor.wav`` from the sample calls into ``folder`` (ffmpeg)."""
-    if not (SAMPLES / "en_good.ogg").exists():
-        pytest.skip("sample_calls/ not generated yet")
+    """Cut ``good.wav`` and ``poor.wav`` from the sample calls into ``folder``."""
     for name in ("good", "poor"):
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-i", str(SAMPLES / f"en_{name}.ogg"), "-t",
-             str(seconds), str(folder / f"{name}.wav")],
-            check=True,
-        )  # fmt: skip
+        clip(folder / f"{name}.wav", 0, seconds, SAMPLES / f"en_{name}.ogg")
     (folder / "notes.txt").write_text("not audio")
     return folder
 
