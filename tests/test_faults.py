@@ -99,6 +99,25 @@ class _Slow(FakeTranscriber):
         return super().transcribe(audio, language=language)
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """A factory whose transcriber holds a multiprocessing lock (a named POSIX semaphore), as
+    tqdm and torch do in a worker that loaded the real model."""
+
+    def __call__(self) -> _Holder:
+        return _Holder()
+
+
+class _Holder(FakeTranscriber):
+    def __init__(self) -> None:
+        import multiprocessing
+        from multiprocessing import util
+
+        super().__init__()
+        object.__setattr__(self, "_lock", multiprocessing.get_context("spawn").Lock())
+        util.Finalize(self, time.sleep, args=(0.5,), exitpriority=10)  # a slow exit, as a model's
+
+
 def quiet() -> Any:
     return make_reporter("quiet")
 
@@ -510,6 +529,40 @@ RUNNER = textwrap.dedent(
               reporter=make_reporter("plain"))
     """
 )
+
+
+LEAK_RUNNER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    sys.path[:0] = [sys.argv[1], sys.argv[2]]
+    from test_faults import LockHolder
+    from callqa.batch import BatchOptions, collect_inputs, run_batch
+    from callqa.batch.progress import make_reporter
+    work = Path(sys.argv[3])
+    result = run_batch(collect_inputs([work / "calls"]), out_dir=work / "out", store_path=None,
+                       transcriber_factory=LockHolder(),
+                       options=BatchOptions(workers=2, threads=1), reporter=make_reporter("quiet"))
+    print(result.counts)
+    """
+)
+
+
+def test_finished_workers_exit_cleanly_no_leaked_semaphores(tmp_path: Path) -> None:
+    """Idle workers exit on their own after the last call: the resource tracker has nothing
+    to warn about ("There appear to be 2 leaked semaphore objects") at shutdown."""
+    for i in range(2):
+        clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 3)
+    done = subprocess.run(
+        [sys.executable, "-c", LEAK_RUNNER, str(TESTS), str(ROOT), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'scored': 2" in done.stdout
+    assert "leaked semaphore" not in done.stderr, done.stderr
 
 
 def children_of(pid: int) -> list[int]:
