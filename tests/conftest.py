@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ SAMPLES = ROOT / "sample_calls"
 
 # Tests never download anything: the shipped model is the only one used.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Nor read the user's own config file (callqa.config.find_config looks there).
+os.environ.pop("CALLQA_CONFIG", None)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="callqa-tests-config-")
 
 
 @pytest.fixture(scope="session")

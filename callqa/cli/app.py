@@ -100,7 +100,12 @@ def _root(
 def score(
     call: Annotated[
         Path | None,
-        typer.Argument(help="Recorded call: wav, flac, ogg, mp3 or m4a.", show_default=False),
+        typer.Argument(
+            help="Recorded call: wav, flac, ogg, oga, opus, mp3, m4a, aac, webm (any sample "
+            "rate, mono or stereo).",
+            metavar="CALL",
+            show_default=False,
+        ),
     ] = None,
     transcript: Annotated[
         Path | None,

@@ -78,10 +78,7 @@ def output_path(path: Path, *, force: bool = True) -> Path:
         fail(f"{path} is a folder; give a file name for --out", EXIT_USAGE)
     if path.exists() and not force:
         fail(f"{path} exists; add --force to replace it, or choose another --out", EXIT_USAGE)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"cannot create folder {path.parent}: {exc.strerror or exc}; choose another --out")
+    _make_folder(path.parent)
     if not os.access(path.parent, os.W_OK):
         fail(f"cannot write to {path.parent}: permission denied; choose another --out")
     return path
@@ -91,11 +88,17 @@ def output_folder(path: Path) -> Path:
     """Create the output folder ``path`` before any work (exit 1 when impossible)."""
     if path.exists() and not path.is_dir():
         fail(f"{path} is a file; give a folder for --out", EXIT_USAGE)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"cannot create folder {path}: {exc.strerror or exc}; choose another --out")
+    _make_folder(path)
     return path
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        fail(f"cannot create folder {folder}: a file is in the way; choose another --out")
+    except OSError as exc:
+        fail(f"cannot create folder {folder}: {exc.strerror or exc}; choose another --out")
 
 
 def setup_logging(*, quiet: bool = False, debug: bool = False) -> None:

@@ -54,8 +54,10 @@ _PARTS = {
 
 
 def _parts(d: Mapping[str, Any]) -> str:
-    found = [_PARTS.get(p, p) for p in d.get("found") or ()]
-    missing = [_PARTS.get(p, p) for p in d.get("missing") or ()]
+    order = list(_PARTS)
+    rank = lambda p: order.index(p) if p in order else len(order)  # noqa: E731
+    found = [_PARTS.get(p, p) for p in sorted(d.get("found") or (), key=rank)]
+    missing = [_PARTS.get(p, p) for p in sorted(d.get("missing") or (), key=rank)]
     text = f"found: {', '.join(found)}" if found else "found none of the parts"
     return text + (f"; missing: {', '.join(missing)}" if missing else "")
 
