@@ -316,32 +316,66 @@ def test_rebuild_outputs_from_store(first_run: dict[str, Any], tmp_path: Path) -
 # -- progress -----
 
 
-def test_plain_reporter_writes_periodic_lines() -> None:
+def test_plain_reporter_writes_a_line_per_call_and_periodic_lines() -> None:
     stream = io.StringIO()
     rep = PlainReporter(stream, interval_s=0.0)
     rep.start(3)
-    rep.call_done("a", "scored")
+    rep.call_done("a", "scored", score=87.4, seconds=12.34)
     rep.call_done("b", "failed", "bad file")
-    rep.call_done("c", "skipped")
+    rep.call_done("c", "skipped", "already in the store")
     rep.finish()
-    lines = stream.getvalue().splitlines()
-    assert lines[0].endswith("callqa: scoring 3 calls")
-    assert any("failed b: bad file" in line for line in lines)
+    lines = [line.split("callqa: ", 1)[1] for line in stream.getvalue().splitlines()]
+    assert lines[0] == "scoring 3 calls"
+    assert "[1/3] a  score 87  12.3 s" in lines
+    assert "[2/3] b  failed: bad file" in lines
+    assert "[3/3] c  skipped (already in the store)" in lines
     assert any("calls/min" in line and "ETA" in line for line in lines)
-    assert (
-        lines[-1].split("callqa: ")[1].startswith("done: 3/3 calls (1 failed, 1 scored, 1 skipped)")
-    )
+    assert lines[-1].startswith("done: 3/3 calls (1 failed, 1 scored, 1 skipped)")
 
 
-def test_json_reporter_lines_are_json() -> None:
+def test_eta_is_calls_left_times_time_per_worked_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipped calls take no time and do not count; the ETA does not jump back to unknown."""
+    from callqa.batch import progress
+
+    clock = iter([100.0, 110.0, 130.0, 131.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    counts = progress._Counts()  # started at 100 s
+    counts.total = 6
+    counts.add("skipped")
+    counts.add("scored")
+    assert counts.eta_s() == pytest.approx(4 * 10.0)  # 10 s per worked call at 110 s
+    counts.add("scored")
+    assert counts.eta_s() == pytest.approx(3 * 15.0)  # 30 s for 2 worked calls at 130 s
+    counts.add("skipped")
+    assert counts.eta_s() == pytest.approx(2 * 15.5)
+
+
+def test_json_reporter_lines_are_json_with_score_and_time() -> None:
     stream = io.StringIO()
     rep = JsonReporter(stream)
-    rep.start(1)
+    rep.start(2)
     rep.call_done("a", "failed", "zero-byte file")
+    rep.call_done("b", "scored", score=73.04, seconds=5.4321)
     rep.finish()
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [e["event"] for e in events] == ["start", "call", "finish"]
-    assert events[1]["reason"] == "zero-byte file" and events[2]["counts"] == {"failed": 1}
+    assert [e["event"] for e in events] == ["start", "call", "call", "finish"]
+    assert events[1]["reason"] == "zero-byte file" and events[1]["score"] is None
+    assert (events[2]["score"], events[2]["seconds"]) == (73.04, 5.432)
+    assert events[3]["counts"] == {"failed": 1, "scored": 1}
+
+
+def test_rich_reporter_says_loading_then_a_line_per_call() -> None:
+    from callqa.batch.progress import RichReporter
+
+    stream = io.StringIO()
+    rep = RichReporter(stream)
+    rep.start(2, description="batch")
+    assert rep._progress.tasks[0].description == "batch: loading model"
+    rep.call_done("en_good", "scored", score=96.2, seconds=20.0)
+    assert rep._progress.tasks[0].description == "batch"
+    assert rep._progress.tasks[0].fields["eta"].startswith("ETA 0:")
+    rep.finish()
+    assert "en_good  score 96  20.0 s" in stream.getvalue()
 
 
 def test_auto_reporter_is_plain_off_a_terminal() -> None:
@@ -371,7 +405,9 @@ def test_cli_batch_export_and_stats(app: typer.Typer, calls_dir: Path, tmp_path:
     assert (out / "scorecards.csv").exists()
     again = runner.invoke(app, [*args, "--workers", "0", "--json-logs"])
     assert again.exit_code == 0
-    assert "2 skipped" in again.output
+    events = [json.loads(line) for line in again.stderr.splitlines()]  # nothing but JSON
+    assert events[-1]["event"] == "finish" and events[-1]["counts"] == {"skipped": 2}
+    assert again.stdout == ""
     exported = runner.invoke(
         app, ["export", "--store", str(db), "--out", str(tmp_path / "e.parquet")]
     )
@@ -437,7 +473,7 @@ def test_reports_and_dashboard(calls_dir: Path, tmp_path: Path) -> None:
     )
     assert result.counts["scored"] == 1
     page = (tmp_path / "out" / "calls" / "poor.html").read_text()
-    assert "plotly.min.js" in page  # the bundle is shared, not inlined per call
+    assert "plotly-basic.min.js" in page  # the bundle is shared, not inlined per call
     dashboard = (tmp_path / "out" / "dashboard.html").read_text()
     assert "calls/poor.html" in dashboard
     # the fake's words hold no personal data: nothing to silence, the original is linked
