@@ -221,9 +221,11 @@ def test_batch_writes_every_output(first_run: dict[str, Any]) -> None:
     assert [r["call_id"] for r in rows] == ["good", "poor"]
     assert {"status", "reason", "score", "agent_talk_share", "agent_interruptions"} <= set(rows[0])
     assert any(c.startswith("section_") for c in rows[0])
-    assert any(c.startswith("check_hear.") for c in rows[0])
+    assert any(c.startswith("check_hear__") for c in rows[0])
+    assert not any("." in c for c in rows[0])  # no dotted names
     table = pq.read_table(out / "scorecards.parquet")
     assert table.num_rows == 2 and table.schema.field("score").type == "double"
+    assert table.column_names == list(rows[0])  # CSV and Parquet name the columns alike
     card = json.loads((out / "calls" / "good.json").read_text())
     assert float(rows[0]["score"]) == pytest.approx(card["score"])
     summary = (out / "summary.md").read_text()
@@ -310,7 +312,29 @@ def test_rebuild_outputs_from_store(first_run: dict[str, Any], tmp_path: Path) -
     original = {r["call_id"]: r for r in csv.DictReader(io.StringIO(text))}
     for r in rebuilt:
         assert r["score"] == original[r["call_id"]]["score"]
-        assert r["check_hear.talk_share"] == original[r["call_id"]]["check_hear.talk_share"]
+        assert r["check_hear__talk_share"] == original[r["call_id"]]["check_hear__talk_share"]
+
+
+def test_parquet_columns_are_typed(calls_dir: Path, tmp_path: Path) -> None:
+    """Dates, UTC timestamps, integer counts, float scores, a list for auto-fails."""
+    import pyarrow as pa
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"path,agent_id,call_date\n{calls_dir / 'poor.wav'},a1,2025-03-04\n")
+    batch.run_batch(collect_inputs([manifest]), out_dir=tmp_path / "out", store_path=None,
+                    transcriber_factory=FakeTranscriber, options=inline(), reporter=quiet())  # fmt: skip
+    table = pq.read_table(tmp_path / "out" / "scorecards.parquet")
+    schema = table.schema
+    assert schema.field("call_date").type == pa.date32()
+    assert schema.field("scored_at").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("agent_interruptions").type == pa.int64()
+    assert schema.field("score").type == pa.float64()
+    assert schema.field("section_hear").type == pa.float64()
+    assert schema.field("auto_failed").type == pa.list_(pa.string())
+    assert schema.field("check_hear__talk_share").type == pa.string()
+    row = table.to_pylist()[0]
+    assert str(row["call_date"]) == "2025-03-04" and row["scored_at"].year >= 2025
+    assert isinstance(row["auto_failed"], list)
 
 
 # -- progress -----
@@ -572,3 +596,22 @@ def test_report_without_its_redacted_copy_has_no_audio(
     assert "report for card call has no audio: cannot write its redacted copy (disk full)" in (
         stream.getvalue()
     )
+
+
+def test_stats_formats_with_section_means(
+    app: typer.Typer, first_run: dict[str, Any], tmp_path: Path
+) -> None:
+    """CSV when piped (and with --format csv), JSON on request; a mean per rubric section."""
+    runner = CliRunner()
+    db = str(first_run["store"])
+    calls = store.read_calls(first_run["store"])
+    piped = runner.invoke(app, ["stats", "--store", db])
+    rows = list(csv.DictReader(io.StringIO(piped.stdout)))
+    assert piped.exit_code == 0 and len(rows) == 1 and rows[0]["agent"] == "(none)"
+    assert rows[0]["calls"] == "2"
+    mean_hear = sum(c["sections"]["hear"] for c in calls) / 2
+    assert float(rows[0]["section_hear"]) == pytest.approx(mean_hear, abs=1e-3)
+    as_json = json.loads(runner.invoke(app, ["stats", "--store", db, "--format", "json"]).stdout)
+    assert as_json[0]["mean_score"] == pytest.approx(sum(c["score"] for c in calls) / 2, abs=1e-3)
+    table = runner.invoke(app, ["stats", "--store", db, "--format", "table"])
+    assert "mean score" in table.stdout and "hear" in table.stdout

@@ -259,16 +259,13 @@ def stats_json(rows: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(list(rows), indent=2, ensure_ascii=False) + "\n"
 
 
-def stats_table(rows: Sequence[Mapping[str, Any]], *, by: str = "agent", total: int = 0) -> Table:
-    """A rich Table of :func:`stats_rows` (section means as the last columns)."""
+def stats_table(rows: Sequence[Mapping[str, Any]], *, by: str = "agent", total: int = 0) -> Group:
+    """:func:`stats_rows` as two rich tables: the figures, then the mean score of each section."""
     table = Table(title=f"callqa: {total} calls by {by}", title_justify="left")
     table.add_column(by)
     for _, heading in STATS_COLUMNS[:6]:
         table.add_column(heading, justify="right")
     table.add_column("most failed item")
-    sections = [k for k in (rows[0] if rows else {}) if k.startswith("section_")]
-    for key in sections:
-        table.add_column(key.removeprefix("section_"), justify="right")
     for row in rows:
         top = row["most_failed_item"]
         table.add_row(
@@ -280,9 +277,17 @@ def stats_table(rows: Sequence[Mapping[str, Any]], *, by: str = "agent", total: 
             _fmt(row["agent_talk_share"], ".2f"),
             _fmt(row["agent_interruptions"], ".1f"),
             f"{top} ({row['most_failed_count']})" if top else "-",
-            *(_fmt(row[k], ".1f") for k in sections),
         )
-    return table
+    sections = [k for k in (rows[0] if rows else {}) if k.startswith("section_")]
+    if not sections:
+        return Group(table)
+    means = Table(title="mean score by section", title_justify="left")
+    means.add_column(by)
+    for key in sections:
+        means.add_column(key.removeprefix("section_"), justify="right")
+    for row in rows:
+        means.add_row(str(row[by]), *(_fmt(row[k], ".1f") for k in sections))
+    return Group(table, means)
 
 
 def _round(value: float | None) -> float | None:
