@@ -321,8 +321,14 @@ def test_parquet_columns_are_typed(calls_dir: Path, tmp_path: Path) -> None:
 
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"path,agent_id,call_date\n{calls_dir / 'poor.wav'},a1,2025-03-04\n")
-    batch.run_batch(collect_inputs([manifest]), out_dir=tmp_path / "out", store_path=None,
-                    transcriber_factory=FakeTranscriber, options=inline(), reporter=quiet())  # fmt: skip
+    batch.run_batch(
+        collect_inputs([manifest]),
+        out_dir=tmp_path / "out",
+        store_path=None,
+        transcriber_factory=FakeTranscriber,
+        options=inline(),
+        reporter=quiet(),
+    )
     table = pq.read_table(tmp_path / "out" / "scorecards.parquet")
     schema = table.schema
     assert schema.field("call_date").type == pa.date32()
@@ -476,9 +482,14 @@ def test_cli_help_has_an_example(app: typer.Typer, command: str) -> None:
 def test_real_model_on_two_sample_calls(calls_dir: Path, tmp_path: Path) -> None:
     """Whisper base (shipped) through a one-worker pool: both calls get a transcript and a score."""
     config = replace_config(Config(), call__language="en")
-    result = run_batch(collect_inputs([calls_dir]), config=config, out_dir=tmp_path / "out",
-                       store_path=tmp_path / "s.duckdb", options=BatchOptions(workers=1, threads=2),
-                       reporter=quiet())  # fmt: skip
+    result = run_batch(
+        collect_inputs([calls_dir]),
+        config=config,
+        out_dir=tmp_path / "out",
+        store_path=tmp_path / "s.duckdb",
+        options=BatchOptions(workers=1, threads=2),
+        reporter=quiet(),
+    )
     assert result.counts == {"scored": 2, "skipped": 0, "failed": 0}, result.rows
     for call_id in ("good", "poor"):
         card = json.loads((tmp_path / "out" / "calls" / f"{call_id}.json").read_text())

@@ -4,8 +4,8 @@ Known answers: tests/data/report/card_en.json has 2 interruptions (agent, 12.6 s
 one backchannel that is not an interruption, and transcript line ``seg-5`` starting at 24.8 s;
 tests/data/report/rows.json gives agent a1 four calls scoring 80, 90, 60, 70 (mean 75, trend
 -20: newer half 65 minus older half 85); "No interruptions" fails in c1 (1 Nov), c3 (3 Nov,
-c7 passes) and c4 (4 Nov), so its pass rate by day is 0%, 100%, 50%, 0%, 100% (1-5 Nov). The audio is a generated 53 s tone, so seeking has
-real media to move through.
+c7 passes) and c4 (4 Nov), so its pass rate by day is 0%, 100%, 50%, 0%, 100% (1-5 Nov).
+The audio is a generated 53 s tone, so seeking has real media to move through.
 """
 
 from __future__ import annotations

@@ -302,8 +302,16 @@ def test_a_missing_file_is_a_usage_error_everywhere(args: list[str], tmp_path: P
     assert result.output.startswith(f"Error: {missing}: no such file")
 
 
-@pytest.mark.parametrize("command", ["score --transcript {t}", "batch {t} --backend fake",
-                                     "nightly --inbox {d}", "report {t}", "config show"])  # fmt: skip
+@pytest.mark.parametrize(
+    "command",
+    [
+        "score --transcript {t}",
+        "batch {t} --backend fake",
+        "nightly --inbox {d}",
+        "report {t}",
+        "config show",
+    ],
+)
 def test_a_bad_config_is_a_usage_error_everywhere(command: str, tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("[call]\nspeed = 2\n")
@@ -318,8 +326,10 @@ def test_a_bad_rubric_is_a_usage_error(tmp_path: Path) -> None:
     rubric = tmp_path / "r.toml"
     rubric.write_text('name = "x"\ncolour = 1\n')
     (tmp_path / "t.json").write_text(json.dumps(TRANSCRIPT))
-    for args in (["rubric", "check", str(rubric)],
-                 ["score", "--transcript", str(tmp_path / "t.json"), "--rubric", str(rubric)]):  # fmt: skip
+    for args in (
+        ["rubric", "check", str(rubric)],
+        ["score", "--transcript", str(tmp_path / "t.json"), "--rubric", str(rubric)],
+    ):
         result = run(*args)
         assert result.exit_code == 2, args
         assert result.output.startswith(f"Error: {rubric}: unknown key 'colour'")
@@ -341,9 +351,8 @@ def test_the_pipeline_logs_each_stage(tmp_path: Path, caplog: pytest.LogCaptureF
 
 def test_score_shows_each_stage_as_its_status() -> None:
     """On a terminal, ``callqa score`` is never silent: each logged stage becomes the status."""
-    import logging
-
     import importlib
+    import logging
 
     app_module = importlib.import_module("callqa.cli.app")
 
@@ -356,8 +365,11 @@ def test_score_shows_each_stage_as_its_status() -> None:
 
     status = Status()
     handler = app_module._StageHandler(status)
-    for level, text in ((logging.INFO, "loading faster-whisper model 'base'"),
-                        (logging.DEBUG, "decode took 0.10 s"), (logging.INFO, "transcribing")):  # fmt: skip
+    for level, text in (
+        (logging.INFO, "loading faster-whisper model 'base'"),
+        (logging.DEBUG, "decode took 0.10 s"),
+        (logging.INFO, "transcribing"),
+    ):
         handler.handle(logging.LogRecord("callqa.pipeline", level, "", 0, text, None, None))
     assert status.shown == ["loading faster-whisper model 'base' …", "transcribing …"]
 

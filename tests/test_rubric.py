@@ -384,8 +384,13 @@ def test_bad_extensions_name_the_key(tmp_path: Path, change: str, message: str) 
 
 def test_phrase_items_need_no_python(tmp_path: Path) -> None:
     rubric = load_rubric(write(tmp_path, EXTENDS))
-    said = _call([(AGENT, "Hello, this call is recorded for training. How can I help?"),
-                  (CUSTOMER, "My bill is wrong."), (AGENT, "That is a cheap fix, sorry.")])  # fmt: skip
+    said = _call(
+        [
+            (AGENT, "Hello, this call is recorded for training. How can I help?"),
+            (CUSTOMER, "My bill is wrong."),
+            (AGENT, "That is a cheap fix, sorry."),
+        ]
+    )
     results = {r.id: r for r in run_checks(rubric, said, CallMetrics(duration_s=8.0),
                                            has_audio=False)}  # fmt: skip
     disclosure = results["open.recording_disclosure"]
