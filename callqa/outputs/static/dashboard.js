@@ -186,9 +186,12 @@
     $("shown").textContent = calls.length + " of " + CALLS.length + " calls";
   }
 
-  /* integer ticks for counts: 0, 1, 2 ... never 0.5 calls */
-  function countAxis(max, extra) {
-    var step = Math.max(1, Math.ceil(max / 5));
+  /* integer ticks for counts at a round step (1, 2, 5, 10, 20, 25, 50 ...): never 0.5 calls */
+  function countAxis(max, extra, ticks) {
+    var want = Math.max(1, max) / (ticks || 5), step = 1;
+    [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000].some(function (s) {
+      step = s; return s >= want;
+    });
     return Object.assign({ rangemode: "tozero", tickformat: "d", dtick: step, range: [0, Math.max(1, max) * 1.08],
       gridcolor: "#f1f3f5", fixedrange: true }, extra || {});
   }
@@ -231,7 +234,7 @@
     ], { height: 280, margin: { l: 48, r: 12, t: 6, b: 36 }, font: FONT, showlegend: false, bargap: 0.3,
       xaxis: dayAxis(xs),
       yaxis: { title: { text: "mean score" }, domain: [0.36, 1], range: [0, 100], dtick: 20, gridcolor: "#f1f3f5", fixedrange: true },
-      yaxis2: countAxis(Math.max.apply(null, n.concat([0])), { title: { text: "calls" }, domain: [0, 0.26] }),
+      yaxis2: countAxis(Math.max.apply(null, n.concat([0])), { title: { text: "calls" }, domain: [0, 0.26] }, 2),
       plot_bgcolor: "#fff", paper_bgcolor: "#fff" }, CONFIG);
   }
 
