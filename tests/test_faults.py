@@ -234,7 +234,7 @@ def test_bad_file_is_one_failed_row_and_exit_1(fault: str, good_clip: Path, tmp_
     assert rows[bad.name]["status"] == "failed"
     assert rows[bad.name]["reason"].startswith(reason)
     assert "\n" not in rows[bad.name]["reason"]
-    assert f"failed {bad.stem}: {reason}" in result.stderr  # the log line, one per failure
+    assert f"{bad.stem}  failed: {reason}" in result.stderr  # the log line, one per call
     assert "1 scored, 0 skipped, 1 failed" in result.stderr
     stored = store.read_calls(tmp_path / "s.duckdb")
     assert [c["call_id"] for c in stored] == ["good"]
@@ -395,7 +395,7 @@ def test_unicode_and_spaces_in_a_failed_path(good_clip: Path, tmp_path: Path) ->
     rows = csv_rows(tmp_path)
     assert rows["tom fil ø.wav"]["reason"] == reason
     assert rows["samtale 1 – é.wav"]["status"] == "scored"
-    assert f"failed tom fil ø: {reason}" in result.stderr
+    assert f"tom fil ø  failed: {reason}" in result.stderr
     assert reason in (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
         assert con.execute("SELECT reason FROM failures").fetchall() == [(reason,)]

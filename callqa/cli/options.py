@@ -88,7 +88,11 @@ def output_folder(path: Path) -> Path:
     """Create the output folder ``path`` before any work (exit 1 when impossible)."""
     if path.exists() and not path.is_dir():
         fail(f"{path} is a file; give a folder for --out", EXIT_USAGE)
-    _make_folder(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "Not a directory" if isinstance(exc, FileExistsError) else exc.strerror or exc
+        fail(f"output directory {path} is not writable ({reason}); choose another --out")
     return path
 
 
