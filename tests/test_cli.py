@@ -438,3 +438,21 @@ def test_config_is_found_without_config_flag(
     monkeypatch.setenv("CALLQA_CONFIG", str(tmp_path / "gone.toml"))
     result = run("config", "show")
     assert result.exit_code == 2 and "names" in result.output and "not a file" in result.output
+
+
+def test_make_test_names_missing_tools_and_how_to_get_them(tmp_path: Path) -> None:
+    """.ci/test-tools (run by `make test`): installs as root, else one line per missing tool."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = {"PATH": str(tmp_path), "CALLQA_NO_INSTALL": "1", "CHROMIUM": str(tmp_path / "none")}
+    bash = shutil.which("bash")
+    assert bash is not None
+    done = subprocess.run([bash, str(root / ".ci" / "test-tools")], env=env, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert [ln.split(",")[0] for ln in lines] == [
+        "missing: espeak-ng", "missing: chromium", "missing: ffmpeg"]  # fmt: skip
+    assert all("install it with: sudo apt-get install -y " in ln for ln in lines)

@@ -727,3 +727,11 @@ def test_cli_report_creates_the_out_folder(
     result = CliRunner().invoke(cli, ["report", str(src), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.is_file() and oct(out.stat().st_mode & 0o777) in ("0o644", "0o664", "0o600")
+
+
+def test_quotes_are_shortened_at_a_word_boundary() -> None:
+    text = "Hello, I am calling because I want to change my contract before the end of the month"
+    short = html_helpers.shorten(text, 40)
+    assert short == "Hello, I am calling because I want to…"
+    assert len(short) <= 40 and text.startswith(short[:-1])
+    assert html_helpers.shorten("short  text", 40) == "short text"
