@@ -1,8 +1,9 @@
 # callqa: two commands set everything up on a fresh machine (offline except package registries).
 #   make demo   install into .venv, then score the bundled sample calls (tables + JSON in out/demo/)
 #   make test   install the test tools too, then run the test suite
-# System packages (Debian): ffmpeg (decoding), espeak-ng and sox (tests, sample generation),
-# chromium (browser tests). `make system-deps` installs them with apt-get (root).
+# Only Python 3.11+ is needed: audio is decoded with PyAV's bundled FFmpeg. The tests also use
+# espeak-ng and chromium (and ffmpeg to rebuild a sample call): `make test` installs them with
+# apt-get when run as root, or names what is missing and how to get it (.ci/test-tools).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.callqa-installed
 DEVSTAMP := $(VENV)/.callqa-dev-installed
 
-.PHONY: install demo test lint bench system-deps clean
+.PHONY: install demo test test-tools lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +38,11 @@ demo: install
 	done
 	@echo "Scorecards written to out/demo/"
 
-test: $(DEVSTAMP)
+test: $(DEVSTAMP) test-tools
 	$(BIN)/python -m pytest
+
+test-tools:
+	@bash .ci/test-tools
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check callqa tests benchmarks pipelines
@@ -50,7 +54,7 @@ bench: install
 
 system-deps:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg espeak-ng sox chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng chromium ffmpeg
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,12 +32,17 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from callqa.audio.load import load_audio, probe  # noqa: E402
 from callqa.batch import BatchOptions, collect_inputs, run_batch  # noqa: E402
 from callqa.batch.progress import make_reporter  # noqa: E402
 from callqa.files import atomic_write_text  # noqa: E402
+from callqa.types import SAMPLE_RATE  # noqa: E402
 
 SAMPLES = ROOT / "sample_calls"
 RESULTS = ROOT / "benchmarks" / "results" / "batch.md"
@@ -46,13 +50,7 @@ LENGTHS_MIN = (1, 5, 20)
 
 
 def duration_s(path: Path) -> float:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(out.stdout.strip())
+    return probe(path).duration_s or 0.0
 
 
 class PeakMemory:
@@ -153,22 +151,18 @@ def call_figures(card: dict) -> dict:
 
 def concat(calls: list[Path], minutes: float, out: Path) -> Path:
     """A stereo 16 kHz WAV of ``minutes`` built by repeating ``calls`` end to end."""
-    need = minutes * 60.0
-    parts: list[Path] = []
-    total = 0.0
+    need = round(minutes * 60.0 * SAMPLE_RATE)
+    parts: list[np.ndarray] = []
+    total = 0
     while total < need:
         for c in calls:
-            parts.append(c)
-            total += duration_s(c)
+            channels = load_audio(c).channels
+            stereo = np.stack(channels * (2 // len(channels)), axis=1)  # mono: both channels
+            parts.append(stereo)
+            total += len(stereo)
             if total >= need:
                 break
-    listing = out.with_suffix(".txt")
-    listing.write_text("".join(f"file '{p}'\n" for p in parts))
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing),
-         "-t", str(need), "-ar", "16000", "-ac", "2", str(out)],
-        check=True,
-    )  # fmt: skip
+    sf.write(out, np.concatenate(parts)[:need], SAMPLE_RATE, subtype="PCM_16")
     return out
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from callqa.files import atomic_write_text  # noqa: E402
 from callqa.outputs import dashboard, report  # noqa: E402
+from callqa.scoring.scorecard import read_json  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -59,9 +60,22 @@ def demo_rows(n: int, seed: int = 7) -> list[dict[str, Any]]:
             "agent_talk_share": round(rnd.uniform(0.35, 0.7), 3),
             "agent_interruptions": rnd.choice([0, 0, 1, 2, 3] if score < 70 else [0, 0, 1]),
             "failed_items": [it for it in items if rnd.random() < (100 - score) / 160],
-            "scorecard": None,
         })  # fmt: skip
+        rows[-1]["scorecard"] = {"sections": _sections(items, rows[-1]["failed_items"])}
     return rows
+
+
+def _sections(items: list[str], failed: list[str]) -> list[dict[str, Any]]:
+    """The rubric items of a made-up call (all judged; the failed ones fail)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        sid = item.split(".")[0]
+        verdict = "fail" if item in failed else "pass"
+        sec = out.setdefault(sid, {"id": sid, "title": sid, "score": None, "items": []})
+        title = item.split(".")[1].replace("_", " ").capitalize()
+        sec["items"].append({"id": item, "section": sid, "weight": 1.0, "verdict": verdict,
+                             "score": float(verdict == "pass"), "title": title})  # fmt: skip
+    return list(out.values())
 
 
 def timed(fn: Any, repeat: int = 5) -> tuple[float, Any]:
@@ -114,7 +128,7 @@ def main() -> None:
     parser.add_argument("--audio", type=Path, default=None)
     parser.add_argument("--calls", type=int, default=5000)
     args = parser.parse_args()
-    card = report.load_scorecard(args.card)
+    card = read_json(args.card)
     rows = demo_rows(args.calls)
     small = demo_rows(160)
     tmp = Path(tempfile.mkdtemp(prefix="bench_report."))
@@ -134,18 +148,18 @@ def main() -> None:
         {"report": tmp / "report.html", "dashboard": tmp / "dashboard.html",
          "dashboard_small": tmp / "dashboard_small.html"}, shots,
     )  # fmt: skip
-    n_segments = len((card.get("transcript") or {}).get("segments") or ())
+    n_segments = len(card.transcript.segments)
     lines = [
         "# Call report and dashboard: render and load times",
         "",
         f"Scorecard: `{_shown(args.card)}`"
-        f" ({n_segments} transcript segments, {card.get('duration_s')} s call); dashboard: "
+        f" ({n_segments} transcript segments, {card.duration_s} s call); dashboard: "
         f"{args.calls} generated calls (8 agents, 30 days). Best of 5 (3 for the dashboard), "
         "this machine (2 cores). Browser: Debian Chromium headless, navigation to first chart.",
         "",
         "| what | time | x baseline | output size |",
         "|---|---:|---:|---:|",
-        f"| baseline: read Plotly's bundle | {1000 * base_s:.1f} ms | 1.0 | 4.8 MB |",
+        f"| baseline: read Plotly's basic bundle | {1000 * base_s:.1f} ms | 1.0 | 1.2 MB |",
         f"| render call report (no audio) | {1000 * report_s:.1f} ms | {report_s / base_s:.1f} | "
         f"{len(html) / 1e6:.2f} MB |",
         f"| render dashboard, {args.calls} calls | {1000 * dash_s:.1f} ms | "

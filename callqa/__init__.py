@@ -19,9 +19,14 @@ draws the stages and how they depend on each other.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The library logs (logger "callqa.<module>": each pipeline stage at INFO, details at DEBUG)
+# and leaves output to the application; the CLI routes it to stderr (--quiet, --debug).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name -> module that defines it
 _EXPORTS = {

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
+import logging
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,8 @@ from typing import Any
 
 from callqa.errors import ConfigError
 from callqa.languages import parse_language
+
+log = logging.getLogger(__name__)
 
 AGENT_CHANNELS = ("left", "right", "auto")
 
@@ -147,19 +152,19 @@ def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
 # Short listener responses that do not take the floor (merged across en, nb, fi, it, sl;
 # compared lower-cased without punctuation). Sources: Schegloff 1982 ("continuers"); the
 # Switchboard DA "b" (backchannel) label's most frequent tokens; native forms for nb/fi/it/sl.
-BACKCHANNEL_WORDS = (
+BACKCHANNEL_WORDS = (  # a word shared by languages is listed once, under the first
     # en
     "mm", "mhm", "mmm", "hm", "hmm", "uh-huh", "uhhuh", "uh", "huh", "um", "yeah", "yes", "yep",
     "yup", "ok", "okay", "right", "sure", "alright", "oh", "ah", "aha", "i see", "got it",
     "exactly", "true", "sure thing", "all right",
-    # nb
-    "ja", "jo", "jaha", "akkurat", "nettopp", "ok", "greit", "javel", "mhm", "ja ja", "skjønner",
-    # fi
+    # nb (also: mhm, ok)
+    "ja", "jo", "jaha", "akkurat", "nettopp", "greit", "javel", "ja ja", "skjønner",
+    # fi (also: ok)
     "joo", "juu", "niin", "aivan", "kyllä", "selvä", "okei", "just", "ahaa", "jep", "jaa",
-    # it
-    "sì", "si", "certo", "esatto", "va bene", "ah", "capito", "giusto", "ecco", "già", "vero",
-    # sl
-    "ja", "aha", "seveda", "točno", "dobro", "razumem", "tako", "mhm", "no ja", "vredu", "prav",
+    # it (also: ah)
+    "sì", "si", "certo", "esatto", "va bene", "capito", "giusto", "ecco", "già", "vero",
+    # sl (also: ja, aha, mhm)
+    "seveda", "točno", "dobro", "razumem", "tako", "no ja", "vredu", "prav",
 )  # fmt: skip
 
 
@@ -386,7 +391,13 @@ class CallConfig:
 
 @dataclass(frozen=True)
 class RubricConfig:
-    """Which rubric scores the call (None: the built-in default, callqa/rubrics/default.toml)."""
+    """Which rubric scores the call.
+
+    Attributes
+    ----------
+    path : str or None
+        A rubric TOML file (docs/rubric.md); None: the built-in default rubric.
+    """
 
     path: str | None = None
 
@@ -401,6 +412,43 @@ class Config:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     redaction: RedactionConfig = field(default_factory=RedactionConfig)
     rubric: RubricConfig = field(default_factory=RubricConfig)
+
+
+CONFIG_ENV = "CALLQA_CONFIG"  # names the config file
+CONFIG_FILE = "callqa.toml"  # looked for in the current folder
+
+
+def config_candidates() -> tuple[Path, ...]:
+    """Where :func:`find_config` looks, first to last: ``$CALLQA_CONFIG``, ``./callqa.toml``,
+    ``$XDG_CONFIG_HOME/callqa/config.toml`` (``~/.config/callqa/config.toml``)."""
+    found = []
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        found.append(Path(named).expanduser())
+    found.append(Path(CONFIG_FILE))
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path("~/.config").expanduser())
+    found.append(Path(xdg) / "callqa" / "config.toml")
+    return tuple(found)
+
+
+def find_config() -> Path | None:
+    """The config file the command line uses when ``--config`` is not given (None: defaults).
+
+    ``$CALLQA_CONFIG`` must name an existing file; the other places are used when present.
+
+    Raises
+    ------
+    ConfigError
+        ``$CALLQA_CONFIG`` names a file that does not exist.
+    """
+    named = os.environ.get(CONFIG_ENV)
+    if named and not Path(named).expanduser().is_file():
+        raise ConfigError(f"${CONFIG_ENV} names {named}, which is not a file")
+    for path in config_candidates():
+        if path.is_file():
+            log.info("config file: %s", path)
+            return path
+    return None
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -505,21 +553,58 @@ def _coerce(value: Any, default: Any, *, name: str, where: str) -> Any:
     )
 
 
-def to_toml(config: Config) -> str:
+def to_toml(config: Config, *, comments: bool = False, source: Path | None = None) -> str:
     """The config as a TOML document that :func:`load_config` reads back to an equal config.
 
-    Keys whose value is None (meaning "automatic") are written as comments.
+    Keys whose value is None (meaning "automatic") are written as comments. With ``comments``,
+    each table and key is preceded by what it means (from the dataclass's docstring), and the
+    first line says where the values come from (``source``: the file read, None: defaults).
     """
     lines: list[str] = []
+    if comments:
+        origin = f"defaults overridden by {source}" if source else "the defaults (no config file)"
+        lines += [f"# callqa configuration: {origin}.", "# Every key: docs/configuration.md", ""]
     for section, table in config_to_dict(config).items():
+        cls = type(getattr(config, section))
+        docs = field_docs(cls) if comments else {}
+        if comments:
+            lines.append(f"# {_summary(cls)}")
         lines.append(f"[{section}]")
         for key, value in table.items():
+            if key in docs:
+                lines += [f"# {line}" for line in docs[key]]
             if value is None:
                 lines.append(f"# {key} = (automatic)")
             else:
                 lines.append(f"{key} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _summary(cls: type) -> str:
+    return (cls.__doc__ or cls.__name__).strip().splitlines()[0]
+
+
+def field_docs(cls: type) -> dict[str, list[str]]:
+    """Each field's description from the "Attributes" section of ``cls``'s numpy docstring:
+    ``name : type`` then indented lines (``a, b : type`` documents both)."""
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    if "Attributes\n----------" not in doc:
+        return {}
+    body = doc.split("Attributes\n----------", 1)[1]
+    docs: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in body.splitlines():
+        if line and not line.startswith(" ") and " : " in line:
+            names, kind = line.split(" : ", 1)
+            current = [f"type: {kind.strip()}"]
+            for name in names.split(","):
+                docs[name.strip()] = current
+        elif line.startswith(" ") and current:
+            current.append(line.strip())
+        elif line and not line.startswith(" "):
+            break
+    return docs
 
 
 def _toml_value(value: Any) -> str:

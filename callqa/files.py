@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
@@ -23,10 +26,15 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
     -------
     Path
         ``path``.
+
+    The file gets the mode a plain ``open()`` would give it (0644 under the usual umask 022),
+    or keeps the mode of the file it replaces; the temp file's private 0600 never remains.
     """
     path = Path(path)
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -36,6 +44,22 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The mode of the file ``path`` replaces, else 0o666 less the process's umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting and restoring it, under a lock)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path | str, text: str) -> Path:

@@ -14,6 +14,7 @@ and CLI; nothing in the stages imports it.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +59,8 @@ from callqa.types import (
     SpeechActivity,
     Transcript,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,19 +110,35 @@ class ScoredCall:
         return replace(self, scorecard=attach_audio_path(self.scorecard, path))
 
 
+STAGE_TEXT = {  # what each stage is doing, as logged at INFO (the CLI shows it as a status)
+    "decode": "decoding the audio",
+    "activity": "finding who spoke when",
+    "transcribe": "transcribing",
+    "roles": "deciding who is the agent",
+    "dynamics": "measuring the conversation",
+    "voice": "measuring pitch, loudness and pace",
+    "checks": "running the checks",
+    "redact": "redacting personal data",
+}
+
+
 class _Timer:
-    """Wall-clock seconds per stage, for the scorecard's ``timings_s``."""
+    """Wall-clock seconds per stage, for the scorecard's ``timings_s``; each stage is logged
+    (INFO when it starts, DEBUG with its time when it ends)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        log.info("%s", STAGE_TEXT.get(name, name), extra={"stage": name})
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            took = time.perf_counter() - start
+            self.seconds[name] = self.seconds.get(name, 0.0) + took
+            log.debug("%s took %.2f s", name, took)
 
 
 def score_call(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ SAMPLES = ROOT / "sample_calls"
 
 # Tests never download anything: the shipped model is the only one used.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Nor read the user's own config file (callqa.config.find_config looks there).
+os.environ.pop("CALLQA_CONFIG", None)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="callqa-tests-config-")
 
 
 @pytest.fixture(scope="session")
@@ -52,16 +56,14 @@ def transcriber(model_cache: Path):  # type: ignore[no-untyped-def]
 
 
 def clip(out: Path, start: float, seconds: float, source: Path = SAMPLES / "en_good.ogg") -> Path:
-    """Cut ``seconds`` of a sample call starting at ``start`` [s] into ``out`` (WAV)."""
+    """Cut ``seconds`` of a sample call starting at ``start`` [s] into ``out`` (format from its
+    extension; PyAV, no system ffmpeg)."""
+    from callqa.audio.encode import transcode
+
     if not source.exists():
         pytest.skip("sample_calls/ not generated yet")
     out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", str(seconds), "-i", str(source),
-         str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
+    return transcode(source, out, start_s=start, duration_s=seconds)
 
 
 def write_wav(path: Path, channels: list[np.ndarray], sr: int = 16_000) -> Path:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from callqa.audio import load as audio_mod
-from callqa.audio.load import load_audio
+from callqa.audio.encode import transcode
+from callqa.audio.load import SUPPORTED_EXTENSIONS, load_audio, probe
 from callqa.errors import AudioError
 from callqa.files import sha256_file
 from tests.conftest import write_wav
@@ -21,10 +24,6 @@ SR = 16_000
 def tone(seconds: float, freq: float = 440.0, sr: int = SR, level: float = 0.3) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
 
 
 def test_stereo_8khz_is_resampled_once_to_16khz(tmp_path: Path) -> None:
@@ -40,14 +39,64 @@ def test_stereo_8khz_is_resampled_once_to_16khz(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("ext", ["flac", "ogg", "mp3", "m4a"])
-def test_compressed_formats_decode(tmp_path: Path, ext: str) -> None:
+@pytest.mark.parametrize("ext", [e.lstrip(".") for e in SUPPORTED_EXTENSIONS])
+def test_every_supported_format_decodes(tmp_path: Path, ext: str) -> None:
+    """Each extension batch and nightly accept is one the decoder really reads (stereo kept)."""
     wav = write_wav(tmp_path / "in.wav", [tone(1.5), tone(1.5, 880)])
-    out = tmp_path / f"call.{ext}"
-    ffmpeg("-i", str(wav), str(out))
+    lossy = ext not in ("wav", "flac")
+    out = transcode(wav, tmp_path / f"call.{ext}", bitrate=48_000 if lossy else None)
     audio = load_audio(out)
     assert audio.n_channels == 2
-    assert audio.duration_s == pytest.approx(1.5, abs=0.06)
+    # raw AAC (ADTS) keeps the encoder's 1024 priming samples and the last frame's padding
+    assert audio.duration_s == pytest.approx(1.5, abs=0.15 if ext == "aac" else 0.05)
+    assert probe(out).channels == 2
+
+
+def test_decoder_needs_no_ffmpeg_on_path(tmp_path: Path) -> None:
+    """Decoding and re-encoding use PyAV's bundled FFmpeg: a PATH without ffmpeg is fine."""
+    wav = write_wav(tmp_path / "in.wav", [tone(2.0), tone(2.0, 880)])
+    code = (
+        "import shutil, sys; from callqa.audio.load import load_audio; "
+        "from callqa.audio.encode import transcode; "
+        "assert shutil.which('ffmpeg') is None and shutil.which('ffprobe') is None; "
+        "a = load_audio(transcode(sys.argv[1], sys.argv[2])); print(a.n_channels, a.duration_s)"
+    )
+    env = {**os.environ, "PATH": str(tmp_path / "empty-bin")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(wav), str(tmp_path / "call.opus")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    channels, seconds = done.stdout.split()
+    assert channels == "2" and float(seconds) == pytest.approx(2.0, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["-rec.wav", "rec-10:32.wav", "2025-01-31T10:32:00Z.wav"])
+def test_names_with_dash_or_colon_are_files(tmp_path: Path, name: str) -> None:
+    """Not read as an option ("-rec") or a protocol ("rec-10:", "2025-01-31T10:")."""
+    path = write_wav(tmp_path / name, [tone(1.5)])
+    assert load_audio(path).duration_s == pytest.approx(1.5, abs=0.01)
+
+
+def test_fifo_fails_at_once(tmp_path: Path) -> None:
+    """Opening a named pipe would block until a writer comes: refused without opening it."""
+    fifo = tmp_path / "call.wav"
+    os.mkfifo(fifo)
+    expect_error(
+        fifo,
+        "call.wav: not a regular file (a pipe, socket or device); save the recording to a "
+        "file first",
+    )
+
+
+def test_device_fails_at_once() -> None:
+    expect_error(
+        Path("/dev/zero"),
+        "zero: not a regular file (a pipe, socket or device); save the recording to a file first",
+    )
 
 
 def test_sha256_identifies_file_bytes(tmp_path: Path) -> None:
@@ -95,8 +144,7 @@ def test_text_named_wav(tmp_path: Path) -> None:
 
 def test_truncated_mp3(tmp_path: Path) -> None:
     wav = write_wav(tmp_path / "long.wav", [tone(30.0)])
-    mp3 = tmp_path / "long.mp3"
-    ffmpeg("-i", str(wav), "-b:a", "32k", str(mp3))
+    mp3 = transcode(wav, tmp_path / "long.mp3", bitrate=32_000)
     cut = tmp_path / "cut.mp3"
     data = mp3.read_bytes()
     cut.write_bytes(data[: len(data) * 2 // 3 + 7])  # cut inside a frame
@@ -108,11 +156,25 @@ def test_truncated_mp3(tmp_path: Path) -> None:
         load_audio(cut)
 
 
-def test_truncated_wav(tmp_path: Path) -> None:
+def test_corrupt_mp3_frames(tmp_path: Path) -> None:
+    wav = write_wav(tmp_path / "long.wav", [tone(10.0)])
+    data = bytearray(transcode(wav, tmp_path / "long.mp3", bitrate=32_000).read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2000] = bytes(range(256)) * 7 + bytes(208)  # garbage in the middle
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"^bad\.mp3: truncated or corrupt audio \(.+\)"):
+        load_audio(tmp_path / "bad.mp3")
+
+
+@pytest.mark.parametrize("size", [100_001, 100_000])
+def test_truncated_wav(tmp_path: Path, size: int) -> None:
+    """Cut at an odd or an even byte: the header's data size says how long it should be."""
     wav = write_wav(tmp_path / "full.wav", [tone(5.0)])
     cut = tmp_path / "cut.wav"
-    cut.write_bytes(wav.read_bytes()[:100_001])
-    with pytest.raises(AudioError, match=r"^cut\.wav: truncated or corrupt audio"):
+    cut.write_bytes(wav.read_bytes()[:size])
+    with pytest.raises(
+        AudioError, match=r"^cut\.wav: truncated or corrupt audio \(decoded 3\.1 s of 5\.0 s"
+    ):
         load_audio(cut)
 
 
@@ -141,12 +203,6 @@ def test_more_than_two_channels(tmp_path: Path) -> None:
         "three.wav: 3 channels; callqa takes mono or stereo (agent and customer on separate "
         "channels): downmix or pick two channels",
     )
-
-
-def test_missing_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_wav(tmp_path / "ok.wav", [tone(2.0)])
-    monkeypatch.setattr(audio_mod.shutil, "which", lambda name: None)
-    expect_error(path, "ffprobe not found: install ffmpeg (apt-get install ffmpeg) and retry")
 
 
 def test_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

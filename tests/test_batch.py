@@ -33,6 +33,7 @@ from callqa.batch import (
 from callqa.batch.progress import JsonReporter, PlainReporter, make_reporter
 from callqa.config import Config, replace_config
 from callqa.transcription.fake import FakeTranscriber
+from tests.conftest import clip
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_calls"
@@ -50,15 +51,9 @@ def calls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_calls(folder: Path, seconds: float = 15.0) -> Path:
-    """Cut ``good.wav`` and ``poor.wav`` from the sample calls into ``folder`` (ffmpeg)."""
-    if not (SAMPLES / "en_good.ogg").exists():
-        pytest.skip("sample_calls/ not generated yet")
+    """Cut ``good.wav`` and ``poor.wav`` from the sample calls into ``folder``."""
     for name in ("good", "poor"):
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-y", "-i", str(SAMPLES / f"en_{name}.ogg"), "-t",
-             str(seconds), str(folder / f"{name}.wav")],
-            check=True,
-        )  # fmt: skip
+        clip(folder / f"{name}.wav", 0, seconds, SAMPLES / f"en_{name}.ogg")
     (folder / "notes.txt").write_text("not audio")
     return folder
 
@@ -226,9 +221,11 @@ def test_batch_writes_every_output(first_run: dict[str, Any]) -> None:
     assert [r["call_id"] for r in rows] == ["good", "poor"]
     assert {"status", "reason", "score", "agent_talk_share", "agent_interruptions"} <= set(rows[0])
     assert any(c.startswith("section_") for c in rows[0])
-    assert any(c.startswith("check_hear.") for c in rows[0])
+    assert any(c.startswith("check_hear__") for c in rows[0])
+    assert not any("." in c for c in rows[0])  # no dotted names
     table = pq.read_table(out / "scorecards.parquet")
     assert table.num_rows == 2 and table.schema.field("score").type == "double"
+    assert table.column_names == list(rows[0])  # CSV and Parquet name the columns alike
     card = json.loads((out / "calls" / "good.json").read_text())
     assert float(rows[0]["score"]) == pytest.approx(card["score"])
     summary = (out / "summary.md").read_text()
@@ -315,38 +312,100 @@ def test_rebuild_outputs_from_store(first_run: dict[str, Any], tmp_path: Path) -
     original = {r["call_id"]: r for r in csv.DictReader(io.StringIO(text))}
     for r in rebuilt:
         assert r["score"] == original[r["call_id"]]["score"]
-        assert r["check_hear.talk_share"] == original[r["call_id"]]["check_hear.talk_share"]
+        assert r["check_hear__talk_share"] == original[r["call_id"]]["check_hear__talk_share"]
+
+
+def test_parquet_columns_are_typed(calls_dir: Path, tmp_path: Path) -> None:
+    """Dates, UTC timestamps, integer counts, float scores, a list for auto-fails."""
+    import pyarrow as pa
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"path,agent_id,call_date\n{calls_dir / 'poor.wav'},a1,2025-03-04\n")
+    batch.run_batch(
+        collect_inputs([manifest]),
+        out_dir=tmp_path / "out",
+        store_path=None,
+        transcriber_factory=FakeTranscriber,
+        options=inline(),
+        reporter=quiet(),
+    )
+    table = pq.read_table(tmp_path / "out" / "scorecards.parquet")
+    schema = table.schema
+    assert schema.field("call_date").type == pa.date32()
+    assert schema.field("scored_at").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("agent_interruptions").type == pa.int64()
+    assert schema.field("score").type == pa.float64()
+    assert schema.field("section_hear").type == pa.float64()
+    assert schema.field("auto_failed").type == pa.list_(pa.string())
+    assert schema.field("check_hear__talk_share").type == pa.string()
+    row = table.to_pylist()[0]
+    assert str(row["call_date"]) == "2025-03-04" and row["scored_at"].year >= 2025
+    assert isinstance(row["auto_failed"], list)
 
 
 # -- progress -----
 
 
-def test_plain_reporter_writes_periodic_lines() -> None:
+def test_plain_reporter_writes_a_line_per_call_and_periodic_lines() -> None:
     stream = io.StringIO()
     rep = PlainReporter(stream, interval_s=0.0)
     rep.start(3)
-    rep.call_done("a", "scored")
+    rep.call_done("a", "scored", score=87.4, seconds=12.34)
     rep.call_done("b", "failed", "bad file")
-    rep.call_done("c", "skipped")
+    rep.call_done("c", "skipped", "already in the store")
     rep.finish()
-    lines = stream.getvalue().splitlines()
-    assert lines[0].endswith("callqa: scoring 3 calls")
-    assert any("failed b: bad file" in line for line in lines)
+    lines = [line.split("callqa: ", 1)[1] for line in stream.getvalue().splitlines()]
+    assert lines[0] == "scoring 3 calls"
+    assert "[1/3] a  score 87  12.3 s" in lines
+    assert "[2/3] b  failed: bad file" in lines
+    assert "[3/3] c  skipped (already in the store)" in lines
     assert any("calls/min" in line and "ETA" in line for line in lines)
-    assert (
-        lines[-1].split("callqa: ")[1].startswith("done: 3/3 calls (1 failed, 1 scored, 1 skipped)")
-    )
+    assert lines[-1].startswith("done: 3/3 calls (1 failed, 1 scored, 1 skipped)")
 
 
-def test_json_reporter_lines_are_json() -> None:
+def test_eta_is_calls_left_times_time_per_worked_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipped calls take no time and do not count; the ETA does not jump back to unknown."""
+    from callqa.batch import progress
+
+    clock = iter([100.0, 110.0, 130.0, 131.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    counts = progress._Counts()  # started at 100 s
+    counts.total = 6
+    counts.add("skipped")
+    counts.add("scored")
+    assert counts.eta_s() == pytest.approx(4 * 10.0)  # 10 s per worked call at 110 s
+    counts.add("scored")
+    assert counts.eta_s() == pytest.approx(3 * 15.0)  # 30 s for 2 worked calls at 130 s
+    counts.add("skipped")
+    assert counts.eta_s() == pytest.approx(2 * 15.5)
+
+
+def test_json_reporter_lines_are_json_with_score_and_time() -> None:
     stream = io.StringIO()
     rep = JsonReporter(stream)
-    rep.start(1)
+    rep.start(2)
     rep.call_done("a", "failed", "zero-byte file")
+    rep.call_done("b", "scored", score=73.04, seconds=5.4321)
     rep.finish()
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [e["event"] for e in events] == ["start", "call", "finish"]
-    assert events[1]["reason"] == "zero-byte file" and events[2]["counts"] == {"failed": 1}
+    assert [e["event"] for e in events] == ["start", "call", "call", "finish"]
+    assert events[1]["reason"] == "zero-byte file" and events[1]["score"] is None
+    assert (events[2]["score"], events[2]["seconds"]) == (73.04, 5.432)
+    assert events[3]["counts"] == {"failed": 1, "scored": 1}
+
+
+def test_rich_reporter_says_loading_then_a_line_per_call() -> None:
+    from callqa.batch.progress import RichReporter
+
+    stream = io.StringIO()
+    rep = RichReporter(stream)
+    rep.start(2, description="batch")
+    assert rep._progress.tasks[0].description == "batch: loading model"
+    rep.call_done("en_good", "scored", score=96.2, seconds=20.0)
+    assert rep._progress.tasks[0].description == "batch"
+    assert rep._progress.tasks[0].fields["eta"].startswith("ETA 0:")
+    rep.finish()
+    assert "en_good  score 96  20.0 s" in stream.getvalue()
 
 
 def test_auto_reporter_is_plain_off_a_terminal() -> None:
@@ -376,7 +435,9 @@ def test_cli_batch_export_and_stats(app: typer.Typer, calls_dir: Path, tmp_path:
     assert (out / "scorecards.csv").exists()
     again = runner.invoke(app, [*args, "--workers", "0", "--json-logs"])
     assert again.exit_code == 0
-    assert "2 skipped" in again.output
+    events = [json.loads(line) for line in again.stderr.splitlines()]  # nothing but JSON
+    assert events[-1]["event"] == "finish" and events[-1]["counts"] == {"skipped": 2}
+    assert again.stdout == ""
     exported = runner.invoke(
         app, ["export", "--store", str(db), "--out", str(tmp_path / "e.parquet")]
     )
@@ -421,9 +482,14 @@ def test_cli_help_has_an_example(app: typer.Typer, command: str) -> None:
 def test_real_model_on_two_sample_calls(calls_dir: Path, tmp_path: Path) -> None:
     """Whisper base (shipped) through a one-worker pool: both calls get a transcript and a score."""
     config = replace_config(Config(), call__language="en")
-    result = run_batch(collect_inputs([calls_dir]), config=config, out_dir=tmp_path / "out",
-                       store_path=tmp_path / "s.duckdb", options=BatchOptions(workers=1, threads=2),
-                       reporter=quiet())  # fmt: skip
+    result = run_batch(
+        collect_inputs([calls_dir]),
+        config=config,
+        out_dir=tmp_path / "out",
+        store_path=tmp_path / "s.duckdb",
+        options=BatchOptions(workers=1, threads=2),
+        reporter=quiet(),
+    )
     assert result.counts == {"scored": 2, "skipped": 0, "failed": 0}, result.rows
     for call_id in ("good", "poor"):
         card = json.loads((tmp_path / "out" / "calls" / f"{call_id}.json").read_text())
@@ -442,7 +508,7 @@ def test_reports_and_dashboard(calls_dir: Path, tmp_path: Path) -> None:
     )
     assert result.counts["scored"] == 1
     page = (tmp_path / "out" / "calls" / "poor.html").read_text()
-    assert "plotly.min.js" in page  # the bundle is shared, not inlined per call
+    assert "plotly-basic.min.js" in page  # the bundle is shared, not inlined per call
     dashboard = (tmp_path / "out" / "dashboard.html").read_text()
     assert "calls/poor.html" in dashboard
     # the fake's words hold no personal data: nothing to silence, the original is linked
@@ -541,3 +607,22 @@ def test_report_without_its_redacted_copy_has_no_audio(
     assert "report for card call has no audio: cannot write its redacted copy (disk full)" in (
         stream.getvalue()
     )
+
+
+def test_stats_formats_with_section_means(
+    app: typer.Typer, first_run: dict[str, Any], tmp_path: Path
+) -> None:
+    """CSV when piped (and with --format csv), JSON on request; a mean per rubric section."""
+    runner = CliRunner()
+    db = str(first_run["store"])
+    calls = store.read_calls(first_run["store"])
+    piped = runner.invoke(app, ["stats", "--store", db])
+    rows = list(csv.DictReader(io.StringIO(piped.stdout)))
+    assert piped.exit_code == 0 and len(rows) == 1 and rows[0]["agent"] == "(none)"
+    assert rows[0]["calls"] == "2"
+    mean_hear = sum(c["sections"]["hear"] for c in calls) / 2
+    assert float(rows[0]["section_hear"]) == pytest.approx(mean_hear, abs=1e-3)
+    as_json = json.loads(runner.invoke(app, ["stats", "--store", db, "--format", "json"]).stdout)
+    assert as_json[0]["mean_score"] == pytest.approx(sum(c["score"] for c in calls) / 2, abs=1e-3)
+    table = runner.invoke(app, ["stats", "--store", db, "--format", "table"])
+    assert "mean score" in table.stdout and "hear" in table.stdout

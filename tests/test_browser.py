@@ -3,8 +3,9 @@
 Known answers: tests/data/report/card_en.json has 2 interruptions (agent, 12.6 s and 24.8 s),
 one backchannel that is not an interruption, and transcript line ``seg-5`` starting at 24.8 s;
 tests/data/report/rows.json gives agent a1 four calls scoring 80, 90, 60, 70 (mean 75, trend
--20: newer half 65 minus older half 85). The audio is a generated 53 s tone, so seeking has
-real media to move through.
+-20: newer half 65 minus older half 85); "No interruptions" fails in c1 (1 Nov), c3 (3 Nov,
+c7 passes) and c4 (4 Nov), so its pass rate by day is 0%, 100%, 50%, 0%, 100% (1-5 Nov).
+The audio is a generated 53 s tone, so seeking has real media to move through.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def test_dashboard_loads_with_known_aggregates(dashboard_page: Page, tmp_path: P
     a1 = _agent_cells(dashboard_page, "a1")
     assert (a1["c-calls"], a1["c-score"], a1["c-talk"], a1["c-ipc"]) == ("4", "75", "50%", "1.0")
     assert a1["c-trend"] == "▼ -20.0"
-    assert a1["c-fails"].split("\n")[0].startswith("No interruptions ×3")
+    assert a1["c-fails"].split("\n")[0] == "No interruptions · 3 of 4"  # a count, not a weight
     evil = _agent_cells(dashboard_page, "<script>alert(1)</script>")
     assert evil["c-agent"] == "<script>alert(1)</script>" and evil["c-trend"] == "–"
     dashboard_page.page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
@@ -235,4 +236,69 @@ def test_dashboard_rows_link_to_call_reports(dashboard_page: Page) -> None:
     assert links == ["c1.html"]
     href = dashboard_page.js("document.querySelector('#calls tr[data-call=c1] a').href")
     assert href.endswith("/c1.html")
+    assert dashboard_page.errors == []
+
+
+def test_report_opens_with_the_things_to_work_on(report_page: Page) -> None:
+    page = report_page.page
+    assert page.is_visible("#focus")
+    items = page.locator("#focus .focus-title").all_inner_texts()
+    assert items == ["No interruptions", "No blocking phrases", "Acknowledge feelings"]
+    box = page.locator("#focus").bounding_box()
+    assert box is not None and box["y"] < 400  # above the fold at 1440x900
+    assert page.is_visible("#transcript-legend") and page.is_visible("#scorecard-legend")
+
+
+def test_daily_chart_keeps_the_line_clear_of_the_bars(dashboard_page: Page) -> None:
+    layout = dashboard_page.js("document.getElementById('daily').layout")
+    top, bottom = layout["yaxis"]["domain"], layout["yaxis2"]["domain"]
+    assert bottom[1] < top[0]  # the call counts sit below the mean-score line
+    assert [t["type"] for t in dashboard_page.js("document.getElementById('daily').data")] == [
+        "scatter", "bar"]  # fmt: skip
+
+
+def test_daily_chart_ticks_are_whole_days_and_whole_calls(dashboard_page: Page) -> None:
+    xs = dashboard_page.js(
+        "Array.from(document.querySelectorAll('#daily .xtick text'), t => t.textContent)"
+    )
+    assert xs == ["01 Nov", "02 Nov", "03 Nov", "04 Nov", "05 Nov"]  # no 12:00, no wrapping
+    counts = dashboard_page.js(
+        "Array.from(document.querySelectorAll('#daily .y2tick text'), t => t.textContent)"
+    )
+    assert counts and all(c.isdigit() for c in counts)  # never 0.5 calls
+    hist = dashboard_page.js(
+        "Array.from(document.querySelectorAll('#hist .ytick text'), t => t.textContent)"
+    )
+    assert hist and all(c.isdigit() for c in hist)
+
+
+def test_pass_rate_by_item_over_time(dashboard_page: Page) -> None:
+    page = dashboard_page.page
+    page.click("#f-reset")
+    heads = dashboard_page.js(
+        "Array.from(document.querySelectorAll('#rates thead th'), t => t.textContent)"
+    )
+    assert heads == ["Item", "2025-11-01", "2025-11-02", "2025-11-03", "2025-11-04", "2025-11-05"]
+    cells = dashboard_page.js(
+        "Array.from(document.querySelectorAll('#rates tr[data-item=\"hear.no_interruptions\"] td'),"
+        " t => t.textContent)"
+    )
+    assert cells == ["No interruptions", "0%", "100%", "50%", "0%", "100%"]
+
+
+def test_export_downloads_the_calls_shown(dashboard_page: Page, tmp_path: Path) -> None:
+    page = dashboard_page.page
+    page.click("#f-reset")
+    page.select_option("#f-team", "teamA")
+    with page.expect_download() as info:
+        page.click("#export-calls")
+    path = tmp_path / "calls.csv"
+    info.value.save_as(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == (
+        "call_date,call_id,agent_id,team,score,agent_talk_share,agent_interruptions,failed_items"
+    )
+    assert [ln.split(",")[1] for ln in lines[1:]] == ["c1", "c2", "c3", "c4"]
+    assert lines[3].endswith('"hear.no_interruptions;language.positive"')
+    page.click("#f-reset")
     assert dashboard_page.errors == []

@@ -115,3 +115,31 @@ def test_every_setting_is_documented_with_its_default() -> None:
             assert rows, f"[{section.name}] {field.name} is not documented"
             if isinstance(default, int | float) and not isinstance(default, bool):
                 assert any(f"`{default!r}`" in r for r in rows), (section.name, field.name)
+
+
+def test_backchannel_words_are_listed_once() -> None:
+    from callqa.config import BACKCHANNEL_WORDS
+
+    assert len(BACKCHANNEL_WORDS) == len(set(BACKCHANNEL_WORDS))
+    assert {"mhm", "ok", "ja", "aha", "ah"} <= set(BACKCHANNEL_WORDS)  # shared ones kept once
+
+
+def test_every_setting_is_documented_where_it_is_defined() -> None:
+    """``config show`` comments come from these docstrings: none may be missing."""
+    import dataclasses
+
+    from callqa.config import Config, field_docs
+
+    for section in dataclasses.fields(Config):
+        cls = type(getattr(Config(), section.name))
+        docs = field_docs(cls)
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in docs]
+        assert missing == [], f"[{section.name}] lacks docs for {missing}"
+
+
+def test_commented_config_reads_back_equal(tmp_path: Path) -> None:
+    from callqa.config import Config, load_config, to_toml
+
+    path = tmp_path / "c.toml"
+    path.write_text(to_toml(Config(), comments=True))
+    assert load_config(path) == Config()

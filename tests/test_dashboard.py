@@ -44,6 +44,7 @@ def test_rows_are_reduced_to_page_data(rows: list[dict[str, Any]]) -> None:
         "id": "c1", "agent": "a1", "team": "teamA", "date": "2025-11-01",
         "scored": "2025-11-01T21:00:00+00:00", "score": 80.0, "talk": 0.5, "interruptions": 0,
         "failed": ["hear.no_interruptions"], "href": "r/c1.html",
+        "items": {"hear.no_interruptions": 0, "language.positive": 1},
     }  # fmt: skip
     c6 = calls[-1]
     assert c6["date"] == "2025-11-05"  # no call date: the day it was scored
@@ -93,8 +94,8 @@ def test_report_links_found_in_a_folder(rows: list[dict[str, Any]], tmp_path: Pa
 def test_write_dashboard_with_shared_assets(rows: list[dict[str, Any]], tmp_path: Path) -> None:
     out = dashboard.write_dashboard(rows, tmp_path / "team.html", shared_assets=True)
     html = out.read_text(encoding="utf-8")
-    assert '<script src="plotly.min.js"></script>' in html and len(html) < 200_000
-    assert (tmp_path / "plotly.min.js").is_file()
+    assert '<script src="plotly-basic.min.js"></script>' in html and len(html) < 200_000
+    assert (tmp_path / "plotly-basic.min.js").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +146,31 @@ def test_cli_dashboard_bad_date_is_usage_error(cli: typer.Typer, tmp_path: Path)
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert "Error: --since must be a date like 2025-01-31, got 'yesterday'" in result.output
+
+
+def test_rows_are_read_typed_at_the_edge(rows: list[dict[str, Any]]) -> None:
+    """A store row whose scorecard sections are malformed is refused with one line."""
+    from callqa.errors import ScorecardError
+
+    rows[0]["scorecard"]["sections"][0]["items"][0]["verdict"] = "maybe"
+    with pytest.raises(ScorecardError, match=r"^scorecard.sections\[0\].items\[0\].verdict"):
+        dashboard.dashboard_rows(rows)
+
+
+def test_page_has_export_and_pass_rate_by_item(rows: list[dict[str, Any]]) -> None:
+    html = dashboard.render_dashboard(rows)
+    assert '<button type="button" id="export-calls"' in html
+    assert '<table class="rates" id="rates">' in html
+
+
+def test_cli_dashboard_creates_the_out_folder(
+    cli: typer.Typer, rows: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callqa.batch.store
+
+    monkeypatch.setattr(callqa.batch.store, "read_calls", lambda store, **kw: rows)
+    monkeypatch.setenv("CALLQA_STORE", str(tmp_path / "env.duckdb"))
+    out = tmp_path / "a" / "b" / "team.html"
+    result = CliRunner().invoke(cli, ["dashboard", "--out", str(out)])  # no --store needed
+    assert result.exit_code == 0, result.output
+    assert out.is_file()

@@ -99,6 +99,25 @@ class _Slow(FakeTranscriber):
         return super().transcribe(audio, language=language)
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """A factory whose transcriber holds a multiprocessing lock (a named POSIX semaphore), as
+    tqdm and torch do in a worker that loaded the real model."""
+
+    def __call__(self) -> _Holder:
+        return _Holder()
+
+
+class _Holder(FakeTranscriber):
+    def __init__(self) -> None:
+        import multiprocessing
+        from multiprocessing import util
+
+        super().__init__()
+        object.__setattr__(self, "_lock", multiprocessing.get_context("spawn").Lock())
+        util.Finalize(self, time.sleep, args=(0.5,), exitpriority=10)  # a slow exit, as a model's
+
+
 def quiet() -> Any:
     return make_reporter("quiet")
 
@@ -174,8 +193,7 @@ def _text_as_wav(folder: Path) -> tuple[Path, str]:
 
 def _truncated_mp3(folder: Path) -> tuple[Path, str]:
     path = folder / "cut.mp3"
-    source = clip(folder.parent / "source.wav", 0, 6)
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(source), str(path)], check=True)
+    clip(path, 0, 6)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     return path, "cut.mp3: truncated or corrupt audio"
 
@@ -216,7 +234,7 @@ def test_bad_file_is_one_failed_row_and_exit_1(fault: str, good_clip: Path, tmp_
     assert rows[bad.name]["status"] == "failed"
     assert rows[bad.name]["reason"].startswith(reason)
     assert "\n" not in rows[bad.name]["reason"]
-    assert f"failed {bad.stem}: {reason}" in result.stderr  # the log line, one per failure
+    assert f"{bad.stem}  failed: {reason}" in result.stderr  # the log line, one per call
     assert "1 scored, 0 skipped, 1 failed" in result.stderr
     stored = store.read_calls(tmp_path / "s.duckdb")
     assert [c["call_id"] for c in stored] == ["good"]
@@ -377,7 +395,7 @@ def test_unicode_and_spaces_in_a_failed_path(good_clip: Path, tmp_path: Path) ->
     rows = csv_rows(tmp_path)
     assert rows["tom fil ø.wav"]["reason"] == reason
     assert rows["samtale 1 – é.wav"]["status"] == "scored"
-    assert f"failed tom fil ø: {reason}" in result.stderr
+    assert f"tom fil ø  failed: {reason}" in result.stderr
     assert reason in (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
         assert con.execute("SELECT reason FROM failures").fetchall() == [(reason,)]
@@ -511,6 +529,40 @@ RUNNER = textwrap.dedent(
               reporter=make_reporter("plain"))
     """
 )
+
+
+LEAK_RUNNER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    sys.path[:0] = [sys.argv[1], sys.argv[2]]
+    from test_faults import LockHolder
+    from callqa.batch import BatchOptions, collect_inputs, run_batch
+    from callqa.batch.progress import make_reporter
+    work = Path(sys.argv[3])
+    result = run_batch(collect_inputs([work / "calls"]), out_dir=work / "out", store_path=None,
+                       transcriber_factory=LockHolder(),
+                       options=BatchOptions(workers=2, threads=1), reporter=make_reporter("quiet"))
+    print(result.counts)
+    """
+)
+
+
+def test_finished_workers_exit_cleanly_no_leaked_semaphores(tmp_path: Path) -> None:
+    """Idle workers exit on their own after the last call: the resource tracker has nothing
+    to warn about ("There appear to be 2 leaked semaphore objects") at shutdown."""
+    for i in range(2):
+        clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 3)
+    done = subprocess.run(
+        [sys.executable, "-c", LEAK_RUNNER, str(TESTS), str(ROOT), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'scored': 2" in done.stdout
+    assert "leaked semaphore" not in done.stderr, done.stderr
 
 
 def children_of(pid: int) -> list[int]:

@@ -330,3 +330,14 @@ def test_nightly_passes_the_ray_engine_on(tmp_path: Path, monkeypatch: pytest.Mo
     parsed = script.parse_args(["--inbox", "i", "--store", "s", "--engine", "ray", "--address",
                                 "ray://head:10001"])  # fmt: skip
     assert (parsed.engine, parsed.address) == ("ray", "ray://head:10001")
+
+
+@pytest.mark.parametrize("ext", ["opus", "webm", "oga", "aac", "m4a"])
+def test_an_inbox_of_any_supported_format_is_scored(tmp_path: Path, ext: str) -> None:
+    """Not "ignored as non-audio": batch and nightly take what the decoder reads."""
+    inbox, db = tmp_path / "inbox", tmp_path / "qa.duckdb"
+    clip(inbox / f"a.{ext}", 0, 4)
+    clip(inbox / "sub" / f"b.{ext}", 5, 4)
+    result = nightly(inbox, db)
+    assert result.counts == {"scored": 2, "skipped": 0, "failed": 0}
+    assert result.ignored_files == 0

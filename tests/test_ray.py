@@ -43,6 +43,7 @@ def test_ray_rows_equal_local_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     # the driver wrote the store, exactly as the local engine did
     stored = {r["call_id"]: r["score"] for r in store.read_calls(tmp_path / "ray.duckdb")}
     assert stored == {r["call_id"]: r["score"] for r in store.read_calls(tmp_path / "local.duckdb")}
-    local_rows = [{k: v for k, v in r.items() if k != "source_path"} for r in runs["local"].rows]
-    ray_rows = [{k: v for k, v in r.items() if k != "source_path"} for r in runs["ray"].rows]
+    differ = ("source_path", "scored_at")  # where and when each run scored
+    local_rows = [{k: v for k, v in r.items() if k not in differ} for r in runs["local"].rows]
+    ray_rows = [{k: v for k, v in r.items() if k not in differ} for r in runs["ray"].rows]
     assert ray_rows == local_rows

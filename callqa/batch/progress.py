@@ -2,11 +2,17 @@
 
 Four reporters share one small interface (:class:`Reporter`):
 
-- ``rich``: a progress bar with rate and ETA, for a terminal;
-- ``plain``: one log line at most every ``interval_s`` seconds (and at the end), for cron logs
-  and CI where a redrawn bar would turn into one endless line;
-- ``json``: one JSON object per event and line (``{"event": "call", ...}``) for log shippers;
+- ``rich``: a progress bar with rate and ETA, for a terminal, and one line per call above it
+  (name, score, seconds);
+- ``plain``: one log line per call, and a progress line with rate and ETA at most every
+  ``interval_s`` seconds, for cron logs and CI where a redrawn bar would turn into one endless
+  line;
+- ``json``: one JSON object per event and line (``{"event": "call", ...}`` with the call's
+  score and seconds) for log shippers; nothing else is written to stderr;
 - ``quiet``: nothing but errors.
+
+The ETA is the calls left times the mean time per call so far (skipped calls, which take no
+time, are left out of both), so it does not jump back when a call takes long.
 
 :func:`make_reporter` picks ``rich`` when stderr is a terminal and ``plain`` otherwise.
 """
@@ -32,8 +38,17 @@ class Reporter(Protocol):
         """``total`` calls are about to be processed."""
         ...
 
-    def call_done(self, call_id: str, status: str, reason: str = "") -> None:
-        """One call finished with ``status`` ("scored", "skipped" or "failed")."""
+    def call_done(
+        self,
+        call_id: str,
+        status: str,
+        reason: str = "",
+        *,
+        score: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """One call finished with ``status`` ("scored", "skipped" or "failed"); ``score``
+        (0-100) and ``seconds`` (the worker's time on it) when scored."""
         ...
 
     def message(self, text: str, *, level: str = "info") -> None:
@@ -49,11 +64,13 @@ class _Counts:
     def __init__(self) -> None:
         self.total = 0
         self.done = 0
+        self.skipped = 0
         self.by_status: dict[str, int] = {}
         self.started = time.monotonic()
 
     def add(self, status: str) -> None:
         self.done += 1
+        self.skipped += status == "skipped"
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
     def summary(self) -> str:
@@ -65,8 +82,24 @@ class _Counts:
         return 60.0 * self.done / elapsed
 
     def eta_s(self) -> float | None:
-        rate = self.rate_per_min() / 60.0
-        return (self.total - self.done) / rate if rate > 0 else None
+        """Seconds left: calls left x mean wall time per worked call so far (None before one)."""
+        worked = self.done - self.skipped
+        if worked <= 0:
+            return None
+        per_call = (time.monotonic() - self.started) / worked
+        return (self.total - self.done) * per_call
+
+
+def _call_line(call_id: str, status: str, reason: str, score: float | None,
+               seconds: float | None) -> str:  # fmt: skip
+    """``en_good  score 96  12.3 s``, ``en_good  skipped (...)`` or ``en_good  failed: why``."""
+    if status == "scored":
+        score_text = "n/a" if score is None else f"{score:.0f}"
+        took = f"  {seconds:.1f} s" if seconds is not None else ""
+        return f"{call_id}  score {score_text}{took}"
+    if status == "failed":
+        return f"{call_id}  failed: {reason}"
+    return f"{call_id}  {status}" + (f" ({reason})" if reason else "")
 
 
 class QuietReporter:
@@ -78,7 +111,15 @@ class QuietReporter:
     def start(self, total: int, *, description: str = "scoring") -> None:
         pass
 
-    def call_done(self, call_id: str, status: str, reason: str = "") -> None:
+    def call_done(
+        self,
+        call_id: str,
+        status: str,
+        reason: str = "",
+        *,
+        score: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
         pass
 
     def message(self, text: str, *, level: str = "info") -> None:
@@ -116,10 +157,18 @@ class PlainReporter:
         self._last = time.monotonic()
         self._line(f"{description} {total} calls")
 
-    def call_done(self, call_id: str, status: str, reason: str = "") -> None:
+    def call_done(
+        self,
+        call_id: str,
+        status: str,
+        reason: str = "",
+        *,
+        score: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
         self.counts.add(status)
-        if status == "failed":
-            self._line(f"failed {call_id}: {reason}")
+        position = f"[{self.counts.done}/{self.counts.total}] "
+        self._line(position + _call_line(call_id, status, reason, score, seconds))
         now = time.monotonic()
         if now - self._last >= self.interval_s and self.counts.done < self.counts.total:
             self._last = now
@@ -154,15 +203,27 @@ class JsonReporter:
         self.counts.total = total
         self._emit("start", total=total, description=description)
 
-    def call_done(self, call_id: str, status: str, reason: str = "") -> None:
+    def call_done(
+        self,
+        call_id: str,
+        status: str,
+        reason: str = "",
+        *,
+        score: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
         self.counts.add(status)
+        eta = self.counts.eta_s()
         self._emit(
             "call",
             call_id=call_id,
             status=status,
             reason=reason or None,
+            score=score,
+            seconds=None if seconds is None else round(seconds, 3),
             done=self.counts.done,
             total=self.counts.total,
+            eta_s=None if eta is None else round(eta, 1),
         )
 
     def message(self, text: str, *, level: str = "info") -> None:
@@ -179,7 +240,10 @@ class JsonReporter:
 
 
 class RichReporter:
-    """A ``rich`` progress bar (count, rate, ETA) on stderr; failures printed above it."""
+    """A ``rich`` progress bar (count, rate, ETA) on stderr; one line per call printed above it.
+
+    Until the first call finishes the bar says "loading model" (the workers load Whisper first).
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         from rich.console import Console
@@ -188,6 +252,7 @@ class RichReporter:
         self.counts = _Counts()
         self._progress: Any = None
         self._task: Any = None
+        self._description = "scoring"
 
     def start(self, total: int, *, description: str = "scoring") -> None:
         from rich.progress import (
@@ -196,34 +261,49 @@ class RichReporter:
             Progress,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
 
         self.counts = _Counts()
         self.counts.total = total
+        self._description = description
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[eta]}"),
             console=self.console,
             transient=False,
         )
         self._progress.start()
-        self._task = self._progress.add_task(description, total=total, rate="")
+        self._task = self._progress.add_task(
+            f"{description}: loading model", total=total, rate="", eta=""
+        )
 
-    def call_done(self, call_id: str, status: str, reason: str = "") -> None:
+    def call_done(
+        self,
+        call_id: str,
+        status: str,
+        reason: str = "",
+        *,
+        score: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
         self.counts.add(status)
-        if status == "failed":
-            self.console.print(
-                f"[red]failed[/red] {call_id}: {reason}", markup=True, highlight=False
-            )
+        style = {"failed": "red", "skipped": "dim"}.get(status, "")
+        line = _call_line(call_id, status, reason, score, seconds)
+        self.console.print(f"[{style}]{line}[/{style}]" if style else line, highlight=False,
+                           markup=bool(style))  # fmt: skip
         if self._progress is not None:
-            rate = f"{self.counts.rate_per_min():.1f} calls/min"
-            self._progress.update(self._task, advance=1, rate=rate)
+            eta = self.counts.eta_s()
+            self._progress.update(
+                self._task,
+                advance=1,
+                description=self._description,
+                rate=f"{self.counts.rate_per_min():.1f} calls/min",
+                eta=f"ETA {_fmt_duration(eta)}" if eta is not None else "",
+            )
 
     def message(self, text: str, *, level: str = "info") -> None:
         style = {"error": "red", "warning": "yellow"}.get(level)

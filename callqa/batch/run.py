@@ -125,6 +125,8 @@ def run_batch(
         reporter.message(f"ignored {input_set.ignored_files} non-audio files in the input folders")
     writer.report_planned()
     engine = _make_engine(options, factory, workers, threads, config)
+    if todo:
+        reporter.message(_loading_text(factory, config, workers, len(todo)))
     status = "interrupted"
     try:
         with _sigterm_as_interrupt():
@@ -143,6 +145,14 @@ def run_batch(
         restarts=getattr(engine, "restarts", 0),
         unlisted_skipped=len(rows) - len(kept),
     )
+
+
+def _loading_text(factory: Any, config: Config, workers: int, n_calls: int) -> str:
+    """What the run does before the first call finishes: load the model in every worker."""
+    t = config.transcription
+    model = f"{t.backend} model '{t.model}'" if isinstance(factory, ModelFactory) else "transcriber"
+    where = "in this process" if workers == 0 else f"in {workers} worker{'s' * (workers != 1)}"
+    return f"loading the {model} {where}, then scoring {n_calls} call{'s' * (n_calls != 1)}"
 
 
 def _finalize(

@@ -24,6 +24,13 @@ KEY_METRICS = (  # (column, path in the scorecard JSON's "metrics"); units in do
     ("turn_switches_per_minute", ("dynamics", "turn_switches_per_minute")),
 )
 PARTY_METRICS = ("interruptions", "words_per_minute", "longest_monologue_s")
+COUNT_COLUMNS = frozenset(f"{s}_interruptions" for s in ("agent", "customer"))  # int64
+
+
+def column_name(name: str) -> str:
+    """The written name of a row key: a check or section id's dots become ``__``
+    (``check_hear__talk_share``), so SQL engines do not read them as nested fields."""
+    return name.replace(".", "__")
 
 
 def flat_row(
@@ -38,7 +45,8 @@ def flat_row(
     """One output row: ids, metadata, status, score, section scores, key metrics, verdicts.
 
     Column order: fixed columns, then ``meta_<name>``, ``section_<id>``, ``check_<id>``
-    (the verdict: pass/fail/na).
+    (the verdict: pass/fail/na). Keys keep the ids' dots; :func:`column_name` is applied when
+    a table is written.
     """
     card = card or {}
     metrics = card.get("metrics") or {}
@@ -55,6 +63,7 @@ def flat_row(
         "reason": reason,
         "score": store._num(card.get("score")),
         "rubric": card.get("rubric"),
+        "scored_at": card.get("created_at") or None,
     }
     for column, path in KEY_METRICS:
         row[column] = store._num(_dig(metrics, path))
@@ -121,32 +130,51 @@ def write_outputs(
 
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([column_name(c) for c in columns])
     for row in rows:
-        writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
     return buffer.getvalue()
 
 
 def parquet_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
+    """Rows as Parquet with typed columns: dates (``call_date``), UTC timestamps
+    (``scored_at``), integers for counts, doubles for scores and measures, a list of strings
+    for ``auto_failed``, strings for the rest; names through :func:`column_name`."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    numeric = {"score", *(c for c, _ in KEY_METRICS)}
-    numeric |= {f"{s}_{m}" for s in ("agent", "customer") for m in PARTY_METRICS}
-    arrays = {}
-    for c in columns:
-        values = [row.get(c) for row in rows]
-        if c in numeric or c.startswith("section_"):
-            arrays[c] = pa.array([None if v is None else float(v) for v in values], pa.float64())
-        else:
-            arrays[c] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    arrays = {column_name(c): _arrow([row.get(c) for row in rows], c) for c in columns}
     table = pa.table(arrays) if columns else pa.table({})
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
+
+
+_NUMERIC = frozenset(
+    {"score", *(c for c, _ in KEY_METRICS)}
+    | {f"{s}_{m}" for s in ("agent", "customer") for m in PARTY_METRICS}
+)
+
+
+def _arrow(values: list[Any], column: str) -> Any:
+    """One column as a typed pyarrow array (None stays null)."""
+    import pyarrow as pa
+
+    if column in COUNT_COLUMNS:
+        return pa.array([None if v is None else int(v) for v in values], pa.int64())
+    if column in _NUMERIC or column.startswith("section_"):
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    if column == "call_date":
+        return pa.array([store._parse_date(v) if v else None for v in values], pa.date32())
+    if column == "scored_at":
+        stamps = [store._parse_timestamp(v) if v else None for v in values]
+        return pa.array(stamps, pa.timestamp("us", tz="UTC"))
+    if column == "auto_failed":
+        return pa.array(
+            [[a for a in (v or "").split(";") if a] for v in values], pa.list_(pa.string())
+        )
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
 def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa batch") -> str:

@@ -66,7 +66,10 @@ class ResultWriter:
             self.flush_store(final=False)
         else:
             self._store_failure(e)
-        self.reporter.call_done(e.call_id, e.status, e.reason)
+        score = e.card.get("score") if e.card is not None else None
+        self.reporter.call_done(
+            e.call_id, e.status, e.reason, score=score, seconds=result.seconds or None
+        )
 
     def _write_json(self, e: Entry) -> None:
         if self.calls_dir is None or e.card is None:

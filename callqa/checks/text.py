@@ -149,6 +149,11 @@ def _compile_phrase(source: str, language: str, replace: Sequence[tuple[str, str
     return Phrase(source=source, tokens=tuple(parts), lemmas=lemmas)
 
 
+def compile_phrases(sources: Sequence[str], pack: PhrasePack) -> tuple[Phrase, ...]:
+    """Phrases written in a rubric, compiled with ``pack``'s normalization and lemmas."""
+    return tuple(_compile_phrase(s, pack.language, pack.replace) for s in sources)
+
+
 def _token_matches(tok: Token, surface: str, lem: str) -> bool:
     if surface == ANY_TOKEN:
         return True

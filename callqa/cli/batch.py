@@ -8,6 +8,8 @@ stays instant). Exit codes: 0 every call scored or skipped, 1 at least one call 
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,14 +17,17 @@ import typer
 
 from callqa.cli.options import (
     EXIT_INTERRUPTED,
+    EXIT_USAGE,
     BackendChoice,
     BackendOpt,
     ChannelOpt,
     ConfigOpt,
+    DebugOpt,
     Engine,
     GroupBy,
     LanguageOpt,
     ModelOpt,
+    QuietOpt,
     RubricOpt,
     SinceOpt,
     StoreOpt,
@@ -31,11 +36,13 @@ from callqa.cli.options import (
     UntilOpt,
     build_config,
     check_date,
-    exit_code,
+    errors_as_lines,
     fail,
+    output_folder,
+    output_path,
+    setup_logging,
     store_path,
 )
-from callqa.errors import CallQAError
 
 if TYPE_CHECKING:
     from callqa.batch import BatchOptions, BatchResult
@@ -51,9 +58,13 @@ ThreadsOpt = Annotated[
     int | None,
     typer.Option("--threads", min=1, help="CPU threads per worker (default: cores/workers)."),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output, only errors.")]
 JsonLogsOpt = Annotated[
-    bool, typer.Option("--json-logs", help="Progress as one JSON object per line (stderr).")
+    bool,
+    typer.Option(
+        "--json-logs",
+        help="Progress as one JSON object per line on stderr, and nothing else there (each "
+        "call's event carries its score and time).",
+    ),
 ]
 EngineOpt = Annotated[Engine, typer.Option("--engine", help="local process pool or Ray.")]
 AddressOpt = Annotated[str, typer.Option("--address", help="Ray: local, auto or ray://HOST:10001.")]
@@ -93,6 +104,7 @@ def batch(
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
     json_logs: JsonLogsOpt = False,
+    debug: DebugOpt = False,
     store_timeout: TimeoutOpt = 30.0,
 ) -> None:
     """Score many calls in parallel into --out and the results store.
@@ -104,18 +116,20 @@ def batch(
 
     Examples:
 
+    \b
         callqa batch sample_calls/ --out qa-out
-
         callqa batch manifest.csv --workers 2 --store qa.duckdb --out qa-out
-
         callqa batch "calls/**/*.mp3" --engine ray --address ray://head:10001
     """
     from callqa.batch import collect_inputs, run_batch
 
+    setup_logging(quiet=quiet or json_logs, debug=debug)
+    _require_inputs(inputs)
     cfg, factory = _setup(config, language, agent_channel, backend, model, rubric)
     options = _options(workers, threads, engine, address, gpus_per_worker, store_timeout)
     options = _replace(options, force=force, reports=reports)
     store_at = None if no_store else store_path(store)
+    output_folder(out)
     reporter = _reporter(quiet, json_logs)
     _run_and_exit(
         lambda: run_batch(
@@ -127,8 +141,18 @@ def batch(
             options=options,
             reporter=reporter,
         ),
-        quiet,
+        quiet or json_logs,
+        debug,
     )
+
+
+def _require_inputs(inputs: list[str]) -> None:
+    """A file or folder named on the command line must exist (exit 2), as in every command;
+    a glob may match nothing, and files a manifest names that are missing become failed
+    rows."""
+    for spec in inputs:
+        if not any(ch in spec for ch in "*?[") and not Path(spec).exists():
+            fail(f"{spec}: no such file or folder", EXIT_USAGE)
 
 
 def nightly(
@@ -167,6 +191,7 @@ def nightly(
     config: ConfigOpt = None,
     quiet: QuietOpt = False,
     json_logs: JsonLogsOpt = False,
+    debug: DebugOpt = False,
     store_timeout: TimeoutOpt = 30.0,
 ) -> None:
     """Score the calls in --inbox that the store does not hold yet (for cron / systemd).
@@ -177,12 +202,15 @@ def nightly(
 
     Examples:
 
+    \b
         callqa nightly --inbox /srv/calls/inbox --store /srv/callqa/qa.duckdb
-
         callqa nightly --inbox /srv/calls/inbox --engine ray --address ray://head:10001
     """
     from callqa.batch import run_nightly
 
+    setup_logging(quiet=quiet or json_logs, debug=debug)
+    if not inbox.is_dir():
+        fail(f"{inbox}: no such folder (--inbox)", EXIT_USAGE)
     cfg, factory = _setup(config, language, agent_channel, backend, model, rubric)
     options = _options(workers, threads, engine, address, gpus_per_worker, store_timeout)
     store_at = store_path(store)
@@ -198,7 +226,8 @@ def nightly(
             reporter=reporter,
             min_age_s=min_age,
         ),
-        quiet,
+        quiet or json_logs,
+        debug,
     )
 
 
@@ -217,6 +246,8 @@ def export(
     team: TeamOpt = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Only this agent id.")] = None,
     store_timeout: TimeoutOpt = 30.0,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Export scored calls from the store as CSV or Parquet.
 
@@ -224,27 +255,40 @@ def export(
 
     Examples:
 
+    \b
         callqa export --out january.parquet --since 2025-01-01 --until 2025-01-31
-
         callqa export --out team-a.csv --team A --store qa.duckdb
     """
     from callqa.batch import export_rows, rebuild_outputs, write_table
 
+    setup_logging(quiet=quiet, debug=debug)
     since, until = check_date("--since", since), check_date("--until", until)
     store_at = store_path(store)
     filters: dict[str, Any] = {"since": since, "until": until, "team": team, "agent": agent}
-    try:
-        if out.is_dir() or out.suffix == "":
-            written = rebuild_outputs(store_at, out, timeout_s=store_timeout, **filters)
-            typer.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
-            return
-        rows = export_rows(store_at, timeout_s=store_timeout, **filters)
-        write_table(rows, out)
-    except CallQAError as exc:
-        fail(str(exc), exit_code(exc))
-    except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror or exc}; choose a writable --out")
-    typer.echo(f"wrote {len(rows)} calls to {out}", err=True)
+    folder = out.is_dir() or out.suffix == ""
+    if folder:
+        output_folder(out)
+    else:
+        output_path(out)
+    with errors_as_lines(debug):
+        try:
+            if folder:
+                written = rebuild_outputs(store_at, out, timeout_s=store_timeout, **filters)
+                message = f"wrote {', '.join(str(p) for p in written)}"
+            else:
+                rows = export_rows(store_at, timeout_s=store_timeout, **filters)
+                write_table(rows, out)
+                message = f"wrote {len(rows)} calls to {out}"
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror or exc}; choose a writable --out")
+    if not quiet:
+        typer.echo(message, err=True)
+
+
+class StatsFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
 
 
 def stats(
@@ -253,32 +297,49 @@ def stats(
     since: SinceOpt = None,
     until: UntilOpt = None,
     team: TeamOpt = None,
+    fmt: Annotated[
+        StatsFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default on a terminal), csv (default when piped) or json.",
+        ),
+    ] = None,
     store_timeout: TimeoutOpt = 30.0,
+    debug: DebugOpt = False,
 ) -> None:
     """Print per-agent (or per-team) averages from the store.
 
     Columns: calls, mean/min/max score (0-100), mean agent talk share, mean agent
-    interruptions per call, and the item failed most often.
+    interruptions per call, the item failed most often, and the mean score of each rubric
+    section (section_<id>). CSV and JSON carry the same columns, for spreadsheets and scripts.
 
     Examples:
 
+    \b
         callqa stats --store qa.duckdb
-
         callqa stats --by team --since 2025-01-01
+        callqa stats --format csv > agents.csv
     """
     from rich.console import Console
 
     from callqa.batch.store import read_calls
-    from callqa.outputs.table import stats_table
+    from callqa.outputs.table import stats_csv, stats_json, stats_rows, stats_table
 
+    setup_logging(debug=debug)
     since, until = check_date("--since", since), check_date("--until", until)
-    try:
+    with errors_as_lines(debug):
         calls = read_calls(
             store_path(store), since=since, until=until, team=team, timeout_s=store_timeout
         )
-    except CallQAError as exc:
-        fail(str(exc), exit_code(exc))
-    Console().print(stats_table(calls, by=by.value))
+    rows = stats_rows(calls, by=by.value)
+    chosen = fmt or (StatsFormat.table if sys.stdout.isatty() else StatsFormat.csv)
+    if chosen is StatsFormat.csv:
+        sys.stdout.write(stats_csv(rows))
+    elif chosen is StatsFormat.json:
+        sys.stdout.write(stats_json(rows))
+    else:
+        Console().print(stats_table(rows, by=by.value, total=len(calls)))
 
 
 def _options(
@@ -338,19 +399,18 @@ def _setup(
     return cfg, factory
 
 
-def _run_and_exit(run: Any, quiet: bool) -> None:
+def _run_and_exit(run: Any, quiet: bool, debug: bool = False) -> None:
     """Run a batch (or nightly run), print its counts, exit with its code."""
-    try:
-        result: BatchResult = run()
-    except CallQAError as exc:
-        fail(str(exc), exit_code(exc))
-    except KeyboardInterrupt:
-        fail(
-            "interrupted; scored calls are stored, run the same command again to finish",
-            EXIT_INTERRUPTED,
-        )
+    with errors_as_lines(debug):
+        try:
+            result: BatchResult = run()
+        except KeyboardInterrupt:
+            fail(
+                "interrupted; scored calls are stored, run the same command again to finish",
+                EXIT_INTERRUPTED,
+            )
     counts = result.counts
-    if not quiet:
+    if not quiet:  # --json-logs: the "finish" event says it; stderr stays JSON only
         where = f"; outputs in {result.out_dir}" if result.out_dir else ""
         typer.echo(
             f"{counts['scored']} scored, {counts['skipped']} skipped, "

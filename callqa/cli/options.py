@@ -7,6 +7,12 @@ numpy, scipy and onnxruntime) and turn a :class:`~callqa.errors.CallQAError` int
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -30,6 +36,90 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 def warn(message: str) -> None:
     """Print ``Warning: message`` on stderr."""
     typer.echo(f"Warning: {message}", err=True)
+
+
+@contextlib.contextmanager
+def errors_as_lines(debug: bool = False) -> Iterator[None]:
+    """Turn what a command raises into one ``Error:`` line and its exit code.
+
+    A :class:`~callqa.errors.CallQAError` exits with :func:`exit_code`; Ctrl-C with 130; an
+    unexpected exception with 1 and a hint to rerun with ``--debug`` (which prints the
+    traceback first). ``typer.Exit`` passes through.
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except CallQAError as exc:
+        fail(str(exc), exit_code(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:  # a user at 3 a.m. gets one line, not a traceback
+        if debug:
+            traceback.print_exc()
+        fail(f"unexpected failure ({type(exc).__name__}: {exc}); rerun with --debug for details")
+
+
+def require_file(path: Path, *, folder_ok: bool = False) -> Path:
+    """``path`` when it exists; a path named on the command line that does not is a usage
+    error (exit 2) in every command."""
+    if not path.exists():
+        fail(f"{path}: no such file", EXIT_USAGE)
+    if path.is_dir() and not folder_ok:
+        fail(f"{path}: is a directory; give a file", EXIT_USAGE)
+    return path
+
+
+def output_path(path: Path, *, force: bool = True) -> Path:
+    """Make ``path`` ready to be written before any work: its folder is created, a folder at
+    ``path`` or an existing file without ``force`` is refused (exit 2), an unwritable folder
+    fails (exit 1)."""
+    if path.is_dir():
+        fail(f"{path} is a folder; give a file name for --out", EXIT_USAGE)
+    if path.exists() and not force:
+        fail(f"{path} exists; add --force to replace it, or choose another --out", EXIT_USAGE)
+    _make_folder(path.parent)
+    if not os.access(path.parent, os.W_OK):
+        fail(f"cannot write to {path.parent}: permission denied; choose another --out")
+    return path
+
+
+def output_folder(path: Path) -> Path:
+    """Create the output folder ``path`` before any work (exit 1 when impossible)."""
+    if path.exists() and not path.is_dir():
+        fail(f"{path} is a file; give a folder for --out", EXIT_USAGE)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "Not a directory" if isinstance(exc, FileExistsError) else exc.strerror or exc
+        fail(f"output directory {path} is not writable ({reason}); choose another --out")
+    return path
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        fail(f"cannot create folder {folder}: a file is in the way; choose another --out")
+    except OSError as exc:
+        fail(f"cannot create folder {folder}: {exc.strerror or exc}; choose another --out")
+
+
+def setup_logging(*, quiet: bool = False, debug: bool = False) -> None:
+    """Route the library's ``logging`` to stderr: warnings by default, errors only with
+    ``--quiet``, everything (with times and module names) with ``--debug``."""
+    level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    fmt = (
+        "%(asctime)s %(name)s %(levelname)s: %(message)s" if debug else "%(levelname)s: %(message)s"
+    )
+    handler.setFormatter(logging.Formatter(fmt))
+    root = logging.getLogger("callqa")
+    for old in [h for h in root.handlers if getattr(h, "callqa_cli", False)]:
+        root.removeHandler(old)
+    handler.callqa_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def exit_code(exc: CallQAError) -> int:
@@ -72,9 +162,21 @@ class GroupBy(StrEnum):
     team = "team"
 
 
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress or status output, only errors.")
+]
+DebugOpt = Annotated[
+    bool,
+    typer.Option("--debug", help="Log every step, and show the traceback of unexpected errors."),
+]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML config file (see docs/configuration.md).", dir_okay=False),
+    typer.Option(
+        "--config",
+        help="TOML config file (default: $CALLQA_CONFIG, ./callqa.toml or "
+        "~/.config/callqa/config.toml, the first found; see docs/configuration.md).",
+        dir_okay=False,
+    ),
 ]
 StoreOpt = Annotated[
     Path | None,
@@ -131,16 +233,17 @@ def build_config(
     rubric: Path | None = None,
     **more: Any,
 ) -> Config:
-    """The config file (or the defaults) with the command-line flags over it.
+    """The config file (``path``, else the first found by :func:`callqa.config.find_config`,
+    else the defaults) with the command-line flags over it.
 
     ``more`` takes further ``section__key=value`` settings (None values are ignored). A bad
     file or value exits with code 2.
     """
-    from callqa.config import load_config, replace_config
+    from callqa.config import find_config, load_config, replace_config
 
     try:
         return replace_config(
-            load_config(path),
+            load_config(path or find_config()),
             call__language=language,
             call__agent_channel=agent_channel.value if agent_channel else None,
             transcription__backend=backend.value

@@ -13,18 +13,21 @@ from typing import Annotated
 import typer
 
 from callqa.cli.options import (
+    DebugOpt,
+    QuietOpt,
     SinceOpt,
     StoreOpt,
     TeamOpt,
     UntilOpt,
     build_config,
     check_date,
-    exit_code,
-    fail,
+    errors_as_lines,
+    output_path,
+    require_file,
+    setup_logging,
     store_path,
     warn,
 )
-from callqa.errors import CallQAError
 
 
 def register(app: typer.Typer) -> None:
@@ -39,20 +42,27 @@ def report(
         typer.Argument(
             help="A scorecard JSON file (from 'callqa score --format json') or a call recording "
             "(scored first with the configured model).",
-            exists=True,
-            dir_okay=False,
+            metavar="SCORECARD_OR_CALL",
             show_default=False,
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="The HTML file to write.", dir_okay=False)
-    ] = Path("call.html"),
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The HTML file to write (default: SOURCE with .html, beside it).",
+            dir_okay=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the HTML file if it exists.")
+    ] = False,
     audio: Annotated[
         Path | None,
         typer.Option(
             "--audio",
             help="The call's audio (default: the scorecard's source path, if that file exists).",
-            exists=True,
             dir_okay=False,
         ),
     ] = None,
@@ -68,19 +78,27 @@ def report(
         Path | None,
         typer.Option("--config", help="TOML config file, used when scoring audio.", dir_okay=False),
     ] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Write the coach's call report: one HTML page with score, timeline, voice and transcript.
 
-    With redaction on (the default), the page carries the audio with the personal data the
-    scorecard lists silenced, never the original; a scorecard that records no redaction gets
-    the original audio and a warning on stderr.
+    An existing report is never replaced silently: add --force. With redaction on (the
+    default), the page carries the audio with the personal data the scorecard lists
+    silenced, never the original; a scorecard that records no redaction gets the original
+    audio and a warning on stderr. Prints the path of the page written.
 
     Example: callqa report x.json --out call.html
     """
     from callqa.outputs.sources import report_from_scorecard
 
+    setup_logging(quiet=quiet, debug=debug)
+    require_file(source)
+    if audio is not None:
+        require_file(audio)
+    out = output_path(out or source.with_suffix(".html"), force=force)
     cfg = build_config(config)
-    try:
+    with errors_as_lines(debug):
         if source.suffix.lower() == ".json":
             path = report_from_scorecard(
                 source,
@@ -92,8 +110,6 @@ def report(
             )
         else:
             path = _report_from_recording(source, out, cfg, link_audio)
-    except CallQAError as exc:
-        fail(str(exc), exit_code(exc))
     typer.echo(str(path))
 
 
@@ -135,19 +151,27 @@ def dashboard(
             file_okay=False,
         ),
     ] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
-    """Write the team dashboard: score distribution, per-agent table, scores by day.
+    """Write the team dashboard: score distribution, scores by day, pass rate of each rubric
+    item over time, per-agent and per-call tables (sortable, filterable, CSV export).
+
+    The store defaults to $CALLQA_STORE, else ./callqa.duckdb, as in 'stats' and 'export'.
+    The dashboard is meant to be rewritten (a nightly job): an existing file is replaced.
 
     Example: callqa dashboard --store callqa.duckdb --out team.html --since 2025-01-01
     """
     from callqa.batch.store import read_calls
     from callqa.outputs.dashboard import report_links_in, write_dashboard
 
+    setup_logging(quiet=quiet, debug=debug)
     since, until = check_date("--since", since), check_date("--until", until)
-    try:
+    if reports is not None:
+        require_file(reports, folder_ok=True)
+    output_path(out)
+    with errors_as_lines(debug):
         rows = read_calls(store_path(store), since=since, until=until, team=team)
         links = report_links_in(rows, reports, out) if reports is not None else None
         path = write_dashboard(rows, out, report_links=links)
-    except CallQAError as exc:
-        fail(str(exc), exit_code(exc))
     typer.echo(str(path))

@@ -1,12 +1,13 @@
 """The team dashboard: one self-contained HTML page over many scored calls.
 
 Input rows are the shape :func:`callqa.batch.store.read_calls` returns (one dict per call:
-``call_id``,
-``agent_id``, ``team``, ``call_date``, ``scored_at``, ``score``, ``sections``,
-``agent_talk_share``, ``agent_interruptions``, ``failed_items`` and the scorecard). They are
-reduced once, here, to the few fields the page needs; the page itself filters (date range,
-team, agent), aggregates and sorts in the browser, so a team lead can slice without
-re-running anything. Definitions of every figure are in docs/report.md.
+``call_id``, ``agent_id``, ``team``, ``call_date``, ``scored_at``, ``score``,
+``agent_talk_share``, ``agent_interruptions``, ``failed_items`` and the scorecard's JSON
+form). They are converted once, here, at the edge: the scorecard's rubric items are read typed
+(:func:`callqa.scoring.scorecard.sections_from_dict`; reading every stored transcript would be
+slow) and each call is reduced to the few fields the page needs. The page itself filters (date
+range, team, agent), aggregates, sorts and exports (CSV) in the browser, so a team lead can
+slice without re-running anything. Definitions of every figure are in docs/report.md.
 """
 
 from __future__ import annotations
@@ -18,16 +19,10 @@ from typing import Any
 from markupsafe import Markup
 
 from callqa.files import atomic_write_text
-from callqa.outputs.report import (
-    PLOTLY_FILENAME,
-    ensure_shared_plotly,
-    environment,
-    num,
-    plotly_js,
-    script_json,
-    static_text,
-    title_from_id,
-)
+from callqa.outputs.html import environment, num, script_json, static_text, title_from_id
+from callqa.outputs.media import PLOTLY_FILENAME, ensure_shared_plotly, plotly_js
+from callqa.scoring.scorecard import sections_from_dict
+from callqa.types import SectionScore
 
 UNKNOWN_AGENT = "(no agent id)"
 
@@ -51,7 +46,8 @@ def render_dashboard(
     title : str
         Page title.
     plotly_src : str or None
-        Path of a ``plotly.min.js`` to reference instead of inlining Plotly's bundle (4.8 MB).
+        Path of a ``plotly-basic.min.js`` to reference instead of inlining Plotly's basic
+        bundle (1.2 MB).
 
     Returns
     -------
@@ -88,7 +84,7 @@ def write_dashboard(
 ) -> Path:
     """Write the dashboard of ``rows`` to ``out`` (atomically); see :func:`render_dashboard`.
 
-    ``shared_assets`` writes Plotly's bundle once as ``plotly.min.js`` beside ``out`` and
+    ``shared_assets`` writes Plotly's bundle once as ``plotly-basic.min.js`` beside ``out`` and
     references it (the call reports written with ``shared_assets=True`` share it).
     """
     out = Path(out)
@@ -120,32 +116,43 @@ def report_links_in(
 def dashboard_rows(
     rows: Iterable[Mapping[str, Any]], *, report_links: Mapping[str, str] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Reduce store rows to what the page needs, and the titles of the failed items.
+    """Reduce store rows to what the page needs, and the titles of the rubric items.
 
     Returns
     -------
     calls : list of dict
         ``id``, ``agent``, ``team``, ``date`` (YYYY-MM-DD or ""), ``score`` (0-100 or None),
         ``talk`` (agent talk share 0-1 or None), ``interruptions`` (int or None), ``failed``
-        (check ids), ``href`` (report link or ""), oldest first.
+        (check ids), ``items`` (check id -> 1 pass / 0 fail, judged items only), ``href``
+        (report link or ""), oldest first.
     titles : dict
         Check id -> item title (from the scorecards; a readable form of the id otherwise).
+
+    Raises
+    ------
+    ScorecardError
+        A row's scorecard has malformed sections.
     """
     links = report_links or {}
     calls, titles = [], {}
     for row in rows:
-        call = _call(row, links)
+        card = row.get("scorecard")
+        sections = sections_from_dict(card) if card is not None else ()
+        call = _call(row, links, sections)
         calls.append(call)
-        titles.update(_item_titles(row.get("scorecard")))
-        for item in call["failed"]:
+        titles.update({i.id: i.title for s in sections for i in s.items if i.title})
+        for item in [*call["failed"], *call["items"]]:
             titles.setdefault(item, title_from_id(item))
     calls.sort(key=lambda c: (c["date"], c["scored"]))
     return calls, titles
 
 
-def _call(row: Mapping[str, Any], links: Mapping[str, str]) -> dict[str, Any]:
+def _call(
+    row: Mapping[str, Any], links: Mapping[str, str], sections: tuple[SectionScore, ...]
+) -> dict[str, Any]:
     call_id = str(row.get("call_id") or "")
     interruptions = num(row.get("agent_interruptions"))
+    items = {i.id: int(i.verdict == "pass") for s in sections for i in s.items if i.verdict != "na"}
     return {
         "id": call_id,
         "agent": str(row.get("agent_id") or UNKNOWN_AGENT),
@@ -156,6 +163,7 @@ def _call(row: Mapping[str, Any], links: Mapping[str, str]) -> dict[str, Any]:
         "talk": num(row.get("agent_talk_share")),
         "interruptions": None if interruptions is None else int(interruptions),
         "failed": [str(f) for f in row.get("failed_items") or ()],
+        "items": items,
         "href": str(links.get(call_id) or row.get("report_href") or ""),
     }
 
@@ -166,14 +174,3 @@ def _day(value: Any) -> str:
         return ""
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return text[:10] if len(text) >= 10 and text[4] == "-" and text[7] == "-" else ""
-
-
-def _item_titles(card: Any) -> dict[str, str]:
-    if not isinstance(card, Mapping):
-        return {}
-    return {
-        str(item.get("id")): str(item.get("title"))
-        for sec in card.get("sections") or ()
-        for item in sec.get("items") or ()
-        if isinstance(item, Mapping) and item.get("id") and item.get("title")
-    }

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from callqa.scoring.scorecard import Scorecard, to_dict
+from callqa.scoring.scorecard import Scorecard, from_dict
 
 SPEAKER_ORDER = ("agent", "customer", "unknown")
 SPEAKER_LABEL = {"agent": "Agent", "customer": "Customer", "unknown": "Speaker"}
@@ -75,22 +75,19 @@ def clock(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def pct(share: Any) -> str:
-    value = num(share)
-    return "" if value is None else f"{100 * value:.0f}%"
+def pct(share: float | None) -> str:
+    return "" if share is None else f"{100 * share:.0f}%"
 
 
-def score_text(score: Any) -> str:
-    value = num(score)
-    return "–" if value is None else f"{value:.0f}"
+def score_text(score: float | None) -> str:
+    return "–" if score is None else f"{score:.0f}"
 
 
-def band(score: Any) -> str:
+def band(score: float | None) -> str:
     """Colour band of a 0-100 score: good >= 80, fair >= 60, poor below (see docs/report.md)."""
-    value = num(score)
-    if value is None:
+    if score is None:
         return "none"
-    return "good" if value >= 80 else "fair" if value >= 60 else "poor"
+    return "good" if score >= 80 else "fair" if score >= 60 else "poor"
 
 
 def speaker_label(speaker: str) -> str:
@@ -98,8 +95,14 @@ def speaker_label(speaker: str) -> str:
 
 
 def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut at the last word boundary before ``limit`` characters ("…")."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def title_from_id(check_id: str) -> str:
@@ -107,9 +110,15 @@ def title_from_id(check_id: str) -> str:
     return tail.replace("_", " ").capitalize() or check_id
 
 
-def as_plain(card: Any) -> Mapping[str, Any]:
-    """The scorecard's JSON form, for a :class:`~callqa.scoring.scorecard.Scorecard` or a
-    mapping already in that form."""
+def scorecard_of(card: Scorecard | Mapping[str, Any]) -> Scorecard:
+    """A :class:`~callqa.scoring.scorecard.Scorecard`, read with ``from_dict`` when ``card`` is
+    its JSON form (the edge where a dict comes in).
+
+    Raises
+    ------
+    ScorecardError
+        ``card`` is a mapping that is not a scorecard.
+    """
     if isinstance(card, Scorecard):
-        return to_dict(card)
-    return card
+        return card
+    return from_dict(dict(card))

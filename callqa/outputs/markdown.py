@@ -1,51 +1,60 @@
-"""The scorecard as Markdown (``callqa score --format md``)."""
+"""The scorecard as Markdown (``callqa score --format md``), fit for pasting into a ticket."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from callqa.outputs.html import as_plain, clock, score_text, shorten, speaker_label
-from callqa.outputs.report import Item, facts_line, sections_view
+from callqa.outputs.explain import evidence_views, focus_items, measure_text
+from callqa.outputs.html import score_text, scorecard_of
+from callqa.outputs.report import facts_line
+from callqa.outputs.table import VERDICT_TEXT, evidence_text
+from callqa.scoring.scorecard import Scorecard
 
-# ---------------------------------------------------------------------------- Markdown
 
+def render_markdown(card: Scorecard | Mapping[str, Any]) -> str:
+    """A compact Markdown summary of the scorecard.
 
-def render_markdown(card: Any) -> str:
-    """A compact Markdown summary of the scorecard, fit for pasting into a ticket.
-
-    Gives the overall and section scores, every failed item with its coaching tip and first
-    piece of evidence (time-stamped), auto-fails and warnings.
+    Gives the overall score, the things to work on first, a table of every item with its
+    verdict and what was measured, each failed item with its coaching tip and first piece of
+    evidence (time-stamped), auto-fails and warnings.
     """
-    card = as_plain(card)
-    lines = [
-        f"**Call {_md(card.get('call_id', '?'))}** — score **{score_text(card.get('score'))}/100**"
-    ]
+    card = scorecard_of(card)
+    lines = [f"**Call {_md(card.call_id)}** — score **{score_text(card.score)}/100**"]
     lines.append(_md(facts_line(card)))
-    if card.get("auto_failed"):
-        lines.append(f"**Auto-fail:** {', '.join(_md(a) for a in card['auto_failed'])}")
-    lines += ["", "| Section | Score | Failed items |", "|---|---:|---|"]
-    view = sections_view(card, {})
-    for sec in view:
-        failed = ", ".join(_md(i.title) for i in sec.items if i.verdict == "fail") or "—"
-        lines.append(f"| {_md(sec.title)} | {score_text(sec.score)} | {failed} |")
-    fails = [i for sec in view for i in sec.items if i.verdict == "fail"]
+    if card.auto_failed:
+        lines.append(f"**Auto-fail:** {', '.join(_md(a) for a in card.auto_failed)}")
+    focus = focus_items(card)
+    if focus:
+        lines += ["", f"**{'Three things' if len(focus) == 3 else 'Things'} to work on**"]
+        for n, f in enumerate(focus, 1):
+            tip = f" — {_md(f.check.tip)}" if f.check is not None and f.check.tip else ""
+            lines.append(f"{n}. **{_md(f.item.title)}**{tip}")
+    lines += ["", "| Section | Score | Item | Verdict | What was found |", "|---|---:|---|---|---|"]
+    checks = {c.id: c for c in card.checks}
+    for sec in card.sections:
+        for n, item in enumerate(sec.items):
+            check = checks.get(item.id)
+            found = measure_text(check) if check is not None else ""
+            first = (sec.title, score_text(sec.score)) if n == 0 else ("", "")
+            lines.append(
+                f"| {_md(first[0])} | {first[1]} | {_md(item.title)} | "
+                f"{VERDICT_TEXT.get(item.verdict, item.verdict)} | {_md(found) or '—'} |"
+            )
+    fails = [(i, checks.get(i.id)) for s in card.sections for i in s.items if i.verdict == "fail"]
     if fails:
-        lines += ["", "**To work on**"]
-        lines += [_md_fail(item) for item in fails]
-    for warning in card.get("warnings") or ():
+        lines += ["", "**Failed items**"]
+        for item, check in fails:
+            text = f"- **{_md(item.title)}**"
+            if check is not None and check.tip:
+                text += f" — {_md(check.tip)}"
+            views = evidence_views(check, card.transcript) if check is not None else ()
+            if views:
+                text += f" ({_md(evidence_text(views[0]))})"
+            lines.append(text)
+    for warning in card.warnings:
         lines.append(f"\n> ⚠ {_md(warning)}")
     return "\n".join(lines) + "\n"
-
-
-def _md_fail(item: Item) -> str:
-    text = f"- **{_md(item.title)}**"
-    if item.tip:
-        text += f" — {_md(item.tip)}"
-    quoted = [e for e in item.evidence if e.text]
-    if quoted:
-        ev = quoted[0]
-        text += f" ({clock(ev.start)} {speaker_label(ev.speaker)}: “{_md(shorten(ev.text, 90))}”)"
-    return text
 
 
 def _md(text: Any) -> str:

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import base64
 import functools
-import shutil
-import subprocess
+import gzip
+import os
 import tempfile
 from importlib import resources
 from pathlib import Path
 
+from callqa.audio.encode import transcode
 from callqa.errors import AudioError, CallQAError
 from callqa.files import atomic_write_bytes
 
-PLOTLY_FILENAME = "plotly.min.js"  # written beside the reports with shared_assets=True
+PLOTLY_FILENAME = "plotly-basic.min.js"  # written beside the reports with shared_assets=True
+PLOTLY_BUNDLE = "plotly-basic.min.js.gz"  # in callqa/outputs/static
 REDACTED_SUFFIX = ".redacted.flac"  # the redacted audio copy beside a report: <name>.redacted.flac
 EMBED_MAX_BYTES = 8_000_000  # larger audio is re-encoded to Opus before embedding (~0.25 MB/min)
-_OPUS_BITRATE = "32k"  # stereo speech stays clear at 32 kbit/s (Opus "fullband speech" range)
+OPUS_BITRATE = 32_000  # bit/s: stereo speech stays clear at 32 kbit/s (Opus "fullband speech")
 
 
 _AUDIO_TYPES = {
@@ -54,13 +56,14 @@ def audio_data_uri(path: Path) -> str:
 
 @functools.lru_cache(maxsize=1)
 def plotly_js() -> str:
-    """Plotly's minified browser bundle, read from the installed ``plotly`` package."""
+    """Plotly's *basic* browser bundle (scatter, bar and pie: all the pages draw; 1.2 MB
+    against the full bundle's 4.8 MB), shipped gzipped with callqa (plotly.js 4.1.1, MIT
+    licence: static/PLOTLY-LICENSE)."""
     try:
-        text = resources.files("plotly").joinpath("package_data/plotly.min.js").read_text("utf-8")
+        packed = resources.files("callqa.outputs").joinpath(f"static/{PLOTLY_BUNDLE}").read_bytes()
     except (ModuleNotFoundError, FileNotFoundError) as exc:  # pragma: no cover - install issue
-        raise CallQAError(
-            "plotly's bundle is missing; reinstall with 'pip install plotly'"
-        ) from exc
+        raise CallQAError("the Plotly bundle is missing from callqa; reinstall callqa") from exc
+    text = gzip.decompress(packed).decode("utf-8")
     return text.replace("</script", "<\\/script")  # harmless in JS, keeps the tag closed
 
 
@@ -77,8 +80,6 @@ def relative_src(audio_path: Path, out: Path) -> str:
     try:
         rel = audio.relative_to(base).as_posix()
     except ValueError:
-        import os
-
         rel = Path(os.path.relpath(audio, base)).as_posix()
     return quote(rel)
 
@@ -91,26 +92,16 @@ def ensure_shared_plotly(folder: Path) -> None:
 
 
 def to_opus(path: Path) -> bytes:
-    """Re-encode ``path`` to Ogg/Opus with ffmpeg (both channels kept)."""
-    if shutil.which("ffmpeg") is None:
-        raise AudioError(f"{path} is too large to embed and ffmpeg is missing; use --link-audio")
+    """Re-encode ``path`` to Ogg/Opus with PyAV (both channels kept; no system ffmpeg needed).
+
+    Raises
+    ------
+    AudioError
+        The file cannot be decoded.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "audio.ogg"
-        cmd = [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-c:a",
-            "libopus",
-            "-b:a",
-            _OPUS_BITRATE,
-            str(target),
-        ]
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if result.returncode != 0 or not target.is_file():
-            reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-            raise AudioError(f"cannot re-encode {path} for embedding ({reason}); use --link-audio")
+        try:
+            target = transcode(path, Path(tmp) / "audio.ogg", bitrate=OPUS_BITRATE)
+        except AudioError as exc:
+            raise AudioError(f"{exc} for embedding; use --link-audio") from exc
         return target.read_bytes()

@@ -1,15 +1,19 @@
-"""The terminal view of a scorecard (the Markdown summary is
-:func:`callqa.outputs.markdown.render_markdown`).
+"""The terminal view of a scorecard, and the per-agent statistics of ``callqa stats``.
 
-Both read the scorecard's plain-data form (:func:`callqa.scoring.scorecard.to_dict`), so they
-work the
-same on a fresh result and on a JSON file read back from disk.
+The scorecard view reads at a glance: the score and what failed first ("three things to work
+on"), then one row per rubric item, grouped by section, with a verdict column, what was
+measured against which limit, the first piece of evidence (the agent's words quoted, a
+customer line the agent left unanswered labelled so) and, for a fail, the coaching tip.
+The Markdown summary is :func:`callqa.outputs.markdown.render_markdown`.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich import box
@@ -17,159 +21,277 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from callqa.outputs.explain import (
+    EvidenceView,
+    evidence_views,
+    focus_items,
+    measure_text,
+    partial_text,
+)
+from callqa.outputs.html import clock, scorecard_of, shorten
+from callqa.scoring.scorecard import Scorecard
+from callqa.types import CheckResult, ItemScore
+
+VERDICT_TEXT = {"pass": "pass", "fail": "FAIL", "na": "n/a"}
 _VERDICT_STYLE = {"pass": "green", "fail": "bold red", "na": "dim"}
-_QUOTE_CHARS = 70  # evidence quotes are cut to one table line
+_QUOTE_CHARS = 90  # a quote longer than this is shortened at a word boundary ("…")
 
 
-def render_table(card: dict[str, Any], *, width: int = 110) -> str:
-    """The scorecard as a terminal table (ANSI colours only when printed to a terminal)."""
+def render_table(card: Scorecard | Mapping[str, Any], *, width: int = 110) -> str:
+    """The scorecard as plain text (no colour), ``width`` characters wide."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=False, color_system=None)
-    console.print(_table_group(card))
+    console.print(scorecard_group(scorecard_of(card)))
     return buffer.getvalue()
 
 
-def print_table(card: dict[str, Any], console: Console) -> None:
-    """Print the scorecard table to ``console`` (colour when it is a terminal)."""
-    console.print(_table_group(card))
+def print_table(card: Scorecard | Mapping[str, Any], console: Console) -> None:
+    """Print the scorecard to ``console`` (colour when it is a terminal)."""
+    console.print(scorecard_group(scorecard_of(card)))
 
 
-def _table_group(card: dict[str, Any]) -> Group:
-    return Group(
-        _header(card),
-        _sections_table(card),
-        _checks_table(card),
-        _metrics_line(card),
-        *_warning_lines(card),
-    )
+def scorecard_group(card: Scorecard) -> Group:
+    """Header, things to work on, the items table, the measures line and any warnings."""
+    parts: list[Any] = [_header(card)]
+    focus = _focus(card)
+    if focus is not None:
+        parts += [Text(""), focus]
+    parts += [_items_table(card), _metrics_line(card), *_warning_lines(card)]
+    return Group(*parts)
 
 
-def _header(card: dict[str, Any]) -> Text:
-    score = card.get("score")
-    model = card.get("model", {})
+def _header(card: Scorecard) -> Text:
     text = Text()
-    text.append(f"{card['call_id']}", style="bold")
-    text.append(f"  score {_fmt_score(score)}/100", style="bold cyan")
-    agent = card.get("agent_channel")
-    channel_note = f"stereo, agent {agent}" if card.get("channels") == 2 else _mono_note(card)
-    text.append(
-        f"\n{card['duration_s']:.1f} s · {card['language']} · {channel_note} · "
-        f"{model.get('backend')} {model.get('name')}"
-    )
-    if card.get("auto_failed"):
-        text.append(f"\nauto-fail: {', '.join(card['auto_failed'])}", style="bold red")
+    text.append(card.call_id, style="bold")
+    text.append(f"  score {_fmt_score(card.score)}/100", style="bold cyan")
+    if card.auto_failed:
+        text.append(f"  auto-fail: {', '.join(_titles(card, card.auto_failed))}", style="bold red")
+    model = f"{card.model.backend} {card.model.name}"
+    text.append(f"\n{card.duration_s:.1f} s · {card.language} · {_channel_note(card)} · {model}")
     return text
 
 
-def _mono_note(card: dict[str, Any]) -> str:
-    if card.get("channels") == 0:
+def _titles(card: Scorecard, ids: Sequence[str]) -> list[str]:
+    titles = {i.id: i.title for s in card.sections for i in s.items}
+    return [titles.get(i, i) for i in ids]
+
+
+def _channel_note(card: Scorecard) -> str:
+    if card.channels == 2:
+        return f"stereo, agent {card.agent_channel}" if card.agent_channel else "stereo"
+    if card.channels == 0:
         return "transcript only"
-    roles = card.get("roles") or {}
-    if roles.get("method") == "none":
+    roles = card.roles
+    if roles is None or roles.method == "none":
         return "mono, speakers unknown"
-    return f"mono, agent found by {roles.get('method', '?')} ({roles.get('confidence', 0):.2f})"
+    return f"mono, agent found by {roles.method} ({roles.confidence:.2f})"
 
 
-def _sections_table(card: dict[str, Any]) -> Table:
-    table = Table(title="Sections", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("section")
-    table.add_column("score", justify="right")
-    table.add_column("items")
-    for section in card.get("sections", []):
-        items = " ".join(
-            f"{i['id'].split('.')[-1]}:{i['verdict']}" for i in section.get("items", [])
-        )
-        table.add_row(section["title"], _fmt_score(section.get("score")), items)
+def _focus(card: Scorecard) -> Table | None:
+    focus = focus_items(card)
+    if not focus:
+        return None
+    title = "Three things to work on" if len(focus) == 3 else "To work on"
+    table = Table(title=title, title_justify="left", title_style="bold", box=None,
+                  show_header=False, padding=(0, 1, 0, 0))  # fmt: skip
+    table.add_column("n", no_wrap=True)
+    table.add_column("item", overflow="fold")
+    for n, f in enumerate(focus, 1):
+        text = Text(f.item.title, style="bold")
+        if f.item.auto_fail:
+            text.append(" (auto-fail)", style="bold red")
+        else:
+            unit = "point" if round(f.points) == 1 else "points"
+            text.append(f" (+{f.points:.0f} {unit})", style="red")
+        tip = f.check.tip if f.check is not None else ""
+        if tip:
+            text.append(f" — {tip}")
+        table.add_row(f"{n}.", text)
     return table
 
 
-def _checks_table(card: dict[str, Any]) -> Table:
-    table = Table(title="Checks", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("check", no_wrap=True, min_width=28)
-    table.add_column("verdict", no_wrap=True, min_width=7)
-    table.add_column("evidence / reason", overflow="ellipsis", no_wrap=True)
-    for check in card.get("checks", []):
-        verdict = check["verdict"]
+def _items_table(card: Scorecard) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("item", ratio=2, overflow="fold")
+    table.add_column("what was found", ratio=5, overflow="fold")
+    checks = {c.id: c for c in card.checks}
+    for section in card.sections:
         table.add_row(
-            check["id"], Text(verdict, style=_VERDICT_STYLE.get(verdict, "")), _evidence_cell(check)
+            "",
+            Text(section.title, style="bold"),
+            Text(f"section score {_fmt_score(section.score)}", style="bold cyan"),
         )
+        for item in section.items:
+            table.add_row(*_item_row(item, checks.get(item.id), card))
     return table
 
 
-def _evidence_cell(check: dict[str, Any]) -> str:
-    evidence = check.get("evidence") or []
-    if evidence:
-        first = evidence[0]
-        more = f" (+{len(evidence) - 1})" if len(evidence) > 1 else ""
-        quote = first["text"][:_QUOTE_CHARS]
-        return f"{_clock(first['start'])} {first['speaker']}: “{quote}”{more}"
-    reason = (check.get("details") or {}).get("reason")
-    return str(reason) if reason else (check.get("tip") or "")
+def _item_row(
+    item: ItemScore, check: CheckResult | None, card: Scorecard
+) -> tuple[Text, Text, Text]:
+    verdict = Text(
+        VERDICT_TEXT.get(item.verdict, item.verdict), style=_VERDICT_STYLE.get(item.verdict, "")
+    )
+    title = Text(item.title)
+    if item.auto_fail:
+        title.append(" (auto-fail)", style="red" if item.verdict == "fail" else "dim")
+    found = Text()
+    lines = []
+    if check is not None:
+        lines.append(measure_text(check))
+        partial = partial_text(item)
+        if partial:
+            lines.append(partial)
+    found.append("; ".join(x for x in lines if x))
+    views = evidence_views(check, card.transcript) if check is not None else ()
+    if views:
+        if found:
+            found.append("\n")
+        found.append(evidence_text(views[0]))
+        if len(views) > 1:
+            found.append(f" (+{len(views) - 1} more)", style="dim")
+    if check is not None and check.tip and item.verdict == "fail":
+        found.append(f"\n→ {check.tip}", style="italic")
+    if not found:
+        found.append("–", style="dim")
+    return verdict, title, found
 
 
-def _metrics_line(card: dict[str, Any]) -> Text:
-    metrics = card.get("metrics") or {}
-    parts = []
-    for talk in metrics.get("talk") or []:
-        parts.append(f"{talk['speaker']} talk {talk['talk_s']:.1f} s")
-    if metrics.get("agent_talk_share") is not None:
-        parts.append(f"agent talk share {metrics['agent_talk_share']:.0%}")
-    dynamics = metrics.get("dynamics") or {}
-    if dynamics:
-        overlaps = dynamics.get("interruptions") or []
-        by_agent = [
-            o for o in overlaps if o["kind"] != "backchannel" and o["interrupter"] == "agent"
-        ]
-        real = [o for o in overlaps if o["kind"] != "backchannel"]
+def evidence_text(view: EvidenceView, *, limit: int = _QUOTE_CHARS) -> str:
+    """``0:13 agent “I'm sorry …”``, ``0:02 unanswered: customer “…”`` or ``0:12–0:45
+    longest agent monologue`` (a description, not a quote)."""
+    ev = view.evidence
+    if not view.quote:
+        what = ev.text or "(no words)"
+        return f"{clock(ev.start)}–{clock(ev.end)} {what}"
+    who = f"unanswered: {ev.speaker}" if view.label == "unanswered" else ev.speaker
+    return f"{clock(ev.start)} {who} “{shorten(ev.text, limit)}”"
+
+
+def _metrics_line(card: Scorecard) -> Text:
+    m = card.metrics
+    parts = [f"{t.speaker} talk {t.talk_s:.1f} s" for t in m.talk]
+    if m.agent_talk_share is not None:
+        parts.append(f"agent talk share {m.agent_talk_share:.0%}")
+    dyn = m.dynamics
+    if dyn is not None:
+        real = [o for o in dyn.interruptions if o.kind != "backchannel"]
+        by_agent = [o for o in real if o.interrupter == "agent"]
         parts.append(f"{len(real)} interruptions ({len(by_agent)} by the agent)")
-        parts.append(f"{dynamics.get('non_talk_count', 0)} silences > 3 s")
+        parts.append(f"{dyn.non_talk_count} silence{'' if dyn.non_talk_count == 1 else 's'} > 3 s")
+    agent = next((s for s in m.voice.speakers if s.speaker == "agent"), None) if m.voice else None
+    if agent is not None and agent.pace.wpm is not None:
+        parts.append(f"agent pace {agent.pace.wpm:.0f} words/min")
     return Text(" · ".join(parts), style="dim")
 
 
-def _warning_lines(card: dict[str, Any]) -> list[Text]:
-    return [Text(f"note: {w}", style="yellow") for w in card.get("warnings", [])]
+def _warning_lines(card: Scorecard) -> list[Text]:
+    return [Text(f"note: {w}", style="yellow") for w in card.warnings]
 
 
 def _fmt_score(score: float | None) -> str:
     return "n/a" if score is None else f"{score:.0f}"
 
 
-def _clock(seconds: float) -> str:
-    """``m:ss`` for a time in seconds."""
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
+STATS_COLUMNS = (  # (key, table heading); section_<id> columns follow
+    ("calls", "calls"),
+    ("mean_score", "mean score"),
+    ("min_score", "min"),
+    ("max_score", "max"),
+    ("agent_talk_share", "agent talk share"),
+    ("agent_interruptions", "agent interruptions"),
+    ("most_failed_item", "most failed item"),
+    ("most_failed_count", "failed in"),
+)
 
 
-def stats_table(calls: list[dict[str, Any]], *, by: str = "agent") -> Any:
-    """A rich Table of per-agent or per-team figures from store rows
-    (:func:`callqa.batch.store.read_calls`)."""
-    from rich.table import Table
+def stats_rows(calls: Sequence[Mapping[str, Any]], *, by: str = "agent") -> list[dict[str, Any]]:
+    """Per-agent (or per-team) figures from store rows (:func:`callqa.batch.store.read_calls`).
 
+    Each row: the group (``agent`` or ``team``), ``calls``, ``mean_score``, ``min_score``,
+    ``max_score`` (0-100), ``agent_talk_share`` (mean, 0-1), ``agent_interruptions`` (mean per
+    call), ``most_failed_item`` and ``most_failed_count`` (calls), then ``section_<id>``: the
+    mean score of each rubric section over the group's calls that have one. Numbers are
+    rounded to 3 decimals; None where nothing was measured.
+    """
     key = "agent_id" if by == "agent" else "team"
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[Mapping[str, Any]]] = {}
     for c in calls:
         groups.setdefault(c.get(key) or "(none)", []).append(c)
-    table = Table(title=f"callqa: {len(calls)} calls by {by}")
-    table.add_column(by)
-    for name in ("calls", "mean score", "min", "max", "agent talk share", "agent interruptions"):
-        table.add_column(name, justify="right")
-    table.add_column("most failed item")
+    sections = sorted({sid for c in calls for sid in (c.get("sections") or {})})
+    rows = []
     for name in sorted(groups):
         g = groups[name]
-        scores = [c["score"] for c in g if c["score"] is not None]
-        failed = Counter(item for c in g for item in c["failed_items"])
-        top = failed.most_common(1)
+        scores = [float(c["score"]) for c in g if c.get("score") is not None]
+        top = Counter(item for c in g for item in c.get("failed_items") or ()).most_common(1)
+        row: dict[str, Any] = {
+            by: name,
+            "calls": len(g),
+            "mean_score": _round(_mean(scores)),
+            "min_score": min(scores, default=None),
+            "max_score": max(scores, default=None),
+            "agent_talk_share": _round(_mean(c.get("agent_talk_share") for c in g)),
+            "agent_interruptions": _round(_mean(c.get("agent_interruptions") for c in g)),
+            "most_failed_item": top[0][0] if top else None,
+            "most_failed_count": top[0][1] if top else 0,
+        }
+        for sid in sections:
+            row[f"section_{sid}"] = _round(_mean((c.get("sections") or {}).get(sid) for c in g))
+        rows.append(row)
+    return rows
+
+
+def stats_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """:func:`stats_rows` as CSV (header line first; empty cells for None)."""
+    if not rows:
+        return ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def stats_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    """:func:`stats_rows` as a JSON array."""
+    return json.dumps(list(rows), indent=2, ensure_ascii=False) + "\n"
+
+
+def stats_table(rows: Sequence[Mapping[str, Any]], *, by: str = "agent", total: int = 0) -> Group:
+    """:func:`stats_rows` as two rich tables: the figures, then the mean score of each section."""
+    table = Table(title=f"callqa: {total} calls by {by}", title_justify="left")
+    table.add_column(by)
+    for _, heading in STATS_COLUMNS[:6]:
+        table.add_column(heading, justify="right")
+    table.add_column("most failed item")
+    for row in rows:
+        top = row["most_failed_item"]
         table.add_row(
-            name,
-            str(len(g)),
-            _fmt(sum(scores) / len(scores) if scores else None, ".1f"),
-            _fmt(min(scores, default=None), ".1f"),
-            _fmt(max(scores, default=None), ".1f"),
-            _fmt(_mean(c["agent_talk_share"] for c in g), ".2f"),
-            _fmt(_mean(c["agent_interruptions"] for c in g), ".1f"),
-            f"{top[0][0]} ({top[0][1]})" if top else "-",
+            str(row[by]),
+            str(row["calls"]),
+            _fmt(row["mean_score"], ".1f"),
+            _fmt(row["min_score"], ".1f"),
+            _fmt(row["max_score"], ".1f"),
+            _fmt(row["agent_talk_share"], ".2f"),
+            _fmt(row["agent_interruptions"], ".1f"),
+            f"{top} ({row['most_failed_count']})" if top else "-",
         )
-    return table
+    sections = [k for k in (rows[0] if rows else {}) if k.startswith("section_")]
+    if not sections:
+        return Group(table)
+    means = Table(title="mean score by section", title_justify="left")
+    means.add_column(by)
+    for key in sections:
+        means.add_column(key.removeprefix("section_"), justify="right")
+    for row in rows:
+        means.add_row(str(row[by]), *(_fmt(row[k], ".1f") for k in sections))
+    return Group(table, means)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _mean(values: Any) -> float | None:

@@ -29,17 +29,20 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from callqa.checks import CheckContext, defaults, not_applicable, registry
+from callqa.checks.custom import MODES, SPEAKERS, phrase_item
 from callqa.checks.empathy import has_complaint
 from callqa.errors import ConfigError
+from callqa.languages import parse_language
 from callqa.measures.metrics import CallMetrics
 from callqa.types import CheckResult, ItemScore, SectionScore, Transcript
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent / "rubrics" / "default.toml"
+STARTER_RUBRIC = DEFAULT_RUBRIC.with_name("starter.toml")  # `callqa rubric init` writes it
 
 NA_RULES = {
     "no_complaint": "the customer stated no problem or complaint",
@@ -56,8 +59,13 @@ _TOP_KEYS = {
     "phrase_packs",
     "sections",
 }
+_EXTEND_KEYS = {"extends", "remove", "items"}  # only in a rubric that extends another
 _SECTION_KEYS = {"id", "title", "items"}
 _ITEM_KEYS = {"check", "title", "weight", "na_if", "auto_fail", "params"}
+_PHRASE_KEYS = {"id", "title", "weight", "na_if", "auto_fail", "phrases", "mode", "speaker",
+                "first_turns", "tip"}  # fmt: skip
+_OVERRIDE_KEYS = {"title", "weight", "na_if", "auto_fail", "params", "phrases", "mode",
+                  "speaker", "first_turns", "tip"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class RubricItem:
     params: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     na_if: tuple[str, ...] = ()
     auto_fail: bool = False
+    kind: str = "check"  # "check" (a built-in check) or "phrases" (a phrase list, no Python)
 
 
 @dataclass(frozen=True)
@@ -188,32 +197,97 @@ def _params(check: str, params: Any, path: Path, where: str) -> dict[str, Any]:
 def _item(raw: Any, path: Path, where: str, known: set[str]) -> RubricItem:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {where} must be a table")
+    if "phrases" in raw:
+        return _phrase_item(raw, path, where, known)
     _unknown(list(raw), _ITEM_KEYS, where, path)
     check = _need(raw, "check", str, where, path)
     where = f"item {check!r}"
     if check not in known:
         raise ConfigError(
-            f"{path}: unknown check id {check!r} in {where}; run `callqa rubric show` for the ids"
+            f"{path}: unknown check id {check!r} in {where}; run `callqa rubric show` for the "
+            "ids, or make it a phrase item (docs/rubric.md)"
         )
+    return RubricItem(
+        check=check,
+        title=str(raw.get("title", check)),
+        weight=_weight(raw, path, where),
+        params=_params(check, raw.get("params", {}), path, where),
+        na_if=_na_if(raw, path, where),
+        auto_fail=_auto_fail(raw, path, where),
+    )
+
+
+def _weight(raw: Mapping[str, Any], path: Path, where: str) -> float:
     weight = _need(raw, "weight", (int, float), where, path)
     if not weight > 0:
         raise ConfigError(f"{path}: weight of {where} must be > 0, got {weight!r}")
+    return float(weight)
+
+
+def _na_if(raw: Mapping[str, Any], path: Path, where: str) -> tuple[str, ...]:
     na_if = raw.get("na_if", [])
     if not isinstance(na_if, list) or any(r not in NA_RULES for r in na_if):
         raise ConfigError(
             f"{path}: na_if of {where} must list rules from: {', '.join(sorted(NA_RULES))}"
         )
+    return tuple(na_if)
+
+
+def _auto_fail(raw: Mapping[str, Any], path: Path, where: str) -> bool:
     auto_fail = raw.get("auto_fail", False)
     if not isinstance(auto_fail, bool):
         raise ConfigError(f"{path}: auto_fail of {where} must be true or false")
+    return auto_fail
+
+
+def _phrase_item(raw: Mapping[str, Any], path: Path, where: str, known: set[str]) -> RubricItem:
+    """An item whose check is a phrase list per language (:mod:`callqa.checks.custom`)."""
+    _unknown(list(raw), _PHRASE_KEYS, where, path)
+    item_id = _need(raw, "id", str, where, path)
+    where = f"item {item_id!r}"
+    if item_id in known or "." not in item_id:
+        raise ConfigError(
+            f"{path}: the id of phrase {where} must be new and look like 'section.name' "
+            "(e.g. 'open.recording_disclosure')"
+        )
     return RubricItem(
-        check=check,
-        title=str(raw.get("title", check)),
-        weight=float(weight),
-        params=_params(check, raw.get("params", {}), path, where),
-        na_if=tuple(na_if),
-        auto_fail=auto_fail,
+        check=item_id,
+        title=str(raw.get("title", item_id)),
+        weight=_weight(raw, path, where),
+        params=_phrase_params(raw, path, where),
+        na_if=_na_if(raw, path, where),
+        auto_fail=_auto_fail(raw, path, where),
+        kind="phrases",
     )
+
+
+def _phrase_params(raw: Mapping[str, Any], path: Path, where: str) -> dict[str, Any]:
+    phrases = raw["phrases"]
+    if not isinstance(phrases, dict) or not phrases:
+        raise ConfigError(f"{path}: phrases of {where} must be a table: language = [phrases]")
+    by_language: dict[str, list[str]] = {}
+    for language, texts in phrases.items():
+        code = parse_language(language)
+        ok = isinstance(texts, list) and texts and all(isinstance(t, str) and t for t in texts)
+        if code is None or not ok:
+            raise ConfigError(
+                f"{path}: phrases.{language} of {where} must be a non-empty list of strings"
+            )
+        by_language[code] = list(texts)
+    mode, speaker = raw.get("mode", "required"), raw.get("speaker", "agent")
+    if mode not in MODES or speaker not in SPEAKERS:
+        raise ConfigError(
+            f"{path}: {where}: mode must be one of {', '.join(MODES)} and speaker one of "
+            f"{', '.join(SPEAKERS)}"
+        )
+    first = raw.get("first_turns", 0)
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise ConfigError(f"{path}: first_turns of {where} must be an integer >= 0")
+    tip = raw.get("tip", "")
+    if not isinstance(tip, str):
+        raise ConfigError(f"{path}: tip of {where} must be a string")
+    return {"phrases": by_language, "mode": mode, "speaker": speaker, "first_turns": first,
+            "tip": tip}  # fmt: skip
 
 
 def _section(raw: Any, path: Path, n: int, known: set[str]) -> RubricSection:
@@ -241,6 +315,8 @@ def parse_rubric(data: Mapping[str, Any], path: Path) -> Rubric:
         Naming the offending key and ``path``: unknown keys, unknown check ids, weights <= 0,
         duplicate items or sections, bad parameter types.
     """
+    if "extends" in data:
+        return _extended(data, path)
     _unknown(list(data), _TOP_KEYS, "the top level", path)
     known = set(registry())
     sections = tuple(
@@ -282,6 +358,109 @@ def _count(data: Mapping[str, Any], key: str, default: int, path: Path) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
         raise ConfigError(f"{path}: {key} must be a whole number from 0 to 10000, got {value!r}")
     return value
+
+
+def _extended(data: Mapping[str, Any], path: Path) -> Rubric:
+    """A rubric that ``extends`` another: the base, less ``remove``, with ``[items."id"]``
+    overrides, and ``[[sections]]`` adding items to a section of the same id or new sections.
+    """
+    _unknown(list(data), _TOP_KEYS | _EXTEND_KEYS, "the top level", path)
+    base_name = _need(data, "extends", str, "the rubric", path)
+    base_path = DEFAULT_RUBRIC if base_name == "default" else (path.parent / base_name)
+    if base_path.resolve() == path.resolve():
+        raise ConfigError(f"{path}: a rubric cannot extend itself")
+    base = load_rubric(base_path)
+    remove = data.get("remove", [])
+    if not isinstance(remove, list) or not all(isinstance(r, str) for r in remove):
+        raise ConfigError(f"{path}: remove must be a list of item ids")
+    sections = _drop(base.sections, remove, path)
+    sections = _override(sections, data.get("items", {}), path)
+    raw = {**data, "sections": data.get("sections", [])}
+    known = set(registry())
+    added = [_section(s, path, n, known) for n, s in enumerate(raw["sections"])]
+    merged = _merge_sections(sections, added)
+    _no_duplicates([s.id for s in merged], "section", path)
+    _no_duplicates([i.check for s in merged for i in s.items], "item (check)", path)
+    cap = data.get("auto_fail_cap", base.auto_fail_cap)
+    if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0 <= cap <= 100:
+        raise ConfigError(f"{path}: auto_fail_cap must be a number from 0 to 100, got {cap!r}")
+    packs = data.get("phrase_packs", [])
+    if not isinstance(packs, list) or not all(isinstance(p, str) for p in packs):
+        raise ConfigError(f"{path}: phrase_packs must be a list of file paths")
+    return Rubric(
+        name=str(data.get("name", path.stem)),
+        description=str(data.get("description", base.description)),
+        sections=merged,
+        auto_fail_cap=float(cap),
+        auto_fail_min_confidence=_share(
+            data, "auto_fail_min_confidence", base.auto_fail_min_confidence, path
+        ),
+        review_below=_share(data, "review_below", base.review_below, path),
+        min_words=_count(data, "min_words", base.min_words, path),
+        phrase_packs=base.phrase_packs + tuple(str((path.parent / p).resolve()) for p in packs),
+        source=str(path),
+    )
+
+
+def _drop(
+    sections: tuple[RubricSection, ...], remove: list[str], path: Path
+) -> tuple[RubricSection, ...]:
+    have = {i.check for s in sections for i in s.items}
+    unknown = [r for r in remove if r not in have]
+    if unknown:
+        raise ConfigError(f"{path}: remove names {unknown[0]!r}, which the base rubric lacks")
+    kept = [replace(s, items=tuple(i for i in s.items if i.check not in remove)) for s in sections]
+    return tuple(s for s in kept if s.items)
+
+
+def _override(
+    sections: tuple[RubricSection, ...], changes: Any, path: Path
+) -> tuple[RubricSection, ...]:
+    if not isinstance(changes, dict):
+        raise ConfigError(f'{path}: items must be tables: [items."hear.talk_share"]')
+    have = {i.check: i for s in sections for i in s.items}
+    for item_id, change in changes.items():
+        where = f'[items."{item_id}"]'
+        if item_id not in have:
+            raise ConfigError(f"{path}: {where} changes an item the base rubric lacks")
+        if not isinstance(change, dict):
+            raise ConfigError(f"{path}: {where} must be a table")
+        _unknown(list(change), _OVERRIDE_KEYS, where, path)
+    return tuple(
+        replace(s, items=tuple(_changed(i, changes.get(i.check), path) for i in s.items))
+        for s in sections
+    )
+
+
+def _changed(item: RubricItem, change: Mapping[str, Any] | None, path: Path) -> RubricItem:
+    """``item`` with the keys of ``change`` over it, validated as a fresh item would be."""
+    if not change:
+        return item
+    where = f'[items."{item.check}"]'
+    if item.kind == "phrases":
+        raw = {"id": item.check, "title": item.title, "weight": item.weight,
+               "na_if": list(item.na_if), "auto_fail": item.auto_fail, **item.params}  # fmt: skip
+        raw.update(change)
+        return replace(_phrase_item(raw, path, where, set()), check=item.check)
+    raw = {"check": item.check, "title": item.title, "weight": item.weight,
+           "na_if": list(item.na_if), "auto_fail": item.auto_fail, **change}  # fmt: skip
+    raw["params"] = {**item.params, **change.get("params", {})}
+    return _item(raw, path, where, set(registry()))
+
+
+def _merge_sections(
+    sections: tuple[RubricSection, ...], added: list[RubricSection]
+) -> tuple[RubricSection, ...]:
+    out = list(sections)
+    for new in added:
+        at = next((n for n, s in enumerate(out) if s.id == new.id), None)
+        if at is None:
+            out.append(new)
+        else:
+            old = out[at]
+            title = new.title if new.title != new.id else old.title
+            out[at] = replace(old, title=title, items=old.items + new.items)
+    return tuple(out)
 
 
 def _no_duplicates(ids: list[str], what: str, path: Path) -> None:
@@ -360,10 +539,12 @@ def run_checks(
         return tuple(not_applicable(item.check, why) for _, item in rubric.items)
     out = []
     for _, item in rubric.items:
-        fn = checks.get(item.check)
+        fn = phrase_item if item.kind == "phrases" else checks.get(item.check)
         if fn is None:
             raise ConfigError(f"rubric {rubric.name!r}: no check {item.check!r} is installed")
         params = {**defaults().get(item.check, {}), **item.params, "phrase_packs": packs}
+        if item.kind == "phrases":
+            params["id"] = item.check
         ctx = CheckContext(transcript, metrics, has_audio=has_audio, params=params)
         reason = _na_reason(item, ctx)
         out.append(not_applicable(item.check, reason) if reason else fn(ctx))
@@ -467,7 +648,16 @@ def format_rubric(rubric: Rubric) -> str:
                 flags.append("AUTO-FAIL")
             if item.na_if:
                 flags.append("na if " + ", ".join(item.na_if))
-            params = ", ".join(f"{k}={v!r}" for k, v in item.params.items())
+            if item.kind == "phrases":
+                p = item.params
+                flags.append(f"phrases ({', '.join(p['phrases'])}), {p['mode']}, {p['speaker']}")
+                if p["first_turns"]:
+                    flags.append(f"first {p['first_turns']} turns")
+            params = (
+                ""
+                if item.kind == "phrases"
+                else ", ".join(f"{k}={v!r}" for k, v in item.params.items())
+            )
             lines.append(
                 f"  {item.check:<30} w={item.weight:<4g} {item.title}"
                 + (f"  [{'; '.join(flags)}]" if flags else "")

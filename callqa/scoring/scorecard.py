@@ -144,6 +144,23 @@ def from_dict(data: Any) -> Scorecard:
     return typing.cast(Scorecard, _read(Scorecard, data, "scorecard", 0))
 
 
+def sections_from_dict(data: Any) -> tuple[SectionScore, ...]:
+    """Only the ``sections`` of a scorecard's JSON form, typed (for views over many stored
+    calls, such as the team dashboard, where reading every transcript would be slow).
+
+    Raises
+    ------
+    ScorecardError
+        ``data`` is not an object or its sections are malformed.
+    """
+    if not isinstance(data, dict):
+        raise ScorecardError(f"a scorecard is a JSON object, not {type(data).__name__}")
+    sections = data.get("sections", [])
+    return typing.cast(
+        tuple[SectionScore, ...], _read(tuple[SectionScore, ...], sections, "scorecard.sections", 1)
+    )
+
+
 def _read(kind: Any, value: Any, where: str, depth: int) -> Any:
     """``value`` converted to ``kind`` (a dataclass, tuple, union, dict or scalar type)."""
     if depth > MAX_DEPTH:

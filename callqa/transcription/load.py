@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from callqa.config import TranscriptionConfig, check_config
 from callqa.transcription.faster import FasterWhisperTranscriber
 from callqa.transcription.model import Transcriber
 from callqa.transcription.openai import OpenAIWhisperTranscriber
+
+log = logging.getLogger(__name__)
 
 
 def load_transcriber(config: TranscriptionConfig) -> Transcriber:
@@ -21,6 +25,7 @@ def load_transcriber(config: TranscriptionConfig) -> Transcriber:
         The weights are missing, corrupt, or cannot be loaded.
     """
     check_config(config)
+    log.info("loading %s model '%s'", config.backend, config.model)
     if config.backend == "openai-whisper":
         return OpenAIWhisperTranscriber.load(config)
     return FasterWhisperTranscriber.load(config)

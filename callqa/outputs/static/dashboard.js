@@ -107,9 +107,9 @@
   function failTags(top, total) {
     var td = el("td", "c-fails"), box = el("div", "fails");
     top.forEach(function (t) {
-      var tag = el("span", "fail-tag", title(t[0]) + " ");
+      var tag = el("span", "fail-tag", title(t[0]) + " · ");
       tag.title = t[0] + ": failed in " + t[1] + " of " + total + " calls";
-      tag.appendChild(el("b", null, "×" + t[1]));
+      tag.appendChild(el("b", null, t[1] + " of " + total));
       box.appendChild(tag);
     });
     td.appendChild(box);
@@ -186,6 +186,28 @@
     $("shown").textContent = calls.length + " of " + CALLS.length + " calls";
   }
 
+  /* integer ticks for counts at a round step (1, 2, 5, 10, 20, 25, 50 ...): never 0.5 calls */
+  function countAxis(max, extra, ticks) {
+    var want = Math.max(1, max) / (ticks || 5), step = 1;
+    [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000].some(function (s) {
+      step = s; return s >= want;
+    });
+    return Object.assign({ rangemode: "tozero", tickformat: "d", dtick: step, range: [0, Math.max(1, max) * 1.08],
+      gridcolor: "#f1f3f5", fixedrange: true }, extra || {});
+  }
+
+  /* one tick per day for short ranges, day-month labels, never 12:00 / 00:00 */
+  function dayAxis(days) {
+    var axis = { type: "date", tickformat: "%d %b", hoverformat: "%a %d %b %Y", tickangle: 0, automargin: true,
+      gridcolor: "#f1f3f5" };
+    if (days.length) {
+      var first = Date.parse(days[0]), last = Date.parse(days[days.length - 1]), span = (last - first) / 864e5;
+      axis.range = [first - 432e5, last + 432e5];  /* half a day of room on each side */
+      axis.dtick = span <= 10 ? 864e5 : span <= 70 ? 7 * 864e5 : "M1";
+    }
+    return axis;
+  }
+
   function renderCharts(calls) {
     if (!window.Plotly) { return; }
     var counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], labels = [], colors = [];
@@ -195,24 +217,95 @@
       colors.push(BAND[band(i * 10 + 5)]);
     }
     Plotly.react($("hist"), [{ type: "bar", x: labels, y: counts, marker: { color: colors },
-      hovertemplate: "%{x}: %{y} calls<extra></extra>" }],
-      { height: 260, margin: { l: 40, r: 10, t: 6, b: 40 }, font: FONT, bargap: 0.15,
-        xaxis: { title: { text: "score" }, fixedrange: true }, yaxis: { title: { text: "calls" }, fixedrange: true, gridcolor: "#f1f3f5" },
+      hovertemplate: "score %{x}: %{y} calls<extra></extra>" }],
+      { height: 280, margin: { l: 44, r: 10, t: 6, b: 44 }, font: FONT, bargap: 0.15,
+        xaxis: { title: { text: "score" }, fixedrange: true, tickangle: 0 },
+        yaxis: countAxis(Math.max.apply(null, counts), { title: { text: "calls" } }),
         plot_bgcolor: "#fff", paper_bgcolor: "#fff" }, CONFIG);
     var days = {};
     calls.forEach(function (c) { if (c.date) { (days[c.date] = days[c.date] || []).push(c.score); } });
-    var xs = Object.keys(days).sort();
+    var xs = Object.keys(days).sort(), n = xs.map(function (d) { return days[d].length; });
     Plotly.react($("daily"), [
-      { type: "bar", name: "calls", x: xs, y: xs.map(function (d) { return days[d].length; }), yaxis: "y2",
-        marker: { color: "#e5e7eb" }, hovertemplate: "%{x}: %{y} calls<extra></extra>" },
       { type: "scatter", mode: "lines+markers", name: "mean score", x: xs,
-        y: xs.map(function (d) { return mean(days[d]); }), line: { color: "#2563eb", width: 2 }, marker: { size: 5 },
-        hovertemplate: "%{x}: mean %{y:.1f}<extra></extra>" }
-    ], { height: 260, margin: { l: 44, r: 44, t: 6, b: 40 }, font: FONT, showlegend: false,
-      xaxis: { type: "date", gridcolor: "#f1f3f5" },
-      yaxis: { title: { text: "mean score" }, range: [0, 100], gridcolor: "#f1f3f5", fixedrange: true },
-      yaxis2: { title: { text: "calls" }, overlaying: "y", side: "right", showgrid: false, fixedrange: true, rangemode: "tozero", tickformat: "d", tickmode: "auto", nticks: 5 },
+        y: xs.map(function (d) { return mean(days[d]); }), line: { color: "#2563eb", width: 2 }, marker: { size: 6 },
+        hovertemplate: "%{x|%a %d %b}: mean score %{y:.1f}<extra></extra>", connectgaps: true },
+      { type: "bar", name: "calls", x: xs, y: n, yaxis: "y2", marker: { color: "#9ca3af" },
+        hovertemplate: "%{x|%a %d %b}: %{y} calls<extra></extra>" }
+    ], { height: 280, margin: { l: 48, r: 12, t: 6, b: 36 }, font: FONT, showlegend: false, bargap: 0.3,
+      xaxis: dayAxis(xs),
+      yaxis: { title: { text: "mean score" }, domain: [0.36, 1], range: [0, 100], dtick: 20, gridcolor: "#f1f3f5", fixedrange: true },
+      yaxis2: countAxis(Math.max.apply(null, n.concat([0])), { title: { text: "calls" }, domain: [0, 0.26] }, 2),
       plot_bgcolor: "#fff", paper_bgcolor: "#fff" }, CONFIG);
+  }
+
+  /* pass rate per rubric item per period: days for up to two weeks, else weeks (from Monday),
+     else months */
+  function period(dates) {
+    if (!dates.length) { return function (d) { return d; }; }
+    var span = (Date.parse(dates[dates.length - 1]) - Date.parse(dates[0])) / 864e5;
+    if (span <= 14) { return function (d) { return d; }; }
+    if (span <= 26 * 7) {
+      return function (d) {
+        var t = new Date(d + "T00:00:00Z"), back = (t.getUTCDay() + 6) % 7;
+        return "week of " + new Date(t.getTime() - back * 864e5).toISOString().slice(0, 10);
+      };
+    }
+    return function (d) { return d.slice(0, 7); };
+  }
+
+  function renderRates(calls) {
+    var table = $("rates"), dates = calls.map(function (c) { return c.date; }).filter(Boolean).sort();
+    var key = period(dates), cells = {}, periods = {}, items = {};
+    calls.forEach(function (c) {
+      if (!c.date) { return; }
+      var p = key(c.date);
+      periods[p] = 1;
+      Object.keys(c.items).forEach(function (id) {
+        items[id] = 1;
+        var cell = cells[id + "|" + p] = cells[id + "|" + p] || { pass: 0, n: 0 };
+        cell.pass += c.items[id]; cell.n += 1;
+      });
+    });
+    var ps = Object.keys(periods).sort(), ids = Object.keys(items).sort();
+    table.tHead.textContent = ""; table.tBodies[0].textContent = "";
+    var head = el("tr");
+    head.appendChild(el("th", "item", "Item"));
+    ps.forEach(function (p) { head.appendChild(el("th", null, p)); });
+    table.tHead.appendChild(head);
+    ids.forEach(function (id) {
+      var tr = el("tr");
+      tr.setAttribute("data-item", id);
+      tr.appendChild(el("td", "item", title(id)));
+      ps.forEach(function (p) {
+        var cell = cells[id + "|" + p];
+        if (!cell) { tr.appendChild(el("td", "empty", "–")); return; }
+        var rate = cell.pass / cell.n, td = el("td", "rate band-" + band(100 * rate), pct(rate));
+        td.title = title(id) + ", " + p + ": passed in " + cell.pass + " of " + cell.n + " judged calls";
+        td.style.background = "var(--band-soft)"; td.style.color = "var(--band)";
+        tr.appendChild(td);
+      });
+      table.tBodies[0].appendChild(tr);
+    });
+    if (!ids.length) { table.tBodies[0].appendChild(el("tr")).appendChild(el("td", "empty", "No judged items.")); }
+  }
+
+  /* the calls shown (filters applied), as CSV: one row per call, failed items ";"-joined */
+  function csvCell(v) {
+    var t = v === null || v === undefined ? "" : String(v);
+    return /[",\n;]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
+  }
+  function exportCsv() {
+    var cols = ["date", "id", "agent", "team", "score", "talk", "interruptions", "failed"];
+    var head = ["call_date", "call_id", "agent_id", "team", "score", "agent_talk_share", "agent_interruptions", "failed_items"];
+    var lines = [head.join(",")].concat(filtered().map(function (c) {
+      return cols.map(function (k) { return csvCell(k === "failed" ? c.failed.join(";") : c[k]); }).join(",");
+    }));
+    var blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv" });
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "callqa-calls.csv";
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);
   }
 
   function render() {
@@ -221,6 +314,7 @@
     renderAgents(calls);
     renderCalls(calls);
     renderCharts(calls);
+    renderRates(calls);
     ["agents", "calls"].forEach(function (id) {
       Array.prototype.forEach.call($(id).tHead.rows[0].cells, function (th) {
         var k = th.getAttribute("data-key");
@@ -241,6 +335,7 @@
     });
   });
   ["f-from", "f-to", "f-team", "f-agent"].forEach(function (id) { $(id).addEventListener("input", render); });
+  $("export-calls").addEventListener("click", exportCsv);
   $("f-reset").addEventListener("click", function () {
     $("f-from").value = $("f-from").min; $("f-to").value = $("f-to").max;
     $("f-team").value = ""; $("f-agent").value = ""; render();

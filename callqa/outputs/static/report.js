@@ -76,7 +76,7 @@
       text: bcs.map(function (e) { return clock(e.start) + " " + label(e.by) + " backchannel"; }),
       marker: { symbol: "circle-open", size: 8, color: "#7c3aed", line: { width: 2 } },
       hovertemplate: "%{text}<extra></extra>" });
-    [["silences", "Silence", "#9ca3af"], ["holds", "Hold", "#d97706"]].forEach(function (k) {
+    [["silences", "Silence", "#9ca3af"]].forEach(function (k) {
       var ps = tl[k[0]];
       traces.push({ type: "scatter", mode: "markers", name: k[1], meta: k[0],
         x: ps.map(function (p) { return (p.start + p.end) / 2; }),
@@ -92,7 +92,6 @@
   function timelineShapes(tl) {
     var shapes = [];
     tl.silences.forEach(function (p) { shapes.push(band(p, "rgba(156,163,175,0.22)")); });
-    tl.holds.forEach(function (p) { shapes.push(band(p, "rgba(217,119,6,0.18)")); });
     tl.interruptions.concat(tl.backchannels).forEach(function (e) {
       if (e.end > e.start) { shapes.push(band(e, "rgba(124,58,237,0.20)")); }
     });
