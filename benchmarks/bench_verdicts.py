@@ -3,15 +3,16 @@ calibration of the verdict confidence.
 
 Run from the repository root::
 
-    python benchmarks/bench_verdicts.py            # writes benchmarks/results/verdicts.md
-    python benchmarks/bench_verdicts.py --fit      # also refits callqa/scoring/data/confidence.json
-    python benchmarks/bench_verdicts.py --show-misses   # print every development disagreement
-    python benchmarks/bench_verdicts.py --heldout  # also the held-out set (the README's figures)
+    python benchmarks/bench_verdicts.py --heldout  # writes benchmarks/results/verdicts.md
+    python benchmarks/bench_verdicts.py --heldout --fit  # also refits the confidence table
+    python benchmarks/bench_verdicts.py --show-misses    # every development disagreement
+    python benchmarks/bench_verdicts.py --language fi    # one language of the development set
 
 Data: ``benchmarks/data/calls/*.json`` (the development set: call transcripts written for
 callqa and labelled item by item the way a QA reviewer labels a call; its README says how). The
 rules were tuned on it, so its figures are development figures. ``benchmarks/data/heldout/``
-(written after the tuning, never tuned on) gives the held-out figures when present.
+(written by another author after the tuning, never used to tune a rule) gives the held-out
+accuracy. Its misses are never printed (``--show-misses`` shows development misses only).
 
 A verdict is compared with the label as a reviewer reads it: ``action.next_step`` passed
 without a time frame (callqa's partial pass, score 0.5) counts as "fail", as the label
@@ -20,9 +21,12 @@ definition asks for a time frame, and so does a rote ``empathise.apology`` (scor
 
 Confidence: each verdict's confidence is its check's track record for that verdict (see
 callqa/scoring/confidence.py; a transcript file has every word clearly heard and no role
-decision, so nothing else lowers it). The calibration error (ECE, 10 equal-width bins) is given
-in-sample (the track records fitted on every call, as shipped) and leave-one-call-out (each
-call's confidences from track records fitted on the other calls).
+decision, so nothing else lowers it). The track records must say how often a verdict is right
+on calls the rules were not tuned on, so ``--fit`` fits them on the held-out calls (the
+development calls, where the rules agree with the labels by construction, would make every
+verdict look certain). The calibration error (ECE, 10 equal-width bins) on the held-out calls is
+given leave-one-call-out: each call's confidences come from track records fitted on the other
+held-out calls. For reference the in-sample ECE of the shipped table is given on both sets.
 """
 
 from __future__ import annotations
@@ -211,7 +215,7 @@ def reliability(rows: Sequence[tuple]) -> list[str]:
     return lines
 
 
-def report(name: str, verdicts: Sequence[Verdict], in_sample: bool) -> list[str]:
+def report(name: str, verdicts: Sequence[Verdict], loo: bool) -> list[str]:
     """The Markdown section for one data set."""
     calls = len({v.call for v in verdicts})
     right = sum(v.right for v in verdicts)
@@ -235,13 +239,18 @@ def report(name: str, verdicts: Sequence[Verdict], in_sample: bool) -> list[str]
     ]
     pairs = [(v.confidence, v.right) for v in verdicts if v.confidence is not None]
     err, rows = ece(pairs)
-    label = "in-sample (track records fitted on these calls)" if in_sample else "held-out"
-    lines += [f"Confidence calibration, {label}: ECE {err:.3f}.", "", *reliability(rows), ""]
-    if in_sample:
+    lines += [
+        f"Confidence as shipped (the table fitted on the held-out calls): ECE {err:.3f}.",
+        "",
+        *reliability(rows),
+        "",
+    ]
+    if loo:
         loo_err, loo_rows = ece(loo_pairs(verdicts))
         lines += [
-            f"Leave-one-call-out (each call's confidences from the other calls' track records): "
-            f"ECE {loo_err:.3f}.",
+            "**Calibration on calls the confidence table did not see** (leave-one-call-out: "
+            f"each call's confidences from the other held-out calls' track records): ECE "
+            f"{loo_err:.3f}.",
             "",
             *reliability(loo_rows),
             "",
@@ -252,9 +261,9 @@ def report(name: str, verdicts: Sequence[Verdict], in_sample: bool) -> list[str]
 def write_tracks(verdicts: Sequence[Verdict]) -> None:
     tracks = tracks_of(verdicts)
     data = {
-        "about": "Track records of the transcript checks on the labelled development calls "
-        "(benchmarks/data/calls): per check and verdict, [right, n]. Written by "
-        "benchmarks/bench_verdicts.py --fit.",
+        "about": "Track records of the transcript checks on the held-out labelled calls "
+        "(benchmarks/data/heldout; no rule was tuned on them): per check and verdict (or "
+        "verdict/kind of evidence), [right, n]. Written by benchmarks/bench_verdicts.py --fit.",
         "calls": len({v.call for v in verdicts}),
         "checks": {
             item: {p: [t.right, t.n] for p, t in sorted(by.items())}
@@ -281,15 +290,16 @@ def main(argv: list[str] | None = None) -> int:
     dev_calls = load_calls(DEV)
     if args.language:
         dev_calls = [c for c in dev_calls if c["transcript"]["language"] == args.language]
-    dev = score_calls(dev_calls, config)
+    use_held = (args.heldout or args.fit) and not args.language and HELDOUT.is_dir()
+    held_calls = load_calls(HELDOUT) if use_held else []
     if args.fit:
-        write_tracks(dev)
+        if not held_calls:
+            parser.error("--fit needs the held-out calls (benchmarks/data/heldout)")
+        write_tracks(score_calls(held_calls, config))
         from callqa.scoring import confidence
 
         confidence.track_records.cache_clear()
-        dev = score_calls(dev_calls, config)
-    use_held = args.heldout and not args.language and HELDOUT.is_dir()
-    held_calls = load_calls(HELDOUT) if use_held else []
+    dev = score_calls(dev_calls, config)
     held = score_calls(held_calls, config) if held_calls else []
     if args.show_misses:
         for v in dev:
@@ -306,11 +316,13 @@ def main(argv: list[str] | None = None) -> int:
         "no audio (the audio checks are not labelled). See the script's docstring for the "
         "comparison rules.",
         "",
-        *report("Development set (benchmarks/data/calls; the rules were tuned on it)", dev, True),
+        *report("Development set (benchmarks/data/calls; the rules were tuned on it)", dev, False),
     ]
     if held:
-        lines += report("Held-out set (benchmarks/data/heldout; never tuned on)", held, False)
-    if not args.language:
+        lines += report(
+            "Held-out set (benchmarks/data/heldout; no rule was tuned on it)", held, True
+        )
+    if not args.language and held:
         RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     return 0

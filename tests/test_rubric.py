@@ -418,7 +418,10 @@ def test_phrase_items_need_no_python(tmp_path: Path) -> None:
     assert late["open.recording_disclosure"].verdict == "fail"  # said, but not in 2 turns
     _, overall, failed = score_checks(rubric, tuple(late.values()))
     assert "open.recording_disclosure" in failed and overall == 0.0  # auto-fail
-    finnish = _call([(AGENT, "Hei, miten voin auttaa?")], language="fi")
+    finnish = _call(
+        [(AGENT, "Hei, täällä on Anna asiakaspalvelusta, miten voin auttaa teitä tänään?")],
+        language="fi",
+    )
     fi = {r.id: r for r in run_checks(rubric, finnish, CallMetrics(duration_s=3.0),
                                       has_audio=False)}  # fmt: skip
     assert fi["open.recording_disclosure"].verdict == "na"

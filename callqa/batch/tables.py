@@ -24,7 +24,9 @@ KEY_METRICS = (  # (column, path in the scorecard JSON's "metrics"); units in do
     ("turn_switches_per_minute", ("dynamics", "turn_switches_per_minute")),
 )
 PARTY_METRICS = ("interruptions", "words_per_minute", "longest_monologue_s")
-COUNT_COLUMNS = frozenset(f"{s}_interruptions" for s in ("agent", "customer"))  # int64
+COUNT_COLUMNS = frozenset(
+    {f"{s}_interruptions" for s in ("agent", "customer")} | {"items_to_review"}
+)  # int64
 
 
 def column_name(name: str) -> str:
@@ -72,6 +74,9 @@ def flat_row(
         for name in PARTY_METRICS:
             row[f"{speaker}_{name}"] = store._num(figures.get(name))
     row["auto_failed"] = ";".join(card.get("auto_failed") or ())
+    review = card.get("review") if isinstance(card.get("review"), list) else []
+    row["provisional"] = bool(card.get("provisional")) if card else None
+    row["items_to_review"] = len(review) if card else None
     for name, value in call.metadata:
         row[f"meta_{name}"] = value
     for sid, score in store.section_rows(card):
@@ -170,6 +175,8 @@ def _arrow(values: list[Any], column: str) -> Any:
     if column == "scored_at":
         stamps = [store._parse_timestamp(v) if v else None for v in values]
         return pa.array(stamps, pa.timestamp("us", tz="UTC"))
+    if column == "provisional":
+        return pa.array([None if v is None else bool(v) for v in values], pa.bool_())
     if column == "auto_failed":
         return pa.array(
             [[a for a in (v or "").split(";") if a] for v in values], pa.list_(pa.string())

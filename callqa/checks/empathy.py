@@ -87,7 +87,9 @@ def is_complaint(sentence: Sentence, pack: PhrasePack) -> bool:
     negations = find_phrases(sentence.tokens, pack.phrases("complaint_negation"))
     for hit in find_phrases(sentence.tokens, pack.phrases("complaint")):
         negated = any(
-            hit.first - NEGATION_WINDOW <= n.first < hit.first and not n.overlaps(hit)
+            hit.first - NEGATION_WINDOW <= n.first < hit.first
+            and not n.overlaps(hit)
+            and n.first > 0  # "No, it's still broken": an answer, not a negated problem
             for n in negations
         )
         if not negated:  # "it's not making any noises" states no problem
@@ -194,8 +196,11 @@ def empathy_phrases(tokens: tuple[Token, ...], pack: PhrasePack) -> list[Match]:
         feeling = next(
             (a for a in affects if frame.last <= a.first <= frame.last + AFFECT_WINDOW), None
         )
-        if feeling is not None:
-            found.append(Match(frame.phrase, frame.first, feeling.last))
+        match = Match(frame.phrase, frame.first, feeling.last) if feeling is not None else None
+        if match is not None and not any(
+            t.first < match.last and match.first < t.last for t in traps
+        ):
+            found.append(match)
     return found
 
 

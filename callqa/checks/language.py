@@ -27,6 +27,22 @@ FORBIDDEN_DEFAULTS: dict[str, Any] = {}
 SUBORDINATE_WINDOW = 3  # words before a phrase searched for "when", "if", "če pa ... ne"
 
 
+def conditioned(match: Match, subordinators: list[Match]) -> bool:
+    """True when a ``subordinators`` word opens ``match`` within the three words before it
+    ("if it doesn't arrive", "when you have to top it up")."""
+    return any(match.first - SUBORDINATE_WINDOW <= s.first < match.first for s in subordinators)
+
+
+def said_refusals(tokens: tuple[Token, ...], pack: PhrasePack) -> list[Match]:
+    """``refusal`` phrases that refuse: outside ``refusal_traps`` and ``negative_exceptions``
+    and not inside a condition ("if that doesn't work, I'll ..." refuses nothing)."""
+    traps = find_phrases(tokens, pack.phrases("refusal_traps"))
+    traps += find_phrases(tokens, pack.phrases("negative_exceptions"))
+    subordinators = find_phrases(tokens, pack.phrases("subordinators"))
+    found = outside(find_phrases(tokens, pack.phrases("refusal")), traps)
+    return [m for m in found if not conditioned(m, subordinators)]
+
+
 def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
     """Negative framing in an agent statement: "no / can't / won't / don't" (``negative``) and
     refusals (``refusal``: "not covered", "nothing else I can do"; one per sentence), outside
@@ -45,7 +61,7 @@ def negative_words(sentence: Sentence, text: CallText) -> list[Match]:
     subordinators = find_phrases(sentence.tokens, pack.phrases("subordinators"))
     kept: list[Match] = []
     for m in sorted(outside(found, exceptions), key=lambda m: (m.first, -(m.last - m.first))):
-        if any(m.first - SUBORDINATE_WINDOW <= s.first < m.first for s in subordinators):
+        if conditioned(m, subordinators):
             continue
         if not any(m.overlaps(k) for k in kept):  # "we can't" and "can't" are one
             kept.append(m)
@@ -72,8 +88,7 @@ def forbidden(
     return [
         m
         for m in outside(find_phrases(tokens, pack.phrases("forbidden")), exceptions)
-        if not any(m.first - SUBORDINATE_WINDOW <= s.first < m.first for s in subordinators)
-        and not find_phrases(tokens[m.last : m.last + 3], tips)
+        if not conditioned(m, subordinators) and not find_phrases(tokens[m.last : m.last + 3], tips)
     ]
 
 

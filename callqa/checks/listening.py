@@ -31,7 +31,7 @@ from typing import Any
 
 from callqa.checks import similarity
 from callqa.checks.base import CheckContext, not_applicable
-from callqa.checks.language import forbidden
+from callqa.checks.language import forbidden, said_refusals
 from callqa.checks.text import (
     CallText,
     PhrasePack,
@@ -121,14 +121,17 @@ def scored(tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool) -> bo
     customer but reflects nothing), nor refuses ("You can't change the address by phone", "slow
     leaks aren't covered": the customer's words reused to say no, a ``refusal`` phrase), nor
     tells the customer what to do (a ``customer_action`` phrase: "you'll need to wait and see"),
-    nor holds a forbidden phrase ("you have to call billing")."""
+    nor blames them (a ``blaming`` phrase), nor holds a forbidden phrase ("you have to call
+    billing"). A refusal inside a condition ("if that doesn't work, ...") does not count."""
     if len(tokens) < MIN_REFLECTION_WORDS:
         return False
     if question and not has_cue(tokens, pack):
         return False
-    if find_phrases(tokens, pack.phrases("refusal")):
+    if said_refusals(tokens, pack):
         return False
     if find_phrases(tokens, pack.phrases("customer_action")):
+        return False
+    if find_phrases(tokens, pack.phrases("blaming")):  # "sorry you never read the terms"
         return False
     return not is_phatic(tokens, pack) and not forbidden(tokens, pack, question=question)
 

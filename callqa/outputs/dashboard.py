@@ -123,7 +123,8 @@ def dashboard_rows(
     calls : list of dict
         ``id``, ``agent``, ``team``, ``date`` (YYYY-MM-DD or ""), ``score`` (0-100 or None),
         ``talk`` (agent talk share 0-1 or None), ``interruptions`` (int or None), ``failed``
-        (check ids), ``items`` (check id -> 1 pass / 0 fail, judged items only), ``href``
+        (check ids), ``review`` (items to review; > 0 makes the score provisional), ``items``
+        (check id -> 1 pass / 0 fail, judged items only), ``href``
         (report link or ""), oldest first.
     titles : dict
         Check id -> item title (from the scorecards; a readable form of the id otherwise).
@@ -163,9 +164,16 @@ def _call(
         "talk": num(row.get("agent_talk_share")),
         "interruptions": None if interruptions is None else int(interruptions),
         "failed": [str(f) for f in row.get("failed_items") or ()],
+        "review": _review_count(row.get("scorecard")),
         "items": items,
         "href": str(links.get(call_id) or row.get("report_href") or ""),
     }
+
+
+def _review_count(card: Any) -> int:
+    """How many items the scorecard lists for review (0 for an older scorecard without any)."""
+    review = card.get("review") if isinstance(card, Mapping) else None
+    return len(review) if isinstance(review, list) else 0
 
 
 def _day(value: Any) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from callqa.outputs.explain import evidence_views, focus_items, measure_text
 from callqa.outputs.html import score_text, scorecard_of
 from callqa.outputs.report import facts_line
-from callqa.outputs.table import VERDICT_TEXT, evidence_text
+from callqa.outputs.table import VERDICT_TEXT, evidence_text, review_lines, review_title
 from callqa.scoring.scorecard import Scorecard
 
 
@@ -20,10 +20,14 @@ def render_markdown(card: Scorecard | Mapping[str, Any]) -> str:
     evidence (time-stamped), auto-fails and warnings.
     """
     card = scorecard_of(card)
-    lines = [f"**Call {_md(card.call_id)}** — score **{score_text(card.score)}/100**"]
+    provisional = " (provisional)" if card.provisional else ""
+    lines = [f"**Call {_md(card.call_id)}** — score **{score_text(card.score)}/100**{provisional}"]
     lines.append(_md(facts_line(card)))
     if card.auto_failed:
         lines.append(f"**Auto-fail:** {', '.join(_md(a) for a in card.auto_failed)}")
+    if card.review:
+        lines += ["", f"**{_md(review_title(card))}**"]
+        lines += [f"{n}. {_md(line)}" for n, line in enumerate(review_lines(card), 1)]
     focus = focus_items(card)
     if focus:
         lines += ["", f"**{'Three things' if len(focus) == 3 else 'Things'} to work on**"]
@@ -37,9 +41,10 @@ def render_markdown(card: Scorecard | Mapping[str, Any]) -> str:
             check = checks.get(item.id)
             found = measure_text(check) if check is not None else ""
             first = (sec.title, score_text(sec.score)) if n == 0 else ("", "")
+            unsure = " ?" if item.id in {r.item for r in card.review} else ""
             lines.append(
                 f"| {_md(first[0])} | {first[1]} | {_md(item.title)} | "
-                f"{VERDICT_TEXT.get(item.verdict, item.verdict)} | {_md(found) or '—'} |"
+                f"{VERDICT_TEXT.get(item.verdict, item.verdict)}{unsure} | {_md(found) or '—'} |"
             )
     fails = [(i, checks.get(i.id)) for s in card.sections for i in s.items if i.verdict == "fail"]
     if fails:

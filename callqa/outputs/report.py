@@ -63,6 +63,7 @@ from callqa.outputs.media import (
     plotly_js,
     relative_src,
 )
+from callqa.outputs.table import review_lines, review_title
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import CheckResult, Evidence, ItemScore, Utterance
 
@@ -172,6 +173,8 @@ class Item:
     partial: str  # "earned 50% of this item"
     weight: str  # "counts 2×"
     evidence: tuple[_EvidenceView, ...]
+    confidence: float | None = None  # how likely the verdict is right
+    unsure: bool = False  # listed in the scorecard's review
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,10 @@ def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> s
             lines=lines,
             speakers=[(s, speaker_label(s)) for s in _speakers(card)],
             warnings=list(card.warnings),
+            review=list(zip((r.item for r in card.review), review_lines(card), strict=True)),
+            review_title=review_title(card),
+            provisional=card.provisional,
+            item_ids=set(items),
             auto_failed=[(a, items[a].title if a in items else a) for a in card.auto_failed],
             moments=_moments(timeline),
             has_dynamics=card.metrics.dynamics is not None,
@@ -355,6 +362,8 @@ def _item(
         partial=partial_text(item),
         weight=weight_text(item),
         evidence=evidence,
+        confidence=check.confidence if check is not None and check.verdict != "na" else None,
+        unsure=item.id in {r.item for r in card.review},
     )
 
 

@@ -53,6 +53,9 @@ def print_table(card: Scorecard | Mapping[str, Any], console: Console) -> None:
 def scorecard_group(card: Scorecard) -> Group:
     """Header, things to work on, the items table, the measures line and any warnings."""
     parts: list[Any] = [_header(card)]
+    review = _review(card)
+    if review is not None:
+        parts += [Text(""), review]
     focus = _focus(card)
     if focus is not None:
         parts += [Text(""), focus]
@@ -60,10 +63,40 @@ def scorecard_group(card: Scorecard) -> Group:
     return Group(*parts)
 
 
+def review_title(card: Scorecard) -> str:
+    """ "2 items to review (score provisional)" or "" when there is nothing to review."""
+    n = len(card.review)
+    if not n:
+        return ""
+    return f"{n} item{'' if n == 1 else 's'} to review (score provisional)"
+
+
+def review_lines(card: Scorecard) -> list[str]:
+    """One line per review item: its title (or "roles", "language", "transcript") and why."""
+    titles = dict(zip(card.auto_failed, _titles(card, card.auto_failed), strict=True))
+    titles.update({i.id: i.title for s in card.sections for i in s.items})
+    return [f"{titles.get(r.item, r.item)}: {r.reason}" for r in card.review]
+
+
+def _review(card: Scorecard) -> Table | None:
+    title = review_title(card)
+    if not title:
+        return None
+    table = Table(title=title, title_justify="left", title_style="bold yellow", box=None,
+                  show_header=False, padding=(0, 1, 0, 0))  # fmt: skip
+    table.add_column("n", no_wrap=True)
+    table.add_column("why", overflow="fold")
+    for n, line in enumerate(review_lines(card), 1):
+        table.add_row(f"{n}.", Text(line))
+    return table
+
+
 def _header(card: Scorecard) -> Text:
     text = Text()
     text.append(card.call_id, style="bold")
     text.append(f"  score {_fmt_score(card.score)}/100", style="bold cyan")
+    if card.provisional:
+        text.append(" (provisional)", style="yellow")
     if card.auto_failed:
         text.append(f"  auto-fail: {', '.join(_titles(card, card.auto_failed))}", style="bold red")
     model = f"{card.model.backend} {card.model.name}"
@@ -133,6 +166,8 @@ def _item_row(
     verdict = Text(
         VERDICT_TEXT.get(item.verdict, item.verdict), style=_VERDICT_STYLE.get(item.verdict, "")
     )
+    if item.id in {r.item for r in card.review}:
+        verdict.append(" ?", style="bold yellow")  # listed for review
     title = Text(item.title)
     if item.auto_fail:
         title.append(" (auto-fail)", style="red" if item.verdict == "fail" else "dim")

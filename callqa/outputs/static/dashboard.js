@@ -170,6 +170,9 @@
       tr.appendChild(el("td", "num c-talk", pct(c.talk)));
       tr.appendChild(el("td", "num c-int", num(c.interruptions) ? String(c.interruptions) : "–"));
       tr.appendChild(el("td", "c-failed", c.failed.map(title).join(", ")));
+      var review = c.review || 0;
+      tr.appendChild(el("td", "num c-review" + (review ? " unsure" : ""),
+        review ? review + (review === 1 ? " item" : " items") + " to review" : "–"));
       body.appendChild(tr);
     });
     $("calls-note").textContent = rows.length > CALLS_SHOWN ?
@@ -183,6 +186,8 @@
     $("k-low").textContent = scores.length ? pct(scores.filter(function (s) { return s < 60; }).length / scores.length) : "–";
     $("k-talk").textContent = pct(mean(calls.map(function (c) { return c.talk; })));
     $("k-int").textContent = fmt(mean(calls.map(function (c) { return c.interruptions; })), 1);
+    var provisional = calls.filter(function (c) { return (c.review || 0) > 0; }).length;
+    $("k-review").textContent = calls.length ? provisional + " (" + pct(provisional / calls.length) + ")" : "–";
     $("shown").textContent = calls.length + " of " + CALLS.length + " calls";
   }
 
@@ -295,8 +300,8 @@
     return /[",\n;]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
   }
   function exportCsv() {
-    var cols = ["date", "id", "agent", "team", "score", "talk", "interruptions", "failed"];
-    var head = ["call_date", "call_id", "agent_id", "team", "score", "agent_talk_share", "agent_interruptions", "failed_items"];
+    var cols = ["date", "id", "agent", "team", "score", "talk", "interruptions", "failed", "review"];
+    var head = ["call_date", "call_id", "agent_id", "team", "score", "agent_talk_share", "agent_interruptions", "failed_items", "items_to_review"];
     var lines = [head.join(",")].concat(filtered().map(function (c) {
       return cols.map(function (k) { return csvCell(k === "failed" ? c.failed.join(";") : c[k]); }).join(",");
     }));
