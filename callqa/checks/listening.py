@@ -27,10 +27,12 @@ See :mod:`callqa.checks.similarity` for the fitted mappings and where they come 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from callqa.checks import similarity
 from callqa.checks.base import CheckContext, not_applicable
+from callqa.checks.commitment import action_phrase
 from callqa.checks.language import forbidden, said_refusals
 from callqa.checks.text import (
     CallText,
@@ -121,8 +123,10 @@ def scored(tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool) -> bo
     customer but reflects nothing), nor refuses ("You can't change the address by phone", "slow
     leaks aren't covered": the customer's words reused to say no, a ``refusal`` phrase), nor
     tells the customer what to do (a ``customer_action`` phrase: "you'll need to wait and see"),
-    nor blames them (a ``blaming`` phrase), nor holds a forbidden phrase ("you have to call
-    billing"). A refusal inside a condition ("if that doesn't work, ...") does not count."""
+    nor blames them (a ``blaming`` phrase), nor commits the agent to an action ("we'll get you
+    in as soon as we can": what the agent will do, not what the customer said), nor holds a
+    forbidden phrase ("you have to call billing"). A refusal inside a condition ("if that
+    doesn't work, ...") does not count."""
     if len(tokens) < MIN_REFLECTION_WORDS:
         return False
     if question and not has_cue(tokens, pack):
@@ -132,6 +136,8 @@ def scored(tokens: tuple[Token, ...], pack: PhrasePack, *, question: bool) -> bo
     if find_phrases(tokens, pack.phrases("customer_action")):
         return False
     if find_phrases(tokens, pack.phrases("blaming")):  # "sorry you never read the terms"
+        return False
+    if action_phrase(tokens, question, pack) is not None:  # "we'll get you in as soon as we can"
         return False
     return not is_phatic(tokens, pack) and not forbidden(tokens, pack, question=question)
 
@@ -182,12 +188,19 @@ def _pairs(text: CallText, min_words: int) -> list[tuple[SpeakerTurn, SpeakerTur
     recent: list[SpeakerTurn] = []
     previous: SpeakerTurn | None = None
     for turn in text.turns:
-        if turn.speaker == CUSTOMER and len(turn.tokens) >= min_words:
-            recent = [*recent, turn][-RECENT_STATEMENTS:]
+        said = statements(turn)
+        if turn.speaker == CUSTOMER and len(said.tokens) >= min_words:
+            recent = [*recent, said][-RECENT_STATEMENTS:]
         elif turn.speaker == AGENT:
-            out += [(cust, turn, cust is previous) for cust in recent]
+            out += [(cust, turn, cust.index == previous.index) for cust in recent if previous]
         previous = turn
     return out
+
+
+def statements(turn: SpeakerTurn) -> SpeakerTurn:
+    """``turn`` without its questions: a reflection restates what the customer said, and an
+    answer to "how soon can you take it in?" shares its words without reflecting anything."""
+    return replace(turn, sentences=tuple(s for s in turn.sentences if not s.question))
 
 
 def miti_band(reflections: int, questions: int) -> str:
