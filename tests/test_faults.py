@@ -497,6 +497,62 @@ def test_call_that_always_kills_its_worker_fails_alone(tmp_path: Path) -> None:
     assert rows["c0.wav"]["status"] == rows["c1.wav"]["status"] == "scored"
 
 
+class KillAWorkerAfter:
+    """A reporter that SIGKILLs one worker process (as the OOM killer would) when ``after``
+    calls are done, then waits until the pool has noticed, so the batch's next step is a
+    submit to a broken pool (the race that aborted a batch with ``BrokenProcessPool``)."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.done, self.killed = after, 0, 0
+
+    def start(self, total: int, *, description: str = "scoring") -> None:
+        pass
+
+    def call_done(self, call_id: str, status: str, reason: str = "") -> None:
+        self.done += 1
+        if self.done == self.after:
+            workers = [pid for pid in children_of(os.getpid()) if _is_pool_worker(pid)]
+            assert workers, "no worker process found"
+            os.kill(workers[0], signal.SIGKILL)
+            self.killed = workers[0]
+            time.sleep(1.0)  # the pool's manager thread marks the pool broken meanwhile
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def _is_pool_worker(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_batch_of_40_scores_all_40(tmp_path: Path) -> None:
+    """A worker SIGKILLed in the middle of a 40-call batch costs no call: all 40 are scored."""
+    source = clip(tmp_path / "source.wav", 0, 40)
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    for i in range(40):  # 40 different 1-s clips (equal audio would be skipped as duplicates)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-ss", f"{i * 0.9:.1f}", "-t", "1", "-i", str(source),
+             str(calls / f"c{i:02d}.wav")],
+            check=True,
+        )  # fmt: skip
+    killer = KillAWorkerAfter(after=10)
+    result = inline_run([calls], tmp_path, reporter=killer,
+                        options=BatchOptions(workers=2, threads=1))  # fmt: skip
+    assert killer.killed
+    assert result.restarts >= 1
+    assert result.counts == {"scored": 40, "skipped": 0, "failed": 0}
+    assert len(store.read_calls(tmp_path / "s.duckdb")) == 40
+
+
 RUNNER = textwrap.dedent(
     """
     import sys
