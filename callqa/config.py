@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from callqa.errors import ConfigError
+from callqa.files import UnsafeFileError, read_capped
 from callqa.languages import parse_language
+from callqa.ranges import check_ranges
 
 AGENT_CHANNELS = ("left", "right", "auto")
 
@@ -143,6 +145,8 @@ def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
 
 
 # --------------------------------------------------------------------------- dynamics
+
+CROSSTALK_GATES = ("leak", "dominance", "off")
 
 # Short listener responses that do not take the floor (merged across en, nb, fi, it, sl;
 # compared lower-cased without punctuation). Sources: Schegloff 1982 ("continuers"); the
@@ -360,6 +364,39 @@ class RedactionConfig:
         return frozenset(self.types) | extra
 
 
+# --------------------------------------------------------------------------- input limits
+
+MAX_CONFIG_BYTES = 1 << 20  # the config file itself (read before [limits] is known): 1 MiB
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Size caps of the files callqa reads whole (TOML section ``[limits]``).
+
+    A file over its cap is refused with one line naming the file and the cap, before it is
+    read: memory stays bounded whatever a path names (a FIFO, ``/dev/zero``, a 4 GB file). The
+    config file itself is capped at :data:`MAX_CONFIG_BYTES` (1 MiB).
+
+    Attributes
+    ----------
+    max_transcript_bytes : int > 0 [bytes]
+        A transcript file (JSON or WebVTT). Default 64 MiB: a 2-hour call with word times is
+        about 2 MB of JSON; one segment per speaker of a whole day fits too.
+    max_manifest_bytes : int > 0 [bytes]
+        A batch manifest CSV. Default 64 MiB (some 500,000 rows).
+    max_rubric_bytes : int > 0 [bytes]
+        A rubric TOML file. Default 1 MiB (the built-in rubric is 5 kB).
+    max_phrase_pack_bytes : int > 0 [bytes]
+        A user phrase pack named by the rubric. Default 4 MiB (the largest built-in pack is
+        about 20 kB).
+    """
+
+    max_transcript_bytes: int = 64 << 20
+    max_manifest_bytes: int = 64 << 20
+    max_rubric_bytes: int = 1 << 20
+    max_phrase_pack_bytes: int = 4 << 20
+
+
 # --------------------------------------------------------------------------- the whole run
 
 
@@ -401,6 +438,7 @@ class Config:
     voice: VoiceConfig = field(default_factory=VoiceConfig)
     redaction: RedactionConfig = field(default_factory=RedactionConfig)
     rubric: RubricConfig = field(default_factory=RubricConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -414,12 +452,16 @@ def load_config(path: Path | None = None) -> Config:
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(read_capped(path, MAX_CONFIG_BYTES).decode("utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return _validated(_build(Config, data, where=str(path)))
+    except UnsafeFileError as exc:
+        raise ConfigError(f"config file {exc}; give a TOML file") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({_first_line(exc)})") from exc
+    return _validated(_build(Config, data, where=str(path)), where=str(path))
 
 
 def replace_config(config: Config, **dotted: Any) -> Config:
@@ -441,6 +483,10 @@ def replace_config(config: Config, **dotted: Any) -> Config:
     return _validated(new)
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 def config_to_dict(config: Config) -> dict[str, Any]:
     """The config as plain data (stable key order), e.g. for hashing or ``--show-config``."""
     return dataclasses.asdict(config)
@@ -452,7 +498,33 @@ def config_hash(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _validated(config: Config) -> Config:
+def _check_pairs(config: Config, where: str) -> None:
+    """Settings that only make sense together."""
+    d, v = config.dynamics, config.voice
+    if d.vad_neg_threshold > d.vad_threshold:
+        raise ConfigError(
+            f"{where}dynamics.vad_neg_threshold ({d.vad_neg_threshold}) must not exceed "
+            f"vad_threshold ({d.vad_threshold}): speech would end above where it starts"
+        )
+    if v.pitch_floor_hz >= v.pitch_ceiling_hz:
+        raise ConfigError(
+            f"{where}voice.pitch_floor_hz ({v.pitch_floor_hz}) must be below pitch_ceiling_hz "
+            f"({v.pitch_ceiling_hz})"
+        )
+    if d.crosstalk_gate not in CROSSTALK_GATES:
+        raise ConfigError(
+            f"{where}dynamics.crosstalk_gate must be one of {', '.join(CROSSTALK_GATES)}, "
+            f"not {d.crosstalk_gate!r}"
+        )
+
+
+def _validated(config: Config, *, where: str = "") -> Config:
+    prefix = f"{where}: " if where else ""
+    try:
+        check_ranges(config_to_dict(config))
+    except ValueError as exc:
+        raise ConfigError(f"{prefix}{exc}") from exc
+    _check_pairs(config, prefix)
     if config.call.agent_channel not in AGENT_CHANNELS:
         raise ConfigError(
             f"agent_channel must be one of {', '.join(AGENT_CHANNELS)}, "

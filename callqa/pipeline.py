@@ -270,7 +270,8 @@ def _assemble(
 ) -> Scorecard:
     with timer.stage("checks"):
         if rubric is None:
-            rubric = load_rubric(Path(config.rubric.path) if config.rubric.path else None)
+            path = Path(config.rubric.path) if config.rubric.path else None
+            rubric = load_rubric(path, limits=config.limits)
         checks = run_checks(rubric, transcript, metrics, has_audio=has_audio)
         sections, score, auto_failed = score_checks(rubric, checks)
     return Scorecard(

@@ -21,6 +21,7 @@ LAYERS = {
     "callqa.languages": 1,
     "callqa.files": 1,
     "callqa.types": 2,
+    "callqa.ranges": 2,
     "callqa.config": 3,
     "callqa.audio": 10,
     "callqa.transcription": 20,

@@ -27,6 +27,7 @@ item fails, the overall score is capped at ``auto_fail_cap`` and the item id is 
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +36,11 @@ from typing import Any
 
 from callqa.checks import CheckContext, defaults, not_applicable, registry
 from callqa.checks.empathy import has_complaint
+from callqa.config import LimitsConfig
 from callqa.errors import ConfigError
+from callqa.files import UnsafeFileError, read_capped
 from callqa.measures.metrics import CallMetrics
+from callqa.ranges import Range
 from callqa.types import CheckResult, ItemScore, SectionScore, Transcript
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent / "rubrics" / "default.toml"
@@ -45,6 +49,31 @@ NA_RULES = {
     "no_complaint": "the customer stated no problem or complaint",
     "no_audio": "scored from a transcript without audio",
 }
+
+MAX_WEIGHT = 1000.0  # an item's weight; the ratio of weights is what counts
+MAX_PHRASE_PACKS = 100  # user phrase packs one rubric may name
+
+# Ranges of the checks' numeric parameters (the rubric's schema; docs/rubric.md). A parameter
+# not listed takes any finite number from -1e6 to 1e6.
+_SHARE, _COUNT = Range(0.0, 1.0), Range(0, 1000)
+_SHARES = ("min_probability", "min_paraphrase", "partial_score", "min_overlap", "max", "zero_at")
+_COUNTS = ("first_turns", "min_components", "last_turns", "min_customer_words", "min_reflections",
+           "max_repeats", "min_open", "lead_words", "window", "min_digits", "min_words",
+           "max_allowed")  # fmt: skip
+PARAM_RANGES: dict[str, Range] = {
+    **dict.fromkeys(_SHARES, _SHARE),
+    **dict.fromkeys(_COUNTS, _COUNT),
+    "max_per_minute": Range(0.0, 1000.0),
+    "min_agent_seconds": Range(0.0, 3600.0),
+    "min_overlap_s": Range(0.0, 60.0),
+    "level_db": Range(0.0, 120.0),
+    "pitch_st": Range(0.0, 48.0),
+    "min_sd_st": Range(0.0, 48.0),
+    "min_voiced_s": Range(0.0, 3600.0),
+    "max_ratio": Range(0.0, 100.0, low_open=True),
+    "max_wpm": Range(0.0, 1000.0, low_open=True),
+}
+_ANY_PARAM = Range(-1e6, 1e6)
 
 _TOP_KEYS = {"name", "description", "auto_fail_cap", "phrase_packs", "sections"}
 _SECTION_KEYS = {"id", "title", "items"}
@@ -163,7 +192,22 @@ def _params(check: str, params: Any, path: Path, where: str) -> dict[str, Any]:
             raise ConfigError(
                 f"{path}: params.{key} of {check} must be {type(default).__name__}, got {value!r}"
             )
+        _param_in_range(check, key, value, path)
     return dict(params)
+
+
+def _param_in_range(check: str, key: str, value: Any, path: Path) -> None:
+    """Every number in a parameter (a list's items, a table's values) within its range."""
+    allowed = PARAM_RANGES.get(key, _ANY_PARAM)
+    items = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    )
+    items = list(items)
+    if len(items) > 1000:
+        raise ConfigError(f"{path}: params.{key} of {check} has {len(items)} items; at most 1000")
+    for item in items:
+        if isinstance(item, int | float) and not isinstance(item, bool) and item not in allowed:
+            raise ConfigError(f"{path}: params.{key} of {check} must be {allowed}, got {item!r}")
 
 
 def _item(raw: Any, path: Path, where: str, known: set[str]) -> RubricItem:
@@ -177,8 +221,10 @@ def _item(raw: Any, path: Path, where: str, known: set[str]) -> RubricItem:
             f"{path}: unknown check id {check!r} in {where}; run `callqa rubric show` for the ids"
         )
     weight = _need(raw, "weight", (int, float), where, path)
-    if not weight > 0:
-        raise ConfigError(f"{path}: weight of {where} must be > 0, got {weight!r}")
+    if not 0 < weight <= MAX_WEIGHT:  # NaN and inf fail too
+        raise ConfigError(
+            f"{path}: weight of {where} must be > 0 and <= {MAX_WEIGHT:g}, got {weight!r}"
+        )
     na_if = raw.get("na_if", [])
     if not isinstance(na_if, list) or any(r not in NA_RULES for r in na_if):
         raise ConfigError(
@@ -238,6 +284,10 @@ def parse_rubric(data: Mapping[str, Any], path: Path) -> Rubric:
     packs = data.get("phrase_packs", [])
     if not isinstance(packs, list) or not all(isinstance(p, str) for p in packs):
         raise ConfigError(f"{path}: phrase_packs must be a list of file paths")
+    if len(packs) > MAX_PHRASE_PACKS:
+        raise ConfigError(
+            f"{path}: phrase_packs names {len(packs)} files; at most {MAX_PHRASE_PACKS}"
+        )
     return Rubric(
         name=str(data.get("name", path.stem)),
         description=str(data.get("description", "")),
@@ -256,25 +306,57 @@ def _no_duplicates(ids: list[str], what: str, path: Path) -> None:
         seen.add(i)
 
 
-def load_rubric(path: Path | None = None) -> Rubric:
+def load_rubric(path: Path | None = None, *, limits: LimitsConfig | None = None) -> Rubric:
     """Read and validate a rubric file (None: the built-in default rubric).
+
+    Parameters
+    ----------
+    path : Path, optional
+        A rubric TOML file.
+    limits : LimitsConfig, optional
+        ``max_rubric_bytes`` caps the file, ``max_phrase_pack_bytes`` each phrase pack it
+        names (defaults: 1 MiB, 4 MiB).
 
     Raises
     ------
     ConfigError
-        The file is missing, not TOML, or invalid (the message names the key and the file).
+        The file is missing, too large, not a regular file, not TOML, or invalid (the message
+        names the key and the file).
     """
     path = DEFAULT_RUBRIC if path is None else Path(path)
+    limits = limits or LimitsConfig()
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_capped(path, limits.max_rubric_bytes).decode("utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"rubric file {path} not found; check the path") from exc
-    except IsADirectoryError as exc:
-        raise ConfigError(f"rubric {path} is a directory; give a .toml file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return parse_rubric(data, path)
+    except UnsafeFileError as exc:
+        raise ConfigError(f"rubric {exc}; give a rubric .toml file") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read rubric {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({_first_line(exc)})") from exc
+    rubric = parse_rubric(data, path)
+    for pack in rubric.phrase_packs:
+        _check_pack_size(Path(pack), limits.max_phrase_pack_bytes, path)
+    return rubric
+
+
+def _check_pack_size(pack: Path, cap: int, rubric: Path) -> None:
+    """A phrase pack the rubric names must be a regular file within ``cap`` bytes (a missing
+    one is reported when the checks read it)."""
+    try:
+        info = pack.stat()
+    except OSError:
+        return
+    if not stat.S_ISREG(info.st_mode) or info.st_size > cap:
+        what = "not a regular file" if not stat.S_ISREG(info.st_mode) else f"{info.st_size:,} bytes"
+        raise ConfigError(
+            f"{rubric}: phrase pack {pack} is {what}; a pack may have at most {cap:,} bytes"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 # --- running and scoring ------------------------------------------------------------------
