@@ -465,12 +465,21 @@ def test_full_disk_for_call_files_keeps_store_rows(
 
     monkeypatch.setattr(writer, "atomic_write_text", full)
     result = inline_run([call], tmp_path)
-    assert result.rows[0]["status"] == "scored"
+    row = result.rows[0]
+    assert row["status"] == "failed"  # not "scored": its scorecard file is missing
+    assert row["reason"] == (
+        "scored, but c.json could not be written: No space left on device (it is in the "
+        "store: run again to write it)"
+    )
+    assert result.exit_code == 1
     stored = store.read_calls(tmp_path / "s.duckdb")
     assert len(stored) == 1 and stored[0]["scorecard_path"] is None
     monkeypatch.setattr(writer, "atomic_write_text", real_write)
     batch.rebuild_outputs(tmp_path / "s.duckdb", tmp_path / "rebuilt")
     assert "c," in (tmp_path / "rebuilt" / "scorecards.csv").read_text()
+    again = inline_run([call], tmp_path)  # the next run writes the missing file from the store
+    assert again.rows[0]["status"] == "skipped" and again.exit_code == 0
+    assert json.loads((tmp_path / "out" / "calls" / "c.json").read_text())["call_id"] == "c"
 
 
 # -- dying workers -----

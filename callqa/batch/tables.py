@@ -120,14 +120,38 @@ def write_outputs(
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """The rows as CSV; text cells a spreadsheet would run as a formula are defused
+    (:func:`spreadsheet_safe`)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(
-        buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+        buffer,
+        fieldnames=[spreadsheet_safe(c) for c in columns],
+        extrasaction="ignore",
+        lineterminator="\n",
     )
     writer.writeheader()
     for row in rows:
-        writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
+        writer.writerow({spreadsheet_safe(c): _cell(row.get(c)) for c in columns})
     return buffer.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")  # OWASP: CSV injection
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell that Excel, LibreOffice or Google Sheets will show, not evaluate.
+
+    A cell starting with ``= + - @``, a tab or a line break is a formula to a spreadsheet
+    (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``, ``@SUM(...)``); OWASP's advice is to prefix
+    it with a single quote, which the spreadsheet hides and takes as "this is text".
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def parquet_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
@@ -159,7 +183,10 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa 
         f"# {title}",
         "",
         f"{len(rows)} calls: {counts['scored']} scored, {counts['skipped']} skipped "
-        f"(already scored or duplicate audio), {counts['failed']} failed.",
+        f"(already scored or duplicate audio), {counts['failed']} failed"
+        + (
+            f", {counts['interrupted']} not scored (interrupted)." if counts["interrupted"] else "."
+        ),
         "",
     ]
     for label, column in (("agent", "agent_id"), ("team", "team")):
@@ -220,7 +247,17 @@ def _failed_items_table(rows: Sequence[Mapping[str, Any]], limit: int = 10) -> l
 
 
 def _md(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """A value as literal Markdown table text: no markup, no raw HTML, no line break.
+
+    Every ASCII punctuation mark that CommonMark can read as markup is backslash-escaped
+    (``<script>`` shows as text, ``[x](javascript:...)`` is no link) and ``&`` becomes
+    ``&amp;`` (no character references).
+    """
+    text = " ".join(str(value).split())
+    text = text.replace("\\", "\\\\").replace("&", "&amp;")
+    for ch in "|*_`[]<>#!~":
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def rebuild_outputs(

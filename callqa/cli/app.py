@@ -162,7 +162,8 @@ def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: P
     from callqa.transcription.files import read_transcript
 
     if transcript is not None:
-        parsed = read_transcript(transcript)
+        limit = cfg.limits.max_transcript_bytes
+        parsed = read_transcript(transcript, language=cfg.call.language, max_bytes=limit)
         digest = sha256_file(transcript)
         return pipeline.score_transcript(parsed, source=transcript, sha256=digest, config=cfg)
     assert call is not None

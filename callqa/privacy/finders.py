@@ -3,6 +3,7 @@ stream."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -237,7 +238,10 @@ def _international_phone(digits: str) -> bool:
 
 
 def _date_or_time(stream: Sequence[Tok], start: int, end: int) -> bool:
-    """Digits joined by ":" or "/", or by "." with no space ("20.11.2020", "10:32")."""
+    """Digits joined by ":" or "/", or by "." with no space ("20.11.2020", "10:32"), or an
+    ISO date written tight ("2025-01-31", as in file names)."""
+    if _iso_date(stream[start:end]):
+        return True
     for k in range(start + 1, end - 1):
         mark, before, after = stream[k], stream[k - 1], stream[k + 1]
         if mark.text in ":/":
@@ -246,6 +250,22 @@ def _date_or_time(stream: Sequence[Tok], start: int, end: int) -> bool:
         if mark.text == "." and tight and before.segment == after.segment:
             return True
     return False
+
+
+def _iso_date(tokens: Sequence[Tok]) -> bool:
+    texts = [t.text for t in tokens]
+    if (
+        len(texts) != 5
+        or texts[1] != "-"
+        or texts[3] != "-"
+        or not all(a.char_end == b.char_start for a, b in itertools.pairwise(tokens))
+    ):
+        return False
+    year, month, day = texts[0], texts[2], texts[4]
+    if not (year.isdigit() and month.isdigit() and day.isdigit()):
+        return False
+    shape = len(year) == 4 and year[:2] in ("19", "20") and len(month) == len(day) == 2
+    return shape and 1 <= int(month) <= 12 and 1 <= int(day) <= 31
 
 
 # digit counts of an asked-for number whose check digit may have been misheard by ASR
