@@ -40,8 +40,12 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
 
 
 def atomic_write_text(path: Path | str, text: str) -> Path:
-    """Write UTF-8 ``text`` atomically (see :func:`atomic_write_bytes`)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    """Write UTF-8 ``text`` atomically (see :func:`atomic_write_bytes`).
+
+    A lone surrogate (from a file name that is not UTF-8, or a ``\\ud800`` JSON escape that
+    slipped through) is written as its ``\\udXXX`` escape instead of failing the write.
+    """
+    return atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def sha256_file(path: Path | str, *, chunk: int = 1 << 20) -> str:

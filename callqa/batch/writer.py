@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from callqa.audio.load import load_audio
 from callqa.batch import store
 from callqa.batch.engines import Job, JobResult, one_line
 from callqa.batch.options import BatchOptions
@@ -20,8 +21,8 @@ from callqa.files import atomic_write_text
 from callqa.outputs.dashboard import report_links_in, write_dashboard
 from callqa.outputs.media import REDACTED_SUFFIX
 from callqa.outputs.report import write_call_report
-from callqa.privacy.audio import redact_card_audio
-from callqa.privacy.identifiers import redact_identifier
+from callqa.privacy.audio import recorded_spans, redact_audio, redact_card_audio
+from callqa.privacy.identifiers import display_path, redact_identifier, redact_path
 from callqa.scoring.scorecard import from_dict
 
 
@@ -62,8 +63,7 @@ class ResultWriter:
 
     def reason(self, e: Entry) -> str:
         """``e.reason`` as outputs show it: paths and values in it through the detector."""
-        red = self.redaction
-        return redact_identifier(e.reason, red) if e.reason and red.enabled else e.reason
+        return redact_identifier(e.reason, self.redaction) if e.reason else e.reason
 
     def on_result(self, result: JobResult) -> None:
         e = self.entries[result.index]
@@ -111,14 +111,23 @@ class ResultWriter:
         """The audio a report links: with personal data recorded, a copy with it silenced.
 
         ``calls/<call_id>.redacted.flac``; None (a report without audio) when that copy cannot
-        be made, so the original is never linked in its place.
+        be made, so the original is never linked in its place. A copy is made too when the
+        original's file name holds personal data: the link would show it.
         """
         assert self.calls_dir is not None and e.card is not None
         red = e.config.redaction if e.config is not None else RedactionConfig()
         copy = self.calls_dir / f"{e.call_id}{REDACTED_SUFFIX}"
+        card = from_dict(e.card)
         try:
+            if red.enabled and redact_path(e.call.path, red) != display_path(e.call.path):
+                spans = recorded_spans(card) or ()
+                audio = load_audio(e.call.path)
+                mode = card.redaction.audio_mode if card.redaction else red.audio_mode
+                return redact_audio(
+                    audio, spans, copy, mode=mode, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
+                )
             return redact_card_audio(
-                from_dict(e.card), e.call.path, copy, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
+                card, e.call.path, copy, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
             )
         except (CallQAError, OSError) as exc:
             self.reporter.message(
