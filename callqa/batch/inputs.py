@@ -187,6 +187,8 @@ def read_manifest(path: Path, *, max_bytes: int | None = None) -> list[CallInput
         raise BatchUsageError(
             f"manifest {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
         ) from exc
+    if "\0" in text:
+        raise BatchUsageError(f"manifest {path} holds NUL characters: not a text CSV file")
     try:
         return _manifest_rows(path, text)
     except csv.Error as exc:

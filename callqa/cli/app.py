@@ -246,7 +246,7 @@ def config_show(config: ConfigOpt = None) -> None:
     try:
         typer.echo(to_toml(load_config(config)), nl=False)
     except CallQAError as exc:
-        fail(str(exc))
+        fail(str(exc), exit_code(exc))
 
 
 for commands in (rubric_commands, batch_commands, report_commands):
