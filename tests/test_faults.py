@@ -639,3 +639,91 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+class InterruptAfterFirst:
+    """A reporter that presses Ctrl-C when the first call is done."""
+
+    def start(self, total: int, *, description: str = "scoring") -> None:
+        pass
+
+    def call_done(self, call_id: str, status: str, reason: str = "") -> None:
+        raise KeyboardInterrupt
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def test_calls_not_reached_after_an_interrupt_are_not_failures(tmp_path: Path) -> None:
+    """They say "interrupted", not "failed"; nothing is logged as a failure in the store."""
+    calls = [clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 2) for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):
+        inline_run(calls, tmp_path, reporter=InterruptAfterFirst())
+    rows = csv_rows(tmp_path)
+    assert rows["c0.wav"]["status"] == "scored"
+    for name in ("c1.wav", "c2.wav"):
+        assert rows[name]["status"] == "interrupted"
+        assert rows[name]["reason"] == "not scored: the run stopped before it"
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "0 failed, 2 not scored (interrupted)." in summary
+    with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM failures").fetchone() == (0,)
+        assert con.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
+
+
+def test_store_error_inside_a_transaction_is_not_hidden_by_the_rollback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk-full error mid-transaction used to surface as "cannot rollback - no transaction
+    is active", and the batch went on scoring every call. Now the real error stops the run in
+    one line, the tables are still written and the calls scored so far are kept."""
+    import duckdb
+
+    calls = [clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 2) for i in range(3)]
+    real = store._insert_many
+    seen: list[int] = []
+
+    def full(con: Any, table: str, key: list[str], rows: Any) -> None:
+        seen.append(1)
+        if len(seen) > 3:  # the second call: the disk fills up
+            con.execute("COMMIT")  # the failed write ends the transaction, as DuckDB does
+            raise duckdb.IOException("Could not write file: No space left on device")
+        real(con, table, key, rows)
+
+    monkeypatch.setattr(store, "_insert_many", full)
+    with pytest.raises(StoreError) as info:
+        inline_run(calls, tmp_path)
+    message = str(info.value)
+    assert "No space left on device" in message and "rollback" not in message
+    assert message.endswith("free disk space, then run again (the calls scored so far are kept)")
+    rows = csv_rows(tmp_path)
+    assert rows["c0.wav"]["status"] == "scored"
+    assert rows["c1.wav"]["status"] == "failed"
+    assert rows["c1.wav"]["reason"].startswith("scored but not stored: cannot store call c1")
+    assert rows["c2.wav"]["status"] == "interrupted"  # not scored: the run stopped
+    monkeypatch.setattr(store, "_insert_many", real)
+    with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+
+
+def test_tables_on_a_full_disk_still_close_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callqa.batch import tables
+
+    call = clip(tmp_path / "calls" / "c.wav", 0, 2)
+
+    def full(path: Any, data: Any) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tables, "atomic_write_text", full)
+    with pytest.raises(CallQAError, match=r"cannot write the tables in .*No space left on device"):
+        inline_run([call], tmp_path)
+    with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
+        assert con.execute("SELECT status, n_scored FROM runs").fetchall() == [("finished", 1)]
+    cli = cli_batch([call], tmp_path, "--force")
+    assert cli.exit_code == 1
+    assert cli.stderr.strip().splitlines()[-1].startswith("Error: cannot write the tables in")
