@@ -165,6 +165,16 @@ def test_score_transcript_json_and_table(tmp_path: Path, monkeypatch: pytest.Mon
     assert "open.greeting" in table.output and "score" in table.output
 
 
+def test_language_flag_overrides_the_transcript_file(tmp_path: Path) -> None:
+    """--language used to be ignored with --transcript: the file's "en" won."""
+    path = tmp_path / "call.json"
+    path.write_text(json.dumps(TRANSCRIPT))
+    out = tmp_path / "card.json"
+    result = run("score", "--transcript", str(path), "--language", "no", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["language"] == "nb"
+
+
 def test_score_transcript_markdown(tmp_path: Path) -> None:
     path = tmp_path / "call.json"
     path.write_text(json.dumps(TRANSCRIPT))

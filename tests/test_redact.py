@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -748,3 +749,40 @@ def test_ten_megabyte_segment_in_bounded_time_and_memory() -> None:
     transcript, its evidence quote and its details within 512 MiB of address space and two
     minutes of CPU."""
     assert _redact_long_segment(10_000_000, memory_mb=512, cpu_s=120) < 120
+
+
+# ----------------------------------------------------------------- identifiers
+
+
+@pytest.mark.parametrize(
+    ("name", "redacted"),
+    [
+        ("call_+4791234567_4532015112830366", "call_[PHONE]_[CARD]"),
+        ("kunde_91234567", "kunde_[PHONE]"),  # a Norwegian mobile, whatever the call's language
+        ("anna.berg@example.com_0915", "[EMAIL]_0915"),
+        ("NO9386011117947", "[IBAN]"),
+        ("2025-01-31_10-32-05_agent7", "2025-01-31_10-32-05_agent7"),  # a date is no phone
+        ("1706712345.1234", "1706712345.1234"),  # a PBX id (Unix time) is kept
+        ("order_12345678", "order_12345678"),
+    ],
+)
+def test_identifiers_go_through_the_detector(name: str, redacted: str) -> None:
+    from callqa.privacy.identifiers import redact_identifier
+
+    assert redact_identifier(name) == redacted
+
+
+def test_traceable_ids() -> None:
+    from callqa.privacy.identifiers import display_path, redact_path, traceable_id
+
+    sha = "3f9a2c1b" + "0" * 56
+    call_id = traceable_id("call_+4791234567", sha)
+    assert call_id == "call_[PHONE]~sha3f9a2c1b"
+    assert traceable_id(call_id, sha) == call_id  # idempotent: nothing left to find
+    assert traceable_id("call_7", sha) == "call_7"  # nothing found: no suffix
+    assert traceable_id("call_+4791234567", sha, RedactionConfig(enabled=False)) == (
+        "call_+4791234567"
+    )
+    assert redact_path("/srv/+4791234567/a_4532015112830366.wav") == "/srv/[PHONE]/a_[CARD].wav"
+    assert display_path(Path(os.fsdecode(b"/x/\xff.wav"))) == "/x/\\xff.wav"
+    assert display_path("a\ud800") == "a\\ud800"
