@@ -126,12 +126,12 @@ def run_batch(
     reporter.start(len(entries), description=kind)
     if input_set.ignored_files:
         reporter.message(f"ignored {input_set.ignored_files} non-audio files in the input folders")
-    writer.report_planned()
     engine = _make_engine(options, factory, workers, threads, config)
     status = "interrupted"
     errors: list[CallQAError] = []
     try:
         with _sigterm_as_interrupt():
+            writer.report_planned()
             engine.run([writer.job(e) for e in todo], writer.on_result)
         status = "finished"
     except StoreIOError as exc:  # the store cannot take another call: stop scoring
