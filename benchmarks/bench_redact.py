@@ -80,6 +80,8 @@ def card(rng: random.Random, valid: bool = True) -> str:
 def iban(rng: random.Random, valid: bool = True) -> str:
     country, n = rng.choice([("NO", 11), ("FI", 14), ("SI", 15), ("DE", 18), ("GB", 18)])
     bban = "".join(str(rng.randrange(10)) for _ in range(n))
+    if country == "NO":  # a real kontonummer: its last digit is a mod-11 check digit
+        bban = no_account(bban)
     if country == "GB":
         bban = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(4)) + bban[4:]
     numeric = "".join(str(int(c, 36)) for c in bban + country + "00")
@@ -87,6 +89,18 @@ def iban(rng: random.Random, valid: bool = True) -> str:
     if not valid:
         check = (check + rng.randrange(1, 90)) % 97 + 2
     return f"{country}{check:02d}{bban}"
+
+
+def no_account(digits: str) -> str:
+    """11 digits with the Norwegian account number's mod-11 check digit last (weights 5 4 3
+    2 7 6 5 4 3 2); a body whose check digit would be 10 has its 10th digit bumped."""
+    body = digits[:10]
+    while True:
+        total = sum(w * int(c) for w, c in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), body, strict=True))
+        check = (11 - total % 11) % 11
+        if check < 10:
+            return body + str(check)
+        body = body[:9] + str((int(body[9]) + 1) % 10)
 
 
 def _date(rng: random.Random) -> tuple[int, int, int]:
@@ -217,6 +231,19 @@ def national_id(rng: random.Random, lang: str, form: str, *, valid: bool) -> str
     return say(maker(rng, valid), lang, form, rng)
 
 
+NEGATIVE_KINDS = (
+    "card shape, wrong check digit",
+    "IBAN shape, wrong check digits",
+    "national ID shape, wrong control",
+    "order number",
+    "order number",
+    "amount, year, duration",
+    "date and time",
+    '"at" without a domain',
+)
+CHECK_DIGIT_KINDS = frozenset(NEGATIVE_KINDS[:3])
+
+
 def negative(rng: random.Random, cues: bool = True) -> Example:
     lang = rng.choice(LANGS)
     kind = rng.randrange(8)
@@ -240,7 +267,27 @@ def negative(rng: random.Random, cues: bool = True) -> Example:
     else:  # "at" without a domain, a dotted word
         place = rng.choice(["home", "work", "the office"])
         text = f"I was at {place} dot {rng.randint(2, 9)} {OUTRO[lang]}"
-    return lang, text, None, None
+    return lang, text, None, NEGATIVE_KINDS[kind]
+
+
+def misheard(rng: random.Random, lang: str, typ: str) -> str:
+    """A valid card number or national ID (digits only: NO/SI) with one digit heard wrong,
+    so that its check digit fails, as speech recognition garbles one."""
+    value = card(rng) if typ == "card" else (emso if lang == "sl" else fnr)(rng, True)
+    k = rng.randrange(len(value))
+    wrong = str((int(value[k]) + rng.randrange(1, 10)) % 10)
+    return value[:k] + wrong + value[k + 1 :]
+
+
+def misheard_example(rng: random.Random, positive: bool) -> Example:
+    """A misheard card/ID after a card or ID word (positive: to redact), or the same digits
+    after an order-number word (negative: to keep)."""
+    lang = rng.choice(("en", "nb", "fi", "it", "sl"))
+    typ = rng.choice(["card", "national_id"]) if lang in ("nb", "sl") else "card"
+    said = say(misheard(rng, lang, typ), lang, rng.choice(["digits", "words"]), rng)
+    if positive:
+        return lang, f"{INTRO[typ][lang]} {said} {OUTRO[lang]}", said, typ
+    return lang, f"{INTRO['order'][lang]} {said} {OUTRO[lang]}", None, "misheard digits, order word"
 
 
 # ----------------------------------------------------------------- scoring
@@ -257,12 +304,26 @@ def covered(text: str, planted: str, spans: tuple) -> bool:
 def run(n: int, seed: int, cues: bool) -> str:
     rng = random.Random(seed)
     examples = [positive(rng, cues) for _ in range(n)] + [negative(rng, cues) for _ in range(n)]
+    title = f"seed {seed}, " + ("with context words" if cues else "without context words")
+    return evaluate(title, examples, cues=cues)
+
+
+def run_misheard(n: int, seed: int) -> str:
+    rng = random.Random(seed)
+    examples = [misheard_example(rng, True) for _ in range(n)]
+    examples += [misheard_example(rng, False) for _ in range(n)]
+    return evaluate(f"seed {seed}, misheard card and ID numbers (one digit wrong)", examples)
+
+
+def evaluate(title: str, examples: list[Example], *, cues: bool = False) -> str:
     tp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     by_lang: Counter[tuple[str, str]] = Counter()
     misses: list[str] = []
     false_alarms: list[str] = []
+    negatives: Counter[str] = Counter()
+    by_kind: Counter[str] = Counter()
     t0 = time.perf_counter()
     for lang, text, planted, typ in examples:
         transcript = Transcript(lang, (Utterance("customer", 0.0, 10.0, text),))
@@ -275,14 +336,42 @@ def run(n: int, seed: int, cues: bool) -> str:
                 misses.append(f"`{lang}` {text}")
             fp["(positives)"] += sum(1 for s in spans if s.type != typ)
         else:
+            negatives[typ or "?"] += 1
             for s in spans:
                 fp[s.type] += 1
+                by_kind[typ or "?"] += 1
                 by_lang[(lang, "fp")] += 1
                 if len(false_alarms) < 15:
-                    false_alarms.append(f"`{lang}` {text} -> {s.type}")
+                    false_alarms.append(f"`{lang}` {text} -> {s.type} ({s.kind or 'validated'})")
     elapsed = time.perf_counter() - t0
-    title = f"seed {seed}, " + ("with context words" if cues else "without context words")
-    return report(title, tp, fn, fp, by_lang, misses, false_alarms, elapsed, len(examples))
+    lines = report(title, tp, fn, fp, by_lang, misses, false_alarms, elapsed, len(examples))
+    return lines + by_kind_table(tp, negatives, by_kind, cues=cues)
+
+
+def by_kind_table(
+    tp: Counter[str], negatives: Counter[str], by_kind: Counter[str], *, cues: bool
+) -> str:
+    """False positives per kind of negative, and the precision without the check-digit
+    shapes said after a card or ID word (redacted by design: a misheard number)."""
+    lines = [
+        "| negative | utterances | with a span |",
+        "|---|---:|---:|",
+        *[f"| {k} | {negatives[k]} | {by_kind[k]} |" for k in sorted(negatives)],
+        "",
+    ]
+    designed = sum(by_kind[k] for k in CHECK_DIGIT_KINDS)
+    if designed and cues:
+        found = sum(tp.values())
+        rest = sum(by_kind.values()) - designed
+        lines += [
+            f"{designed} of the false positives are card, IBAN or ID shapes with a wrong check "
+            "digit said right after a card or ID word: redacted on purpose (kind "
+            "`unvalidated`: speech recognition mishears digits, and a number of card length "
+            "where a card number was asked for is treated as the card). Precision without "
+            f"them: {found / max(1, found + rest):.3f}.",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 def report(title, tp, fn, fp, by_lang, misses, false_alarms, elapsed, total) -> str:  # type: ignore[no-untyped-def]
@@ -345,11 +434,18 @@ def main() -> None:
         "except that its context-free run exposed one bug (a Finnish ID with a digit control "
         'character was accepted only after a cue), fixed since. "Without context words" '
         "replaces the "
-        'announcing phrase ("my card number is", "my order number is") with "it is".',
+        'announcing phrase ("my card number is", "my order number is") with "it is". '
+        "Each run ends with its false positives per kind of negative. A card, IBAN or ID "
+        "shape with a wrong check digit said right after a card or ID word counts as a false "
+        "positive although redacting it is intended (a misheard number, kind `unvalidated`); "
+        "the precision without them is given too. The last run plants misheard numbers: a "
+        "valid card number, fødselsnummer or EMŠO with one digit changed, after a card or ID "
+        "word (positives, to redact) or after an order-number word (negatives, to keep).",
         "",
     ]
     runs = [(args.seed + k, True) for k in range(4)] + [(args.seed + 3, False)]
     text = "\n".join(header) + "\n".join(run(args.n, seed, cues) for seed, cues in runs)
+    text += "\n" + run_misheard(args.n // 5, args.seed + 4)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text)

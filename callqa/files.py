@@ -1,10 +1,11 @@
-"""Files: atomic writes (a reader sees the old file or the new one, never half of one) and
-content hashes."""
+"""Files: atomic writes (a reader sees the old file or the new one, never half of one),
+content hashes, and capped reads of small input files."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -63,8 +64,12 @@ def current_umask() -> int:
 
 
 def atomic_write_text(path: Path | str, text: str) -> Path:
-    """Write UTF-8 ``text`` atomically (see :func:`atomic_write_bytes`)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    """Write UTF-8 ``text`` atomically (see :func:`atomic_write_bytes`).
+
+    A lone surrogate (from a file name that is not UTF-8, or a ``\\ud800`` JSON escape that
+    slipped through) is written as its ``\\udXXX`` escape instead of failing the write.
+    """
+    return atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def sha256_file(path: Path | str, *, chunk: int = 1 << 20) -> str:
@@ -80,3 +85,43 @@ def sha256_file(path: Path | str, *, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+class UnsafeFileError(ValueError):
+    """A file that must not be read whole: larger than its cap, or not a regular file (a FIFO,
+    a device such as /dev/zero, a directory)."""
+
+
+def read_capped(path: Path | str, max_bytes: int) -> bytes:
+    """The bytes of a small input file (config, rubric, phrase pack, manifest, transcript).
+
+    Opened without blocking (a FIFO does not hang the caller), checked to be a regular file
+    and at most ``max_bytes`` long before anything is read, and read with the cap again (a
+    file that grows meanwhile is refused too): memory stays bounded whatever the path names.
+
+    Raises
+    ------
+    UnsafeFileError
+        Not a regular file, or larger than ``max_bytes``; the message names the path.
+    OSError
+        The file cannot be opened or read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise UnsafeFileError(f"{path} is {kind}")
+        if info.st_size > max_bytes:
+            raise UnsafeFileError(_too_large(path, info.st_size, max_bytes))
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(max_bytes + 1)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise UnsafeFileError(_too_large(path, len(data), max_bytes))
+    return data
+
+
+def _too_large(path: Path | str, size: int, cap: int) -> str:
+    return f"{path} is {size:,} bytes, more than the {cap:,} bytes allowed"

@@ -32,6 +32,7 @@ from callqa.measures.roles import apply_roles, decide_roles
 from callqa.measures.voice import measure_voice
 from callqa.privacy.audio import redact_audio
 from callqa.privacy.detect import find_pii
+from callqa.privacy.identifiers import redact_path, traceable_id
 from callqa.privacy.redact import attach_audio_path, redact_scorecard
 from callqa.privacy.spans import PiiSpan
 from callqa.scoring.confidence import (
@@ -40,13 +41,8 @@ from callqa.scoring.confidence import (
     review_items,
     with_confidence,
 )
-from callqa.scoring.rubric import (
-    Rubric,
-    load_rubric,
-    run_checks,
-    score_checks,
-    withheld_auto_fails,
-)
+from callqa.scoring.rubric import Rubric, load_rubric
+from callqa.scoring.score import run_checks, score_checks, withheld_auto_fails
 from callqa.scoring.scorecard import Scorecard
 from callqa.transcription.call import transcribe_call
 from callqa.transcription.model import Transcriber
@@ -309,7 +305,8 @@ def _assemble(
 ) -> Scorecard:
     with timer.stage("checks"):
         if rubric is None:
-            rubric = load_rubric(Path(config.rubric.path) if config.rubric.path else None)
+            path = Path(config.rubric.path) if config.rubric.path else None
+            rubric = load_rubric(path, limits=config.limits)
         checks = run_checks(rubric, transcript, metrics, has_audio=has_audio)
         checks = with_confidence(checks, transcript, roles)
         sections, score, auto_failed = score_checks(rubric, checks)
@@ -352,6 +349,11 @@ def _redacted(
         if config.redaction.enabled:
             spans = find_pii(transcript, config.redaction)
             card = redact_scorecard(card, spans, config.redaction)
+        card = replace(  # the file name may carry a phone or card number too
+            card,
+            call_id=traceable_id(card.call_id, card.source.sha256, config.redaction),
+            source=replace(card.source, path=redact_path(card.source.path, config.redaction)),
+        )
     card = replace(card, timings_s={k: round(v, 3) for k, v in timer.seconds.items()})
     return ScoredCall(scorecard=card, audio=audio, pii=spans, config=config)
 

@@ -77,3 +77,27 @@ def speak(text: str, path: Path, voice: str = "en+m3", speed: int = 150) -> Path
     """Synthesize ``text`` with espeak-ng into a WAV file (synthetic test speech)."""
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
     return path
+
+
+def run_limited(
+    args: list[str], *, memory_mb: int = 1024, cpu_s: int = 60, **kw: object
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with its address space capped at ``memory_mb`` MiB and its CPU time at
+    ``cpu_s`` s (``resource`` limits set in the child): a run that needs more dies instead of
+    passing. Returns the finished process (text output captured)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        args,
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=cpu_s * 3,
+        **kw,  # type: ignore[arg-type]
+    )

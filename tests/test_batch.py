@@ -154,6 +154,7 @@ def test_scoring_key_tracks_what_changes_results(tmp_path: Path) -> None:
     base = Config()
     key = batch.scoring_key(base)
     assert batch.scoring_key(replace_config(base, transcription__threads=7)) == key
+    assert batch.scoring_key(replace_config(base, limits__max_transcript_bytes=10)) == key
     assert batch.scoring_key(replace_config(base, call__language="fi")) != key
     assert batch.scoring_key(base, model_id="other") != key
     rubric = tmp_path / "r.toml"
@@ -626,3 +627,16 @@ def test_stats_formats_with_section_means(
     assert as_json[0]["mean_score"] == pytest.approx(sum(c["score"] for c in calls) / 2, abs=1e-3)
     table = runner.invoke(app, ["stats", "--store", db, "--format", "table"])
     assert "mean score" in table.stdout and "hear" in table.stdout
+
+
+def test_call_ids_clash_only_after_they_are_made_safe() -> None:
+    """ "x/y" and "x_y" are different manifest ids but one file name: a usage error."""
+    clash = [CallInput(Path("a.wav"), call_id="x/y"), CallInput(Path("b.wav"), call_id="x_y")]
+    with pytest.raises(BatchUsageError, match=r"'x/y', 'x_y' all become the file name 'x_y'"):
+        plan.call_ids(clash)
+    long = plan.safe_call_id("k" * 300)
+    assert len(long.encode()) <= plan.MAX_ID_BYTES and long.startswith("k" * 100)
+    assert plan.safe_call_id("k" * 300 + "a") != long
+    same_audio = [CallInput(Path("a/c.wav")), CallInput(Path("b/c.wav"))]
+    ids = plan.call_ids(same_audio, ["ab" * 32, "ab" * 32])  # a duplicate: still two names
+    assert ids == ["c-abababab", "c-abababab-2"]

@@ -166,6 +166,16 @@ def test_score_transcript_json_and_table(tmp_path: Path, monkeypatch: pytest.Mon
     assert "Greets, introduces self" in table.output and "score" in table.output
 
 
+def test_language_flag_overrides_the_transcript_file(tmp_path: Path) -> None:
+    """--language used to be ignored with --transcript: the file's "en" won."""
+    path = tmp_path / "call.json"
+    path.write_text(json.dumps(TRANSCRIPT))
+    out = tmp_path / "card.json"
+    result = run("score", "--transcript", str(path), "--language", "no", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["language"] == "nb"
+
+
 def test_score_transcript_markdown(tmp_path: Path) -> None:
     path = tmp_path / "call.json"
     path.write_text(json.dumps(TRANSCRIPT))
@@ -244,7 +254,7 @@ def test_python_m_callqa_runs_the_cli() -> None:
 def test_shell_completion_is_on() -> None:
     assert "--install-completion" in run("--help").output
     shown = run("--show-completion", "bash")
-    assert shown.exit_code == 0 and "complete" in shown.output
+    assert shown.exit_code == 0 and "complete" in shown.output, (shown.output, shown.exception)
 
 
 def test_help_shows_no_type_after_plain_flags() -> None:

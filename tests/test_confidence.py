@@ -18,7 +18,8 @@ from callqa.scoring.confidence import (
     track_key,
     with_confidence,
 )
-from callqa.scoring.rubric import load_rubric, score_checks, withheld_auto_fails
+from callqa.scoring.rubric import load_rubric
+from callqa.scoring.score import score_checks, withheld_auto_fails
 from callqa.types import (
     AGENT,
     CUSTOMER,

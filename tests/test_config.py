@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_unknown_table_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "[cal]\nlanguage = 'fi'\n")
     with pytest.raises(
         ConfigError,
-        match=r"unknown key 'cal' \(known: call, dynamics, redaction, "
+        match=r"unknown key 'cal' \(known: call, dynamics, limits, redaction, "
         r"rubric, transcription, voice\)",
     ):
         load_config(path)
@@ -143,3 +144,62 @@ def test_commented_config_reads_back_equal(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(to_toml(Config(), comments=True))
     assert load_config(path) == Config()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[dynamics]\nvad_threshold = 2", "dynamics.vad_threshold must be > 0 and < 1, not 2.0"),
+        ("[voice]\ncontour_step_s = 0", "voice.contour_step_s must be >= 0.01 and <= 60, not 0.0"),
+        ("[voice]\nn_parts = 1000000000", "voice.n_parts must be >= 1 and <= 100, not 1000000000"),
+        ("[voice]\nn_parts = 1e9", "'voice.n_parts' must be int, not float"),
+        ("[call]\nmax_duration_s = -1", "call.max_duration_s must be > 0 and <= 604800, not -1.0"),
+        ("[call]\nmax_duration_s = inf", "call.max_duration_s must be > 0 and <= 604800, not inf"),
+        ("[redaction]\naudio_pad_s = nan", "redaction.audio_pad_s must be >= 0 and <= 10, not nan"),
+        ("[transcription]\ntemperatures = [0.0, 7.0]", "temperatures must be >= 0 and <= 1"),
+        ("[limits]\nmax_rubric_bytes = 0", "limits.max_rubric_bytes must be >= 1"),
+        ("[dynamics]\nvad_threshold = 0.3", "vad_neg_threshold (0.35) must not exceed"),
+        ("[voice]\npitch_floor_hz = 500.0", "pitch_floor_hz (500.0) must be below"),
+        ("[dynamics]\ncrosstalk_gate = 'loud'", "crosstalk_gate must be one of leak, dominance"),
+    ],
+)
+def test_values_out_of_range_are_refused(tmp_path: Path, toml: str, message: str) -> None:
+    path = write(tmp_path, toml + "\n")
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_every_numeric_setting_has_a_range() -> None:
+    """RANGES covers every int and float key (each element of a list of numbers), and every
+    range is listed in docs/configuration.md; the defaults are inside."""
+    from callqa.config import config_to_dict
+    from callqa.ranges import RANGES, check_ranges
+
+    numeric = set()
+    for section, table in config_to_dict(Config()).items():
+        for key, value in table.items():
+            items = value if isinstance(value, list | tuple) else [value]
+            if any(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
+                numeric.add(f"{section}.{key}")
+    assert numeric == set(RANGES)
+    check_ranges(config_to_dict(Config()))
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    for name, allowed in RANGES.items():
+        assert f"| `{name}` | {allowed} |" in doc, name
+
+
+def test_flags_are_range_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"transcription.threads must be >= 0 and <= 1024"):
+        replace_config(Config(), transcription__threads=-3)
+
+
+def test_config_file_that_is_not_a_regular_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file /dev/zero is not a regular file"):
+        load_config(Path("/dev/zero"))
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (1 << 20) + "\n")
+    with pytest.raises(
+        ConfigError, match=r"big.toml is 1,048,579 bytes, more than the 1,048,576 bytes allowed"
+    ):
+        load_config(big)

@@ -44,7 +44,7 @@ def test_rows_are_reduced_to_page_data(rows: list[dict[str, Any]]) -> None:
         "id": "c1", "agent": "a1", "team": "teamA", "date": "2025-11-01",
         "scored": "2025-11-01T21:00:00+00:00", "score": 80.0, "talk": 0.5, "interruptions": 0,
         "failed": ["hear.no_interruptions"], "href": "r/c1.html",
-        "items": {"hear.no_interruptions": 0, "language.positive": 1},
+        "items": {"hear.no_interruptions": 0, "language.positive": 1}, "review": 0,
     }  # fmt: skip
     c6 = calls[-1]
     assert c6["date"] == "2025-11-05"  # no call date: the day it was scored

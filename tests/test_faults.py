@@ -483,12 +483,21 @@ def test_full_disk_for_call_files_keeps_store_rows(
 
     monkeypatch.setattr(writer, "atomic_write_text", full)
     result = inline_run([call], tmp_path)
-    assert result.rows[0]["status"] == "scored"
+    row = result.rows[0]
+    assert row["status"] == "failed"  # not "scored": its scorecard file is missing
+    assert row["reason"] == (
+        "scored, but c.json could not be written: No space left on device (it is in the "
+        "store: run again to write it)"
+    )
+    assert result.exit_code == 1
     stored = store.read_calls(tmp_path / "s.duckdb")
     assert len(stored) == 1 and stored[0]["scorecard_path"] is None
     monkeypatch.setattr(writer, "atomic_write_text", real_write)
     batch.rebuild_outputs(tmp_path / "s.duckdb", tmp_path / "rebuilt")
     assert "c," in (tmp_path / "rebuilt" / "scorecards.csv").read_text()
+    again = inline_run([call], tmp_path)  # the next run writes the missing file from the store
+    assert again.rows[0]["status"] == "skipped" and again.exit_code == 0
+    assert json.loads((tmp_path / "out" / "calls" / "c.json").read_text())["call_id"] == "c"
 
 
 # -- dying workers -----
@@ -513,6 +522,62 @@ def test_call_that_always_kills_its_worker_fails_alone(tmp_path: Path) -> None:
     assert rows["poison.wav"]["status"] == "failed"
     assert rows["poison.wav"]["reason"].startswith("the worker process died while scoring")
     assert rows["c0.wav"]["status"] == rows["c1.wav"]["status"] == "scored"
+
+
+class KillAWorkerAfter:
+    """A reporter that SIGKILLs one worker process (as the OOM killer would) when ``after``
+    calls are done, then waits until the pool has noticed, so the batch's next step is a
+    submit to a broken pool (the race that aborted a batch with ``BrokenProcessPool``)."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.done, self.killed = after, 0, 0
+
+    def start(self, total: int, *, description: str = "scoring") -> None:
+        pass
+
+    def call_done(self, call_id: str, status: str, reason: str = "", **_: object) -> None:
+        self.done += 1
+        if self.done == self.after:
+            workers = [pid for pid in children_of(os.getpid()) if _is_pool_worker(pid)]
+            assert workers, "no worker process found"
+            os.kill(workers[0], signal.SIGKILL)
+            self.killed = workers[0]
+            time.sleep(1.0)  # the pool's manager thread marks the pool broken meanwhile
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def _is_pool_worker(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_batch_of_40_scores_all_40(tmp_path: Path) -> None:
+    """A worker SIGKILLed in the middle of a 40-call batch costs no call: all 40 are scored."""
+    source = clip(tmp_path / "source.wav", 0, 40)
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    for i in range(40):  # 40 different 1-s clips (equal audio would be skipped as duplicates)
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-ss", f"{i * 0.9:.1f}", "-t", "1", "-i", str(source),
+             str(calls / f"c{i:02d}.wav")],
+            check=True,
+        )  # fmt: skip
+    killer = KillAWorkerAfter(after=10)
+    result = inline_run([calls], tmp_path, reporter=killer,
+                        options=BatchOptions(workers=2, threads=1))  # fmt: skip
+    assert killer.killed
+    assert result.restarts >= 1
+    assert result.counts == {"scored": 40, "skipped": 0, "failed": 0}
+    assert len(store.read_calls(tmp_path / "s.duckdb")) == 40
 
 
 RUNNER = textwrap.dedent(
@@ -626,3 +691,91 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+class InterruptAfterFirst:
+    """A reporter that presses Ctrl-C when the first call is done."""
+
+    def start(self, total: int, *, description: str = "scoring") -> None:
+        pass
+
+    def call_done(self, call_id: str, status: str, reason: str = "", **_: object) -> None:
+        raise KeyboardInterrupt
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def test_calls_not_reached_after_an_interrupt_are_not_failures(tmp_path: Path) -> None:
+    """They say "interrupted", not "failed"; nothing is logged as a failure in the store."""
+    calls = [clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 2) for i in range(3)]
+    with pytest.raises(KeyboardInterrupt):
+        inline_run(calls, tmp_path, reporter=InterruptAfterFirst())
+    rows = csv_rows(tmp_path)
+    assert rows["c0.wav"]["status"] == "scored"
+    for name in ("c1.wav", "c2.wav"):
+        assert rows[name]["status"] == "interrupted"
+        assert rows[name]["reason"] == "not scored: the run stopped before it"
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "0 failed, 2 not scored (interrupted)." in summary
+    with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM failures").fetchone() == (0,)
+        assert con.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
+
+
+def test_store_error_inside_a_transaction_is_not_hidden_by_the_rollback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk-full error mid-transaction used to surface as "cannot rollback - no transaction
+    is active", and the batch went on scoring every call. Now the real error stops the run in
+    one line, the tables are still written and the calls scored so far are kept."""
+    import duckdb
+
+    calls = [clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 2) for i in range(3)]
+    real = store._insert_many
+    seen: list[int] = []
+
+    def full(con: Any, table: str, key: list[str], rows: Any) -> None:
+        seen.append(1)
+        if len(seen) > 3:  # the second call: the disk fills up
+            con.execute("COMMIT")  # the failed write ends the transaction, as DuckDB does
+            raise duckdb.IOException("Could not write file: No space left on device")
+        real(con, table, key, rows)
+
+    monkeypatch.setattr(store, "_insert_many", full)
+    with pytest.raises(StoreError) as info:
+        inline_run(calls, tmp_path)
+    message = str(info.value)
+    assert "No space left on device" in message and "rollback" not in message
+    assert message.endswith("free disk space, then run again (the calls scored so far are kept)")
+    rows = csv_rows(tmp_path)
+    assert rows["c0.wav"]["status"] == "scored"
+    assert rows["c1.wav"]["status"] == "failed"
+    assert rows["c1.wav"]["reason"].startswith("scored but not stored: cannot store call c1")
+    assert rows["c2.wav"]["status"] == "interrupted"  # not scored: the run stopped
+    monkeypatch.setattr(store, "_insert_many", real)
+    with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+
+
+def test_tables_on_a_full_disk_still_close_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callqa.batch import tables
+
+    call = clip(tmp_path / "calls" / "c.wav", 0, 2)
+
+    def full(path: Any, data: Any) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tables, "atomic_write_text", full)
+    with pytest.raises(CallQAError, match=r"cannot write the tables in .*No space left on device"):
+        inline_run([call], tmp_path)
+    with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
+        assert con.execute("SELECT status, n_scored FROM runs").fetchall() == [("finished", 1)]
+    cli = cli_batch([call], tmp_path, "--force")
+    assert cli.exit_code == 1
+    assert cli.stderr.strip().splitlines()[-1].startswith("Error: cannot write the tables in")

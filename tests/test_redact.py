@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -211,12 +213,32 @@ def test_iban_examples(iban: str) -> None:
     assert not iban_valid(iban[:-1] + str((int(iban[-1]) + 1) % 10))
 
 
+def make_kontonr(digits: str) -> str:
+    """11 digits whose last is the Norwegian account number's mod-11 check digit (a body
+    whose check digit would be 10 gets its 10th digit bumped)."""
+    body = digits[:10]
+    while True:
+        total = sum(w * int(c) for w, c in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), body, strict=True))
+        if (11 - total % 11) % 11 < 10:
+            return body + str((11 - total % 11) % 11)
+        body = body[:9] + str((int(body[9]) + 1) % 10)
+
+
 def test_iban_generated() -> None:
     for _ in range(100):
-        iban = make_iban("NO", "".join(str(RNG.randrange(10)) for _ in range(11)))
+        iban = make_iban("NO", make_kontonr("".join(str(RNG.randrange(10)) for _ in range(11))))
         assert iban_valid(iban)
         assert not iban_valid(iban[:4] + iban[5] + iban[4] + iban[6:]) or iban[4] == iban[5]
     assert not iban_valid("NO93 8601 1117 94")  # wrong length for Norway
+
+
+def test_iban_with_a_wrong_national_check_digit() -> None:
+    """A Norwegian IBAN whose mod-97 digits agree but whose account number's own mod-11 check
+    digit fails is no IBAN (python-stdnum checks the BBAN too)."""
+    good = make_kontonr("8601111794")
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    assert iban_valid(make_iban("NO", good))
+    assert not iban_valid(make_iban("NO", bad))
 
 
 def test_fnr() -> None:
@@ -251,6 +273,8 @@ def test_emso() -> None:
         assert emso_valid(emso)
         assert not emso_valid(wrong_last(emso))
     assert not emso_valid(make_emso("3002985"))  # 30 February
+    # the first 12 digits weigh 1 mod 11: the control digit is 0 (python-stdnum, -s mod 11 mod 10)
+    assert emso_valid("0101990500020")
 
 
 # ----------------------------------------------------------------- detection in text
@@ -653,3 +677,112 @@ def test_redact_audio_tone(tmp_path: Path, stereo_noise: CallAudio) -> None:
 def test_redact_audio_bad_name(tmp_path: Path, stereo_noise: CallAudio) -> None:
     with pytest.raises(AudioError, match=r"\.flac or \.wav"):
         redact_audio(stereo_noise, [], tmp_path / "r.mp3")
+
+
+def test_misheard_card_is_silenced_in_the_audio(tmp_path: Path, stereo_noise: CallAudio) -> None:
+    """A card number whose check digit fails, said after "my card number is", is redacted
+    (kind "unvalidated") and its words' time span is silenced like any other span."""
+    said = ["my", "card", "number", "is", "4532", "0151", "1283", "0367", "thanks"]  # not Luhn
+    words = tuple(Word(w, 0.3 * k, 0.3 * k + 0.25, "customer") for k, w in enumerate(said))
+    transcript = Transcript("en", (Utterance("customer", 0.0, 3.0, " ".join(said), words),))
+    spans = find_pii(transcript)
+    assert [(s.type, s.kind) for s in spans] == [("card", "unvalidated")]
+    assert spans[0].start == pytest.approx(1.2) and spans[0].end == pytest.approx(2.35)
+    out = redact_audio(stereo_noise, spans, tmp_path / "r.flac")
+    data, sr = sf.read(out, dtype="float32")
+    a, b = int((1.2 - 0.15) * sr), int((2.35 + 0.15) * sr)
+    assert np.all(data[a:b] == 0.0)
+    assert np.sqrt(np.mean(data[: a - 10] ** 2)) > 0.2
+    assert np.sqrt(np.mean(data[b + 10 :] ** 2)) > 0.2
+
+
+# ----------------------------------------------------------------- size and time
+
+LONG_SEGMENT = """
+import random, sys, time
+from callqa.privacy import find_pii, redact_scorecard
+from callqa.types import CheckResult, Evidence, Transcript, Utterance
+sys.path.insert(0, sys.argv[2])
+from test_redact import _card
+
+rng = random.Random(3)
+filler = "so I called about the bill and they said it would be fixed but it was not".split()
+parts, size = [], 0
+while size < int(sys.argv[1]):
+    word = "my card number is 4532 0151 1283 0366" if rng.random() < 0.01 else rng.choice(filler)
+    parts.append(word)
+    size += len(word) + 1
+text = " ".join(parts)  # one segment, no punctuation: one sentence as long as the file
+transcript = Transcript("en", (Utterance("customer", 0.0, 3600.0, text),))
+quote = (Evidence("customer", 0.0, 3600.0, text),)
+checks = (CheckResult("hear.listen", "pass", 1.0, evidence=quote, details={"q": text[:10**5]}),)
+start = time.process_time()
+card = redact_scorecard(_card(transcript, checks), find_pii(transcript))
+seconds = time.process_time() - start
+for out in (card.transcript.segments[0].text, card.checks[0].evidence[0].text,
+            card.checks[0].details["q"]):
+    assert "0366" not in out and "[CARD]" in out
+print(f"{seconds:.2f}")
+"""
+
+
+def _redact_long_segment(size: int, memory_mb: int, cpu_s: int) -> float:
+    from conftest import run_limited
+
+    args = [sys.executable, "-c", LONG_SEGMENT, str(size), str(Path(__file__).parent)]
+    done = run_limited(args, memory_mb=memory_mb, cpu_s=cpu_s)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def test_redaction_time_grows_linearly_with_segment_length() -> None:
+    """One segment 10 times longer costs about 10 times the CPU time (it was quadratic: a
+    50 kB segment took 23 s), in a process capped at 512 MiB."""
+    short = _redact_long_segment(100_000, memory_mb=512, cpu_s=60)
+    long = _redact_long_segment(1_000_000, memory_mb=512, cpu_s=60)
+    assert long / max(short, 0.05) < 25  # quadratic work would give about 100
+
+
+@pytest.mark.slow
+def test_ten_megabyte_segment_in_bounded_time_and_memory() -> None:
+    """A 10 MB transcript in one segment (a one-segment-per-speaker export) is redacted in the
+    transcript, its evidence quote and its details within 512 MiB of address space and two
+    minutes of CPU."""
+    assert _redact_long_segment(10_000_000, memory_mb=512, cpu_s=120) < 120
+
+
+# ----------------------------------------------------------------- identifiers
+
+
+@pytest.mark.parametrize(
+    ("name", "redacted"),
+    [
+        ("call_+4791234567_4532015112830366", "call_[PHONE]_[CARD]"),
+        ("kunde_91234567", "kunde_[PHONE]"),  # a Norwegian mobile, whatever the call's language
+        ("anna.berg@example.com_0915", "[EMAIL]_0915"),
+        ("NO9386011117947", "[IBAN]"),
+        ("2025-01-31_10-32-05_agent7", "2025-01-31_10-32-05_agent7"),  # a date is no phone
+        ("1706712345.1234", "1706712345.1234"),  # a PBX id (Unix time) is kept
+        ("order_12345678", "order_12345678"),
+    ],
+)
+def test_identifiers_go_through_the_detector(name: str, redacted: str) -> None:
+    from callqa.privacy.identifiers import redact_identifier
+
+    assert redact_identifier(name) == redacted
+
+
+def test_traceable_ids() -> None:
+    from callqa.privacy.identifiers import display_path, redact_path, traceable_id
+
+    sha = "3f9a2c1b" + "0" * 56
+    call_id = traceable_id("call_+4791234567", sha)
+    assert call_id == "call_[PHONE]~sha3f9a2c1b"
+    assert traceable_id(call_id, sha) == call_id  # idempotent: nothing left to find
+    assert traceable_id("call_7", sha) == "call_7"  # nothing found: no suffix
+    assert traceable_id("call_+4791234567", sha, RedactionConfig(enabled=False)) == (
+        "call_+4791234567"
+    )
+    assert redact_path("/srv/+4791234567/a_4532015112830366.wav") == "/srv/[PHONE]/a_[CARD].wav"
+    assert display_path(Path(os.fsdecode(b"/x/\xff.wav"))) == "/x/\\xff.wav"
+    assert display_path("a\ud800") == "a\\ud800"

@@ -233,3 +233,66 @@ def test_spoken_card_with_the_real_model(tmp_path: Path, model_cache: Path) -> N
     assert np.all(audio[a:b] == 0.0)
     original, _ = sf.read(call, dtype="float32")
     assert np.abs(original[a:b, 1]).max() > 0.05  # there was speech there
+
+
+IDENT_CARD = "4539578763621486"  # a second Luhn-valid Visa test number, only in the file name
+IDENT_PHONE = "+4791234567"
+META_CARD = "5425233430109903"
+
+
+def test_identifiers_are_redacted_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A telephony export named after the caller (``call_+4791234567_<card>.wav``) and a
+    manifest column holding a card number: neither reaches the JSON, CSV, Parquet, the store,
+    the reports, the dashboard, the summary, the log, nor a file name; the call id keeps the
+    redacted form plus 8 hex digits of the recording's sha256."""
+    import hashlib
+
+    from conftest import clip
+
+    calls = tmp_path / "calls"
+    name = f"call_{IDENT_PHONE}_{IDENT_CARD}"
+    audio = clip(calls / f"{name}.wav", 0, 4)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        f"path,agent_id,team,note\n{audio},a1,t1,paid with card {META_CARD} today\n",
+        encoding="utf-8",
+    )
+    out, store = tmp_path / "out", tmp_path / "s.duckdb"
+    args = ["batch", str(manifest), "--out", str(out), "--store", str(store), "--backend", "fake"]
+    result = CliRunner().invoke(_app(), [*args, "--workers", "0", "--reports"])
+    assert result.exit_code == 0, result.output
+    sha = hashlib.sha256(audio.read_bytes()).hexdigest()
+    call_id = f"call_[PHONE]_[CARD]~sha{sha[:8]}"
+    assert json.loads((out / "calls" / f"{call_id}.json").read_text())["call_id"] == call_id
+    dash = tmp_path / "team.html"
+    shown = CliRunner().invoke(_app(), ["dashboard", "--store", str(store), "--out", str(dash)])
+    assert shown.exit_code == 0, shown.output
+    secrets = [IDENT_CARD, IDENT_PHONE, IDENT_PHONE[3:], META_CARD]
+    secrets += [IDENT_CARD[i : i + 8] for i in (0, 8)] + [META_CARD[i : i + 8] for i in (0, 8)]
+    texts = {"log": result.output + shown.output}
+    for path in [*out.rglob("*"), dash]:
+        texts[f"name {path.name}"] = path.name
+        if path.is_file() and path.suffix != ".js":  # plotly's bundle holds long numbers
+            texts[str(path.relative_to(tmp_path))] = path.read_bytes().decode("utf-8", "replace")
+    texts["store"] = " ".join(_store_values(store))
+    leaks = {where: [s for s in secrets if s in text] for where, text in texts.items()}
+    assert {k: v for k, v in leaks.items() if v} == {}
+    assert any("[CARD] today" in t for t in texts.values())  # the note is kept, redacted
+
+
+def _store_values(store: Path) -> list[str]:
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        values = []
+        for table, column in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+        ).fetchall():
+            sql = f'SELECT CAST("{column}" AS VARCHAR) FROM "{table}"'
+            values += [v or "" for (v,) in con.execute(sql).fetchall()]
+        return values
+    finally:
+        con.close()

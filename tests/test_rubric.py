@@ -20,9 +20,8 @@ from callqa.scoring.rubric import (
     RubricSection,
     format_rubric,
     load_rubric,
-    run_checks,
-    score_checks,
 )
+from callqa.scoring.score import run_checks, score_checks
 from callqa.types import AGENT, CUSTOMER, CheckResult, Transcript, Utterance
 
 MINI = """
@@ -321,7 +320,10 @@ def test_rubric_check_valid_and_invalid(app: typer.Typer, tmp_path: Path) -> Non
     bad = write(tmp_path, MINI.replace("weight = 2", "weight = 0"), "bad.toml")
     result = CliRunner().invoke(app, ["rubric", "check", str(bad)])
     assert result.exit_code == 2  # a bad rubric is a usage error, as with --rubric
-    assert result.output == f"Error: {bad}: weight of item 'empathise.apology' must be > 0, got 0\n"
+    assert (
+        result.output
+        == f"Error: {bad}: weight of item 'empathise.apology' must be > 0 and <= 1000, got 0\n"
+    )
 
 
 def test_rubric_help_has_examples(app: typer.Typer) -> None:
@@ -467,3 +469,42 @@ def test_the_starters_examples_work_uncommented(tmp_path: Path) -> None:
     rubric = load_rubric(write(tmp_path, "\n".join(example)))
     ids = [i.check for _, i in rubric.items]
     assert "open.recording_disclosure" in ids and "tone.not_monotone" not in ids
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "weight = 1e308",
+            "weight of item 'empathise.apology' must be > 0 and <= 1000, got 1e+308",
+        ),
+        ("weight = inf", "weight of item 'empathise.apology' must be > 0 and <= 1000, got inf"),
+        ("weight = nan", "weight of item 'empathise.apology' must be > 0 and <= 1000, got nan"),
+        (
+            "weight = 1.0\nparams = { max_repeats = -1 }",
+            "params.max_repeats of empathise.apology must be >= 0 and <= 1000, got -1",
+        ),
+    ],
+)
+def test_rubric_values_out_of_range(tmp_path: Path, line: str, message: str) -> None:
+    """Weights of 1e308 or inf used to pass and null every score; a negative count too."""
+    text = DEFAULT_RUBRIC.read_text(encoding="utf-8")
+    old = 'check = "empathise.apology"\ntitle = "Apologises for the problem, after hearing it"\n'
+    assert old + "weight = 2.0" in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old + "weight = 2.0", old + line), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_rubric(bad)
+    assert str(info.value) == f"{bad}: {message}"
+
+
+def test_rubric_read_is_capped(tmp_path: Path) -> None:
+    """/dev/zero used to be read until memory ran out; a file over the cap is refused unread."""
+    from callqa.config import LimitsConfig
+
+    with pytest.raises(ConfigError, match=r"^rubric /dev/zero is not a regular file; give a"):
+        load_rubric(Path("/dev/zero"))
+    big = tmp_path / "big.toml"
+    big.write_text("# padding\n" * 20_000, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"big.toml is 200,000 bytes, more than the 100,000"):
+        load_rubric(big, limits=LimitsConfig(max_rubric_bytes=100_000))

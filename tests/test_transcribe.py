@@ -164,7 +164,9 @@ def test_forced_language_no_becomes_nb() -> None:
     tr = transcribe_call(_audio(_tone(2.0)), fake, activity=None, language="no")
     assert (tr.language, tr.language_source, tr.language_probability) == ("nb", "forced", None)
     assert fake.languages == ["no"]  # Whisper is asked for its own code
-    assert fake.detect_inputs == []  # forcing skips detection
+    # forcing still asks what Whisper hears, so a contradiction can be reported
+    assert len(fake.detect_inputs) == 1
+    assert tr.detected_language is not None
 
 
 def test_detected_language_reported_as_nb() -> None:

@@ -34,6 +34,9 @@ SILENCE_DBFS = -60.0  # peak below this in every channel = a silent recording
 DUAL_MONO_RESIDUAL = 1e-3  # channel difference energy below 0.1% of the total (-30 dB) = one signal
 MAX_CHANNELS = 2  # agent + customer; more channels have no agreed meaning
 TRUNCATION_RATIO = 0.95  # decoded/declared duration below this (and 0.5 s short) = truncated
+# bytes per second below any speech codec (1 kbit/s; Opus and AMR need 5 or more): a file smaller
+# than its declared length times this cannot hold that audio, so its header lies
+MIN_BYTES_PER_S = 125
 # FFmpeg's own words for a file it could only partly decode (truncated download, broken packets)
 _CORRUPTION_MARKERS = (
     "corrupt",
@@ -80,6 +83,7 @@ def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> Call
     _check_file(path)
     with _open(path) as (container, stream):
         info = _info(container, stream, path)
+        _check_declared(info, path)
         if max_duration_s is not None and info.duration_s and info.duration_s > max_duration_s:
             raise AudioError(
                 f"{path.name}: {info.duration_s / 60:.0f} min long, more than the "
@@ -262,6 +266,17 @@ def _collapse_dual_mono(channels: tuple[np.ndarray, ...]) -> tuple[np.ndarray, .
     if float(np.dot(diff, diff)) / energy < DUAL_MONO_RESIDUAL:
         return (np.ascontiguousarray((left + right) * 0.5),)
     return channels
+
+
+def _check_declared(info: AudioInfo, path: Path) -> None:
+    """Refuse a header that declares far more audio than the file can hold (before decoding)."""
+    size = path.stat().st_size
+    if info.duration_s and size < info.duration_s * MIN_BYTES_PER_S:
+        raise AudioError(
+            f"{path.name}: truncated or corrupt audio (the header declares "
+            f"{info.duration_s / 60:.0f} min, the file holds {size:,} bytes); re-export or "
+            "re-download the recording"
+        )
 
 
 def _check_complete(audio: CallAudio, info: AudioInfo, path: Path) -> None:

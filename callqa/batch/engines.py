@@ -216,16 +216,31 @@ class ProcessEngine:
             if not suspects:
                 continue
             self.restarts += 1
-            for index in suspects:  # alone, so a crash now is this call's own doing
-                job = pending.get(index)
-                if job is None:
-                    continue
-                if self._run_pool({index: job}, on_result, 1):
-                    crashes[index] += 1
-                    self.restarts += 1
-                    if crashes[index] >= MAX_SUSPECT_CRASHES:
-                        on_result(died_result(job))
-                        pending.pop(index)
+            self._run_alone(suspects, pending, on_result, crashes)
+
+    def _run_alone(
+        self,
+        suspects: Sequence[int],
+        pending: dict[int, Job],
+        on_result: Callable[[JobResult], None],
+        crashes: Counter[int],
+    ) -> None:
+        """Run the suspects one at a time in a single-worker pool: a crash now is the call's own
+        doing (the one call in flight), and one pool serves every suspect that does not crash."""
+        left = {i: pending[i] for i in suspects if i in pending}
+        while left:
+            dead = self._run_pool(left, on_result, 1)  # removes finished jobs from ``left``
+            for index in suspects:
+                if index not in left:
+                    pending.pop(index, None)
+            if not dead:
+                return
+            index = dead[0]
+            self.restarts += 1
+            crashes[index] += 1
+            if crashes[index] >= MAX_SUSPECT_CRASHES:
+                on_result(died_result(left.pop(index)))
+                pending.pop(index)
 
     def _run_pool(
         self,
@@ -250,16 +265,24 @@ class ProcessEngine:
         try:
             while queue or running:
                 while queue and len(running) < workers:  # exactly the running calls are in flight
-                    index = queue.pop(0)
-                    running[pool.submit(_worker_score, pending[index])] = index
+                    index = queue[0]
+                    try:
+                        future = pool.submit(_worker_score, pending[index])
+                    except BrokenProcessPool:  # a worker died after the last wait() returned
+                        return sorted(running.values())
+                    running[future] = queue.pop(0)
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
-                broken = [running[f] for f in done if isinstance(f.exception(), BrokenProcessPool)]
-                if broken:
-                    return sorted(set(running.values()))
+                broken = False
                 for fut in done:
-                    index = running.pop(fut)
-                    on_result(fut.result())
+                    error = fut.exception()
+                    if isinstance(error, BrokenProcessPool):
+                        broken = True
+                        continue
+                    index = running.pop(fut)  # a result that came back is kept
+                    on_result(fut.result() if error is None else lost_result(pending[index], error))
                     pending.pop(index)
+                if broken:
+                    return sorted(running.values())
             finished = True
             return []
         finally:
@@ -285,6 +308,12 @@ def _stop_pool(pool: ProcessPoolExecutor, *, grace_s: float = 0.0) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=5)
+
+
+def lost_result(job: Job, error: BaseException) -> JobResult:
+    """A call whose result could not come back from its worker (e.g. it could not be pickled)."""
+    reason = f"internal error: the result was lost ({type(error).__name__}: {one_line(str(error))})"
+    return JobResult(job.index, "failed", reason=reason)
 
 
 def died_result(job: Job) -> JobResult:

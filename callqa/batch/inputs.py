@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from callqa.audio.load import SUPPORTED_EXTENSIONS
+from callqa.config import LimitsConfig
 from callqa.errors import CallQAError
+from callqa.files import UnsafeFileError, read_capped
 
 AUDIO_EXTENSIONS = SUPPORTED_EXTENSIONS  # one list: what the decoder reads
 MANIFEST_FIELDS = ("path", "call_id", "agent_id", "team", "language", "agent_channel", "call_date")
@@ -67,7 +69,9 @@ def is_audio(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
-def collect_inputs(specs: Sequence[str | Path]) -> InputSet:
+def collect_inputs(
+    specs: Sequence[str | Path], *, max_manifest_bytes: int | None = None
+) -> InputSet:
     """Expand files, directories (recursively), globs and manifest CSVs into calls.
 
     Parameters
@@ -94,12 +98,13 @@ def collect_inputs(specs: Sequence[str | Path]) -> InputSet:
             calls.extend(CallInput(p) for p in found)
             ignored += skipped
         elif path.suffix.lower() == ".csv" and path.is_file():
-            calls.extend(read_manifest(path))
+            calls.extend(read_manifest(path, max_bytes=max_manifest_bytes))
         elif not path.exists() and glob.has_magic(str(spec)):
             matches = sorted(glob.glob(str(spec), recursive=True))
             if not matches:
                 calls.append(CallInput(path, problem=f"no file matches {spec}"))
-            sub = collect_inputs([Path(m) for m in matches]) if matches else InputSet(())
+            found = [Path(m) for m in matches]
+            sub = collect_inputs(found, max_manifest_bytes=max_manifest_bytes)
             calls.extend(sub.calls)
             ignored += sub.ignored_files
         else:
@@ -137,13 +142,21 @@ def _file_problem(path: Path) -> str | None:
 def _unique_paths(calls: Sequence[CallInput]) -> Iterator[CallInput]:
     seen: set[Path] = set()
     for call in calls:
-        key = call.path.resolve() if call.path.exists() else call.path
+        key = resolved(call.path)
         if key not in seen:
             seen.add(key)
             yield call
 
 
-def read_manifest(path: Path) -> list[CallInput]:
+def resolved(path: Path) -> Path:
+    """``path`` with symlinks resolved; as given when it cannot be (missing, a symlink loop)."""
+    try:
+        return path.resolve() if path.exists() else path
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return path
+
+
+def read_manifest(path: Path, *, max_bytes: int | None = None) -> list[CallInput]:
     """Read a manifest CSV: a ``path`` column plus optional call details and extra columns.
 
     Parameters
@@ -154,15 +167,35 @@ def read_manifest(path: Path) -> list[CallInput]:
         ``team``, ``language``, ``agent_channel`` (left/right/auto), ``call_date``
         (YYYY-MM-DD); any other column is kept as metadata. Empty cells mean "not given".
 
+    max_bytes : int > 0, optional
+        Refuse a larger file unread (default ``[limits] max_manifest_bytes``, 64 MiB).
+
     Raises
     ------
     BatchUsageError
-        No ``path`` column, an empty path, a bad date, or a duplicate ``call_id``.
+        No ``path`` column, an empty path, a bad date, a duplicate ``call_id``, a file that is
+        too large, not a regular file, not UTF-8 or not CSV.
     """
+    cap = max_bytes or LimitsConfig().max_manifest_bytes
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BatchUsageError(f"cannot read manifest {path}: {exc}") from exc
+        text = read_capped(path, cap).decode("utf-8-sig")
+    except UnsafeFileError as exc:
+        raise BatchUsageError(f"manifest {exc}") from exc
+    except OSError as exc:
+        raise BatchUsageError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BatchUsageError(
+            f"manifest {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+        ) from exc
+    if "\0" in text:
+        raise BatchUsageError(f"manifest {path} holds NUL characters: not a text CSV file")
+    try:
+        return _manifest_rows(path, text)
+    except csv.Error as exc:
+        raise BatchUsageError(f"manifest {path} is not a CSV file ({exc})") from exc
+
+
+def _manifest_rows(path: Path, text: str) -> list[CallInput]:
     reader = csv.DictReader(io.StringIO(text))
     fields = [f.strip() for f in reader.fieldnames or ()]
     if "path" not in fields:

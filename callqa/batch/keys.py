@@ -21,7 +21,8 @@ def scoring_key(config: Config, *, model_id: str = "model") -> str:
     ----------
     config : Config
         The effective configuration of the call (manifest overrides applied). CPU thread
-        counts and the device are left out: they change speed, not results.
+        counts, the device and ``[limits]`` are left out: they change speed or which files
+        are refused, not results.
     model_id : str
         Identifies the transcriber beyond ``config.transcription`` ("model" for the
         configured Whisper model, the factory's qualified name for others).
@@ -33,6 +34,7 @@ def scoring_key(config: Config, *, model_id: str = "model") -> str:
         phrase files, ``model_id`` and the callqa version.
     """
     data = config_to_dict(config)
+    data.pop("limits", None)  # input size caps refuse files, they do not change a scorecard
     transcription = dict(data.get("transcription", {}))
     for volatile in ("threads", "device"):
         transcription.pop(volatile, None)

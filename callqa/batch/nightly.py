@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from callqa.batch.engines import TranscriberFactory
-from callqa.batch.inputs import InputSet, collect_inputs, read_manifest
+from callqa.batch.inputs import InputSet, collect_inputs, read_manifest, resolved
 from callqa.batch.options import BatchOptions, BatchResult
 from callqa.batch.progress import Reporter
 from callqa.batch.run import run_batch
@@ -92,7 +92,8 @@ def run_nightly(
     out_dir : Path, optional
         Default ``<store folder>/callqa-nightly``. Gets ``calls/<call_id>.json`` and
         ``summary-YYYY-MM-DD.md``, ``scorecards-YYYY-MM-DD.csv`` / ``.parquet`` listing this
-        run's scored and failed calls.
+        run's scored and failed calls (a second run the same day writes ``summary-YYYY-MM-DD.2.md``
+        and so on, never over an earlier run's files).
     day : str, optional
         The date in the file names (default: today, UTC).
     min_age_s : float >= 0 [s]
@@ -111,7 +112,8 @@ def run_nightly(
     day = day or datetime.now(UTC).date().isoformat()
     options = replace(options or BatchOptions(), include_skipped_rows=False)
     with store_lock(store_path):
-        inputs = _inbox_inputs(inbox, min_age_s)
+        limit = config.limits.max_manifest_bytes if config else None
+        inputs = _inbox_inputs(inbox, min_age_s, limit)
         return run_batch(
             inputs,
             config=config,
@@ -121,16 +123,29 @@ def run_nightly(
             options=options,
             reporter=reporter,
             kind="nightly",
-            output_suffix=f"-{day}",
+            output_suffix=day_suffix(out_dir, day),
         )
 
 
-def _inbox_inputs(inbox: Path, min_age_s: float) -> InputSet:
-    found = collect_inputs([inbox])
+def day_suffix(out_dir: Path, day: str) -> str:
+    """``-YYYY-MM-DD`` for the day's first run; a later run the same day gets ``-YYYY-MM-DD.2``,
+    ``.3``, ... so it never overwrites an earlier run's summary and tables."""
+    suffix, n = f"-{day}", 1
+    while (out_dir / f"summary{suffix}.md").exists() or (
+        out_dir / f"scorecards{suffix}.csv"
+    ).exists():
+        n += 1
+        suffix = f"-{day}.{n}"
+    return suffix
+
+
+def _inbox_inputs(inbox: Path, min_age_s: float, max_manifest_bytes: int | None) -> InputSet:
+    found = collect_inputs([inbox], max_manifest_bytes=max_manifest_bytes)
     manifest = inbox / "manifest.csv"
     details = {}
     if manifest.is_file():
-        details = {c.path.resolve(): c for c in read_manifest(manifest) if c.path.exists()}
+        listed = read_manifest(manifest, max_bytes=max_manifest_bytes)
+        details = {resolved(c.path): c for c in listed if c.path.exists()}
     cutoff = time.time() - min_age_s
     calls = []
     for call in found.calls:
@@ -138,6 +153,6 @@ def _inbox_inputs(inbox: Path, min_age_s: float) -> InputSet:
             if call.path.stat().st_mtime > cutoff:
                 continue
         except OSError:
-            pass  # unreadable: let the batch report it
-        calls.append(details.get(call.path.resolve(), call))
+            pass  # unreadable (gone, a symlink loop): let the batch report it
+        calls.append(details.get(resolved(call.path), call))
     return InputSet(tuple(calls), found.ignored_files)

@@ -4,21 +4,23 @@ calls are skipped."""
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from callqa.batch import store
 from callqa.batch.engines import Status, one_line
-from callqa.batch.inputs import CallInput
+from callqa.batch.inputs import BatchUsageError, CallInput
 from callqa.batch.keys import scoring_key
 from callqa.batch.options import BatchOptions
-from callqa.config import Config, replace_config
+from callqa.config import Config, RedactionConfig, replace_config
 from callqa.errors import CallQAError
 from callqa.files import sha256_file
+from callqa.privacy.identifiers import display_path, redact_identifier, redact_path, traceable_id
 
 # -- the plan -----
 
@@ -37,24 +39,121 @@ class Entry:
     card: dict[str, Any] | None = None
     config: Config | None = None
     scorecard_path: str | None = None
+    shown: CallInput | None = None  # what the outputs say about the input (identifiers redacted)
+
+    @property
+    def public(self) -> CallInput:
+        """The input as outputs show it: :attr:`shown`, or the input itself before planning."""
+        return self.shown or self.call
 
 
-def call_ids(calls: Sequence[CallInput]) -> list[str]:
-    """Manifest ids, else the file stem; a stem used by two files gets a path-hash suffix."""
-    stems = [safe_call_id(c.call_id or c.path.stem) for c in calls]
-    counts = Counter(s for c, s in zip(calls, stems, strict=True) if not c.call_id)
-    ids = []
-    for call, stem in zip(calls, stems, strict=True):
-        if not call.call_id and counts[stem] > 1:
-            stem = f"{stem}-{hashlib.sha1(str(call.path).encode()).hexdigest()[:8]}"
-        ids.append(stem)
-    return ids
+def assign_ids(entries: Sequence[Entry], redaction: RedactionConfig) -> None:
+    """Give every entry its final call id and the redacted form of its input (:attr:`shown`).
+
+    Call after :func:`hash_inputs`: a redacted id carries the recording's sha256 (see
+    :func:`callqa.privacy.identifiers.traceable_id`).
+    """
+    ids = call_ids([e.call for e in entries], [e.sha256 for e in entries], redaction)
+    for e, call_id in zip(entries, ids, strict=True):
+        e.call_id = call_id
+        e.shown = shown_input(e.call, redaction)
+
+
+def shown_input(call: CallInput, redaction: RedactionConfig) -> CallInput:
+    """``call`` with its path, agent, team and manifest values through the detector."""
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else redact_identifier(value, redaction)
+
+    return replace(
+        call,
+        path=Path(redact_path(call.path, redaction)),
+        call_id=text(call.call_id),
+        agent_id=text(call.agent_id),
+        team=text(call.team),
+        metadata=tuple((display_path(k), text(v) or "") for k, v in call.metadata),
+        problem=text(call.problem),
+    )
+
+
+def call_ids(
+    calls: Sequence[CallInput],
+    sha256s: Sequence[str | None] | None = None,
+    redaction: RedactionConfig | None = None,
+) -> list[str]:
+    """Manifest ids, else the file stem; redacted, made file-name safe, then made unique.
+
+    Uniqueness is checked on the final, safe ids: two manifest ids that only become equal
+    when made safe ("x/y" and "x_y") are a usage error; a stem used twice gets 8 hex digits of
+    its audio's sha256 (of its path's sha1 before hashing), and any id still repeated a
+    counter ("-2", "-3").
+
+    Raises
+    ------
+    BatchUsageError
+        Two manifest ids become the same file name.
+    """
+    hashes = list(sha256s) if sha256s is not None else [None] * len(calls)
+    red = redaction or RedactionConfig(enabled=False)
+    ids = [
+        safe_call_id(traceable_id(c.call_id or c.path.stem, sha, red))
+        for c, sha in zip(calls, hashes, strict=True)
+    ]
+    _no_manifest_clash(calls, ids)
+    counts = Counter(ids)
+    out = []
+    for call, sha, call_id in zip(calls, hashes, ids, strict=True):
+        if not call.call_id and counts[call_id] > 1:
+            digest = sha or hashlib.sha1(display_path(call.path).encode()).hexdigest()
+            call_id = f"{call_id}-{digest[:8]}"
+        out.append(call_id)
+    return _numbered(out)
+
+
+def _no_manifest_clash(calls: Sequence[CallInput], ids: Sequence[str]) -> None:
+    given = Counter(i for c, i in zip(calls, ids, strict=True) if c.call_id)
+    for call_id, n in given.items():
+        if n > 1:
+            raw = [display_path(c.call_id or "") for c, i in zip(calls, ids, strict=True)]
+            named = sorted({r for r, i in zip(raw, ids, strict=True) if i == call_id})
+            raise BatchUsageError(
+                f"manifest call_ids {', '.join(repr(r) for r in named[:5])} all become the file "
+                f'name {call_id!r}; give ids that differ in more than / \\ : * ? " < > | and '
+                "control characters"
+            )
+
+
+def _numbered(ids: Sequence[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    taken = set(ids)
+    out = []
+    for call_id in ids:
+        seen[call_id] += 1
+        if seen[call_id] > 1:
+            n = seen[call_id]
+            while f"{call_id}-{n}" in taken:
+                n += 1
+            taken.add(f"{call_id}-{n}")
+            call_id = f"{call_id}-{n}"
+        out.append(call_id)
+    return out
+
+
+MAX_ID_BYTES = 150  # a call id in UTF-8; file names allow 255 bytes, minus ".redacted.flac"
 
 
 def safe_call_id(text: str) -> str:
-    """A call id usable as a file name: no path separators, NUL or leading dots."""
+    """A call id usable as a file name: printable, no path separators, NUL or leading dots,
+    at most :data:`MAX_ID_BYTES` bytes (a longer id keeps its start and 8 hex digits of the
+    sha1 of the whole)."""
+    text = display_path(text)
     cleaned = "".join("_" if ch in '/\\\0:*?"<>|' or ord(ch) < 32 else ch for ch in text).strip()
-    return cleaned.lstrip(".") or "call"
+    cleaned = cleaned.lstrip(".") or "call"
+    if len(cleaned.encode("utf-8")) <= MAX_ID_BYTES:
+        return cleaned
+    digest = hashlib.sha1(cleaned.encode("utf-8")).hexdigest()[:8]
+    head = cleaned.encode("utf-8")[: MAX_ID_BYTES - 9].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
 
 
 def _call_config(config: Config, call: CallInput) -> Config:
@@ -63,9 +162,17 @@ def _call_config(config: Config, call: CallInput) -> Config:
     )
 
 
+def file_key(st: os.stat_result) -> str:
+    """What the hash cache knows a file by: device and inode ("2049:1234567"), not its path,
+    which may hold personal data (a renamed file keeps its entry, and its size and mtime)."""
+    return f"{st.st_dev}:{st.st_ino}"
+
+
 def hash_inputs(entries: Sequence[Entry], store_path: Path | None, timeout_s: float) -> None:
-    """Fill ``sha256`` of every readable input (cached by path, size and mtime in the store)."""
+    """Fill ``sha256`` of every readable input (cached by device and inode, size and mtime in
+    the store)."""
     stats: dict[str, tuple[int, int]] = {}
+    keys: dict[int, str] = {}
     for e in entries:
         if e.status is None:
             try:
@@ -76,7 +183,8 @@ def hash_inputs(entries: Sequence[Entry], store_path: Path | None, timeout_s: fl
             if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
                 e.status, e.reason = "failed", f"not a regular file: {e.call.path}"
                 continue
-            stats[str(e.call.path.resolve())] = (st.st_size, st.st_mtime_ns)
+            stats[file_key(st)] = (st.st_size, st.st_mtime_ns)
+            keys[e.index] = file_key(st)
     cached: dict[str, str] = {}
     if store_path is not None:
         files = [(p, s, m) for p, (s, m) in stats.items()]
@@ -85,14 +193,14 @@ def hash_inputs(entries: Sequence[Entry], store_path: Path | None, timeout_s: fl
     for e in entries:
         if e.status is not None:
             continue
-        resolved = str(e.call.path.resolve())
+        key = keys[e.index]
         try:
-            e.sha256 = cached.get(resolved) or sha256_file(e.call.path)
+            e.sha256 = cached.get(key) or sha256_file(e.call.path)
         except OSError as exc:
             e.status, e.reason = "failed", f"cannot read {e.call.path}: {exc.strerror or exc}"
             continue
-        if resolved not in cached:
-            fresh.append((resolved, *stats[resolved], e.sha256))
+        if key not in cached:
+            fresh.append((key, *stats[key], e.sha256))
     if store_path is not None:
         store.remember_hashes(store_path, fresh, timeout_s=timeout_s)
 
@@ -117,7 +225,7 @@ def plan(
         e.key = scoring_key(e.config, model_id=model_id)
         first = first_by_key.setdefault((e.sha256, e.key), e)
         if first is not e:
-            e.status, e.reason = "skipped", f"same audio as {first.call_id} ({first.call.path})"
+            e.status, e.reason = "skipped", f"same audio as {first.call_id} ({first.public.path})"
     done: set[tuple[str, str]] = set()
     if store_path is not None and not options.force:
         done = store.scored_keys(store_path, first_by_key, timeout_s=options.store_timeout_s)

@@ -28,9 +28,10 @@ from callqa.batch.inputs import BatchUsageError, CallInput, InputSet
 from callqa.batch.keys import scoring_key
 from callqa.batch.machine import default_workers, threads_per_worker
 from callqa.batch.options import BatchOptions, BatchResult
-from callqa.batch.plan import Entry, call_ids, hash_inputs, plan
+from callqa.batch.plan import Entry, assign_ids, hash_inputs, plan
 from callqa.batch.progress import Reporter, make_reporter
 from callqa.batch.ray_engine import RayEngine
+from callqa.batch.store import StoreIOError
 from callqa.batch.tables import write_outputs
 from callqa.batch.writer import ResultWriter, write_batch_dashboard
 from callqa.config import Config, replace_config
@@ -101,15 +102,17 @@ def run_batch(
     config = _with_threads(config, threads)
     factory = transcriber_factory or ModelFactory(config.transcription)
 
-    calls = input_set.calls
-    entries = [Entry(n, c, i) for n, (c, i) in enumerate(zip(calls, call_ids(calls), strict=True))]
+    entries = [Entry(n, c, "") for n, c in enumerate(input_set.calls)]
     for e in entries:
         if e.call.problem:
             e.status, e.reason = "failed", e.call.problem
     hash_inputs(entries, store_path, options.store_timeout_s)
+    assign_ids(entries, config.redaction)
     todo = plan(entries, config, factory_id(factory), store_path, options)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    writer = ResultWriter(entries, calls_dir, store_path, run_id, options, reporter)
+    writer = ResultWriter(
+        entries, calls_dir, store_path, run_id, options, reporter, config.redaction
+    )
     if store_path is not None:
         store.start_run(
             store_path,
@@ -123,17 +126,23 @@ def run_batch(
     reporter.start(len(entries), description=kind)
     if input_set.ignored_files:
         reporter.message(f"ignored {input_set.ignored_files} non-audio files in the input folders")
-    writer.report_planned()
     engine = _make_engine(options, factory, workers, threads, config)
     if todo:
         reporter.message(_loading_text(factory, config, workers, len(todo)))
     status = "interrupted"
+    errors: list[CallQAError] = []
     try:
         with _sigterm_as_interrupt():
+            writer.report_planned()
             engine.run([writer.job(e) for e in todo], writer.on_result)
         status = "finished"
+    except StoreIOError as exc:  # the store cannot take another call: stop scoring
+        status = "failed"
+        errors.append(exc)
     finally:
-        rows = _finalize(writer, out_dir, run_id, status, kind, output_suffix)
+        rows = _finalize(writer, out_dir, run_id, status, kind, output_suffix, errors)
+    if errors:
+        raise errors[0]
     kept = tuple(r for r in rows if options.include_skipped_rows or r["status"] != "skipped")
     return BatchResult(
         rows=kept,
@@ -162,23 +171,57 @@ def _finalize(
     status: str,
     kind: str,
     suffix: str,
+    errors: list[CallQAError],
 ) -> list[dict[str, Any]]:
-    """Store what is left, write the tables and the summary, close the run; return all rows."""
+    """Store what is left, write the tables and the summary, close the run; return all rows.
+
+    Each step runs even when an earlier one failed (a full disk for the tables still closes
+    the run in the store); the failures are appended to ``errors`` for the caller to raise.
+    """
     options = writer.options
     try:
-        writer.flush_store()
+        try:
+            writer.flush_store()
+        except StoreError as exc:
+            errors.append(exc)
         writer.load_skipped_cards()
         rows = writer.rows()
         listed = [r for r in rows if options.include_skipped_rows or r["status"] != "skipped"]
         if writer.calls_dir is not None and out_dir is not None:
-            write_outputs(listed, out_dir, suffix=suffix, title=f"callqa {kind} {run_id}")
-            if options.reports:
-                write_batch_dashboard(writer, out_dir)
+            _write_tables(writer, listed, out_dir, suffix, f"callqa {kind} {run_id}", errors)
         if writer.store_path is not None:
-            _finish_run(writer.store_path, run_id, rows, status, options.store_timeout_s)
+            try:
+                _finish_run(writer.store_path, run_id, rows, status, options.store_timeout_s)
+            except StoreError as exc:
+                errors.append(exc)
     finally:
         writer.reporter.finish()
     return rows
+
+
+def _write_tables(
+    writer: ResultWriter,
+    rows: list[dict[str, Any]],
+    out_dir: Path,
+    suffix: str,
+    title: str,
+    errors: list[CallQAError],
+) -> None:
+    try:
+        write_outputs(rows, out_dir, suffix=suffix, title=title)
+    except OSError as exc:
+        errors.append(
+            CallQAError(
+                f"cannot write the tables in {out_dir}: {exc.strerror or exc}; the scored calls "
+                "are in the store (rebuild the tables with `callqa export --out DIR`)"
+            )
+        )
+        return
+    if writer.options.reports:
+        try:
+            write_batch_dashboard(writer, out_dir)
+        except (OSError, CallQAError) as exc:
+            writer.reporter.message(f"dashboard.html not written: {exc}", level="error")
 
 
 def _with_threads(config: Config, threads: int) -> Config:
@@ -262,4 +305,4 @@ def _finish_run(
         )
     except StoreError:
         if status == "finished":
-            raise
+            raise  # an interrupted or failed run already has its error to report

@@ -33,7 +33,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CallRecord",
     "StoreBusyError",
+    "StoreIOError",
     "connect",
     "default_store_path",
     "finish_run",
@@ -223,12 +224,39 @@ def connect(
     try:
         _check_version(con, path, writable=not read_only and migrate_schema)
         yield con
+    except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
+        raise StoreIOError(f"store {path}: {_first_line(exc)}{_hint(exc)}") from exc
+    except duckdb.Error as exc:
+        raise StoreError(f"store {path}: {_first_line(exc)}") from exc
     finally:
         con.close()
 
 
 class StoreBusyError(StoreError):
     """Another process kept the store file open for longer than the timeout."""
+
+
+class StoreIOError(StoreError):
+    """The store file cannot be read or written at all (disk full, a damaged or truncated
+    file): no further call can be stored, so a batch stops instead of scoring on."""
+
+
+def _hint(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "no space left" in text:
+        return "; free disk space, then run again (the calls scored so far are kept)"
+    if "could not read enough bytes" in text or "not a valid duckdb" in text:
+        return "; the file is damaged or truncated: restore it from a backup or use another --store"
+    return ""
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open; a failed statement may have ended it already,
+    and "no transaction is active" must not hide that statement's own error (ENOSPC, ...)."""
+    import duckdb
+
+    with suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def _open_with_retry(
@@ -241,7 +269,9 @@ def _open_with_retry(
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
-                raise StoreError(f"cannot open store {path}: {_first_line(exc)}") from exc
+                raise StoreIOError(
+                    f"cannot open store {path}: {_first_line(exc)}{_hint(exc)}"
+                ) from exc
             if time.monotonic() + delay > deadline:
                 raise StoreBusyError(
                     f"store {path} is in use by another process ({_holder(exc)}) and stayed "
@@ -320,7 +350,7 @@ def migrate(con: duckdb.DuckDBPyConnection, *, upto: int = SCHEMA_VERSION) -> in
                 version = number
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     return version
 
@@ -398,6 +428,10 @@ def _guarded_write(con: duckdb.DuckDBPyConnection, record: CallRecord, *, replac
 
     try:
         return _write_call(con, record, replace=replace)
+    except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
+        raise StoreIOError(
+            f"cannot store call {record.call_id}: {_first_line(exc)}{_hint(exc)}"
+        ) from exc
     except duckdb.Error as exc:
         raise StoreError(f"cannot store call {record.call_id}: {_first_line(exc)}") from exc
 
@@ -441,7 +475,7 @@ def _write_call(con: duckdb.DuckDBPyConnection, record: CallRecord, *, replace: 
         _insert_many(con, "metrics", key, sorted(numeric_leaves(card.get("metrics") or {})))
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     return True
 

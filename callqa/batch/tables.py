@@ -74,7 +74,8 @@ def flat_row(
         for name in PARTY_METRICS:
             row[f"{speaker}_{name}"] = store._num(figures.get(name))
     row["auto_failed"] = ";".join(card.get("auto_failed") or ())
-    review = card.get("review") if isinstance(card.get("review"), list) else []
+    review = card.get("review")
+    review = review if isinstance(review, list) else []
     row["provisional"] = bool(card.get("provisional")) if card else None
     row["items_to_review"] = len(review) if card else None
     for name, value in call.metadata:
@@ -134,12 +135,33 @@ def write_outputs(
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """The rows as CSV; text cells a spreadsheet would run as a formula are defused
+    (:func:`spreadsheet_safe`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([column_name(c) for c in columns])
+    writer.writerow([spreadsheet_safe(column_name(c)) for c in columns])
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow([_cell(row.get(c)) for c in columns])
     return buffer.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")  # OWASP: CSV injection
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell that Excel, LibreOffice or Google Sheets will show, not evaluate.
+
+    A cell starting with ``= + - @``, a tab or a line break is a formula to a spreadsheet
+    (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``, ``@SUM(...)``); OWASP's advice is to prefix
+    it with a single quote, which the spreadsheet hides and takes as "this is text".
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def parquet_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
@@ -194,7 +216,10 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa 
         f"# {title}",
         "",
         f"{len(rows)} calls: {counts['scored']} scored, {counts['skipped']} skipped "
-        f"(already scored or duplicate audio), {counts['failed']} failed.",
+        f"(already scored or duplicate audio), {counts['failed']} failed"
+        + (
+            f", {counts['interrupted']} not scored (interrupted)." if counts["interrupted"] else "."
+        ),
         "",
     ]
     for label, column in (("agent", "agent_id"), ("team", "team")):
@@ -255,7 +280,17 @@ def _failed_items_table(rows: Sequence[Mapping[str, Any]], limit: int = 10) -> l
 
 
 def _md(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """A value as literal Markdown table text: no markup, no raw HTML, no line break.
+
+    Every ASCII punctuation mark that CommonMark can read as markup is backslash-escaped
+    (``<script>`` shows as text, ``[x](javascript:...)`` is no link) and ``&`` becomes
+    ``&amp;`` (no character references).
+    """
+    text = " ".join(str(value).split())
+    text = text.replace("\\", "\\\\").replace("&", "&amp;")
+    for ch in "|*_`[]<>#!~":
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def rebuild_outputs(

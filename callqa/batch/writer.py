@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from callqa.audio.load import load_audio
 from callqa.batch import store
 from callqa.batch.engines import Job, JobResult, one_line
 from callqa.batch.options import BatchOptions
@@ -20,7 +21,8 @@ from callqa.files import atomic_write_text
 from callqa.outputs.dashboard import report_links_in, write_dashboard
 from callqa.outputs.media import REDACTED_SUFFIX
 from callqa.outputs.report import write_call_report
-from callqa.privacy.audio import redact_card_audio
+from callqa.privacy.audio import recorded_spans, redact_audio, redact_card_audio
+from callqa.privacy.identifiers import display_path, redact_identifier, redact_path
 from callqa.scoring.scorecard import from_dict
 
 
@@ -35,12 +37,14 @@ class ResultWriter:
         run_id: str,
         options: BatchOptions,
         reporter: Reporter,
+        redaction: RedactionConfig | None = None,
     ) -> None:
         self.entries = entries
         self.calls_dir = calls_dir
         self.store_path = store_path
         self.run_id = run_id
         self.options = options
+        self.redaction = redaction or RedactionConfig()
         self.reporter = reporter
         self.unsaved: list[Entry] = []  # scored, but the store was busy: retried later
 
@@ -53,35 +57,47 @@ class ResultWriter:
     def report_planned(self) -> None:
         for e in self.entries:
             if e.status is not None:
-                self.reporter.call_done(e.call_id, e.status, e.reason)
+                self.reporter.call_done(e.call_id, e.status, self.reason(e))
                 if e.status == "failed":
                     self._store_failure(e)
+
+    def reason(self, e: Entry) -> str:
+        """``e.reason`` as outputs show it: paths and values in it through the detector."""
+        return redact_identifier(e.reason, self.redaction) if e.reason else e.reason
 
     def on_result(self, result: JobResult) -> None:
         e = self.entries[result.index]
         e.status, e.reason, e.card = result.status, result.reason, result.card
         if result.status == "scored" and e.card is not None:
-            self._write_json(e)
+            unwritten = self._write_json(e)
             self.unsaved.append(e)
-            self.flush_store(final=False)
+            self.flush_store(final=False)  # a store that cannot take it stops the run
+            if unwritten and e.status == "scored":
+                e.status, e.reason = "failed", unwritten
+                self.reporter.message(f"{e.call_id}: {unwritten}", level="error")
         else:
             self._store_failure(e)
         score = e.card.get("score") if e.card is not None else None
         self.reporter.call_done(
-            e.call_id, e.status, e.reason, score=score, seconds=result.seconds or None
+            e.call_id, e.status, self.reason(e), score=score, seconds=result.seconds or None
         )
 
-    def _write_json(self, e: Entry) -> None:
+    def _write_json(self, e: Entry) -> str:
+        """Write ``calls/<call_id>.json`` (and the report); return why it could not be written
+        ("" when it was, or when there is no output folder)."""
         if self.calls_dir is None or e.card is None:
-            return
+            return ""
         path = self.calls_dir / f"{e.call_id}.json"
         try:
             atomic_write_text(path, json.dumps(e.card, indent=2, ensure_ascii=False) + "\n")
             e.scorecard_path = str(path)
-        except OSError as exc:
-            self.reporter.message(f"cannot write {path}: {exc.strerror or exc}", level="error")
+        except (OSError, UnicodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            stored = " (it is in the store: run again to write it)" if self.store_path else ""
+            return f"scored, but {path.name} could not be written: {why}{stored}"
         if self.options.reports:
             self._write_report(e)
+        return ""
 
     def _write_report(self, e: Entry) -> None:
         assert self.calls_dir is not None and e.card is not None
@@ -98,14 +114,23 @@ class ResultWriter:
         """The audio a report links: with personal data recorded, a copy with it silenced.
 
         ``calls/<call_id>.redacted.flac``; None (a report without audio) when that copy cannot
-        be made, so the original is never linked in its place.
+        be made, so the original is never linked in its place. A copy is made too when the
+        original's file name holds personal data: the link would show it.
         """
         assert self.calls_dir is not None and e.card is not None
         red = e.config.redaction if e.config is not None else RedactionConfig()
         copy = self.calls_dir / f"{e.call_id}{REDACTED_SUFFIX}"
+        card = from_dict(e.card)
         try:
+            if red.enabled and redact_path(e.call.path, red) != display_path(e.call.path):
+                spans = recorded_spans(card) or ()
+                audio = load_audio(e.call.path)
+                mode = card.redaction.audio_mode if card.redaction else red.audio_mode
+                return redact_audio(
+                    audio, spans, copy, mode=mode, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
+                )
             return redact_card_audio(
-                from_dict(e.card), e.call.path, copy, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
+                card, e.call.path, copy, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
             )
         except (CallQAError, OSError) as exc:
             self.reporter.message(
@@ -124,6 +149,10 @@ class ResultWriter:
             e = self.unsaved[0]
             try:
                 self._save(e)
+            except store.StoreIOError as exc:  # disk full, damaged file: no call can be stored
+                e.status, e.reason = "failed", f"scored but not stored: {exc}"
+                self.unsaved.clear()
+                raise
             except store.StoreBusyError as exc:
                 if final:
                     kept = ", ".join(x.call_id for x in self.unsaved)
@@ -143,16 +172,17 @@ class ResultWriter:
 
     def _save(self, e: Entry) -> None:
         assert self.store_path is not None and e.sha256 and e.key and e.card is not None
+        shown = e.public
         record = store.CallRecord(
             audio_sha256=e.sha256,
             config_hash=e.key,
             call_id=e.call_id,
             scorecard=e.card,
-            source_path=str(e.call.path),
-            agent_id=e.call.agent_id,
-            team=e.call.team,
-            call_date=e.call.call_date,
-            metadata=dict(e.call.metadata),
+            source_path=str(shown.path),
+            agent_id=shown.agent_id,
+            team=shown.team,
+            call_date=shown.call_date,
+            metadata=dict(shown.metadata),
             scorecard_path=e.scorecard_path,
             run_id=self.run_id,
         )
@@ -168,14 +198,16 @@ class ResultWriter:
         try:
             store.record_failure(
                 self.store_path,
-                source_path=str(e.call.path),
-                reason=e.reason,
+                source_path=str(e.public.path),
+                reason=self.reason(e),
                 run_id=self.run_id,
                 audio_sha256=e.sha256,
                 config_hash=e.key,
                 call_id=e.call_id,
                 timeout_s=self.options.store_timeout_s,
             )
+        except store.StoreIOError:
+            raise
         except StoreError as exc:  # the failure is still in the outputs and the log
             self.reporter.message(
                 f"failure of {e.call_id} not logged in the store: {exc}", level="warning"
@@ -207,9 +239,9 @@ class ResultWriter:
     def rows(self) -> list[dict[str, Any]]:
         out = []
         for e in self.entries:
-            status = e.status or "failed"
-            reason = e.reason if e.status else "not scored: the run was interrupted"
-            out.append(flat_row(e.call, e.call_id, status, reason, e.card, e.sha256, e.key))
+            status = e.status or "interrupted"
+            reason = self.reason(e) if e.status else "not scored: the run stopped before it"
+            out.append(flat_row(e.public, e.call_id, status, reason, e.card, e.sha256, e.key))
         return out
 
 
@@ -226,9 +258,9 @@ def _dashboard_row(e: Entry) -> dict[str, Any]:
     card = e.card or {}
     return {
         "call_id": e.call_id,
-        "agent_id": e.call.agent_id,
-        "team": e.call.team,
-        "call_date": e.call.call_date,
+        "agent_id": e.public.agent_id,
+        "team": e.public.team,
+        "call_date": e.public.call_date,
         "scored_at": card.get("created_at"),
         "score": store._num(card.get("score")),
         "sections": dict(store.section_rows(card)),

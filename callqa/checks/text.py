@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from callqa.checks.base import not_applicable
+from callqa.config import LimitsConfig
 from callqa.errors import ConfigError
+from callqa.files import UnsafeFileError, read_capped
 from callqa.languages import normalize
 from callqa.types import Evidence
 
@@ -261,12 +263,14 @@ def supported_languages() -> tuple[str, ...]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    cap = LimitsConfig().max_phrase_pack_bytes  # the rubric loader checks the configured cap
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_capped(path, cap).decode("utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"phrase pack {path} not found: check the path in the config") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (OSError, UnsafeFileError) as exc:
+        raise ConfigError(f"phrase pack {exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ConfigError(f"phrase pack {path} is not valid TOML: {exc}") from exc
 
 

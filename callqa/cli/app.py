@@ -35,6 +35,7 @@ from callqa.cli.options import (
     RubricOpt,
     build_config,
     errors_as_lines,
+    exit_code,
     fail,
     output_path,
     require_file,
@@ -239,7 +240,8 @@ def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: P
     from callqa.transcription.files import read_transcript
 
     if transcript is not None:
-        parsed = read_transcript(transcript)
+        limit = cfg.limits.max_transcript_bytes
+        parsed = read_transcript(transcript, language=cfg.call.language, max_bytes=limit)
         digest = sha256_file(transcript)
         return pipeline.score_transcript(parsed, source=transcript, sha256=digest, config=cfg)
     assert call is not None
@@ -331,7 +333,7 @@ def config_show(
             source = config or find_config()
             cfg = load_config(source)
         except CallQAError as exc:
-            fail(str(exc), EXIT_USAGE)
+            fail(str(exc), exit_code(exc))
         typer.echo(to_toml(cfg, comments=comments, source=source), nl=False)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
 from callqa.config import (
     ADDRESS,
@@ -18,6 +20,7 @@ from callqa.config import (
 from callqa.languages import closest_supported
 from callqa.privacy.finders import (
     Found,
+    Taken,
     find_addresses,
     find_card_extras,
     find_cued_numbers,
@@ -27,7 +30,17 @@ from callqa.privacy.finders import (
     find_validated,
 )
 from callqa.privacy.spans import PiiPiece, PiiSpan
-from callqa.privacy.streams import Basis, Tok, basis, number_blocks, speaker_streams, word_set
+from callqa.privacy.streams import (
+    Basis,
+    Tok,
+    basis,
+    number_blocks,
+    number_units,
+    run_tokens,
+    speaker_runs,
+    windows,
+    word_set,
+)
 from callqa.types import (
     Transcript,
 )
@@ -54,70 +67,102 @@ def find_pii(transcript: Transcript, config: RedactionConfig | None = None) -> t
         return ()
     bases = tuple(basis(s) for s in transcript.segments)
     spans: list[PiiSpan] = []
-    for stream in speaker_streams(transcript, bases, config):
-        for found in _merge(_find_in_stream(stream, transcript.language, config.active_types)):
-            spans.append(_to_span(found, stream, transcript, bases))
+    for run in speaker_runs(transcript, config):
+        stream = run_tokens(run, bases)
+        spans += _search(stream, transcript, bases, config.active_types)
     if len({s.speaker for s in transcript.segments}) > 1:
         # a diarization error can split a number between two speaker labels: numbers with
         # check digits are also searched in the whole call, in time order
         checked = config.active_types & {CARD, IBAN, NATIONAL_ID}
+        claimed = _Claimed(spans)
         mixed = _mixed_stream(transcript, bases, config)
-        for found in _merge(_find_in_stream(mixed, transcript.language, checked)):
-            span = _to_span(found, mixed, transcript, bases)
-            if not _covered(span, spans):
-                spans.append(span)
+        spans += [s for s in _search(mixed, transcript, bases, checked) if not claimed.overlaps(s)]
     return tuple(sorted(spans, key=lambda s: (s.start, s.end, s.speaker)))
+
+
+def _search(
+    stream: Iterable[Tok], transcript: Transcript, bases: Sequence[Basis], types: frozenset[str]
+) -> list[PiiSpan]:
+    """The spans of one token stream, searched window by window (bounded memory however long
+    the stream; each detection is kept by the window it starts in)."""
+    spans: list[PiiSpan] = []
+    for window, own_start, own_end in windows(stream):
+        for found in _merge(_find_in_stream(window, transcript.language, types)):
+            if own_start <= found.start < own_end:
+                spans.append(_to_span(found, window, transcript, bases))
+    return spans
 
 
 def _mixed_stream(
     transcript: Transcript, bases: Sequence[Basis], config: RedactionConfig
-) -> list[Tok]:
+) -> Iterator[Tok]:
     """Every speaker's tokens in segment order (one stream, whatever the speaker labels)."""
     single = dataclasses.replace(
         transcript, segments=tuple(dataclasses.replace(s, speaker="") for s in transcript.segments)
     )
-    out: list[Tok] = []
-    for stream in speaker_streams(single, bases, config):
-        if out:  # a long pause: a token that ends every number
-            out.append(Tok("|", "|", -1, 0, 0, None, True))
-        out.extend(stream)
-    return out
+    for n, run in enumerate(speaker_runs(single, config)):
+        if n:  # a long pause: a token that ends every number
+            yield Tok("|", "|", -1, 0, 0, None, True)
+        yield from run_tokens(run, bases)
 
 
-def _covered(span: PiiSpan, spans: Sequence[PiiSpan]) -> bool:
-    """True when a piece of ``span`` overlaps a piece of one of ``spans`` (found already)."""
-    return any(
-        q.segment == p.segment and q.char_start < p.char_end and p.char_start < q.char_end
-        for other in spans
-        for q in other.pieces
-        for p in span.pieces
-    )
+class _Claimed:
+    """The character ranges of spans found already, per segment, for overlap tests in
+    O(log n) (pieces found in one stream never overlap each other)."""
+
+    def __init__(self, spans: Sequence[PiiSpan]) -> None:
+        ranges: dict[int, list[tuple[int, int]]] = {}
+        for span in spans:
+            for q in span.pieces:
+                ranges.setdefault(q.segment, []).append((q.char_start, q.char_end))
+        self._starts: dict[int, list[int]] = {}
+        self._reach: dict[int, list[int]] = {}  # running maximum of the ends, in start order
+        for segment, pairs in ranges.items():
+            pairs.sort()
+            self._starts[segment] = [a for a, _ in pairs]
+            self._reach[segment] = list(itertools.accumulate((b for _, b in pairs), max))
+
+    def overlaps(self, span: PiiSpan) -> bool:
+        """True when a piece of ``span`` overlaps a piece of a span found already."""
+        for p in span.pieces:
+            starts = self._starts.get(p.segment)
+            if not starts:
+                continue
+            k = bisect.bisect_left(starts, p.char_end) - 1  # the last range starting before
+            if k >= 0 and self._reach[p.segment][k] > p.char_start:
+                return True
+        return False
 
 
 def _find_in_stream(stream: Sequence[Tok], language: str, types: frozenset[str]) -> list[Found]:
     language = closest_supported(language)
-    blocks = number_blocks(stream, language)
+    units = number_units(stream, language)
+    blocks = number_blocks(stream, language, units)
     found: list[Found] = []
     for block in blocks:
         found.extend(find_validated(stream, block, types))
-    taken = [(f.start, f.end) for f in found]
+    taken = Taken(len(stream))
+    for f in found:
+        taken.add(f.start, f.end)
     for block in blocks:
         cued = [f for f in find_cued_numbers(stream, block, taken) if f.type in types]
         found.extend(cued)
-        taken += [(f.start, f.end) for f in cued]
+        for f in cued:
+            taken.add(f.start, f.end)
     cards = [f for f in found if f.type == CARD]
     extras = find_card_extras(stream, blocks, cards, taken, types) if cards else []
     found.extend(extras)
-    taken += [(f.start, f.end) for f in extras]
+    for f in extras:
+        taken.add(f.start, f.end)
     if PHONE in types:
         for block in blocks:
             found.extend(find_phones(stream, block, taken, language))
     if EMAIL in types:
-        found.extend(find_emails(stream, language))
+        found.extend(find_emails(stream, units))
     if NAME in types:
         found.extend(find_names(stream))
     if ADDRESS in types:
-        found.extend(find_addresses(stream, language))
+        found.extend(find_addresses(stream, units))
     return found
 
 

@@ -3,6 +3,7 @@ stream."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from callqa.privacy.validators import (
     iban_valid,
     luhn_valid,
 )
-from callqa.words.numbers import find_numbers, fold
+from callqa.words.numbers import NumberUnit, fold
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,21 @@ class Found:
     start: int
     end: int
     kind: str = ""
+
+
+class Taken:
+    """Stream tokens already claimed by a detection: a mask, so a lookup costs O(1) however
+    many numbers a long transcript holds."""
+
+    def __init__(self, n: int) -> None:
+        self._mask = bytearray(n)
+
+    def add(self, start: int, end: int) -> None:
+        """Claim tokens ``[start, end)``."""
+        self._mask[start:end] = b"\x01" * (end - start)
+
+    def covers(self, i: int) -> bool:
+        return bool(self._mask[i])
 
 
 def _context(stream: Sequence[Tok], start: int, n: int = 8) -> str:
@@ -92,13 +108,13 @@ def _leftover_ok(stream: Sequence[Tok], block: Sequence[Atom], i: int, j: int) -
     single word for 1 ("en", "one", "un" used as an article); after, up to 4 digits behind a
     comma or full stop (the CVV or expiry right after a card).
     """
-    before = _neighbours(block, i, -1)
+    before = _neighbours(block, i, -1, limit=2)
     if before:
         word = before[0][1]
         one_word = word.chars == "1" and stream[word.start].text.isalpha()
         if len(before) > 1 or not one_word:
             return False
-    after = _neighbours(block, j, +1)
+    after = _neighbours(block, j, +1, limit=5)  # 5 atoms hold more than 4 digits
     if after:
         digits = sum(len(a.chars) for _, a in after)
         punct = any(
@@ -110,11 +126,12 @@ def _leftover_ok(stream: Sequence[Tok], block: Sequence[Atom], i: int, j: int) -
     return True
 
 
-def _neighbours(block: Sequence[Atom], i: int, step: int) -> list[tuple[int, Atom]]:
-    """Number atoms next to atom ``i`` (separators skipped) up to a code atom or a segment start."""
-    out = []
+def _neighbours(block: Sequence[Atom], i: int, step: int, limit: int) -> list[tuple[int, Atom]]:
+    """Up to ``limit`` number atoms next to atom ``i`` (separators skipped), up to a code atom
+    or a segment start (the limit keeps the work per window bounded in a long digit run)."""
+    out: list[tuple[int, Atom]] = []
     k = i + step
-    while 0 <= k < len(block):
+    while 0 <= k < len(block) and len(out) < limit:
         boundary = block[k + 1].new_segment if step < 0 else block[k].new_segment
         if boundary or block[k].kind == "code":
             break
@@ -151,12 +168,12 @@ def find_validated(
                 continue
             candidates.append((len(chars), i, j, typ, kind))
     candidates.sort(key=lambda c: (-c[0], _VALIDATED_PRIORITY[c[3]], c[1]))
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(block))  # atoms of the windows kept so far
     found: list[Found] = []
     for _, i, j, typ, kind in candidates:
-        if any(i <= b and a <= j for a, b in taken):
+        if taken.find(1, i, j + 1) >= 0:
             continue
-        taken.append((i, j))
+        taken[i : j + 1] = b"\x01" * (j + 1 - i)
         found.append(Found(typ, block[i].start, block[j].end, kind))
     return found
 
@@ -176,13 +193,13 @@ def _plausible(
     return not (typ == CARD and other_number and not _has_cue("card", context))
 
 
-def _digit_runs(block: Sequence[Atom], taken: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Maximal runs of number atoms (separators inside allowed) outside ``taken`` token ranges."""
+def _digit_runs(block: Sequence[Atom], taken: Taken) -> list[tuple[int, int]]:
+    """Maximal runs of number atoms (separators inside allowed) outside ``taken`` tokens."""
     runs: list[tuple[int, int]] = []
     start: int | None = None
     last: int | None = None
     for k, atom in enumerate(block):
-        inside = any(a <= atom.start < b for a, b in taken)
+        inside = taken.covers(atom.start)
         if atom.kind == "num" and not inside:
             start = k if start is None else start
             last = k
@@ -221,7 +238,10 @@ def _international_phone(digits: str) -> bool:
 
 
 def _date_or_time(stream: Sequence[Tok], start: int, end: int) -> bool:
-    """Digits joined by ":" or "/", or by "." with no space ("20.11.2020", "10:32")."""
+    """Digits joined by ":" or "/", or by "." with no space ("20.11.2020", "10:32"), or an
+    ISO date written tight ("2025-01-31", as in file names)."""
+    if _iso_date(stream[start:end]):
+        return True
     for k in range(start + 1, end - 1):
         mark, before, after = stream[k], stream[k - 1], stream[k + 1]
         if mark.text in ":/":
@@ -232,13 +252,27 @@ def _date_or_time(stream: Sequence[Tok], start: int, end: int) -> bool:
     return False
 
 
+def _iso_date(tokens: Sequence[Tok]) -> bool:
+    texts = [t.text for t in tokens]
+    if (
+        len(texts) != 5
+        or texts[1] != "-"
+        or texts[3] != "-"
+        or not all(a.char_end == b.char_start for a, b in itertools.pairwise(tokens))
+    ):
+        return False
+    year, month, day = texts[0], texts[2], texts[4]
+    if not (year.isdigit() and month.isdigit() and day.isdigit()):
+        return False
+    shape = len(year) == 4 and year[:2] in ("19", "20") and len(month) == len(day) == 2
+    return shape and 1 <= int(month) <= 12 and 1 <= int(day) <= 31
+
+
 # digit counts of an asked-for number whose check digit may have been misheard by ASR
 _CUED_LENGTHS = {CARD: (12, 19), NATIONAL_ID: (9, 13)}
 
 
-def find_cued_numbers(
-    stream: Sequence[Tok], block: Sequence[Atom], taken: Sequence[tuple[int, int]]
-) -> list[Found]:
+def find_cued_numbers(stream: Sequence[Tok], block: Sequence[Atom], taken: Taken) -> list[Found]:
     """Digit runs said right after a card or ID cue ("my card number is ...") whose check
     digits fail: speech recognition garbles a digit often enough that a run of card-number
     length after "card" is treated as the card (kind "unvalidated"), never left in clear."""
@@ -257,7 +291,7 @@ def find_cued_numbers(
 
 
 def find_phones(
-    stream: Sequence[Tok], block: Sequence[Atom], taken: Sequence[tuple[int, int]], language: str
+    stream: Sequence[Tok], block: Sequence[Atom], taken: Taken, language: str
 ) -> list[Found]:
     """Phone numbers: whole digit runs shaped like a phone number or announced as one."""
     found: list[Found] = []
@@ -278,26 +312,32 @@ def find_phones(
     return found
 
 
+_EXTRA_REACH = 20  # tokens after a card number in which its CVV or expiry date is looked for
+
+
 def find_card_extras(
     stream: Sequence[Tok],
     blocks: Sequence[Sequence[Atom]],
     cards: Sequence[Found],
-    taken: Sequence[tuple[int, int]],
+    taken: Taken,
     types: frozenset[str],
 ) -> list[Found]:
     """CVV and expiry date: short numbers said within 20 words after a card number."""
+    runs: dict[int, tuple[Sequence[Atom], int, int]] = {}  # first token -> (block, i, j)
+    for block in blocks:
+        for i, j in _digit_runs(block, taken):
+            runs[block[i].start] = (block, i, j)
     found: list[Found] = []
     for card in cards:
-        for block in blocks:
-            for i, j in _digit_runs(block, taken):
-                start = block[i].start
-                if not card.end <= start <= card.end + 20:
-                    continue
-                digits = "".join(a.chars for a in block[i : j + 1])
-                extra = _card_extra(stream, card.end, start, digits, types)
-                if extra is not None:
-                    typ, first = extra
-                    found.append(Found(typ, first, block[j].end))
+        for start in range(card.end, card.end + _EXTRA_REACH + 1):
+            if start not in runs:
+                continue
+            block, i, j = runs[start]
+            digits = "".join(a.chars for a in block[i : j + 1])
+            extra = _card_extra(stream, card.end, start, digits, types)
+            if extra is not None:
+                typ, first = extra
+                found.append(Found(typ, first, block[j].end))
     return found
 
 
@@ -320,10 +360,12 @@ def _card_extra(
     return None
 
 
-def find_emails(stream: Sequence[Tok], language: str) -> list[Found]:
-    """Written or spoken e-mail addresses: local part, "@"/"at", domain ending in a known TLD."""
+def find_emails(stream: Sequence[Tok], units: Sequence[NumberUnit]) -> list[Found]:
+    """Written or spoken e-mail addresses: local part, "@"/"at", domain ending in a known TLD.
+
+    ``units``: the stream's numbers (:func:`callqa.privacy.streams.number_units`)."""
     at, found = word_set("at"), []
-    numeric = _numeric_tokens(stream, language)
+    numeric = frozenset(k for u in units for k in range(u.start, u.end))
     for a, tok in enumerate(stream):
         if tok.norm not in at:
             continue
@@ -332,11 +374,6 @@ def find_emails(stream: Sequence[Tok], language: str) -> list[Found]:
         if end is not None and start is not None:
             found.append(Found(EMAIL, start, end))
     return found
-
-
-def _numeric_tokens(stream: Sequence[Tok], language: str) -> frozenset[int]:
-    units = find_numbers([t.text for t in stream], language)
-    return frozenset(k for u in units for k in range(u.start, u.end))
 
 
 def _is_part(stream: Sequence[Tok], k: int) -> bool:
@@ -416,9 +453,10 @@ def _is_street(tok: Tok) -> bool:
     )
 
 
-def find_addresses(stream: Sequence[Tok], language: str) -> list[Found]:
+def find_addresses(stream: Sequence[Tok], units: Sequence[NumberUnit]) -> list[Found]:
     """Street addresses: a street word with a house number and up to three name words."""
-    numbers = {u.start: u for u in find_numbers([t.text for t in stream], language)}
+    numbers = {u.start: u for u in units}
+    number_ending = {u.end: u.start for u in numbers.values()}
     found: list[Found] = []
     for k, tok in enumerate(stream):
         if not _is_street(tok):
@@ -432,8 +470,8 @@ def find_addresses(stream: Sequence[Tok], language: str) -> list[Found]:
             end = numbers[end].end
             if end < len(stream) and len(stream[end].text) == 1 and stream[end].text.isalpha():
                 end += 1  # "12 B"
-        elif start - 1 >= 0 and any(u.end == start for u in numbers.values()):
-            start = next(u.start for u in numbers.values() if u.end == start)
+        elif start - 1 >= 0 and start in number_ending:
+            start = number_ending[start]
         else:
             continue
         found.append(Found(ADDRESS, start, end))

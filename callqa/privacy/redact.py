@@ -3,12 +3,11 @@ text; the scorecard's :class:`~callqa.types.RedactionSummary`."""
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from callqa.config import (
     RedactionConfig,
@@ -16,6 +15,7 @@ from callqa.config import (
 from callqa.privacy.detect import find_pii
 from callqa.privacy.spans import PiiPiece, PiiSpan
 from callqa.privacy.streams import basis
+from callqa.privacy.surfaces import Run, Surface, SurfaceIndex
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import (
     Evidence,
@@ -25,7 +25,9 @@ from callqa.types import (
     Utterance,
     Word,
 )
-from callqa.words.tokens import Token, tokenize
+from callqa.words.tokens import iter_tokens, tokenize
+
+T = TypeVar("T", bound="_Timed")
 
 
 def redact_transcript(transcript: Transcript, spans: Sequence[PiiSpan]) -> Transcript:
@@ -47,9 +49,13 @@ def redact_transcript(transcript: Transcript, spans: Sequence[PiiSpan]) -> Trans
 def _redact_segment(seg: Utterance, pieces: Sequence[tuple[PiiPiece, str]]) -> Utterance:
     pieces = _disjoint(pieces)
     text = basis(seg).text
-    for piece, placeholder in sorted(pieces, key=lambda p: -p[0].char_start):
-        text = text[: piece.char_start] + placeholder + text[piece.char_end :]
-    return dataclasses.replace(seg, text=text, words=_redact_words(seg.words, pieces))
+    parts: list[str] = []
+    at = 0
+    for piece, placeholder in pieces:  # in text order, disjoint: one pass over the text
+        parts += [text[at : piece.char_start], placeholder]
+        at = piece.char_end
+    parts.append(text[at:])
+    return dataclasses.replace(seg, text="".join(parts), words=_redact_words(seg.words, pieces))
 
 
 def _disjoint(pieces: Sequence[tuple[PiiPiece, str]]) -> list[tuple[PiiPiece, str]]:
@@ -121,111 +127,142 @@ def redact_text(text: str, language: str = "en", config: RedactionConfig | None 
     return redact_transcript(transcript, spans).segments[0].text if spans else text
 
 
-@dataclass(frozen=True)
-class _Surface:
-    """The original text of one piece, who said it and when (what to look for in quotes)."""
-
-    placeholder: str
-    text: str
-    tokens: tuple[str, ...]
-    speaker: str
-    start: float
-    end: float
-
-
-def _surfaces(transcript: Transcript, spans: Sequence[PiiSpan]) -> list[_Surface]:
+def _surfaces(transcript: Transcript, spans: Sequence[PiiSpan]) -> list[Surface]:
+    bases: dict[int, str] = {}
     out = []
     for span in spans:
         for piece in span.pieces:
             seg = transcript.segments[piece.segment]
-            text = basis(seg).text[piece.char_start : piece.char_end].strip()
+            if piece.segment not in bases:
+                bases[piece.segment] = basis(seg).text
+            text = bases[piece.segment][piece.char_start : piece.char_end].strip()
             if text:
                 tokens = tuple(t.text for t in tokenize(text))
                 out.append(
-                    _Surface(span.placeholder, text, tokens, seg.speaker, span.start, span.end)
+                    Surface(span.placeholder, text, tokens, seg.speaker, span.start, span.end)
                 )
-    return sorted(out, key=lambda p: -len(p.text))
+    return out
 
 
-def _replace_surfaces(text: str, surfaces: Sequence[_Surface], *, near: bool) -> str:
+def _replace_surfaces(text: str, index: SurfaceIndex, *, near: bool) -> str:
     """Replace each surface, and fragments of it (a quote that starts or ends mid-number).
 
     ``near``: the text was said by the surface's speaker at its time (an evidence quote), so
     a fragment may be a single token at the quote's edge; elsewhere a fragment needs two
-    tokens with a digit, or three tokens.
+    tokens with a digit, or three tokens. Overlapping runs are joined (the longer one's
+    placeholder), so no token of a run is left in clear. One pass over the text.
     """
-    for surface in surfaces:
-        pattern = rf"(?<!\w){re.escape(surface.text)}(?!\w)"
-        text = re.sub(pattern, surface.placeholder.replace("\\", r"\\"), text)
-    runs: list[tuple[int, int, int, str]] = []
-    quote = tokenize(text)
-    for surface in surfaces:
-        for i, k in _common_runs(quote, surface.tokens):
-            if _fragment_ok(quote, i, k, near=near):
-                runs.append((k, quote[i].start, quote[i + k - 1].end, surface.placeholder))
-    taken: list[tuple[int, int, str]] = []
-    for _, a, b, placeholder in sorted(runs, key=lambda r: (-r[0], r[1])):
-        if all(b <= x or y <= a for x, y, _ in taken):
-            taken.append((a, b, placeholder))
-    for a, b, placeholder in sorted(taken, reverse=True):
-        text = text[:a] + placeholder + text[b:]
-    return text
+    if not index.surfaces:
+        return text
+    parts: list[str] = []
+    at = 0
+    region: list[Any] | None = None  # [char_start, char_end, longest run, placeholder]
+    for run in index.runs(iter_tokens(text)):  # in text order, starts never decrease
+        if not (run.whole or _fragment_ok(run, near=near)):
+            continue
+        if region is not None and run.char_start < region[1]:
+            region[1] = max(region[1], run.char_end)
+            if len(run.tokens) > region[2]:
+                region[2:] = [len(run.tokens), run.surface.placeholder]
+            continue
+        if region is not None:
+            parts += [text[at : region[0]], region[3]]
+            at = region[1]
+        region = [run.char_start, run.char_end, len(run.tokens), run.surface.placeholder]
+    if region is not None:
+        parts += [text[at : region[0]], region[3]]
+        at = region[1]
+    parts.append(text[at:])
+    return "".join(parts)
 
 
-def _common_runs(quote: Sequence[Token], tokens: Sequence[str]) -> Iterable[tuple[int, int]]:
-    """(i, k) of the maximal runs ``quote[i:i+k] == tokens[j:j+k]`` (k >= 1, any j)."""
-    for i in range(len(quote)):
-        for j in range(len(tokens)):
-            if i and j and quote[i - 1].text == tokens[j - 1]:
-                continue  # not maximal: the run started earlier
-            k = 0
-            while i + k < len(quote) and j + k < len(tokens) and quote[i + k].text == tokens[j + k]:
-                k += 1
-            if k:
-                yield i, k
-
-
-def _fragment_ok(quote: Sequence[Token], i: int, k: int, *, near: bool) -> bool:
-    words = [t.text for t in quote[i : i + k] if t.text.isalnum()]
+def _fragment_ok(run: Run, *, near: bool) -> bool:
+    words = [t for t in run.tokens if t.isalnum()]
     if not words:
         return False
     has_digit = any(c.isdigit() for w in words for c in w)
     if near:
-        return len(words) >= 2 or has_digit or i == 0 or i + k == len(quote)
+        return len(words) >= 2 or has_digit or run.start == 0 or run.last
     return len(words) >= 3 or (len(words) >= 2 and has_digit)
 
 
-def _scrub(
-    text: str,
-    surfaces: Sequence[_Surface],
-    config: RedactionConfig,
-    language: str,
-    *,
-    near: bool = False,
-) -> str:
-    return redact_text(_replace_surfaces(text, surfaces, near=near), language, config)
+class _Timed(Protocol):
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
 
 
-def _scrub_value(
-    value: Any, surfaces: Sequence[_Surface], config: RedactionConfig, language: str
-) -> Any:
-    """Every string inside a JSON-like value, scrubbed."""
-    if isinstance(value, str):
-        return _scrub(value, surfaces, config, language)
-    if isinstance(value, dict):
-        return {k: _scrub_value(v, surfaces, config, language) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_scrub_value(v, surfaces, config, language) for v in value)
-    return value
+class _ByTime(Generic[T]):
+    """Items of each speaker, looked up by time (1 s tolerance) in O(log n + found)."""
+
+    def __init__(self, items: Sequence[T]) -> None:
+        self._by_speaker: dict[str, list[T]] = {}
+        for item in sorted(items, key=lambda i: i.start):
+            self._by_speaker.setdefault(item.speaker, []).append(item)
+        self._starts = {k: [i.start for i in v] for k, v in self._by_speaker.items()}
+        self._longest = max((i.end - i.start for i in items), default=0.0)
+
+    def around(self, speaker: str, start: float, end: float) -> list[T]:
+        """The items of ``speaker`` within 1 s of ``[start, end]``, in time order."""
+        items = self._by_speaker.get(speaker, [])
+        starts = self._starts.get(speaker, [])
+        lo = bisect.bisect_left(starts, start - 1.0 - self._longest)
+        hi = bisect.bisect_right(starts, end + 1.0)
+        return [i for i in items[lo:hi] if start - 1.0 <= i.end]
 
 
-def _evidence_surfaces(ev: Evidence, surfaces: Sequence[_Surface]) -> list[_Surface]:
-    """Pieces said by the quote's speaker around the quote's time (1 s tolerance)."""
-    return [
-        s
-        for s in surfaces
-        if s.speaker == ev.speaker and s.start <= ev.end + 1.0 and ev.start - 1.0 <= s.end
-    ]
+class _Scrubber:
+    """Scrubs the strings of one scorecard: the spans' surfaces (and fragments), then the text
+    detector. Automata over the surfaces near a quote and detector results are cached, so a
+    sentence quoted by several checks costs once; a quote that, once its surfaces are
+    replaced, is part of its speaker's redacted segment text needs no detector pass (it says
+    nothing the redacted transcript does not)."""
+
+    def __init__(
+        self,
+        surfaces: Sequence[Surface],
+        redacted: Transcript,
+        config: RedactionConfig,
+        language: str,
+    ) -> None:
+        self.config, self.language = config, language
+        self.everywhere = SurfaceIndex(surfaces)
+        self._surfaces = _ByTime(surfaces)
+        self._segments = _ByTime(redacted.segments)
+        self._near: dict[tuple[int, ...], SurfaceIndex] = {}
+        self._detected: dict[str, str] = {}
+
+    def text(self, text: str, *, near: SurfaceIndex | None = None) -> str:
+        replaced = _replace_surfaces(text, near or self.everywhere, near=near is not None)
+        if replaced not in self._detected:
+            self._detected[replaced] = redact_text(replaced, self.language, self.config)
+        return self._detected[replaced]
+
+    def value(self, value: Any) -> Any:
+        """Every string inside a JSON-like value, scrubbed."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.value(v) for v in value)
+        return value
+
+    def evidence(self, ev: Evidence) -> str:
+        """An evidence quote, with fragments of the pieces its speaker said around its time
+        (1 s tolerance)."""
+        near = self._surfaces.around(ev.speaker, ev.start, ev.end)
+        key = tuple(id(s) for s in near)
+        if key not in self._near:
+            self._near[key] = SurfaceIndex(near)
+        replaced = _replace_surfaces(ev.text, self._near[key], near=True)
+        segments = self._segments.around(ev.speaker, ev.start, ev.end)
+        if replaced.strip() and any(replaced in seg.text for seg in segments):
+            return replaced
+        return self.text(ev.text, near=self._near[key])
 
 
 def redact_scorecard(
@@ -256,27 +293,23 @@ def redact_scorecard(
         return dataclasses.replace(
             card, redaction=RedactionSummary(enabled=False, audio_mode=config.audio_mode)
         )
-    surfaces = _surfaces(card.transcript, spans)
-    lang = card.language
+    redacted = redact_transcript(card.transcript, spans)
+    scrub = _Scrubber(_surfaces(card.transcript, spans), redacted, config, card.language)
     checks = tuple(
         dataclasses.replace(
             check,
             evidence=tuple(
-                dataclasses.replace(
-                    ev,
-                    text=_scrub(ev.text, _evidence_surfaces(ev, surfaces), config, lang, near=True),
-                )
-                for ev in check.evidence
+                dataclasses.replace(ev, text=scrub.evidence(ev)) for ev in check.evidence
             ),
-            details=_scrub_value(check.details, surfaces, config, lang),
+            details=scrub.value(check.details),
         )
         for check in card.checks
     )
     return dataclasses.replace(
         card,
-        transcript=redact_transcript(card.transcript, spans),
+        transcript=redacted,
         checks=checks,
-        warnings=tuple(_scrub(w, surfaces, config, lang) for w in card.warnings),
+        warnings=tuple(scrub.text(w) for w in card.warnings),
         redaction=summarize(spans, config),
     )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -19,8 +20,8 @@ from callqa.types import (
     Utterance,
     Word,
 )
-from callqa.words.numbers import find_numbers, fold, normalise
-from callqa.words.tokens import tokenize
+from callqa.words.numbers import NumberUnit, find_numbers, fold, normalise
+from callqa.words.tokens import iter_tokens
 
 
 @cache
@@ -51,7 +52,7 @@ def cue_re(kind: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{alternatives})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tok:
     """A token of one speaker's stream, placed in its segment."""
 
@@ -66,82 +67,124 @@ class Tok:
 
 @dataclass(frozen=True)
 class Basis:
-    """A segment's text as detection sees it, and where each word lies in it."""
+    """A segment's text as detection sees it, and where each word lies in it.
+
+    ``word_starts[k]``, ``word_ends[k]``: the characters ``[start, end)`` of word ``k`` (flat
+    integer arrays: a segment of a million words costs 16 MB here, not hundreds).
+    """
 
     text: str
-    word_chars: tuple[tuple[int, int] | None, ...]
+    word_starts: array[int]
+    word_ends: array[int]
     from_words: bool  # the text was rebuilt from the words (they did not match the text)
 
 
 def basis(seg: Utterance) -> Basis:
-    if not seg.words:
-        return Basis(seg.text, (), False)
-    spans: list[tuple[int, int] | None] = []
+    starts, ends = array("q"), array("q")
     cursor = 0
     for w in seg.words:
         word = w.text.strip()
         at = seg.text.find(word, cursor) if word else -1
         if at < 0:
             return _rebuilt_basis(seg.words)
-        spans.append((at, at + len(word)))
+        starts.append(at)
+        ends.append(at + len(word))
         cursor = at + len(word)
-    return Basis(seg.text, tuple(spans), False)
+    return Basis(seg.text, starts, ends, False)
 
 
 def _rebuilt_basis(words: Sequence[Word]) -> Basis:
     parts: list[str] = []
-    spans: list[tuple[int, int] | None] = []
+    starts, ends = array("q"), array("q")
     pos = 0
     for w in words:
         word = w.text.strip()
-        spans.append((pos, pos + len(word)))
+        starts.append(pos)
+        ends.append(pos + len(word))
         parts.append(word)
         pos += len(word) + 1
-    return Basis(" ".join(parts), tuple(spans), True)
+    return Basis(" ".join(parts), starts, ends, True)
 
 
-def _word_index(basis: Basis, start: int, end: int) -> int | None:
-    for k, span in enumerate(basis.word_chars):
-        if span is not None and span[0] < end and start < span[1]:
-            return k
-    return None
-
-
-def speaker_streams(
-    transcript: Transcript, bases: Sequence[Basis], config: RedactionConfig
-) -> list[list[Tok]]:
-    """One token list per speaker run: a speaker's segments, split where the pause is long."""
+def speaker_runs(transcript: Transcript, config: RedactionConfig) -> list[list[int]]:
+    """The segments of each speaker run: a speaker's segments, split where the pause is long."""
     by_speaker: dict[str, list[int]] = {}
     for i, seg in enumerate(transcript.segments):
         by_speaker.setdefault(seg.speaker, []).append(i)
-    streams: list[list[Tok]] = []
+    runs: list[list[int]] = []
     for indices in by_speaker.values():
-        current: list[Tok] = []
+        current: list[int] = []
         last_end: float | None = None
         for i in indices:
             seg = transcript.segments[i]
             if last_end is not None and seg.start - last_end > config.join_gap_s and current:
-                streams.append(current)
+                runs.append(current)
                 current = []
-            current.extend(_segment_tokens(bases[i], i))
+            current.append(i)
             last_end = seg.end if last_end is None else max(seg.end, last_end)
         if current:
-            streams.append(current)
-    return streams
+            runs.append(current)
+    return runs
 
 
-def _segment_tokens(basis: Basis, i: int) -> list[Tok]:
-    out = []
-    for k, t in enumerate(tokenize(basis.text)):
-        word = _word_index(basis, t.start, t.end)
-        out.append(Tok(t.text, normalise(t.text), i, t.start, t.end, word, k == 0))
-    return out
+def run_tokens(run: Sequence[int], bases: Sequence[Basis]) -> Iterator[Tok]:
+    """The tokens of a speaker run's segments, one after the other (made as they are read)."""
+    for i in run:
+        yield from segment_tokens(bases[i], i)
+
+
+def segment_tokens(basis: Basis, i: int) -> Iterator[Tok]:
+    """The segment's tokens, each with the first word whose characters it overlaps.
+
+    Tokens and words are both in text order, so one pointer walks the words once (linear in
+    the segment's length, however long one segment is)."""
+    starts, ends = basis.word_starts, basis.word_ends
+    w, n = 0, len(starts)
+    for k, t in enumerate(iter_tokens(basis.text)):
+        while w < n and ends[w] <= t.start:
+            w += 1
+        word = w if w < n and starts[w] < t.end else None
+        yield Tok(t.text, normalise(t.text), i, t.start, t.end, word, k == 0)
+
+
+WINDOW_TOKENS = 20_000  # tokens of a stream searched at once (bounds memory on long segments)
+WINDOW_CONTEXT = 1_000  # tokens of context on each side (far more than any number spans)
+
+
+def windows(
+    tokens: Iterable[Tok], *, size: int = WINDOW_TOKENS, context: int = WINDOW_CONTEXT
+) -> Iterator[tuple[list[Tok], int, int]]:
+    """A token stream in overlapping windows: ``(window, own_start, own_end)``.
+
+    The windows' own parts ``window[own_start:own_end]`` tile the stream; each window adds up
+    to ``context`` tokens before and after, so a detection that starts in the own part sees
+    what a search of the whole stream would. The list is reused: use it before the next one.
+    """
+    source = iter(tokens)
+    buffer: list[Tok] = []
+    base = own = 0  # stream positions of buffer[0] and of the current own part
+    done = False
+    while True:
+        while not done and base + len(buffer) < own + size + context:
+            nxt = next(source, None)
+            if nxt is None:
+                done = True
+            else:
+                buffer.append(nxt)
+        if own >= base + len(buffer):
+            return
+        yield buffer, own - base, min(own + size, base + len(buffer)) - base
+        own += size
+        drop = own - context - base
+        if drop > 0:
+            del buffer[:drop]
+            base += drop
 
 
 # --------------------------------------------------------------------------- atoms
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Atom:
     """A number unit, a code-like token ("NO93", "A"), or a separator ("-", "uh") of a stream.
 
@@ -182,14 +225,21 @@ def _classify(tok: Tok) -> tuple[str, str, str]:
     return "break", "", ""
 
 
-def number_blocks(stream: Sequence[Tok], language: str) -> list[list[Atom]]:
-    """Runs of atoms between ordinary words."""
-    units = {u.start: u for u in find_numbers([t.text for t in stream], language)}
+def number_units(stream: Sequence[Tok], language: str) -> list[NumberUnit]:
+    """The spoken or written numbers of a stream (:func:`callqa.words.numbers.find_numbers`)."""
+    return find_numbers([t.norm for t in stream], language)
+
+
+def number_blocks(
+    stream: Sequence[Tok], language: str, units: Sequence[NumberUnit] | None = None
+) -> list[list[Atom]]:
+    """Runs of atoms between ordinary words (``units``: :func:`number_units`, if known)."""
+    starts = {u.start: u for u in (number_units(stream, language) if units is None else units)}
     blocks: list[list[Atom]] = []
     current: list[Atom] = []
     i = 0
     while i < len(stream):
-        unit = units.get(i)
+        unit = starts.get(i)
         if unit is not None and _spelled_letter(stream, i):
             unit = None  # "N O nine three": the letter O, not "oh"
         if unit is not None:

@@ -27,19 +27,20 @@ item fails, the overall score is capped at ``auto_fail_cap`` and the item id is 
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from callqa.checks import CheckContext, defaults, not_applicable, registry
-from callqa.checks.custom import MODES, SPEAKERS, phrase_item
-from callqa.checks.empathy import has_complaint
+from callqa.checks import defaults, registry
+from callqa.checks.custom import MODES, SPEAKERS
+from callqa.config import LimitsConfig
 from callqa.errors import ConfigError
+from callqa.files import UnsafeFileError, read_capped
 from callqa.languages import parse_language
-from callqa.measures.metrics import CallMetrics
-from callqa.types import CheckResult, ItemScore, SectionScore, Transcript
+from callqa.ranges import Range
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent / "rubrics" / "default.toml"
 STARTER_RUBRIC = DEFAULT_RUBRIC.with_name("starter.toml")  # `callqa rubric init` writes it
@@ -48,6 +49,31 @@ NA_RULES = {
     "no_complaint": "the customer stated no problem or complaint",
     "no_audio": "scored from a transcript without audio",
 }
+
+MAX_WEIGHT = 1000.0  # an item's weight; the ratio of weights is what counts
+MAX_PHRASE_PACKS = 100  # user phrase packs one rubric may name
+
+# Ranges of the checks' numeric parameters (the rubric's schema; docs/rubric.md). A parameter
+# not listed takes any finite number from -1e6 to 1e6.
+_SHARE, _COUNT = Range(0.0, 1.0), Range(0, 1000)
+_SHARES = ("min_probability", "min_paraphrase", "partial_score", "min_overlap", "max", "zero_at")
+_COUNTS = ("first_turns", "min_components", "last_turns", "min_customer_words", "min_reflections",
+           "max_repeats", "min_open", "lead_words", "window", "min_digits", "min_words",
+           "max_allowed")  # fmt: skip
+PARAM_RANGES: dict[str, Range] = {
+    **dict.fromkeys(_SHARES, _SHARE),
+    **dict.fromkeys(_COUNTS, _COUNT),
+    "max_per_minute": Range(0.0, 1000.0),
+    "min_agent_seconds": Range(0.0, 3600.0),
+    "min_overlap_s": Range(0.0, 60.0),
+    "level_db": Range(0.0, 120.0),
+    "pitch_st": Range(0.0, 48.0),
+    "min_sd_st": Range(0.0, 48.0),
+    "min_voiced_s": Range(0.0, 3600.0),
+    "max_ratio": Range(0.0, 100.0, low_open=True),
+    "max_wpm": Range(0.0, 1000.0, low_open=True),
+}
+_ANY_PARAM = Range(-1e6, 1e6)
 
 _TOP_KEYS = {
     "name",
@@ -191,7 +217,22 @@ def _params(check: str, params: Any, path: Path, where: str) -> dict[str, Any]:
             raise ConfigError(
                 f"{path}: params.{key} of {check} must be {type(default).__name__}, got {value!r}"
             )
+        _param_in_range(check, key, value, path)
     return dict(params)
+
+
+def _param_in_range(check: str, key: str, value: Any, path: Path) -> None:
+    """Every number in a parameter (a list's items, a table's values) within its range."""
+    allowed = PARAM_RANGES.get(key, _ANY_PARAM)
+    items = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    )
+    items = list(items)
+    if len(items) > 1000:
+        raise ConfigError(f"{path}: params.{key} of {check} has {len(items)} items; at most 1000")
+    for item in items:
+        if isinstance(item, int | float) and not isinstance(item, bool) and item not in allowed:
+            raise ConfigError(f"{path}: params.{key} of {check} must be {allowed}, got {item!r}")
 
 
 def _item(raw: Any, path: Path, where: str, known: set[str]) -> RubricItem:
@@ -219,8 +260,10 @@ def _item(raw: Any, path: Path, where: str, known: set[str]) -> RubricItem:
 
 def _weight(raw: Mapping[str, Any], path: Path, where: str) -> float:
     weight = _need(raw, "weight", (int, float), where, path)
-    if not weight > 0:
-        raise ConfigError(f"{path}: weight of {where} must be > 0, got {weight!r}")
+    if not 0 < weight <= MAX_WEIGHT:  # NaN and inf fail too
+        raise ConfigError(
+            f"{path}: weight of {where} must be > 0 and <= {MAX_WEIGHT:g}, got {weight!r}"
+        )
     return float(weight)
 
 
@@ -333,6 +376,10 @@ def parse_rubric(data: Mapping[str, Any], path: Path) -> Rubric:
     packs = data.get("phrase_packs", [])
     if not isinstance(packs, list) or not all(isinstance(p, str) for p in packs):
         raise ConfigError(f"{path}: phrase_packs must be a list of file paths")
+    if len(packs) > MAX_PHRASE_PACKS:
+        raise ConfigError(
+            f"{path}: phrase_packs names {len(packs)} files; at most {MAX_PHRASE_PACKS}"
+        )
     return Rubric(
         name=str(data.get("name", path.stem)),
         description=str(data.get("description", "")),
@@ -471,163 +518,57 @@ def _no_duplicates(ids: list[str], what: str, path: Path) -> None:
         seen.add(i)
 
 
-def load_rubric(path: Path | None = None) -> Rubric:
+def load_rubric(path: Path | None = None, *, limits: LimitsConfig | None = None) -> Rubric:
     """Read and validate a rubric file (None: the built-in default rubric).
-
-    Raises
-    ------
-    ConfigError
-        The file is missing, not TOML, or invalid (the message names the key and the file).
-    """
-    path = DEFAULT_RUBRIC if path is None else Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"rubric file {path} not found; check the path") from exc
-    except IsADirectoryError as exc:
-        raise ConfigError(f"rubric {path} is a directory; give a .toml file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return parse_rubric(data, path)
-
-
-# --- running and scoring ------------------------------------------------------------------
-
-
-def _na_reason(item: RubricItem, ctx: CheckContext) -> str | None:
-    """Why ``item`` is "na" by one of its ``na_if`` rules, or None."""
-    for rule in item.na_if:
-        if rule == "no_audio" and not ctx.has_audio:
-            return NA_RULES[rule]
-        if rule == "no_complaint" and has_complaint(ctx) is False:
-            return NA_RULES[rule]
-    return None
-
-
-def run_checks(
-    rubric: Rubric,
-    transcript: Transcript,
-    metrics: CallMetrics,
-    *,
-    has_audio: bool,
-    phrase_packs: Sequence[str] = (),
-) -> tuple[CheckResult, ...]:
-    """Run every item's check on one call, in rubric order.
 
     Parameters
     ----------
-    rubric : Rubric
-    transcript : Transcript
-        The unredacted transcript.
-    metrics : CallMetrics
-    has_audio : bool
-        False when scoring a transcript file (audio checks answer "na").
-    phrase_packs : sequence of str
-        Extra user phrase packs (e.g. from the config), merged after the rubric's.
+    path : Path, optional
+        A rubric TOML file.
+    limits : LimitsConfig, optional
+        ``max_rubric_bytes`` caps the file, ``max_phrase_pack_bytes`` each phrase pack it
+        names (defaults: 1 MiB, 4 MiB).
 
     Raises
     ------
     ConfigError
-        An item's check is not in :func:`callqa.checks.registry`.
+        The file is missing, too large, not a regular file, not TOML, or invalid (the message
+        names the key and the file).
     """
-    checks = registry()
-    packs = list(rubric.phrase_packs) + list(phrase_packs)
-    n_words = sum(len(s.words) or len(s.text.split()) for s in transcript.segments)
-    if n_words < rubric.min_words:
-        why = f"too little speech was transcribed to judge the call ({n_words} words)"
-        return tuple(not_applicable(item.check, why) for _, item in rubric.items)
-    out = []
-    for _, item in rubric.items:
-        fn = phrase_item if item.kind == "phrases" else checks.get(item.check)
-        if fn is None:
-            raise ConfigError(f"rubric {rubric.name!r}: no check {item.check!r} is installed")
-        params = {**defaults().get(item.check, {}), **item.params, "phrase_packs": packs}
-        if item.kind == "phrases":
-            params["id"] = item.check
-        ctx = CheckContext(transcript, metrics, has_audio=has_audio, params=params)
-        reason = _na_reason(item, ctx)
-        out.append(not_applicable(item.check, reason) if reason else fn(ctx))
-    return tuple(out)
+    path = DEFAULT_RUBRIC if path is None else Path(path)
+    limits = limits or LimitsConfig()
+    try:
+        data = tomllib.loads(read_capped(path, limits.max_rubric_bytes).decode("utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"rubric file {path} not found; check the path") from exc
+    except UnsafeFileError as exc:
+        raise ConfigError(f"rubric {exc}; give a rubric .toml file") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read rubric {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({_first_line(exc)})") from exc
+    rubric = parse_rubric(data, path)
+    for pack in rubric.phrase_packs:
+        _check_pack_size(Path(pack), limits.max_phrase_pack_bytes, path)
+    return rubric
 
 
-def _weighted(items: Sequence[ItemScore]) -> float | None:
-    scored = [i for i in items if i.verdict != "na" and i.score is not None]
-    total = sum(i.weight for i in scored)
-    if not scored or total <= 0:
-        return None
-    return 100.0 * sum(i.weight * float(i.score or 0.0) for i in scored) / total
-
-
-def score_checks(
-    rubric: Rubric, checks: Sequence[CheckResult]
-) -> tuple[tuple[SectionScore, ...], float | None, tuple[str, ...]]:
-    """Weight check results into section scores, an overall score and the auto-failed items.
-
-    Returns
-    -------
-    sections : tuple of SectionScore
-        Score 0-100 = weighted mean of the section's non-"na" items x 100 (None if all "na").
-    overall : float in [0, 100] or None
-        Weighted mean over every non-"na" item x 100, capped at ``rubric.auto_fail_cap`` when an
-        auto-fail item failed with confidence >= ``rubric.auto_fail_min_confidence``; None when
-        every item is "na" and none auto-failed.
-    auto_failed : tuple of str
-        Ids of auto-fail items whose verdict is a confident "fail" (a result without a
-        confidence counts as confident).
-
-    An item without a result in ``checks`` counts as "na". :func:`withheld_auto_fails` lists
-    the auto-fail items that failed without enough confidence to cap the score.
-    """
-    by_id = {c.id: c for c in checks}
-    sections = []
-    every: list[ItemScore] = []
-    for section in rubric.sections:
-        items = tuple(_item_score(section, item, by_id.get(item.check)) for item in section.items)
-        every += items
-        sections.append(SectionScore(section.id, section.title, _round(_weighted(items)), items))
-    unsure = set(withheld_auto_fails(rubric, checks))
-    failed = tuple(
-        i.id for i in every if i.auto_fail and i.verdict == "fail" and i.id not in unsure
-    )
-    overall = _weighted(every)
-    if failed:
-        overall = (
-            min(overall, rubric.auto_fail_cap) if overall is not None else rubric.auto_fail_cap
+def _check_pack_size(pack: Path, cap: int, rubric: Path) -> None:
+    """A phrase pack the rubric names must be a regular file within ``cap`` bytes (a missing
+    one is reported when the checks read it)."""
+    try:
+        info = pack.stat()
+    except OSError:
+        return
+    if not stat.S_ISREG(info.st_mode) or info.st_size > cap:
+        what = "not a regular file" if not stat.S_ISREG(info.st_mode) else f"{info.st_size:,} bytes"
+        raise ConfigError(
+            f"{rubric}: phrase pack {pack} is {what}; a pack may have at most {cap:,} bytes"
         )
-    return tuple(sections), _round(overall), failed
 
 
-def withheld_auto_fails(rubric: Rubric, checks: Sequence[CheckResult]) -> tuple[str, ...]:
-    """Auto-fail items whose "fail" has a confidence below ``rubric.auto_fail_min_confidence``:
-    they count as an ordinary failed item, do not cap the score, and are listed for review."""
-    auto = {item.check for _, item in rubric.items if item.auto_fail}
-    return tuple(
-        c.id
-        for c in checks
-        if c.id in auto
-        and c.verdict == "fail"
-        and c.confidence is not None
-        and c.confidence < rubric.auto_fail_min_confidence
-    )
-
-
-def _item_score(section: RubricSection, item: RubricItem, result: CheckResult | None) -> ItemScore:
-    verdict = result.verdict if result else "na"
-    score = result.score if result and verdict != "na" else None
-    return ItemScore(
-        id=item.check,
-        section=section.id,
-        title=item.title,
-        weight=item.weight,
-        verdict=verdict,
-        score=score,
-        auto_fail=item.auto_fail,
-    )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def format_rubric(rubric: Rubric) -> str:

@@ -296,6 +296,12 @@ def read_json(path: Path | str, *, max_bytes: int = MAX_SCORECARD_BYTES) -> Scor
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ScorecardError(f"{path} is not JSON ({_first_line(exc)}); {hint}") from exc
+    try:  # a \ud800 escape decodes to a lone surrogate, which no output can encode
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ScorecardError(f"{path} holds half of a UTF-16 surrogate pair; {hint}") from exc
+    except RecursionError as exc:
+        raise ScorecardError(f"{path} is nested too deeply; {hint}") from exc
     if not isinstance(parsed, dict) or "call_id" not in parsed:
         raise ScorecardError(f"{path} is not a callqa scorecard (no call_id); {hint}")
     try:

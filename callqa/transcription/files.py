@@ -27,7 +27,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from callqa.config import LimitsConfig
 from callqa.errors import TranscriptError
+from callqa.files import UnsafeFileError, read_capped
 from callqa.types import AGENT, CUSTOMER, UNKNOWN, Transcript, Utterance, Word
 
 SPEAKER_NAMES: Mapping[str, str] = {
@@ -45,7 +47,9 @@ SPEAKER_NAMES: Mapping[str, str] = {
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
 
 
-def read_transcript(path: Path, *, language: str | None = None) -> Transcript:
+def read_transcript(
+    path: Path, *, language: str | None = None, max_bytes: int | None = None
+) -> Transcript:
     """Read a transcript file (``.json`` or ``.vtt``; other suffixes are sniffed).
 
     Parameters
@@ -55,19 +59,31 @@ def read_transcript(path: Path, *, language: str | None = None) -> Transcript:
     language : str, optional
         ISO 639-1 code that overrides the file's (required for a WebVTT file without a
         ``Language:`` header). "no" is read as "nb".
+    max_bytes : int > 0, optional
+        Refuse a larger file unread (default ``[limits] max_transcript_bytes``, 64 MiB).
 
     Raises
     ------
     TranscriptError
-        The file is missing, unreadable, or malformed; the message says where and what to fix.
+        The file is missing, unreadable, too large, not a regular file, not valid UTF-8 or
+        malformed; the message says where and what to fix.
     """
     path = Path(path)
+    cap = max_bytes or LimitsConfig().max_transcript_bytes
     try:
-        raw = path.read_text(encoding="utf-8-sig")
+        raw = read_capped(path, cap).decode("utf-8-sig")
     except FileNotFoundError as exc:
         raise TranscriptError(f"transcript {path} not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TranscriptError(f"cannot read transcript {path} as UTF-8 text: {exc}") from exc
+    except UnsafeFileError as exc:
+        raise TranscriptError(f"transcript {exc} (see [limits] in docs/configuration.md)") from exc
+    except OSError as exc:
+        raise TranscriptError(f"cannot read transcript {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(
+            f"transcript {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
+    if "\0" in raw:
+        raise TranscriptError(f"transcript {path} holds NUL characters: not a text file")
     if path.suffix.lower() == ".vtt" or raw.lstrip().startswith("WEBVTT"):
         return parse_vtt(raw, path, language=language)
     return parse_json(raw, path, language=language)
@@ -160,6 +176,17 @@ def parse_json(raw: str, path: Path, *, language: str | None = None) -> Transcri
         raise TranscriptError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+    except RecursionError as exc:
+        raise TranscriptError(f"{path}: JSON nested too deeply to be a transcript") from exc
+    try:  # a \ud800 escape decodes to a lone surrogate, which no output can encode
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = f"\\u{ord(exc.object[exc.start]):04x}"
+        raise TranscriptError(
+            f"{path}: holds {bad}, half of a UTF-16 surrogate pair: not valid Unicode text"
+        ) from exc
+    except RecursionError as exc:
+        raise TranscriptError(f"{path}: JSON nested too deeply to be a transcript") from exc
     if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
         raise TranscriptError(f'{path}: expected an object with a "segments" list')
     if language is None and "language" not in data:

@@ -20,7 +20,7 @@ import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from callqa.languages import closest_supported
@@ -55,11 +55,13 @@ class Lexicon:
     unit_and_tens: bool
 
 
+@lru_cache(maxsize=1 << 16)  # a transcript repeats its words: most calls are cache hits
 def normalise(token: str) -> str:
     """Lower-case, NFC-normalised token (the form number words are looked up in)."""
     return unicodedata.normalize("NFC", token).lower()
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
     """ASCII-fold a word: strip diacritics ("štiri" -> "stiri"), "ø" -> "o", "æ" -> "ae"."""
     word = word.replace("ø", "o").replace("æ", "ae")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     """A word, digit run or punctuation mark with its character offsets ``[start, end)``."""
 
@@ -24,3 +25,9 @@ def tokenize(text: str) -> list[Token]:
     "john.smith@example.com" -> john . smith @ example . com; "4532-1234" -> 4532 - 1234.
     """
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+
+
+def iter_tokens(text: str) -> Iterator[Token]:
+    """:func:`tokenize`, one token at a time (for texts too long to hold as a token list)."""
+    for m in _TOKEN_RE.finditer(text):
+        yield Token(m.group(), m.start(), m.end())
