@@ -447,3 +447,14 @@ def test_sentence_with_forbidden_phrase_is_no_reflection() -> None:
     assert run("positive.forbidden_phrases", order).verdict == "fail"
     reflection = call([customer, (A, "So you have called three times about the double charge.")])
     assert run("hear.paraphrase", reflection).verdict == "pass"
+
+
+@pytest.mark.slow
+def test_cue_inside_a_condition_is_an_offer_not_a_reflection() -> None:
+    """"you want" opens a reflection ("so you want a refund"), not an offer ("in case you
+    wanted that"), seen on a real call where a loan-car offer passed as the paraphrase."""
+    customer = (C, "The service light came on two weeks after I bought the car from you.")
+    offer = call([customer, (A, "We can lend a car to you at no charge in case you wanted that.")])
+    assert run("hear.paraphrase", offer).verdict == "fail"
+    reflection = call([customer, (A, "So you want the service light looked at on the new car.")])
+    assert run("hear.paraphrase", reflection).verdict == "pass"
