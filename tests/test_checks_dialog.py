@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from callqa.checks import CheckContext, defaults, registry
+from callqa.checks.text import split_sentences
 from callqa.measures.metrics import CallMetrics
 from callqa.types import AGENT, CUSTOMER, UNKNOWN, CheckResult, Transcript, Utterance
 
@@ -458,3 +459,18 @@ def test_cue_inside_a_condition_is_an_offer_not_a_reflection() -> None:
     assert run("hear.paraphrase", offer).verdict == "fail"
     reflection = call([customer, (A, "So you want the service light looked at on the new car.")])
     assert run("hear.paraphrase", reflection).verdict == "pass"
+
+
+def test_a_confirmed_booking_at_a_clock_time_is_a_timed_next_step() -> None:
+    """The real call's next step: a booking stated, not promised, at "8 a.m." Whisper-style."""
+    ask = (C, "Could I make the appointment for two days from now?")
+    booked = "So I have an 8 a.m. appointment for Jack in the system for two days from now."
+    result = run("action.next_step", call([ask, (A, booked)]))
+    assert (result.verdict, result.score) == ("pass", 1.0)
+    assert result.details["time_frame"] == "days from now"
+    result = run("action.next_step", call([ask, (A, "I have booked you in for 8 a.m. then.")]))
+    assert result.details["time_frame"] == "for 8 am"
+    # "a.m." ends no sentence: the offer of two times is one sentence, not two
+    offer = "Would you prefer between 8 a.m. and 10 a.m. or between 3 p.m. and 5 p.m.?"
+    assert split_sentences(f"{offer} Okay.") == [offer, "Okay."]
+    assert run("action.next_step", call([ask, (A, offer)])).verdict == "fail"  # a question

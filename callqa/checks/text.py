@@ -45,7 +45,8 @@ ANY_TOKEN = "_"  # exactly one token
 MAX_GAP = 3
 
 _TOKEN_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+", re.UNICODE)
-_SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+")
+# no break after a dotted two-letter abbreviation ("8 a.m. or 10 a.m.", "e.g. a refund")
+_SENTENCE_RE = re.compile(r"(?<=[.!?…])(?<!\b\w\.\w\.)\s+")
 
 
 @dataclass(frozen=True)
