@@ -152,7 +152,7 @@ def score_call(
     path : Path or str
         The recording (wav, flac, ogg, mp3, m4a; mono or stereo; any sample rate).
     transcriber : Transcriber
-        A loaded model (see :func:`callqa.transcription.call.load_transcriber`).
+        A loaded model (see :func:`callqa.transcription.load.load_transcriber`).
     config : Config, optional
         Settings (defaults when omitted).
     rubric : Rubric, optional
