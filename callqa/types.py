@@ -235,6 +235,14 @@ class Evidence:
     end: float
     text: str
 
+    def clamped(self, duration_s: float) -> Evidence:
+        """The same evidence with its times inside ``[0, duration_s]`` (s), ``start <= end``."""
+        start = min(max(0.0, self.start), max(0.0, duration_s))
+        end = min(max(start, self.end), max(start, duration_s))
+        if (start, end) == (self.start, self.end):
+            return self
+        return dataclasses.replace(self, start=start, end=end)
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -262,6 +270,13 @@ class CheckResult:
     evidence: tuple[Evidence, ...] = ()
     tip: str = ""
     details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def clamped(self, duration_s: float) -> CheckResult:
+        """The same result with every evidence time inside the call, ``[0, duration_s]``."""
+        evidence = tuple(e.clamped(duration_s) for e in self.evidence)
+        if evidence == self.evidence:
+            return self
+        return dataclasses.replace(self, evidence=evidence)
 
 
 @dataclass(frozen=True)
