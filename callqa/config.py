@@ -97,6 +97,19 @@ class TranscriptionConfig:
         turns, zero the channel outside its turns before decoding, or neither.
     crosstalk_tolerance_s : float >= 0 [s]
         How far a word may reach outside its channel's turns and still count as inside.
+    empty_turn_pass : bool
+        Decode again, on its own, each speech turn of at least ``empty_turn_min_s`` that got
+        no word (no word's midpoint inside it), cut with ``empty_turn_context_s`` either side.
+        Whisper skips short replies in a channel that is mostly silence
+        (benchmarks/results/audio_truth.md).
+    empty_turn_min_s : float > 0 [s]
+        Shortest turn that must have words (for the second pass and the scorecard's
+        ``metrics.coverage``).
+    empty_turn_context_s : float >= 0 [s]
+        Audio kept either side of an empty turn for its second pass.
+    empty_turn_warn_share : float in [0, 1]
+        A scorecard warns when more than this share of the turns of at least
+        ``empty_turn_min_s`` is still without words.
     """
 
     backend: str = "faster-whisper"
@@ -116,6 +129,10 @@ class TranscriptionConfig:
     silence_dbfs: float = -50.0
     crosstalk: str = "drop-words"
     crosstalk_tolerance_s: float = 0.3
+    empty_turn_pass: bool = True
+    empty_turn_min_s: float = 1.0
+    empty_turn_context_s: float = 0.5
+    empty_turn_warn_share: float = 0.1
 
 
 def check_config(config: TranscriptionConfig) -> TranscriptionConfig:

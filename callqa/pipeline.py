@@ -35,7 +35,7 @@ from callqa.privacy.redact import attach_audio_path, redact_scorecard
 from callqa.privacy.spans import PiiSpan
 from callqa.scoring.rubric import Rubric, load_rubric, run_checks, score_checks
 from callqa.scoring.scorecard import Scorecard
-from callqa.transcription.call import transcribe_call
+from callqa.transcription.call import transcribe_call, turn_coverage
 from callqa.transcription.model import Transcriber
 from callqa.types import CallAudio, ModelInfo, RoleDecision, SourceInfo, SpeechActivity, Transcript
 
@@ -249,6 +249,7 @@ def _measure(
         agent_talk_share=shares.get("agent"),
         dynamics=dynamics,
         voice=voice,
+        coverage=turn_coverage(activity.turns, transcript, config.transcription.empty_turn_min_s),
     )
 
 
@@ -288,7 +289,7 @@ def _assemble(
         score=score,
         roles=roles,
         auto_failed=auto_failed,
-        warnings=_warnings(transcript, roles, channels),
+        warnings=_warnings(transcript, roles, metrics, config),
         rubric=rubric.name,
         callqa_version=__version__,
         created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -316,10 +317,18 @@ def _agent_channel_label(audio: CallAudio, decision: RoleDecision) -> str | None
     return decision.agent if audio.n_channels == 2 else None
 
 
-def _warnings(transcript: Transcript, roles: RoleDecision | None, channels: int) -> tuple[str, ...]:
+def _warnings(
+    transcript: Transcript, roles: RoleDecision | None, metrics: CallMetrics, config: Config
+) -> tuple[str, ...]:
     notes = []
     if not transcript.segments:
         notes.append("no speech was transcribed; text checks are 'na'")
+    cover, warn_share = metrics.coverage, config.transcription.empty_turn_warn_share
+    if cover and cover.empty_share and cover.empty_share > warn_share:
+        notes.append(
+            f"{cover.empty} of {cover.turns} speech turns of at least {cover.min_turn_s:g} s got "
+            f"no words ({cover.empty_share:.0%}): evidence may miss what was said there"
+        )
     if roles is not None and roles.method == "none":
         notes.append(
             "speakers could not be told apart (mono call): speaker-specific checks are 'na'"

@@ -218,6 +218,31 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class TurnCoverage:
+    """How many speech turns got no transcribed word (a turn the checks cannot quote).
+
+    Attributes
+    ----------
+    min_turn_s : float [s]
+        Only turns at least this long are counted.
+    turns : int
+        Speech turns of at least ``min_turn_s``.
+    empty : int
+        Of those, the turns with no word of their speaker whose midpoint lies inside them.
+    empty_share : float in [0, 1] or None
+        ``empty / turns``; None without such turns.
+    empty_turns : tuple of Turn
+        The turns left without words, in time order.
+    """
+
+    min_turn_s: float
+    turns: int
+    empty: int
+    empty_share: float | None
+    empty_turns: tuple[Turn, ...] = ()
+
+
+@dataclass(frozen=True)
 class SpeakerTalk:
     """Talk time of one party (s) and its share of all talk (0-1)."""
 
