@@ -212,9 +212,17 @@ class DynamicsConfig:
         Mono: number of speakers; 0 estimates 1 or 2 from the audio (weak, docs/metrics.md).
     interruption_min_overlap_s : float >= 0 [s]
         Overlapped speech shorter than this is ordinary turn-taking, not an interruption.
-    cooperative_tail_s : float >= 0 [s]
-        An overlap that starts within this time of the other party's turn end is cooperative
-        (the interrupter anticipated the end); earlier it is competitive.
+    transition_tail_s : float >= 0 [s]
+        An overlap that starts within this time of the other party's turn end is a transition
+        overlap: the incoming party came in as the other was finishing (Jefferson 1984).
+    simultaneous_start_s : float >= 0 [s]
+        Two turns that start within this time of each other are a simultaneous start (both
+        self-selected at the same transition point; Sacks, Schegloff & Jefferson 1974).
+    echo_window_s : float > 0 [s]
+        An incoming whose words repeat what the other party said in this many seconds before
+        it is an echo (a confirmation by repeating; Clark & Schaefer 1989).
+    echo_min_share : float in (0, 1]
+        Share of the incoming's words (backchannel words aside) that must repeat the other's.
     backchannel_max_s : float > 0 [s]
         Longest listener response ("mm", "yeah", "ja", "joo", "sì", "aha") that can be a
         backchannel.
@@ -238,7 +246,10 @@ class DynamicsConfig:
     diarization_step_s: float = 0.75
     n_speakers: int = 2
     interruption_min_overlap_s: float = 0.5
-    cooperative_tail_s: float = 1.0
+    transition_tail_s: float = 1.0
+    simultaneous_start_s: float = 0.5
+    echo_window_s: float = 10.0
+    echo_min_share: float = 0.5
     backchannel_max_s: float = 1.0
     backchannel_words: tuple[str, ...] = BACKCHANNEL_WORDS
     non_talk_min_s: float = 3.0
