@@ -283,20 +283,21 @@ class VoiceConfig:
         Step of the plotting contour and of the raised-voice search.
     min_step_voiced_s : float > 0 [s]
         A contour step needs this much voiced, dominant speech to get an F0 and a level.
-    baseline_percentile : float in [0, 100]
-        Anchor of the speaker's calm baseline: the baseline is the median of the steps less
-        than ``raised_level_db`` (``raised_pitch_st``) above this percentile of the steps, so
-        up to 3/4 of the speech can be raised without moving it.
     raised_level_db : float [dB]
-        A step is raised when its level is at least this far above the baseline ...
+        A step is raised when its level is at least this far above the speaker's baseline
+        (the median of its steps) ...
     raised_pitch_st : float [st]
-        ... or its pitch at least this far above the baseline while its level is at least
-        half of ``raised_level_db`` above it.
+        ... or its pitch at least this far above the pitch baseline while its level is at
+        least half the level threshold above it.
+    raised_spread_z : float >= 0
+        ... and both thresholds are at least this many robust SDs (1.4826 x MAD) of the
+        speaker's own steps, so ordinary variation of a lively voice is not "raised".
     raised_min_s, raised_max_gap_s : float [s]
         A raised stretch lasts at least ``raised_min_s``; raised steps closer than
         ``raised_max_gap_s`` join into one stretch.
     pressure_window_s : float [s]
-        The agent's speech up to this long after a customer's raised stretch is "under pressure".
+        The agent's speech up to this long after a customer's raised stretch is measured as
+        its response (``VoiceMetrics.responses``).
     pause_min_s : float [s]
         Gaps between words at least this long are pauses (excluded from articulation time).
     n_parts : int >= 1
@@ -311,9 +312,9 @@ class VoiceConfig:
     min_lufs_speech_s: float = 1.0
     contour_step_s: float = 0.5
     min_step_voiced_s: float = 0.1
-    baseline_percentile: float = 25.0
     raised_level_db: float = 6.0
     raised_pitch_st: float = 3.0
+    raised_spread_z: float = 2.5
     raised_min_s: float = 2.0
     raised_max_gap_s: float = 1.0
     pressure_window_s: float = 10.0
