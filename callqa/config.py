@@ -209,7 +209,9 @@ class DynamicsConfig:
     diarization_step_s : float > 0 [s]
         Mono: hop between embedding windows.
     n_speakers : int in [0, 3]
-        Mono: number of speakers; 0 estimates 1 or 2 from the audio (weak, docs/metrics.md).
+        Mono: number of speakers; 0 estimates one, two, or three or more voices from the audio
+        (docs/metrics.md, "Voice count"). With three or more, the two with the most speech
+        are the parties and the others are "unknown".
     interruption_min_overlap_s : float >= 0 [s]
         Overlapped speech shorter than this is ordinary turn-taking, not an interruption.
     transition_tail_s : float >= 0 [s]
@@ -244,7 +246,7 @@ class DynamicsConfig:
     gate_db: float = 6.0
     diarization_window_s: float = 1.5
     diarization_step_s: float = 0.75
-    n_speakers: int = 2
+    n_speakers: int = 0
     interruption_min_overlap_s: float = 0.5
     transition_tail_s: float = 1.0
     simultaneous_start_s: float = 0.5

@@ -250,6 +250,7 @@ def _measure(
         dynamics=dynamics,
         voice=voice,
         coverage=turn_coverage(activity.turns, transcript, config.transcription.empty_turn_min_s),
+        voices=activity.voices,
     )
 
 
@@ -329,9 +330,21 @@ def _warnings(
             f"{cover.empty} of {cover.turns} speech turns of at least {cover.min_turn_s:g} s got "
             f"no words ({cover.empty_share:.0%}): evidence may miss what was said there"
         )
-    if roles is not None and roles.method == "none":
+    voices = metrics.voices
+    if voices is not None and voices.voices == 1:
+        notes.append(
+            f"one voice heard ({voices.reason}): no customer is assumed; two-party and "
+            "speaker-specific checks are 'na'"
+        )
+    elif roles is not None and roles.method == "none":
         notes.append(
             "speakers could not be told apart (mono call): speaker-specific checks are 'na'"
+        )
+    if voices is not None and voices.voices >= 3:
+        main = " and ".join(f"{v:.0%}" for v in voices.shares[:2])
+        notes.append(
+            "three or more voices heard: scored the two with the most speech as agent and "
+            f"customer ({main} of the speech); the other voices are 'unknown'"
         )
     elif roles is not None and roles.method == "auto" and roles.confidence < 0.6:
         notes.append(

@@ -146,6 +146,32 @@ class RoleDecision:
 
 
 @dataclass(frozen=True)
+class SpeakerCount:
+    """How many voices diarization heard in a mono call, and how far apart the two main ones are.
+
+    Attributes
+    ----------
+    voices : int
+        1, 2, or 3 for "three or more".
+    windows : int
+        Speech windows embedded (1.5 s every 0.75 s of speech).
+    separation : float in [-1, 1] or None
+        Cosine similarity of the two main voices' mean embeddings (1 = the same voice); None
+        when no two-way split was made.
+    shares : tuple of float
+        Share of the speech windows of each voice found, largest first.
+    reason : str
+        One sentence: how the count was reached.
+    """
+
+    voices: int
+    windows: int
+    separation: float | None
+    shares: tuple[float, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class SpeechActivity:
     """Who spoke when: speaker turns from VAD (and diarization for mono calls)."""
 
@@ -154,6 +180,7 @@ class SpeechActivity:
     speakers: tuple[str, ...] = (AGENT, CUSTOMER)
     roles: RoleDecision | None = None  # set once roles are decided (callqa.measures.roles)
     channel_map: tuple[tuple[str, int], ...] = ()  # speaker -> channel index (stereo only)
+    voices: SpeakerCount | None = None  # mono: what diarization heard (None for stereo)
 
     def channel_of(self, speaker: str) -> int | None:
         """Index of the channel that carries ``speaker`` (stereo), None for mono."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from callqa.measures.dynamics import DynamicsMetrics
 from callqa.measures.voice import VoiceMetrics
-from callqa.types import SpeakerTalk, TurnCoverage
+from callqa.types import SpeakerCount, SpeakerTalk, TurnCoverage
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class CallMetrics:
     coverage : TurnCoverage or None
         Speech turns of at least 1 s and how many got no transcribed word
         (:func:`callqa.transcription.call.turn_coverage`).
+    voices : SpeakerCount or None
+        Mono calls: how many voices diarization heard and how far apart the two main ones
+        are (None for stereo calls).
     """
 
     duration_s: float
@@ -36,3 +39,4 @@ class CallMetrics:
     dynamics: DynamicsMetrics | None = None
     voice: VoiceMetrics | None = None
     coverage: TurnCoverage | None = None
+    voices: SpeakerCount | None = None
