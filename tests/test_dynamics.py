@@ -149,6 +149,17 @@ def test_echo_of_the_customers_words_is_a_confirmation() -> None:
     assert event.kind == "echo"
 
 
+def test_common_words_are_no_echo() -> None:
+    """The agent's words share only "have", "the", "you" with the customer's: not an echo."""
+    act = activity((CUSTOMER, 0.0, 6.0), (AGENT, 3.5, 8.0))
+    tr = Transcript("en", (
+        say(CUSTOMER, 0.0, 6.0, "But I have already called three times and every time you"),
+        say(AGENT, 3.5, 8.0, "Look, you have to call another number."),
+    ))  # fmt: skip
+    (event,) = measure_dynamics(act, tr, 8.0, CFG).interruptions
+    assert event.kind == "competitive"
+
+
 def test_closing_said_together_is_an_echo() -> None:
     """A mutual goodbye: the customer's "Bye." overlapped by the agent's "Bye-bye."."""
     act = activity((CUSTOMER, 10.0, 12.0), (AGENT, 10.6, 11.6), (AGENT, 0.0, 9.0))

@@ -194,9 +194,7 @@ def outside(matches: Iterable[Match], exceptions: Sequence[Match]) -> list[Match
     return [m for m in matches if not any(m.overlaps(e) for e in exceptions)]
 
 
-def _starts(
-    tokens: Sequence[Token], phrase: Phrase, index: dict[str, list[int]]
-) -> Iterable[int]:
+def _starts(tokens: Sequence[Token], phrase: Phrase, index: dict[str, list[int]]) -> Iterable[int]:
     """Positions where ``phrase`` may start: where its first token matches. A plain first word
     is looked up in ``index`` (surface forms and lemmas -> positions) instead of being compared
     with every token; gaps, "=", "*" and "_" are checked at every position."""

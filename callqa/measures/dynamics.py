@@ -257,6 +257,8 @@ QUESTION_WORDS = {
            "ali", "a", "lahko", "imate", "ste"),
 }  # fmt: skip
 ATTEMPT_GAP_S = 0.5  # a pause shorter than this does not end an attempt to take the floor
+ECHO_MIN_LETTERS = 4  # shorter words ("the", "you", "and") repeat by chance, not as an echo
+ECHO_MAX_WORDS = 3  # a repeat of only short words is an echo when it is this short
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 _WORD_CHARS = re.compile(r"[^\w\s'-]", re.UNICODE)
 
@@ -444,14 +446,18 @@ def _kind(c: _Context, allowed: set[str], config: DynamicsConfig) -> str | None:
 
 
 def _echoes(said: list[Word], heard: list[Word], allowed: set[str], min_share: float) -> bool:
-    """True when at least ``min_share`` of ``said`` (backchannel words aside, at least one
-    word) are words of ``heard``: the incoming repeats what it just heard (Clark & Schaefer
-    1989, display of understanding)."""
+    """True when the incoming repeats what it just heard (Clark & Schaefer 1989, display of
+    understanding): at least ``min_share`` of its content words (4+ letters, or with a digit;
+    backchannel words aside) are words of ``heard``, or it is a short phrase (at most
+    ``ECHO_MAX_WORDS`` words) made only of words of ``heard`` ("bye-bye" to "bye")."""
     tokens = [x for w in said for x in _tokens(w.text) if not _is_backchannel_word(x, allowed)]
     if not tokens:
         return False
     pool = {x for w in heard for x in _tokens(w.text)}
-    return sum(x in pool for x in tokens) >= min_share * len(tokens)
+    content = [x for x in tokens if len(x) >= ECHO_MIN_LETTERS or any(c.isdigit() for c in x)]
+    if content:
+        return sum(x in pool for x in content) >= min_share * len(content)
+    return len(tokens) <= ECHO_MAX_WORDS and all(x in pool for x in tokens)
 
 
 def _completed_before(heard: list[Word], start: float) -> bool:
