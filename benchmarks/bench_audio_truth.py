@@ -59,7 +59,6 @@ OUT = ROOT / "benchmarks" / "results" / "audio_truth.md"
 SAMPLES = ROOT / "sample_calls"
 SR = 16_000
 CLIPS = ("en_jfk.flac", "it_leopard.wav", "nb_npsc_short.mp3", "nb_npsc_medium.mp3")
-RAISED_DB = 10.0
 
 
 def rttm(path: Path, names: dict[str, str] | None = None) -> list[Turn]:
@@ -86,22 +85,23 @@ def write_mono_mix(folder: Path) -> Path:
     return path
 
 
-RAISED = (
-    ("right", 127.2, 134.4, "customer, complaint: 'It's not making any ... crazy noises yet'"),
-    ("left", 140.5, 147.9, "agent, answering it: 'The first availability we have is ...'"),
-    ("right", 166.6, 175.4, "customer, keen: 'Okay, well let me tell you what, I'm going to "
-     "come in as soon as possible'"),
-    ("right", 229.6, 232.2, "customer, delight: 'All right, sounds great, thank you so much'"),
+RAISED = (  # (channel, start s, end s, gain over the rest of the call dB, what is said)
+    ("right", 127.2, 134.4, 10.0, "customer, complaint: 'It's not making any ... crazy noises'"),
+    ("left", 140.5, 147.9, 10.0, "agent, answering it: 'The first availability we have is ...'"),
+    ("right", 166.6, 175.4, 14.0, "customer, keen: 'Okay, well let me tell you what, I'm going "
+     "to come in as soon as possible'"),
 )  # fmt: skip
+QUIET_DB = 14.0  # the rest of the call is this much lower, so no stretch clips
 
 
 def write_raised_call(folder: Path) -> Path:
-    """The AWS call at -10 dB everywhere except three stretches left at their level: +10 dB
-    over the speaker's own baseline there, with no clipping."""
+    """The AWS call at -14 dB except three stretches raised over the rest (+10, +10, +14 dB
+    over the speaker's own level), with no clipping."""
     y, sr = sf.read(AWS, dtype="float32")
-    gain = np.full(y.shape, 10 ** (-RAISED_DB / 20), dtype=np.float32)
-    for side, start, end, _ in RAISED:
-        gain[int(start * sr) : int(end * sr), 0 if side == "left" else 1] = 1.0
+    gain = np.full(y.shape, 10 ** (-QUIET_DB / 20), dtype=np.float32)
+    for side, start, end, db, _ in RAISED:
+        channel = 0 if side == "left" else 1
+        gain[int(start * sr) : int(end * sr), channel] = 10 ** ((db - QUIET_DB) / 20)
     path = folder / "aws_auto_repairs_40_raised.wav"
     sf.write(path, y * gain, sr, subtype="PCM_16")
     return path
@@ -365,9 +365,9 @@ def tone_section(lines: list[str], cards: dict) -> None:
         "",
         "Calm real calls: a raised-voice flag is `tone.no_raised_voice` failing; a pressure flag",
         "is `tone.steady_under_pressure` applying (not `na`). The synthetic call is the AWS call",
-        f"at -{RAISED_DB:.0f} dB except three stretches left at their level (+{RAISED_DB:.0f} dB",
-        "over the speaker's own baseline): "
-        + "; ".join(f"{a:.1f}-{b:.1f} s {what}" for _, a, b, what in RAISED)
+        f"with everything {QUIET_DB:.0f} dB down except three stretches, raised over the rest of",
+        "the speaker's speech by: "
+        + "; ".join(f"+{db:.0f} dB {a:.1f}-{b:.1f} s {what}" for _, a, b, db, what in RAISED)
         + ".",
         "",
         "| call | material | raised stretches (speaker: start-end s) | no_raised_voice | "
@@ -379,7 +379,7 @@ def tone_section(lines: list[str], cards: dict) -> None:
         ("aws_mono", "the same mixed to mono", "real, calm"),
         ("pyannote", "pyannote_sample.wav", "real, calm"),
         *((c, f"speech/{c}", "real, calm") for c in CLIPS),
-        ("raised", "AWS call with +10 dB stretches", "synthetic"),
+        ("raised", "AWS call with raised stretches", "synthetic"),
     ):
         card = cards[key]
         verdicts = {c.id: c for c in card.checks}

@@ -292,8 +292,9 @@ class VoiceConfig:
         ... or its pitch at least this far above the pitch baseline while its level is at
         least half the level threshold above it.
     raised_spread_z : float >= 0
-        ... and both thresholds are at least this many robust SDs (1.4826 x MAD) of the
-        speaker's own steps, so ordinary variation of a lively voice is not "raised".
+        ... and both thresholds are at least this many robust SDs (1.4826 x the lower-half
+        MAD) of the speaker's own steps, so ordinary variation of a lively voice is not
+        "raised".
     raised_min_s, raised_max_gap_s : float [s]
         A raised stretch lasts at least ``raised_min_s``; raised steps closer than
         ``raised_max_gap_s`` join into one stretch.
@@ -316,7 +317,7 @@ class VoiceConfig:
     min_step_voiced_s: float = 0.1
     raised_level_db: float = 6.0
     raised_pitch_st: float = 3.0
-    raised_spread_z: float = 2.5
+    raised_spread_z: float = 2.0
     raised_min_s: float = 2.0
     raised_max_gap_s: float = 1.0
     pressure_window_s: float = 10.0

@@ -263,7 +263,7 @@ def no_raised_voice(ctx: CheckContext) -> CheckResult:
     """The agent never raises its voice: no raised stretch measured by the voice stage.
 
     A raised stretch (``[voice] raised_*``) is at least 2 s of 0.5-s steps at least
-    max(6 dB, 2.5 robust SDs) over the agent's median level, or max(3 st, 2.5 robust SDs) over
+    max(6 dB, 2 robust SDs) over the agent's median level, or max(3 st, 2 robust SDs) over
     its median pitch with the level at least half the level threshold over.
     """
     voice = _voice(NO_RAISED, ctx)

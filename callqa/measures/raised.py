@@ -1,12 +1,13 @@
 """Raised voice against the speaker's own baseline, the customer's agitation over the call, and
 the agent's level and pitch around each of the customer's raised stretches.
 
-The baseline is robust and the speaker's own: the median of its 0.5-s step levels (and pitches)
-over the whole call, and its spread the median absolute deviation (MAD) scaled to a standard
-deviation. A step is raised only when it stands out from *this speaker's* ordinary variation,
-so a lively voice (level SD 4 dB: 7 % of its steps lie 6 dB over the median by chance) is not
-read as shouting, and a bright greeting is a few steps among hundreds: neither special-cased
-nor dominant. Whether a raised stretch is *pressure* (negative arousal) is decided by the tone
+The baseline is robust and the speaker's own: the median of its 0.5-s step levels (and
+pitches) over the whole call, and its spread the median absolute deviation of the steps below
+the median, scaled to a standard deviation (raised steps lie above the median and cannot widen
+it). A step is raised only when it stands out from *this speaker's* ordinary variation, so a
+lively voice (level SD 4 dB: 7 % of its steps lie 6 dB over the median by chance) is not read
+as shouting, and a bright greeting is a few steps among hundreds: neither special-cased nor
+dominant. Whether a raised stretch is *pressure* (negative arousal) is decided by the tone
 checks, from what the customer says there (:mod:`callqa.checks.tone`).
 """
 
@@ -45,7 +46,7 @@ class RaisedRule:
 
     level_db: float = 6.0
     pitch_st: float = 3.0
-    spread_z: float = 2.5
+    spread_z: float = 2.0
     min_s: float = 2.0
     max_gap_s: float = 1.0
     step_s: float = 0.5
@@ -93,7 +94,8 @@ def step_contour(frames: Frames, config: VoiceConfig) -> tuple[np.ndarray, np.nd
 @dataclass(frozen=True)
 class Baseline:
     """A speaker's ordinary voice: median level (dBFS) and pitch (Hz) of its steps, and the
-    robust spread of each (1.4826 x MAD: dB, st). None without measured steps."""
+    robust spread of each (1.4826 x the median distance to the median of the steps below it:
+    dB, st). None without measured steps."""
 
     level_dbfs: float | None
     level_spread_db: float | None
@@ -112,10 +114,14 @@ def baselines(level: Sequence[float | None], f0: Sequence[float | None]) -> Base
 
 
 def _median_mad(values: np.ndarray) -> tuple[float | None, float | None]:
+    """Median and robust SD from the steps at or below the median (1.4826 x their median
+    distance to it): raised steps lie above the median, so they cannot widen the spread that
+    decides whether they are raised."""
     if values.size == 0:
         return None, None
     median = float(np.median(values))
-    return median, MAD_TO_SD * float(np.median(np.abs(values - median)))
+    lower = median - values[values <= median]
+    return median, MAD_TO_SD * float(np.median(lower))
 
 
 # --------------------------------------------------------------------------- raised
@@ -131,62 +137,75 @@ def thresholds(sv: SpeakerVoice, rule: RaisedRule) -> tuple[float, float]:
     )
 
 
-def _raised_steps(sv: SpeakerVoice, rule: RaisedRule) -> list[tuple[float, float, float | None]]:
-    """(centre s, level over baseline dB, pitch over baseline st) of each raised step."""
+def _steps(sv: SpeakerVoice) -> list[tuple[float, float, float | None]]:
+    """(centre s, level over baseline dB, pitch over baseline st) of each measured step."""
     base_level, base_f0 = sv.loudness.baseline_dbfs, sv.loudness.baseline_f0_hz
     if base_level is None:
         return []
-    level_thr, pitch_thr = thresholds(sv, rule)
-    steps = []
-    for t, f0, lv in zip(sv.contour_t, sv.contour_f0_hz, sv.contour_level_db, strict=True):
-        if lv is None:
-            continue
-        rel_l = lv - base_level
-        rel_p = None if f0 is None or base_f0 is None else 12.0 * math.log2(f0 / base_f0)
-        high_pitch = rel_p is not None and rel_p >= pitch_thr and rel_l >= level_thr / 2
-        if rel_l >= level_thr or high_pitch:
-            steps.append((t, rel_l, rel_p))
-    return steps
+    return [
+        (
+            t,
+            lv - base_level,
+            None if f0 is None or base_f0 is None else 12.0 * math.log2(f0 / base_f0),
+        )
+        for t, f0, lv in zip(sv.contour_t, sv.contour_f0_hz, sv.contour_level_db, strict=True)
+        if lv is not None
+    ]
 
 
 def find_raised(sv: SpeakerVoice, rule: RaisedRule | None = None) -> tuple[Stretch, ...]:
     """Raised-voice stretches of one speaker, from its contour and baseline.
 
-    A step is raised when its level is at least the level threshold over the speaker's
-    baseline, or its pitch at least the pitch threshold over the pitch baseline with the level
-    at least half the level threshold over (:func:`thresholds`). Raised steps closer than
-    ``rule.max_gap_s`` join; stretches shorter than ``rule.min_s`` are dropped.
+    Steps at least half the level threshold over the baseline (:func:`thresholds`) are
+    candidates; candidates closer than ``rule.max_gap_s`` join, and a stretch runs from the
+    first to the last of them that is over a threshold itself. A stretch is raised when its
+    median step is at least the level threshold over the baseline, or its median pitch at
+    least the pitch threshold over the pitch baseline (its level being at least half the
+    threshold over, as every candidate's is), and its steps that are over a threshold add up
+    to at least ``rule.min_s``. Judging a stretch by its median keeps a shout whose single
+    steps dip below the threshold; counting only the steps over it keeps a 1-s burst, padded
+    by the half-loud steps at its edges, from being a 2-s stretch.
 
     Returns
     -------
     tuple of Stretch, in time order.
     """
     rule = rule or RaisedRule()
+    level_thr, pitch_thr = thresholds(sv, rule)
     groups: list[list[tuple[float, float, float | None]]] = []
-    for step in _raised_steps(sv, rule):
+    for step in _steps(sv):
+        if step[1] < level_thr / 2:
+            continue
         if groups and step[0] - groups[-1][-1][0] - rule.step_s <= rule.max_gap_s + 1e-9:
             groups[-1].append(step)
         else:
             groups.append([step])
     stretches = []
     for g in groups:
+        over = [lv >= level_thr or (p is not None and p >= pitch_thr) for _, lv, p in g]
+        if not any(over):
+            continue
+        g = g[
+            over.index(True) : len(over) - over[::-1].index(True)
+        ]  # from the first to the last step over
         start, end = g[0][0] - rule.step_s / 2, g[-1][0] + rule.step_s / 2
         pitches = [p for _, _, p in g if p is not None]
-        if end - start >= rule.min_s - 1e-9:
+        loud = float(np.median([lv for _, lv, _ in g])) >= level_thr
+        high = bool(pitches) and float(np.median(pitches)) >= pitch_thr
+        if sum(over) * rule.step_s >= rule.min_s - 1e-9 and (loud or high):
             peak_p = max(pitches) if pitches else None
             stretches.append(Stretch(start, end, max(lv for _, lv, _ in g), peak_p))
     return tuple(stretches)
 
 
 def raised_share(sv: SpeakerVoice, t0: float, t1: float, rule: RaisedRule) -> float | None:
-    """Share of ``sv``'s measured steps in [t0, t1) that are raised; None without steps."""
-    measured = [
-        t for t, lv in zip(sv.contour_t, sv.contour_level_db, strict=True) if lv is not None
-    ]
-    inside = [t for t in measured if t0 <= t < t1]
+    """Share of ``sv``'s measured steps in [t0, t1) that lie in a raised stretch; None
+    without steps."""
+    inside = [t for t, _, _ in _steps(sv) if t0 <= t < t1]
     if not inside:
         return None
-    raised = [t for t, _, _ in _raised_steps(sv, rule) if t0 <= t < t1]
+    stretches = find_raised(sv, rule)
+    raised = [t for t in inside if any(s.start <= t < s.end for s in stretches)]
     return len(raised) / len(inside)
 
 

@@ -47,9 +47,10 @@ class LoudnessStats:
     baseline_f0_hz : float or None [Hz]
         The speaker's ordinary pitch: median of its step pitches.
     level_spread_db : float or None [dB]
-        Robust SD of the step levels around the baseline (1.4826 x MAD).
+        Robust SD of the step levels around the baseline (1.4826 x the median distance of
+        the steps below the median to it).
     pitch_spread_st : float or None [st]
-        Robust SD of the step pitches around the pitch baseline (1.4826 x MAD).
+        Robust SD of the step pitches around the pitch baseline (found the same way).
     """
 
     rms_dbfs: float | None
