@@ -150,11 +150,11 @@ def test_echo_of_the_customers_words_is_a_confirmation() -> None:
 
 
 def test_common_words_are_no_echo() -> None:
-    """The agent's words share only "have", "the", "you" with the customer's: not an echo."""
+    """The agent's words share only "have" and "the" with the customer's: not an echo."""
     act = activity((CUSTOMER, 0.0, 6.0), (AGENT, 3.5, 8.0))
     tr = Transcript("en", (
-        say(CUSTOMER, 0.0, 6.0, "But I have already called three times and every time you"),
-        say(AGENT, 3.5, 8.0, "Look, you have to call another number."),
+        say(CUSTOMER, 0.0, 6.0, "But I have already called three times and every time the"),
+        say(AGENT, 3.5, 8.0, "have the call, I have a number, really."),
     ))  # fmt: skip
     (event,) = measure_dynamics(act, tr, 8.0, CFG).interruptions
     assert event.kind == "competitive"

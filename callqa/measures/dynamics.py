@@ -257,7 +257,7 @@ QUESTION_WORDS = {
            "ali", "a", "lahko", "imate", "ste"),
 }  # fmt: skip
 ATTEMPT_GAP_S = 0.5  # a pause shorter than this does not end an attempt to take the floor
-ECHO_MIN_LETTERS = 4  # shorter words ("the", "you", "and") repeat by chance, not as an echo
+ECHO_MIN_LETTERS = 5  # shorter words ("the", "you", "have") repeat by chance, not as an echo
 ECHO_MAX_WORDS = 3  # a repeat of only short words is an echo when it is this short
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 _WORD_CHARS = re.compile(r"[^\w\s'-]", re.UNICODE)
@@ -447,7 +447,7 @@ def _kind(c: _Context, allowed: set[str], config: DynamicsConfig) -> str | None:
 
 def _echoes(said: list[Word], heard: list[Word], allowed: set[str], min_share: float) -> bool:
     """True when the incoming repeats what it just heard (Clark & Schaefer 1989, display of
-    understanding): at least ``min_share`` of its content words (4+ letters, or with a digit;
+    understanding): at least ``min_share`` of its content words (5+ letters, or with a digit;
     backchannel words aside) are words of ``heard``, or it is a short phrase (at most
     ``ECHO_MAX_WORDS`` words) made only of words of ``heard`` ("bye-bye" to "bye")."""
     tokens = [x for w in said for x in _tokens(w.text) if not _is_backchannel_word(x, allowed)]
