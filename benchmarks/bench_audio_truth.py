@@ -29,6 +29,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI sets it (callqa/cli/__init__.py)
 
 from callqa import pipeline  # noqa: E402
 from callqa.audio.activity import detect_activity  # noqa: E402
@@ -420,7 +421,9 @@ def timing_section(lines: list[str], cards: dict) -> None:
     lines += [
         "## 6. Time: stages other than transcription against transcription",
         "",
-        "One run, one process, models loaded once and warmed up (every language) before timing.",
+        "One run, one process, models loaded once and warmed up (every language) before timing,",
+        "OMP_WAIT_POLICY=PASSIVE as the CLI sets it (without it the transcriber's OpenMP threads",
+        "busy-wait and the checks stage took 1.7-9.8 CPU s instead of 0.1-0.2 on en_poor).",
         "Other = decode + activity (VAD, diarization) + roles + dynamics + voice + checks +",
         "redact. Wall: the scorecards' `timings_s`. CPU: process CPU seconds of each stage, all",
         "threads (Whisper runs 2), which machine load does not inflate. Measured on the shared",
