@@ -452,7 +452,7 @@ def test_sentence_with_forbidden_phrase_is_no_reflection() -> None:
 
 @pytest.mark.slow
 def test_cue_inside_a_condition_is_an_offer_not_a_reflection() -> None:
-    """"you want" opens a reflection ("so you want a refund"), not an offer ("in case you
+    """ "you want" opens a reflection ("so you want a refund"), not an offer ("in case you
     wanted that"), seen on a real call where a loan-car offer passed as the paraphrase."""
     customer = (C, "The service light came on two weeks after I bought the car from you.")
     offer = call([customer, (A, "We can lend a car to you at no charge in case you wanted that.")])
