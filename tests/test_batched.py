@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
@@ -27,6 +27,7 @@ from callqa.transcription.batched import (
 from callqa.transcription.call import transcribe_call
 from callqa.transcription.model import WindowTranscriber
 from callqa.transcription.windows import (
+    LazyMap,
     Piece,
     Window,
     pack_windows,
@@ -162,6 +163,33 @@ def test_words_go_back_to_call_time_and_split_at_cuts() -> None:
     assert [(u.start, u.end, u.text) for u in whole] == [(10.4, 11.0, "A.")]
 
 
+def test_lazy_windows_are_cut_only_when_read() -> None:
+    cut: list[int] = []
+
+    def make(i: int) -> np.ndarray:
+        cut.append(i)
+        return np.full(3, i, np.float32)
+
+    lazy = LazyMap([0, 1, 2, 3], make)
+    assert len(lazy) == 4 and cut == []
+    assert lazy[2][0] == 2.0 and cut == [2]
+    assert [a[0] for a in lazy[1:3]] == [1.0, 2.0] and cut == [2, 1, 2]
+
+
+def test_no_window_is_longer_than_whisper_reads() -> None:
+    """A 100 s monologue of a 10-minute call: every window handed to the model is at most
+    30 s, and the monologue's words come back across the cuts in call time."""
+    mono = _talk(600.0, [(200.0, 300.0)])
+    activity = SpeechActivity(turns=(Turn("spk0", 200.0, 300.0),), method="hand",
+                              speakers=("spk0",))  # fmt: skip
+    fake = WindowFake()
+    tr = transcribe_call(_audio(mono), fake, activity=activity, language="en")
+    lengths = [len(w) / SR for call in fake.calls for w in call]
+    assert max(lengths) <= 30.0 and sum(lengths[:4]) == pytest.approx(100.6, abs=0.01)
+    assert min(w.start for w in tr.words) >= 199.7 and max(w.end for w in tr.words) <= 300.3
+    assert len(tr.words) >= 190  # one word per 0.5 s of the 100.6 s decoded
+
+
 # --------------------------------------------------------------------------- transcribe_call
 
 
@@ -189,6 +217,47 @@ def test_stereo_windows_of_both_channels_are_decoded_in_one_batch() -> None:
     assert {w.speaker for w in tr.words} == {"left", "right"}
     assert max(w.end for w in tr.words if w.speaker == "right") > 36.0  # call time, not window
     assert all(u.end - u.start < 4.0 for u in tr.segments)  # never across a cut
+
+
+@dataclass
+class ShortFake(WindowFake):
+    """Hears nothing after the first ``limit_s`` seconds of a window (as Whisper can skip a
+    short reply late in a window)."""
+
+    limit_s: float = 4.0
+
+    def transcribe_windows(
+        self, windows: Sequence[np.ndarray], *, language: str
+    ) -> tuple[tuple[Utterance, ...], ...]:
+        out = super().transcribe_windows(windows, language=language)
+        return tuple(
+            tuple(
+                replace(u, words=kept)
+                for u in utts
+                if (kept := tuple(w for w in u.words if w.end <= self.limit_s))
+            )
+            for utts in out
+        )
+
+
+def test_turns_left_without_words_are_decoded_again_alone() -> None:
+    # left turns 0-4 s and 10-12 s; packed with 0.3 s pads: [0, 4.3) + [9.7, 12.3) = 6.9 s.
+    # The fake hears only the first 4 s of a window, so the second turn gets no word; decoded
+    # again alone with 0.5 s either side ([9.5, 12.5): 3 s) it is heard, and only the words
+    # whose midpoint lies inside [10, 12) are kept.
+    left = _talk(20.0, [(0.0, 4.0), (10.0, 12.0)])
+    right = np.zeros(int(20 * SR), np.float32)
+    activity = _stereo_activity(Turn("left", 0.0, 4.0), Turn("left", 10.0, 12.0))
+    fake = ShortFake()
+    tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
+    assert [[round(len(w) / SR, 2) for w in call] for call in fake.calls] == [[6.9], [3.0]]
+    late = [w for w in tr.words if w.start >= 9.0]
+    assert late and all(10.0 <= 0.5 * (w.start + w.end) < 12.0 for w in late)
+    assert {w.speaker for w in tr.words} == {"left"}
+    off = ShortFake()
+    config = TranscriptionConfig(empty_turn_pass=False)
+    tr = transcribe_call(_audio(left, right), off, activity=activity, language="en", config=config)
+    assert len(off.calls) == 1 and not [w for w in tr.words if w.start >= 9.0]
 
 
 def test_sequential_decoding_and_crosstalk_off_decode_whole_channels() -> None:

@@ -132,7 +132,8 @@ class BatchedDecoder:
 
     def decode(self, audios: Sequence[np.ndarray], *, language: str) -> list[DecodedWindow]:
         """Decode windows (16 kHz float32, at most 30 s each) in ``language``; one result per
-        window, in order."""
+        window, in order. ``audios`` is read one batch at a time (a lazy sequence keeps only
+        the windows being decoded in memory)."""
         if not audios:
             return []
         run = _Run(self._model, self._config, to_whisper(language), audios)
@@ -194,15 +195,27 @@ class _Run:
         )
         self.prompt = model.get_prompt(self.tokenizer, [], without_timestamps=False)
         self.suppress = list(get_suppressed_tokens(self.tokenizer, [-1]))
-        extract = model.feature_extractor
-        self.features = [pad_or_trim(extract(a)[..., :-1], MEL_FRAMES) for a in audios]
-        self.durations = [len(a) / SAMPLE_RATE for a in audios]
-        self.frames = [min(MEL_FRAMES, math.ceil(len(a) / HOP)) for a in audios]
+        self._pad_or_trim = pad_or_trim
+        self.audios = audios  # read one batch at a time: it may cut each window when asked
+        self.durations: dict[int, float] = {}
+        self.frames: dict[int, int] = {}
+
+    def _features(self, indices: list[int]) -> np.ndarray:
+        """Log-mel features of the windows ``indices`` (batch, 80, 3000); their durations and
+        frame counts are kept. Only this batch's audio and features are held."""
+        out = []
+        for i in indices:
+            audio = self.audios[i]
+            self.durations[i] = len(audio) / SAMPLE_RATE
+            self.frames[i] = min(MEL_FRAMES, math.ceil(len(audio) / HOP))
+            mel = self.model.feature_extractor(audio)[..., :-1]
+            out.append(self._pad_or_trim(mel, MEL_FRAMES))
+        return np.ascontiguousarray(np.stack(out))
 
     def decode_batch(self, indices: list[int]) -> dict[int, DecodedWindow]:
         """Both passes over the windows ``indices``."""
         cfg = self.config
-        encoded = self._encode(indices)
+        encoded = self._encode(self._features(indices))
         first = self._generate(encoded, indices, cfg.first_beam_size)
         reasons = [second_pass_reason(d.scores, cfg) for d in first]
         again = [k for k, reason in enumerate(reasons) if reason]
@@ -219,10 +232,9 @@ class _Run:
             for k, i in enumerate(indices)
         }
 
-    def _encode(self, indices: list[int]) -> np.ndarray:
+    def _encode(self, batch: np.ndarray) -> np.ndarray:
         import ctranslate2
 
-        batch = np.ascontiguousarray(np.stack([self.features[i] for i in indices]))
         view = ctranslate2.StorageView.from_array(batch)
         out = self.model.model.encode(view, to_cpu=True)
         return np.array(out)  # a CPU copy: windows are picked from it for the second pass

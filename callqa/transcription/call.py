@@ -17,7 +17,7 @@ from callqa.config import TranscriptionConfig
 from callqa.languages import from_whisper, parse_language, to_whisper
 from callqa.transcription.guards import is_silent
 from callqa.transcription.model import Transcriber, WindowTranscriber
-from callqa.transcription.windows import decode_packed
+from callqa.transcription.windows import decode_packed, decode_turns
 from callqa.types import (
     UNKNOWN,
     CallAudio,
@@ -172,7 +172,8 @@ def _stereo_packed(
 ) -> list[Utterance]:
     """Batched decoding: each channel's own turns, packed into windows decoded together; the
     same silence and cross-talk rules as :func:`_channel` (a channel's words outside its own
-    turns are dropped, and nothing outside them is decoded, as with ``mask``)."""
+    turns are dropped, and nothing outside them is decoded, as with ``mask``); then each own
+    turn left without words is decoded again alone (:func:`decode_turns`, batched)."""
     jobs = {}
     for index in range(2):
         own = _own_turns(activity, index)
@@ -181,10 +182,29 @@ def _stereo_packed(
     decoded = decode_packed(
         transcriber, jobs, language=to_whisper(language), pad_s=config.crosstalk_tolerance_s
     )
+    kept = {
+        index: list(keep_words_inside(utterances, jobs[index][1], config.crosstalk_tolerance_s))
+        for index, utterances in decoded.items()
+    }
+    if config.empty_turn_pass:
+        empty = {
+            index: (
+                jobs[index][0],
+                empty_turns(jobs[index][1], kept[index], config.empty_turn_min_s),
+            )
+            for index in kept
+        }
+        again = decode_turns(
+            transcriber,
+            {i: job for i, job in empty.items() if job[1]},
+            language=to_whisper(language),
+            context_s=config.empty_turn_context_s,
+        )
+        for index, utterances in again.items():
+            kept[index] += utterances
     out: list[Utterance] = []
-    for index, utterances in decoded.items():
-        kept = keep_words_inside(utterances, jobs[index][1], config.crosstalk_tolerance_s)
-        out.extend(relabel(u, CHANNEL_LABELS[index]) for u in kept)
+    for index, utterances in kept.items():
+        out.extend(relabel(u, CHANNEL_LABELS[index]) for u in utterances)
     return out
 
 
@@ -383,7 +403,14 @@ def _mono(
     utterances = drop_outside_speech(utterances, speech, config.crosstalk_tolerance_s)
     if config.empty_turn_pass:
         empty = empty_turns(speech, utterances, config.empty_turn_min_s)
-        again = transcribe_turns(samples, empty, transcriber, language, config, audio.sample_rate)
+        if _batched(transcriber, config):
+            again: Sequence[Utterance] = decode_turns(
+                transcriber, {0: (samples, empty)} if empty else {},
+                language=to_whisper(language), context_s=config.empty_turn_context_s,
+            ).get(0, [])  # fmt: skip
+        else:
+            again = transcribe_turns(samples, empty, transcriber, language, config,
+                                     audio.sample_rate)  # fmt: skip
         utterances = (*utterances, *again)
     if any(t.speaker != UNKNOWN for t in activity.turns):
         draft = Transcript(language=language, segments=tuple(utterances))

@@ -21,6 +21,7 @@ from callqa.transcription.batched import BatchedDecoder, DecodedWindow, default_
 from callqa.transcription.guards import SegmentGuard, is_silent, to_utterance
 from callqa.transcription.model import resolve_threads
 from callqa.transcription.weights import ResolvedModel, resolve_model
+from callqa.transcription.windows import LazyMap
 from callqa.types import ModelInfo, Utterance
 
 BACKEND = "faster-whisper"
@@ -150,7 +151,7 @@ class FasterWhisperTranscriber:
         self, windows: Sequence[np.ndarray], *, language: str
     ) -> list[DecodedWindow]:
         """:meth:`transcribe_windows` with each window's scores and second-pass reason."""
-        decoded = self._decoder.decode([_mono16k(w) for w in windows], language=language)
+        decoded = self._decoder.decode(LazyMap(windows, _mono16k), language=language)
         self.window_counts["windows"] += len(decoded)
         self.window_counts.update(w.second_pass for w in decoded if w.second_pass)
         return decoded

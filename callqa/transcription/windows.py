@@ -18,13 +18,14 @@ spans two cuts (the other party spoke, or nobody did, in between).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, overload
 
 import numpy as np
 
 from callqa.transcription.model import WindowTranscriber
-from callqa.types import SAMPLE_RATE, Segment, Utterance, Word
+from callqa.types import SAMPLE_RATE, UNKNOWN, Segment, Utterance, Word
 
 WINDOW_S = 30.0  # Whisper's encoder input: 3000 mel frames of 10 ms
 SPLIT_FRAME_S = 0.05  # a turn longer than a window is cut at its quietest 50 ms frame
@@ -89,6 +90,32 @@ class Window:
         return index
 
 
+class LazyMap(Sequence[np.ndarray]):
+    """``[function(item) for item in items]``, each computed when it is read and not kept.
+
+    The windows of a call are handed to the decoder this way, so only the batch being decoded
+    is ever cut out of the channels (memory does not grow with the length of the call).
+    """
+
+    def __init__(self, items: Sequence[Any], function: Callable[[Any], np.ndarray]) -> None:
+        self._items = items
+        self._function = function
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(index, slice):
+            return LazyMap(self._items[index], self._function)
+        return self._function(self._items[index])
+
+
 def decode_packed(
     transcriber: WindowTranscriber,
     channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]],
@@ -120,10 +147,61 @@ def decode_packed(
     out: dict[int, list[Utterance]] = {index: [] for index in channels}
     if not windows:
         return out
-    audios = [window_audio(w, channels[w.channel][0]) for w in windows]
+    audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
     decoded = transcriber.transcribe_windows(audios, language=language)
     for window, utterances in zip(windows, decoded, strict=True):
         out[window.channel].extend(to_call_time(window, utterances))
+    return out
+
+
+def decode_turns(
+    transcriber: WindowTranscriber,
+    channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]],
+    *,
+    language: str,
+    context_s: float,
+) -> dict[int, list[Utterance]]:
+    """Decode each turn on its own, with ``context_s`` of audio either side, all in one batch,
+    and keep the words whose midpoint lies inside the turn (the empty-turn pass of
+    :mod:`callqa.transcription.call`, batched).
+
+    Each turn gets a window of its own (a turn longer than :data:`WINDOW_S` is cut into
+    several), so Whisper hears it without the speech a packed window puts around it; words of
+    the context are dropped.
+
+    Returns
+    -------
+    dict of channel index -> list of Utterance
+        In call time, speaker "unknown", one utterance per turn that got words.
+    """
+    windows: list[Window] = []
+    owners: list[Segment] = []
+    for index, (samples, turns) in channels.items():
+        duration = len(samples) / SAMPLE_RATE
+        for turn in turns:
+            span = Segment(max(0.0, turn.start - context_s), min(duration, turn.end + context_s))
+            if span.end <= span.start:
+                continue
+            for part in split_long(span, samples):
+                windows.append(Window(index, (Piece(part.start, part.end, 0.0),)))
+                owners.append(turn)
+    out: dict[int, list[Utterance]] = {index: [] for index in channels}
+    if not windows:
+        return out
+    audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
+    decoded = transcriber.transcribe_windows(audios, language=language)
+    for window, turn, utterances in zip(windows, owners, decoded, strict=True):
+        words = [
+            w
+            for u in to_call_time(window, utterances)
+            for w in u.words
+            if turn.contains(0.5 * (w.start + w.end))
+        ]
+        if words:
+            text = " ".join(w.text for w in words)
+            out[window.channel].append(
+                Utterance(UNKNOWN, words[0].start, max(w.end for w in words), text, tuple(words))
+            )
     return out
 
 
