@@ -69,6 +69,7 @@ from callqa.audio.activity import detect_activity  # noqa: E402
 from callqa.audio.load import load_audio, probe  # noqa: E402
 from callqa.config import DynamicsConfig, TranscriptionConfig  # noqa: E402
 from callqa.files import atomic_write_text  # noqa: E402
+from callqa.languages import to_whisper  # noqa: E402
 from callqa.transcription.call import transcribe_call  # noqa: E402
 from callqa.transcription.load import load_transcriber  # noqa: E402
 from callqa.transcription.weights import resolve_model  # noqa: E402
@@ -238,7 +239,7 @@ def wer_study(quick: bool) -> dict[str, Any]:
         bare_words = [
             (label, text)
             for label, ch in zip(labels, audio.channels, strict=True)
-            for text, _, _ in bare.transcribe(plain, ch, clip.language)
+            for text, _, _ in bare.transcribe(plain, ch, to_whisper(clip.language))
         ]
         row["bare faster-whisper, beam 5"] = errors(clip.refs, bare_words)
         rows.append(row)
@@ -425,7 +426,8 @@ def markdown(
     one = statistics.median(split[1])
     lines += [
         "",
-        f"## Threads of one process: transcription of the 245 s call with {THREADS} threads",
+        f"## Threads of one process: transcription of the 245 s call with {THREADS} threads "
+        f"(median of {len(split[1])} alternating runs)",
         "",
         f"| model replicas x threads each | median wall [s] | runs [s] | speed vs 1 x {THREADS} |",
         "|---|---:|---:|---:|",
@@ -455,7 +457,9 @@ def markdown(
             f"| {name} | {_median(rs):.1f} | {speed:.1f} | **{speed / base_speed:.2f}x** | "
             f"{', '.join(f'{m:.0f}' for m in peaks)} |"
         )
-    if lengths:
+    if not lengths:
+        lines += ["", "Memory against call length: not measured in this run."]
+    else:
         lines += [
             "",
             "## Peak memory against call length (`callqa score`, default decoding, one run)",
@@ -485,7 +489,13 @@ def main() -> None:
         help="keep each finished step's figures in this "
         "JSON file, and skip the steps it already holds (resume a broken run)",
     )
-    args = parser.parse_args()  # fmt: skip
+    parser.add_argument(
+        "--split-runs", type=int, help="alternating runs of step 3 (default: --runs)"
+    )
+    parser.add_argument(
+        "--skip-lengths", action="store_true", help="leave out step 5 (memory against call length)"
+    )
+    args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     state: dict[str, Any] = {}
     if args.state and args.state.exists():
@@ -512,13 +522,17 @@ def main() -> None:
         split = step(
             "split",
             "3. threads: model replicas x threads",
-            lambda: {str(k): v for k, v in thread_split(runs).items()},
+            lambda: {str(k): v for k, v in thread_split(args.split_runs or runs).items()},
         )
         batch = step(
             "batch", "4. callqa batch", lambda: batch_runs(work, max(1, runs - 1), args.quick)
         )
-        lengths = step("lengths", "5. memory against call length",
-                       lambda: [] if args.quick else memory_by_length(work))  # fmt: skip
+        skip = args.quick or args.skip_lengths
+        lengths = step(
+            "lengths",
+            "5. memory against call length",
+            lambda: [] if skip else memory_by_length(work),
+        )
     minutes = (time.perf_counter() - began) / 60
     split = {int(k): v for k, v in split.items()}
     text = markdown(score, wer, batch, split, lengths, minutes, runs, max(1, runs - 1))

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 CPU_BATCH = 4  # windows per batch on a CPU: 8 was no faster per window and needs ~2x the memory
 GPU_BATCH = 16  # windows per batch on a GPU (halved while it runs out of memory)
+CPU_ENCODE = 1  # windows encoded at a time on a CPU (see _Run._encode)
 MEL_FRAMES = 3000  # Whisper's encoder input: 30 s of 10 ms frames
 HOP = 160  # samples per mel frame at 16 kHz
 MAX_INITIAL_TIMESTAMP_INDEX = 50  # first timestamp within 1 s of the start (libraries' default)
@@ -233,11 +234,19 @@ class _Run:
         }
 
     def _encode(self, batch: np.ndarray) -> np.ndarray:
+        """Encoder output of the batch, as a CPU copy (windows are picked from it for the
+        second pass). On a CPU the windows are encoded one at a time: encoding them together
+        is no faster there, and the encoder's attention scores (8 heads x 1500 x 1500 floats,
+        72 MB per window) would all be held at once."""
         import ctranslate2
 
-        view = ctranslate2.StorageView.from_array(batch)
-        out = self.model.model.encode(view, to_cpu=True)
-        return np.array(out)  # a CPU copy: windows are picked from it for the second pass
+        step = len(batch) if self.model.model.device == "cuda" else CPU_ENCODE
+        parts = []
+        for start in range(0, len(batch), step):
+            chunk = np.ascontiguousarray(batch[start : start + step])
+            view = ctranslate2.StorageView.from_array(chunk)
+            parts.append(np.array(self.model.model.encode(view, to_cpu=True)))
+        return np.concatenate(parts)
 
     def _generate(self, encoded: np.ndarray, indices: list[int], beam: int) -> list[_Decode]:
         import ctranslate2
