@@ -516,7 +516,11 @@ def _turns(card: Scorecard) -> list[dict[str, Any]]:
 
 
 def _timeline(card: Scorecard) -> dict[str, Any]:
-    """Turns and marks (interruptions, backchannels, silences) as plain data for the chart."""
+    """Turns and marks (interruptions, backchannels, other overlaps, silences) for the chart.
+
+    Only ``competitive`` overlaps are interruptions (docs/metrics.md); echoes, transitions,
+    simultaneous starts and attempts are drawn as overlaps with their kind.
+    """
     dyn: DynamicsMetrics | None = card.metrics.dynamics
     events = [_interruption(e) for e in dyn.interruptions] if dyn is not None else []
     silences = (
@@ -524,8 +528,9 @@ def _timeline(card: Scorecard) -> dict[str, Any]:
     )
     return {
         "turns": _turns(card),
-        "interruptions": [e for e in events if e["kind"] != "backchannel"],
+        "interruptions": [e for e in events if e["kind"] == "competitive"],
         "backchannels": [e for e in events if e["kind"] == "backchannel"],
+        "overlaps": [e for e in events if e["kind"] not in ("competitive", "backchannel")],
         "silences": silences,
     }
 
