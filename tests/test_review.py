@@ -30,25 +30,46 @@ from callqa.scoring.final import HumanVerdict, final_score
 from callqa.scoring.rubric import Rubric, RubricItem, RubricSection, load_rubric
 from callqa.scoring.score import score_checks
 from callqa.scoring.scorecard import to_dict
-from callqa.types import AGENT, CUSTOMER, CheckResult, ItemScore, SectionScore, Transcript, Utterance
+from callqa.types import (
+    AGENT,
+    CUSTOMER,
+    CheckResult,
+    ItemScore,
+    SectionScore,
+    Transcript,
+    Utterance,
+)
 
 T0 = datetime(2025, 1, 1)
 
 
-def review(sha: str, item: str, verdict: str, reviewer: str = "ann", n: int = 1,
-           at: datetime | None = None) -> StoredReview:  # fmt: skip
+def review(
+    sha: str, item: str, verdict: str, reviewer: str = "ann", n: int = 1, at: datetime | None = None
+) -> StoredReview:
     return StoredReview(n, sha, f"call-{sha}", item, verdict, reviewer, "", at, T0, "import")  # type: ignore[arg-type]
 
 
-def card(checks: dict[str, tuple[str, float | None]], *, score: float | None = None,
-         auto_failed: tuple[str, ...] = (), review: tuple[dict[str, Any], ...] = (),
-         auto: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+def card(
+    checks: dict[str, tuple[str, float | None]],
+    *,
+    score: float | None = None,
+    auto_failed: tuple[str, ...] = (),
+    review: tuple[dict[str, Any], ...] = (),
+    auto: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """A scorecard's JSON form with just what the store views read: checks and sections."""
     items = [
-        {"id": i, "section": i.split(".")[0], "title": i, "weight": 1.0, "verdict": v,
-         "score": None if v == "na" else float(v == "pass"), "auto_fail": i in auto}
+        {
+            "id": i,
+            "section": i.split(".")[0],
+            "title": i,
+            "weight": 1.0,
+            "verdict": v,
+            "score": None if v == "na" else float(v == "pass"),
+            "auto_fail": i in auto,
+        }
         for i, (v, _) in checks.items()
-    ]  # fmt: skip
+    ]
     return {
         "call_id": "x",
         "score": score,
@@ -60,9 +81,14 @@ def card(checks: dict[str, tuple[str, float | None]], *, score: float | None = N
 
 
 def row(sha: str, c: dict[str, Any], call_id: str | None = None) -> dict[str, Any]:
-    return {"audio_sha256": sha, "call_id": call_id or f"call-{sha}", "scorecard": c,
-            "score": c.get("score"), "sections": {"s": c.get("score")},
-            "failed_items": [x["id"] for x in c["checks"] if x["verdict"] == "fail"]}  # fmt: skip
+    return {
+        "audio_sha256": sha,
+        "call_id": call_id or f"call-{sha}",
+        "scorecard": c,
+        "score": c.get("score"),
+        "sections": {"s": c.get("score")},
+        "failed_items": [x["id"] for x in c["checks"] if x["verdict"] == "fail"],
+    }
 
 
 # -- agreement, known answers -----
@@ -71,8 +97,13 @@ def row(sha: str, c: dict[str, Any], call_id: str | None = None) -> dict[str, An
 def test_cohen_kappa_by_hand() -> None:
     """Confusion (rows human, columns callqa) [[4,1,0],[1,3,0],[0,0,1]]: p_o = 8/10;
     marginals 5/4/1 both ways, p_e = (25 + 16 + 1) / 100 = 0.42; kappa = 0.38 / 0.58."""
-    pairs = ([("pass", "pass")] * 4 + [("pass", "fail")] + [("fail", "pass")]
-             + [("fail", "fail")] * 3 + [("na", "na")])  # fmt: skip
+    pairs = (
+        [("pass", "pass")] * 4
+        + [("pass", "fail")]
+        + [("fail", "pass")]
+        + [("fail", "fail")] * 3
+        + [("na", "na")]
+    )
     result = ag.agreement([[p] for p in pairs])
     assert result.n == 10 and result.accuracy == pytest.approx(0.8)
     assert result.kappa == pytest.approx(0.38 / 0.58)
@@ -186,13 +217,28 @@ def test_final_score_without_reviews_is_callqas_own() -> None:
 
 def test_final_score_uses_the_machine_weighting() -> None:
     """A reviewer fails a.one: the final score is score_checks over the final verdicts."""
-    human = {"a.one": HumanVerdict("a.one", "fail", "ann"), "b.half": HumanVerdict("b.half", "pass", "ann")}
+    human = {
+        "a.one": HumanVerdict("a.one", "fail", "ann"),
+        "b.half": HumanVerdict("b.half", "pass", "ann"),
+    }
     final = final_score(_sections(), machine_score=66.67, auto_failed=(), human=human)
-    rubric = Rubric("r", tuple(
-        RubricSection(s.id, s.title, tuple(RubricItem(i.id, i.title, i.weight, auto_fail=i.auto_fail)
-                                           for i in s.items)) for s in _sections()))  # fmt: skip
-    checks = [CheckResult("a.one", "fail", 0.0), CheckResult("a.two", "fail", 0.0),
-              CheckResult("b.bad", "pass", 1.0), CheckResult("b.half", "pass", 0.5)]  # fmt: skip
+    rubric = Rubric(
+        "r",
+        tuple(
+            RubricSection(
+                s.id,
+                s.title,
+                tuple(RubricItem(i.id, i.title, i.weight, auto_fail=i.auto_fail) for i in s.items),
+            )
+            for s in _sections()
+        ),
+    )
+    checks = [
+        CheckResult("a.one", "fail", 0.0),
+        CheckResult("a.two", "fail", 0.0),
+        CheckResult("b.bad", "pass", 1.0),
+        CheckResult("b.half", "pass", 0.5),
+    ]
     _, expected, _ = score_checks(rubric, checks)
     # weights 2,1,1,2 and scores 0,0,1,0.5 (a confirmed partial pass keeps its 0.5): 2/6
     assert final.score == expected == pytest.approx(100 * 2 / 6, abs=0.01)
@@ -202,24 +248,47 @@ def test_final_score_uses_the_machine_weighting() -> None:
 
 def test_a_reviewer_fail_on_an_auto_fail_item_caps_and_a_pass_lifts() -> None:
     human = {"b.bad": HumanVerdict("b.bad", "fail", "ann")}
-    capped = final_score(_sections(), machine_score=66.67, auto_failed=(), human=human,
-                         auto_fail_cap=20.0)  # fmt: skip
+    capped = final_score(
+        _sections(), machine_score=66.67, auto_failed=(), human=human, auto_fail_cap=20.0
+    )
     assert capped.score == 20.0 and capped.auto_failed == ("b.bad",)
     sections = tuple(
-        SectionScore(s.id, s.title, s.score, tuple(
-            ItemScore(i.id, i.section, i.title, i.weight, "fail", 0.0, True) if i.id == "b.bad"
-            else i for i in s.items)) for s in _sections())  # fmt: skip
-    lifted = final_score(sections, machine_score=0.0, auto_failed=("b.bad",),
-                         human={"b.bad": HumanVerdict("b.bad", "pass", "ann")})  # fmt: skip
+        SectionScore(
+            s.id,
+            s.title,
+            s.score,
+            tuple(
+                ItemScore(i.id, i.section, i.title, i.weight, "fail", 0.0, True)
+                if i.id == "b.bad"
+                else i
+                for i in s.items
+            ),
+        )
+        for s in _sections()
+    )
+    lifted = final_score(
+        sections,
+        machine_score=0.0,
+        auto_failed=("b.bad",),
+        human={"b.bad": HumanVerdict("b.bad", "pass", "ann")},
+    )
     # weights 2, 1, 1, 2 and scores 1, 0, 1 (the reviewer), 0.5: 4/6
     assert lifted.auto_failed == () and lifted.score == pytest.approx(100 * 4 / 6, abs=0.01)
     # an auto-fail callqa withheld (unsure) stays uncapped while unreviewed ...
-    unsure = final_score(sections, machine_score=50.0, auto_failed=(),
-                         human={"a.two": HumanVerdict("a.two", "fail", "ann")})  # fmt: skip
+    unsure = final_score(
+        sections,
+        machine_score=50.0,
+        auto_failed=(),
+        human={"a.two": HumanVerdict("a.two", "fail", "ann")},
+    )
     assert unsure.auto_failed == ()
     # ... and caps once a reviewer confirms it
-    confirmed = final_score(sections, machine_score=50.0, auto_failed=(),
-                            human={"b.bad": HumanVerdict("b.bad", "fail", "ann")})  # fmt: skip
+    confirmed = final_score(
+        sections,
+        machine_score=50.0,
+        auto_failed=(),
+        human={"b.bad": HumanVerdict("b.bad", "fail", "ann")},
+    )
     assert confirmed.score == 0.0
 
 
@@ -238,12 +307,12 @@ def test_with_final_puts_machine_and_final_side_by_side() -> None:
 def test_reviews_file_rows_and_their_problems() -> None:
     text = (
         "call_id,item,verdict,reviewer,note,reviewed_at\n"
-        "c1,open.greeting,PASS,ann,\"fine, really\",2025-01-31\n"
+        'c1,open.greeting,PASS,ann,"fine, really",2025-01-31\n'
         "c1,open.closing,maybe,ann,,\n"
         "c2,open.greeting,n/a,,,\n"
         "c3,open.greeting,fail,ann,,yesterday\n"
         "\n"
-        "c4,open.greeting,fail,ann,\"a note\non two lines\",2025-01-31T10:00:00+01:00\n"
+        'c4,open.greeting,fail,ann,"a note\non two lines",2025-01-31T10:00:00+01:00\n'
     )
     rows, problems = parse_reviews(text, json_lines=False)
     assert problems == [
@@ -259,8 +328,10 @@ def test_reviews_file_rows_and_their_problems() -> None:
 
 def test_header_and_json_lines_problems() -> None:
     _, bad = parse_reviews("call,item,verdict,reviewer\nc1,x,pass,ann\n", json_lines=False)
-    assert bad == ["line 1: unknown column 'call'; the header must be "
-                   "call_id,item,verdict,reviewer,note,reviewed_at (note and reviewed_at optional)"]  # fmt: skip
+    assert bad == [
+        "line 1: unknown column 'call'; the header must be "
+        "call_id,item,verdict,reviewer,note,reviewed_at (note and reviewed_at optional)"
+    ]
     text = '{"call_id": "c1", "item": "x", "verdict": "fail", "reviewer": "ann"}\n[1]\n{"who": 1}\n'
     rows, problems = parse_reviews(text, json_lines=True)
     assert len(rows) == 1 and problems == [
@@ -309,23 +380,38 @@ def test_queue_order_is_the_documented_sum_with_stable_ties() -> None:
         [
             row("1", card({"x.a": ("pass", 0.9)}, score=90.0)),  # 0.1 + 0.1
             row("2", card({"x.a": ("pass", 0.6)}, score=90.0)),  # 0.4 + 0.1
-            row("3", card({"x.a": ("fail", 0.9)}, score=0.0, auto_failed=("x.a",),
-                          auto=("x.a",))),  # 0.1 + 1 + 1  # fmt: skip
+            row(
+                "3", card({"x.a": ("fail", 0.9)}, score=0.0, auto_failed=("x.a",), auto=("x.a",))
+            ),  # 0.1 + 1 + 1
             row("4", card({"x.a": ("pass", 0.6)}, score=90.0), call_id="call-0"),  # tie with 2
-            row("5", card({"x.a": ("pass", 0.9)}, score=90.0,
-                          review=({"item": "transcript", "reason": "72% heard"},))),  # fmt: skip
+            row(
+                "5",
+                card(
+                    {"x.a": ("pass", 0.9)},
+                    score=90.0,
+                    review=({"item": "transcript", "reason": "72% heard"},),
+                ),
+            ),
             row("6", card({"x.a": ("fail", 0.5)}, score=0.0)),  # reviewed: left out
         ],
         [review("6", "x.a", "fail")],
     )
     queue = review_queue(rows, [review("6", "x.a", "fail")], budget=4)
     assert [(e.rank, e.call_id) for e in queue] == [
-        (1, "call-3"), (2, "call-5"), (3, "call-0"), (4, "call-2")
-    ]  # fmt: skip
+        (1, "call-3"),
+        (2, "call-5"),
+        (3, "call-0"),
+        (4, "call-2"),
+    ]
     assert queue[0].priority == pytest.approx(2.1)
     assert queue[0].reasons[0] == "auto-fail applied (score capped): x.a"
-    assert queue[1].parts == {"doubt": pytest.approx(0.1), "history": 0.0, "auto_fail": 0.0,
-                              "transcript": 0.5, "low_score": pytest.approx(0.1)}  # fmt: skip
+    assert queue[1].parts == {
+        "doubt": pytest.approx(0.1),
+        "history": 0.0,
+        "auto_fail": 0.0,
+        "transcript": 0.5,
+        "low_score": pytest.approx(0.1),
+    }
     assert queue[1].reasons[0] == "transcript: 72% heard"
     assert "unsure verdicts: x.a 'pass' (0.60)" in queue[2].reasons
 
@@ -375,7 +461,9 @@ def test_fit_proposes_the_teams_threshold_under_cross_validation(tmp_path: Path)
     for n, k in enumerate([k for k in range(8) for _ in range(2)]):
         c = score_transcript(_call(k), source=Path(f"c{n}.json"), sha256=f"{n:064x}", rubric=rubric)
         rows.append({"audio_sha256": f"{n:064x}", "call_id": f"c{n}", "scorecard": to_dict(c)})
-        reviews.append(review(f"{n:064x}", "positive.negative_language", "fail" if k > 4 else "pass", n=n))
+        reviews.append(
+            review(f"{n:064x}", "positive.negative_language", "fail" if k > 4 else "pass", n=n)
+        )
     [fit] = fit_thresholds(rows, reviews, rubric)
     assert fit.current == 2.0 and fit.proposed == 4.0 and fit.changed
     assert fit.calls == 16 and fit.folds == 5 and fit.rescored_differently == 0
@@ -389,10 +477,18 @@ def test_fit_proposes_the_teams_threshold_under_cross_validation(tmp_path: Path)
     assert dict(fitted.sections[0].items[0].params) == {"max_per_minute": 4.0}
     assert 'extends = "negative.toml"' in overlay.read_text()
     # nothing changed until the file is passed: the original rubric still fails k = 3
-    assert score_transcript(_call(3), source=Path("a.json"), sha256="a" * 64,
-                            rubric=rubric).checks[0].verdict == "fail"  # fmt: skip
-    assert score_transcript(_call(3), source=Path("a.json"), sha256="a" * 64,
-                            rubric=fitted).checks[0].verdict == "pass"  # fmt: skip
+    assert (
+        score_transcript(_call(3), source=Path("a.json"), sha256="a" * 64, rubric=rubric)
+        .checks[0]
+        .verdict
+        == "fail"
+    )
+    assert (
+        score_transcript(_call(3), source=Path("a.json"), sha256="a" * 64, rubric=fitted)
+        .checks[0]
+        .verdict
+        == "pass"
+    )
 
 
 def test_fit_says_why_it_does_not_fit() -> None:

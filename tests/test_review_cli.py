@@ -117,7 +117,7 @@ ROWS = [
     [CALLS[0], "open.greeting", "pass", "ann", "greets, names the company", "2025-01-30T09:00:00Z"],
     [CALLS[0], "empathise.apology", "fail", "ann", "«sorry» only for the hold, before it", ""],
     [CALLS[1], "action.next_step", "pass", "bob", 'says "tomorrow"', "2025-01-31T10:15:00Z"],
-    ["=SUM(1)", "open.closing", "fail", "ann", "=HYPERLINK(\"http://x\")", ""],
+    ["=SUM(1)", "open.closing", "fail", "ann", '=HYPERLINK("http://x")', ""],
 ]
 
 
@@ -141,9 +141,13 @@ def test_import_store_export_round_trip(db: Path, tmp_path: Path) -> None:
     with duckdb.connect(str(fresh)) as con:
         con.execute("DELETE FROM reviews")
     assert run("review", "import", jsonl, "--store", fresh).exit_code == 0
-    key = [(r.call_id, r.item, r.verdict, r.reviewer, r.note, r.reviewed_at) for r in read_reviews(db)]
-    assert key == [(r.call_id, r.item, r.verdict, r.reviewer, r.note, r.reviewed_at)
-                   for r in read_reviews(fresh)]  # fmt: skip
+    key = [
+        (r.call_id, r.item, r.verdict, r.reviewer, r.note, r.reviewed_at) for r in read_reviews(db)
+    ]
+    assert key == [
+        (r.call_id, r.item, r.verdict, r.reviewer, r.note, r.reviewed_at)
+        for r in read_reviews(fresh)
+    ]
 
 
 def test_every_problem_is_one_line_and_nothing_is_imported(db: Path, tmp_path: Path) -> None:
@@ -165,8 +169,9 @@ def test_every_problem_is_one_line_and_nothing_is_imported(db: Path, tmp_path: P
         "Error: bad.csv line 3: unknown call id 'nope': no scored call in the store has it "
         "(`callqa export` lists the ids)",
         "Error: bad.csv line 4: call 'en_01_router_outage' was not scored on item 'open.hello' "
-        "(its items: action.next_step, empathise.apology, empathise.empathy, hear.no_interruptions, "
-        "hear.no_repeat, hear.paraphrase, hear.talk_share, lead.alternative, ...)",
+        "(its items: action.next_step, empathise.apology, empathise.empathy, "
+        "hear.no_interruptions, hear.no_repeat, hear.paraphrase, hear.talk_share, "
+        "lead.alternative, ...)",
         "Error: bad.csv line 5: verdict 'good' is not one of pass, fail, na",
         "Error: bad.csv line 7: repeats line 6 (call 'en_05_parcel_not_there', item "
         "'open.closing', reviewer 'ann', no time); keep one, or give each its reviewed_at",
@@ -200,8 +205,14 @@ def test_a_bad_file_is_one_line(db: Path, tmp_path: Path) -> None:
 
 
 def test_notes_are_redacted_before_they_are_stored(db: Path) -> None:
-    row = ReviewRow(0, CALLS[0], "open.greeting", "pass", "ann",
-                    note="customer read out 4539 1488 0343 6467 twice")  # fmt: skip
+    row = ReviewRow(
+        0,
+        CALLS[0],
+        "open.greeting",
+        "pass",
+        "ann",
+        note="customer read out 4539 1488 0343 6467 twice",
+    )
     import_reviews(db, [row])
     assert read_reviews(db)[0].note == "customer read out [CARD] twice"
 
@@ -211,8 +222,19 @@ def test_set_overrules_and_every_view_shows_both(db: Path, tmp_path: Path) -> No
     machine = before[CALLS[0]]
     assert machine["check_empathise__apology"] in ("pass", "fail")
     flipped = "fail" if machine["check_empathise__apology"] == "pass" else "pass"
-    result = run("review", "set", CALLS[0], "empathise.apology", flipped, "--reviewer", "ann",
-                 "--note", "the apology is for the hold", "--store", db)  # fmt: skip
+    result = run(
+        "review",
+        "set",
+        CALLS[0],
+        "empathise.apology",
+        flipped,
+        "--reviewer",
+        "ann",
+        "--note",
+        "the apology is for the hold",
+        "--store",
+        db,
+    )
     assert result.exit_code == 0, result.output
     after = {r["call_id"]: r for r in csv.DictReader(io.StringIO(_export(db, tmp_path)))}
     row = after[CALLS[0]]
@@ -223,9 +245,12 @@ def test_set_overrules_and_every_view_shows_both(db: Path, tmp_path: Path) -> No
     stats = json.loads(run("stats", "--store", db, "--format", "json", "--by", "team").stdout)
     team = next(t for t in stats if t["team"] == "dev")
     assert team["reviewed_calls"] == 1 and team["mean_score"] != team["machine_mean_score"]
-    bad = run("review", "set", CALLS[0], "empathise.apology", "maybe", "--reviewer", "ann",
-              "--store", db)  # fmt: skip
-    assert bad.exit_code == 2 and bad.stderr == "Error: verdict 'maybe' is not one of pass, fail, na\n"
+    bad = run(
+        "review", "set", CALLS[0], "empathise.apology", "maybe", "--reviewer", "ann", "--store", db
+    )
+    assert (
+        bad.exit_code == 2 and bad.stderr == "Error: verdict 'maybe' is not one of pass, fail, na\n"
+    )
 
 
 def _export(db: Path, tmp_path: Path) -> str:
@@ -239,7 +264,9 @@ def test_calibrate_and_queue_commands(db: Path, tmp_path: Path) -> None:
     labels = []
     for name in CALLS[:2]:
         call = json.loads((DEV / f"{name}.json").read_text(encoding="utf-8"))
-        labels += [[name, item, label["verdict"], "dev", "", ""] for item, label in call["labels"].items()]
+        labels += [
+            [name, item, label["verdict"], "dev", "", ""] for item, label in call["labels"].items()
+        ]
     source = _reviews_csv(tmp_path / "labels.csv", labels)
     assert run("review", "import", source, "--store", db).exit_code == 0
     result = run("calibrate", "--store", db, "--format", "json")
@@ -248,7 +275,11 @@ def test_calibrate_and_queue_commands(db: Path, tmp_path: Path) -> None:
     items = {i["item"]: i for i in data["items"]}
     assert items["open.greeting"]["n"] == 2 and items["hear.talk_share"]["note"] == "never reviewed"
     assert data["overall"]["n"] == 22 and data["bootstrap"] == {
-        "resamples": 1000, "seed": 0, "unit": "call", "interval": "95% percentile"}  # fmt: skip
+        "resamples": 1000,
+        "seed": 0,
+        "unit": "call",
+        "interval": "95% percentile",
+    }
     for fmt in ("table", "md"):
         shown = run("calibrate", "--store", db, "--format", fmt)
         assert shown.exit_code == 0 and "open.greeting" in shown.stdout
@@ -259,16 +290,33 @@ def test_calibrate_and_queue_commands(db: Path, tmp_path: Path) -> None:
     as_csv = run("queue", "--store", db, "--format", "csv").stdout
     assert "'=SUM(1)" in as_csv and "\n=SUM" not in as_csv
     assert run("queue", "--store", db, "--budget", "1").exit_code == 0
+    empty = run("queue", "--store", db, "--budget", "0")
+    assert empty.exit_code == 0 and empty.stdout.startswith("review queue: empty (")
 
 
-def test_report_shows_the_reviewer_beside_callqa(db: Path, scored: dict[str, Path],
-                                                 tmp_path: Path) -> None:  # fmt: skip
+def test_report_shows_the_reviewer_beside_callqa(
+    db: Path, scored: dict[str, Path], tmp_path: Path
+) -> None:
     page_json = scored["work"] / "out" / "calls" / f"{CALLS[1]}.json"
     card = json.loads(page_json.read_text(encoding="utf-8"))
     verdict = next(c["verdict"] for c in card["checks"] if c["id"] == "open.greeting")
     flipped = "fail" if verdict == "pass" else "pass"
-    assert run("review", "set", CALLS[1], "open.greeting", flipped, "--reviewer", "Ann Berg",
-               "--note", "no company name", "--store", db).exit_code == 0  # fmt: skip
+    assert (
+        run(
+            "review",
+            "set",
+            CALLS[1],
+            "open.greeting",
+            flipped,
+            "--reviewer",
+            "Ann Berg",
+            "--note",
+            "no company name",
+            "--store",
+            db,
+        ).exit_code
+        == 0
+    )
     out = tmp_path / "r.html"
     result = run("report", page_json, "--out", out, "--store", db)
     assert result.exit_code == 0, result.output

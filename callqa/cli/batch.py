@@ -76,7 +76,9 @@ def batch(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Audio files, folders (recursive), globs, or a manifest .csv.", show_default=False
+            help="Audio or transcript (.json, .vtt) files, folders (recursive, audio only), globs, "
+            "or a manifest .csv.",
+            show_default=False,
         ),
     ],
     out: Annotated[

@@ -345,6 +345,8 @@ def queue(
         sys.stdout.write(queue_csv(entries))
     elif fmt is QueueFormat.md:
         sys.stdout.write(render.queue_markdown(entries, budget=budget, total=total))
+    elif not entries:
+        typer.echo(f"review queue: empty ({len(rows)} calls, {total} of them unreviewed)")
     else:
         Console(width=max(Console().width, 150)).print(
             render.queue_table(entries, budget=budget, total=total)

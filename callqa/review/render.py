@@ -176,7 +176,8 @@ def fit_table(fits: Sequence[FitResult]) -> Table:
         "calls",
         "note",
     ):
-        table.add_column(name, overflow="fold")
+        # ids and figures stay on one line; only the note wraps
+        table.add_column(name, overflow="fold", no_wrap=name != "note")
     for r in fits:
         table.add_row(*_fit_cells(r))
     return table
