@@ -416,6 +416,17 @@ def test_queue_order_is_the_documented_sum_with_stable_ties() -> None:
     assert "unsure verdicts: x.a 'pass' (0.60)" in queue[2].reasons
 
 
+def test_queue_counts_no_doubt_for_items_a_transcript_cannot_have() -> None:
+    """A transcript's audio items are "na" (no audio) with a prior confidence: no doubt."""
+    c = card({"x.a": ("pass", 0.8), "x.t": ("na", 0.833)}, score=100.0)
+    c["checks"][1]["details"] = {"reason": "scored from a transcript without audio"}
+    [entry] = review_queue(with_final([row("1", c)], []), [], budget=1)
+    assert entry.parts["doubt"] == pytest.approx(0.2)
+    c["checks"][1]["details"] = {"reason": "the customer stated no problem or complaint"}
+    [entry] = review_queue(with_final([row("1", c)], []), [], budget=1)
+    assert entry.parts["doubt"] == pytest.approx(0.2 + 0.167)  # a judged "na" can be wrong
+
+
 def test_queue_prefers_the_teams_own_history() -> None:
     """Reviewers overruled callqa's 'pass' on x.a in 3 of 5 calls: 0.6 replaces 1 - 0.9."""
     reviewed = [row(f"r{n}", card({"x.a": ("pass", 0.9)}, score=100.0)) for n in range(MIN_HISTORY)]

@@ -5,7 +5,9 @@ A call's **priority** is the sum of five parts, each documented in docs/review.m
 ``priority = doubt + history + auto_fail + transcript + low_score``
 
 - ``doubt``: the expected number of wrong verdicts by callqa's own confidence: ``1 - confidence``
-  summed over the call's verdicts, for items without enough team history (below);
+  summed over the call's verdicts, for items without enough team history (below); an item that
+  is "na" because the call has no audio (:data:`~callqa.scoring.rubric.NA_RULES` ``no_audio``)
+  cannot be judged otherwise and adds nothing;
 - ``history``: the same expectation from the team's own reviews: for an item where reviewers
   judged at least :data:`MIN_HISTORY` calls that callqa gave the same verdict, the share of them
   they overruled replaces ``1 - confidence``;
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from callqa.review.reviews import StoredReview, latest_by_item
+from callqa.scoring.rubric import NA_RULES
 
 MIN_HISTORY = 5  # reviewed calls of an (item, verdict) before the team's own rate replaces
 AUTO_FAIL_POINTS = 1.0  # as much as one verdict certainly wrong: it decides the whole score
@@ -183,6 +186,8 @@ def _verdict_parts(
     reasons: list[tuple[float, str]] = []
     for item, check in checks.items():
         verdict = str(check.get("verdict"))
+        if _out_of_play(check):
+            continue
         overruled, n = rates.get((item, verdict), (0, 0))
         if n >= MIN_HISTORY:
             rate = overruled / n
@@ -205,6 +210,16 @@ def _verdict_parts(
         listed = ", ".join(text for _, text in sorted(unsure))
         reasons.append((doubt, f"unsure verdicts: {listed}"))
     return doubt, history, reasons
+
+
+def _out_of_play(check: Mapping[str, Any]) -> bool:
+    """An item the rubric put out of play because the call has no audio: no one can judge it."""
+    details = check.get("details")
+    return (
+        check.get("verdict") == "na"
+        and isinstance(details, Mapping)
+        and details.get("reason") == NA_RULES["no_audio"]
+    )
 
 
 def _auto_fail(card: Mapping[str, Any], titles: Mapping[str, str]) -> tuple[float, str]:
