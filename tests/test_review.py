@@ -180,6 +180,12 @@ def test_calibration_known_answers_and_degenerate_cases() -> None:
     ]
 
 
+def test_calibration_without_reviews_says_how_to_add_them() -> None:
+    cal = calibrate([row("1", card({"x.a": ("pass", 0.9)}))], [])
+    assert cal.overall.vs_human.n == 0 and cal.items[0].note == "never reviewed"
+    assert "no reviews yet: `callqa review import FILE`" in calibration_markdown(cal)
+
+
 def test_rendered_calibration_never_prints_nan() -> None:
     rows = [row(str(n), card({"x.b": ("pass", 0.9)})) for n in range(4)]
     cal = calibrate(rows, [review(str(n), "x.b", "pass", n=n) for n in range(4)])

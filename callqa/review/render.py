@@ -69,7 +69,8 @@ def header_lines(cal: Calibration) -> list[str]:
         "callqa's verdict against the final human verdict (the latest); counts are "
         "pass/fail/na; 95% bootstrap intervals over calls "
         f"({cal.resamples} resamples, seed {cal.seed})",
-    ]
+    ] + (["no reviews yet: `callqa review import FILE` stores them (docs/review.md)"]
+         if not cal.reviews else [])  # fmt: skip
 
 
 # -- calibration: terminal -----
