@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from callqa.batch import BatchOptions, collect_inputs, run_batch, store
+from callqa.batch.engines import Job, only_transcripts
 from callqa.batch.progress import make_reporter
+from callqa.batch.ray_engine import _ScorerActor
 from callqa.batch.reviews import import_reviews, read_reviews
 from callqa.cli.app import app
+from callqa.config import Config
 from callqa.review.files import ReviewRow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +106,17 @@ def test_batch_takes_transcripts_without_a_model(scored: dict[str, Path]) -> Non
     assert calls[CALLS[0]]["team"] == "dev" and calls[CALLS[0]]["language"] == "en"
     # a transcript is not audio: no report tries to load it (and a folder is searched for audio)
     assert collect_inputs([scored["work"] / "t"]).calls == ()
+
+
+def test_a_ray_actor_loads_no_model_for_transcripts(scored: dict[str, Path]) -> None:
+    """The Ray engine's actor body, called directly: lazy for a batch of transcripts."""
+    job = Job(0, str(scored["work"] / "t" / "vtt_call.vtt"), "vtt_call", Config())
+    actor = _ScorerActor(NoModel, None, only_transcripts([job]))
+    result = actor.score(job)
+    assert result.status == "scored" and result.card is not None
+    assert result.worker.startswith("ray:")
+    with pytest.raises(AssertionError, match="loaded a model"):
+        _ScorerActor(NoModel, None, only_transcripts([replace(job, path="call.wav")]))
 
 
 def _reviews_csv(path: Path, rows: list[list[str]]) -> Path:
