@@ -25,6 +25,7 @@ from callqa.scoring.scorecard import sections_from_dict
 from callqa.types import SectionScore
 
 UNKNOWN_AGENT = "(no agent id)"
+CALMER = "outcome.customer_calmer"  # the item behind "customer ended calmer"
 
 
 def render_dashboard(
@@ -124,8 +125,9 @@ def dashboard_rows(
         ``id``, ``agent``, ``team``, ``date`` (YYYY-MM-DD or ""), ``score`` (0-100 or None),
         ``talk`` (agent talk share 0-1 or None), ``interruptions`` (int or None), ``failed``
         (check ids), ``review`` (items to review; > 0 makes the score provisional), ``items``
-        (check id -> 1 pass / 0 fail, judged items only), ``href``
-        (report link or ""), oldest first.
+        (check id -> 1 pass / 0 fail, judged items only), ``calmer`` (1 when the customer
+        ended calmer, 0 when not, None when ``outcome.customer_calmer`` did not judge the call),
+        ``href`` (report link or ""), oldest first.
     titles : dict
         Check id -> item title (from the scorecards; a readable form of the id otherwise).
 
@@ -166,6 +168,7 @@ def _call(
         "failed": [str(f) for f in row.get("failed_items") or ()],
         "review": _review_count(row.get("scorecard")),
         "items": items,
+        "calmer": items.get(CALMER),
         "href": str(links.get(call_id) or row.get("report_href") or ""),
     }
 

@@ -63,6 +63,7 @@ from callqa.outputs.media import (
     plotly_js,
     relative_src,
 )
+from callqa.outputs.sentiment import mood_summary, sentiment_data
 from callqa.outputs.table import review_lines, review_title
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import CheckResult, Evidence, ItemScore, Utterance
@@ -203,6 +204,8 @@ class _Line:
     end: float
     runs: tuple[_Run, ...]
     cited: str = ""  # verdict class when the whole line is evidence
+    mood: str = ""  # the segment's sentiment label ("" without one)
+    mood_score: float | None = None
 
 
 def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> str:
@@ -216,6 +219,7 @@ def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> s
         "timeline": timeline,
         "contours": _contours(card),
         "lines": [{"id": ln.id, "start": ln.start, "end": ln.end} for ln in lines],
+        "sentiment": sentiment_data(card),
     }
     items = {i.id: i for sec in sections for i in sec.items}
     focus = [(items[f.item.id], f.points) for f in focus_items(card) if f.item.id in items]
@@ -242,6 +246,8 @@ def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> s
             moments=_moments(timeline),
             has_dynamics=card.metrics.dynamics is not None,
             has_voice=bool(data["contours"]),
+            mood=mood_summary(card),
+            has_mood=bool(data["sentiment"]["parties"]),
             audio_src=audio_src,
             plotly_src=plotly_src,
             plotly_inline=Markup(plotly_js()) if plotly_src is None else "",
@@ -407,6 +413,8 @@ def _transcript(card: Scorecard) -> tuple[list[_Line], dict[str, str]]:
             end=s.end,
             runs=_runs(s.text.strip(), spans.get(i, [])),
             cited=whole.get(i, ""),
+            mood=s.sentiment.label if s.sentiment is not None else "",
+            mood_score=s.sentiment.score if s.sentiment is not None else None,
         )
         for i, s in enumerate(segments)
     ]
