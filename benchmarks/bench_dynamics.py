@@ -74,7 +74,8 @@ def sample_section(lines: list[str]) -> None:
     lines += [
         "## Stereo sample calls (sample_calls/*.ogg, synthetic espeak-ng, 8 kHz, -25 dB leakage)",
         "",
-        "| call | scripted interruptions | found (right interrupter, within 0.3 s) | false "
+        "| call | scripted interruptions | competitive found (right interrupter, within 0.3 s) "
+        "| false "
         "| backchannels scripted / found | agent talk share truth | measured | error |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -85,7 +86,7 @@ def sample_section(lines: list[str]) -> None:
             continue
         act = relabel(detect_activity(audio, CFG))
         d = measure_dynamics(act, Transcript("en", ()), audio.duration_s, CFG)
-        found = [e for e in d.interruptions if e.kind != "backchannel"]
+        found = [e for e in d.interruptions if e.kind == "competitive"]
         want = truth["interruptions"]
         hit = sum(
             any(

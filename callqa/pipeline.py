@@ -46,7 +46,7 @@ from callqa.scoring.rubric import Rubric, load_rubric
 from callqa.scoring.score import run_checks, score_checks, withheld_auto_fails
 from callqa.scoring.scorecard import Scorecard
 from callqa.sentiment import CallSentiment, SentimentModel, default_model, read_sentiment
-from callqa.transcription.call import transcribe_call
+from callqa.transcription.call import transcribe_call, turn_coverage
 from callqa.transcription.model import Transcriber
 from callqa.types import (
     CallAudio,
@@ -156,7 +156,7 @@ def score_call(
     path : Path or str
         The recording (wav, flac, ogg, mp3, m4a; mono or stereo; any sample rate).
     transcriber : Transcriber
-        A loaded model (see :func:`callqa.transcription.call.load_transcriber`).
+        A loaded model (see :func:`callqa.transcription.load.load_transcriber`).
     config : Config, optional
         Settings (defaults when omitted).
     rubric : Rubric, optional
@@ -308,6 +308,8 @@ def _measure(
         agent_talk_share=shares.get("agent"),
         dynamics=dynamics,
         voice=voice,
+        coverage=turn_coverage(activity.turns, transcript, config.transcription.empty_turn_min_s),
+        voices=activity.voices,
     )
 
 
@@ -373,7 +375,7 @@ def _assemble(
         score=score,
         roles=roles,
         auto_failed=auto_failed,
-        warnings=_warnings(transcript, roles, checks),
+        warnings=_warnings(transcript, roles, checks, metrics, config),
         review=tuple(review),
         provisional=bool(review),
         rubric=rubric.name,
@@ -409,7 +411,11 @@ def _agent_channel_label(audio: CallAudio, decision: RoleDecision) -> str | None
 
 
 def _warnings(
-    transcript: Transcript, roles: RoleDecision | None, checks: tuple[CheckResult, ...]
+    transcript: Transcript,
+    roles: RoleDecision | None,
+    checks: tuple[CheckResult, ...],
+    metrics: CallMetrics,
+    config: Config,
 ) -> tuple[str, ...]:
     notes = []
     if not transcript.segments:
@@ -421,9 +427,27 @@ def _warnings(
     contradiction = language_contradiction(transcript)
     if contradiction:
         notes.append(contradiction)
-    if roles is not None and roles.method == "none":
+    cover, warn_share = metrics.coverage, config.transcription.empty_turn_warn_share
+    if cover and cover.empty_share and cover.empty_share > warn_share:
+        notes.append(
+            f"{cover.empty} of {cover.turns} speech turns of at least {cover.min_turn_s:g} s got "
+            f"no words ({cover.empty_share:.0%}): evidence may miss what was said there"
+        )
+    voices = metrics.voices
+    if voices is not None and voices.voices == 1:
+        notes.append(
+            f"one voice heard ({voices.reason}): no customer is assumed; two-party and "
+            "speaker-specific checks are 'na'"
+        )
+    elif roles is not None and roles.method == "none":
         notes.append(
             "speakers could not be told apart (mono call): speaker-specific checks are 'na'"
+        )
+    if voices is not None and voices.voices >= 3:
+        main = " and ".join(f"{v:.0%}" for v in voices.shares[:2])
+        notes.append(
+            "three or more voices heard: scored the two with the most speech as agent and "
+            f"customer ({main} of the speech); the other voices are 'unknown'"
         )
     elif roles is not None and roles.method == "auto" and roles.confidence < 0.6:
         notes.append(

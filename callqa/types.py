@@ -147,6 +147,32 @@ class RoleDecision:
 
 
 @dataclass(frozen=True)
+class SpeakerCount:
+    """How many voices diarization heard in a mono call, and how far apart the two main ones are.
+
+    Attributes
+    ----------
+    voices : int
+        1, 2, or 3 for "three or more".
+    windows : int
+        Speech windows embedded (1.5 s every 0.75 s of speech).
+    separation : float in [-1, 1] or None
+        Cosine similarity of the two main voices' mean embeddings (1 = the same voice); None
+        when no two-way split was made.
+    shares : tuple of float
+        Share of the speech windows of each voice found, largest first.
+    reason : str
+        One sentence: how the count was reached.
+    """
+
+    voices: int
+    windows: int
+    separation: float | None
+    shares: tuple[float, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class SpeechActivity:
     """Who spoke when: speaker turns from VAD (and diarization for mono calls)."""
 
@@ -155,6 +181,7 @@ class SpeechActivity:
     speakers: tuple[str, ...] = (AGENT, CUSTOMER)
     roles: RoleDecision | None = None  # set once roles are decided (callqa.measures.roles)
     channel_map: tuple[tuple[str, int], ...] = ()  # speaker -> channel index (stereo only)
+    voices: SpeakerCount | None = None  # mono: what diarization heard (None for stereo)
 
     def channel_of(self, speaker: str) -> int | None:
         """Index of the channel that carries ``speaker`` (stereo), None for mono."""
@@ -266,6 +293,31 @@ class Transcript:
 
 
 @dataclass(frozen=True)
+class TurnCoverage:
+    """How many speech turns got no transcribed word (a turn the checks cannot quote).
+
+    Attributes
+    ----------
+    min_turn_s : float [s]
+        Only turns at least this long are counted.
+    turns : int
+        Speech turns of at least ``min_turn_s``.
+    empty : int
+        Of those, the turns with no word of their speaker whose midpoint lies inside them.
+    empty_share : float in [0, 1] or None
+        ``empty / turns``; None without such turns.
+    empty_turns : tuple of Turn
+        The turns left without words, in time order.
+    """
+
+    min_turn_s: float
+    turns: int
+    empty: int
+    empty_share: float | None
+    empty_turns: tuple[Turn, ...] = ()
+
+
+@dataclass(frozen=True)
 class SpeakerTalk:
     """Talk time of one party (s) and its share of all talk (0-1)."""
 
@@ -282,6 +334,14 @@ class Evidence:
     start: float
     end: float
     text: str
+
+    def clamped(self, duration_s: float) -> Evidence:
+        """The same evidence with its times inside ``[0, duration_s]`` (s), ``start <= end``."""
+        start = min(max(0.0, self.start), max(0.0, duration_s))
+        end = min(max(start, self.end), max(start, duration_s))
+        if (start, end) == (self.start, self.end):
+            return self
+        return dataclasses.replace(self, start=start, end=end)
 
 
 @dataclass(frozen=True)
@@ -315,6 +375,13 @@ class CheckResult:
     tip: str = ""
     details: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     confidence: float | None = None
+
+    def clamped(self, duration_s: float) -> CheckResult:
+        """The same result with every evidence time inside the call, ``[0, duration_s]``."""
+        evidence = tuple(e.clamped(duration_s) for e in self.evidence)
+        if evidence == self.evidence:
+            return self
+        return dataclasses.replace(self, evidence=evidence)
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def test_sample_call_scripted_interruptions_and_talk_share(sample_calls: Path) -
         turns=tuple(Turn(names[t.speaker], t.start, t.end) for t in act.turns), method="test"
     )
     d = measure_dynamics(act, Transcript("en", ()), audio.duration_s, CFG)
-    found = [(e.interrupter, e.start) for e in d.interruptions if e.kind != "backchannel"]
+    found = [(e.interrupter, e.start) for e in d.interruptions if e.kind == "competitive"]
     want = [(e["interrupter"], e["start"]) for e in truth["interruptions"]]
     assert [f[0] for f in found] == [w[0] for w in want]
     assert all(abs(f[1] - w[1]) < 0.3 for f, w in zip(found, want, strict=True))

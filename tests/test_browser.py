@@ -296,8 +296,8 @@ def test_export_downloads_the_calls_shown(dashboard_page: Page, tmp_path: Path) 
     info.value.save_as(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == (
-        "call_date,call_id,agent_id,team,score,agent_talk_share,agent_interruptions,failed_items,"
-        "items_to_review"
+        "call_date,call_id,agent_id,team,score,agent_talk_share,agent_interruptions,"
+        "customer_ended_calmer,failed_items,items_to_review"
     )
     assert [ln.split(",")[1] for ln in lines[1:]] == ["c1", "c2", "c3", "c4"]
     assert lines[3].endswith('"hear.no_interruptions;language.positive",0')

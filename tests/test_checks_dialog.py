@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from callqa.checks import CheckContext, defaults, registry
+from callqa.checks.text import split_sentences
 from callqa.measures.metrics import CallMetrics
 from callqa.types import AGENT, CUSTOMER, UNKNOWN, CheckResult, Transcript, Utterance
 
@@ -447,3 +448,29 @@ def test_sentence_with_forbidden_phrase_is_no_reflection() -> None:
     assert run("positive.forbidden_phrases", order).verdict == "fail"
     reflection = call([customer, (A, "So you have called three times about the double charge.")])
     assert run("hear.paraphrase", reflection).verdict == "pass"
+
+
+@pytest.mark.slow
+def test_cue_inside_a_condition_is_an_offer_not_a_reflection() -> None:
+    """ "you want" opens a reflection ("so you want a refund"), not an offer ("in case you
+    wanted that"), seen on a real call where a loan-car offer passed as the paraphrase."""
+    customer = (C, "The service light came on two weeks after I bought the car from you.")
+    offer = call([customer, (A, "We can lend a car to you at no charge in case you wanted that.")])
+    assert run("hear.paraphrase", offer).verdict == "fail"
+    reflection = call([customer, (A, "So you want the service light looked at on the new car.")])
+    assert run("hear.paraphrase", reflection).verdict == "pass"
+
+
+def test_a_confirmed_booking_at_a_clock_time_is_a_timed_next_step() -> None:
+    """The real call's next step: a booking stated, not promised, at "8 a.m." Whisper-style."""
+    ask = (C, "Could I make the appointment for two days from now?")
+    booked = "So I have an 8 a.m. appointment for Jack in the system for two days from now."
+    result = run("action.next_step", call([ask, (A, booked)]))
+    assert (result.verdict, result.score) == ("pass", 1.0)
+    assert result.details["time_frame"] == "days from now"
+    result = run("action.next_step", call([ask, (A, "I have booked you in for 8 a.m. then.")]))
+    assert result.details["time_frame"] == "for 8 am"
+    # "a.m." ends no sentence: the offer of two times is one sentence, not two
+    offer = "Would you prefer between 8 a.m. and 10 a.m. or between 3 p.m. and 5 p.m.?"
+    assert split_sentences(f"{offer} Okay.") == [offer, "Okay."]
+    assert run("action.next_step", call([ask, (A, offer)])).verdict == "fail"  # a question

@@ -12,6 +12,7 @@ from callqa.audio.activity import detect_activity
 from callqa.audio.diarize import (
     _absorb_short,
     choose_clusters,
+    count_voices,
     diarization_error_rate,
     diarize,
     speech_windows,
@@ -64,8 +65,44 @@ def test_der_hand_computed() -> None:
 
 
 def test_too_little_speech_stays_unknown() -> None:
-    turns = diarize(np.zeros(SAMPLE_RATE, np.float32), [(0.1, 0.9)], CFG, encoder=None)
-    assert turns == (Turn(UNKNOWN, 0.1, 0.9),)
+    found = diarize(np.zeros(SAMPLE_RATE, np.float32), [(0.1, 0.9)], CFG, encoder=None)
+    assert found.turns == (Turn(UNKNOWN, 0.1, 0.9),)
+    assert found.count.voices == 1 and "too little" in found.count.reason
+
+
+def _voices(*groups: tuple[np.ndarray, int, float], seed: int = 3) -> np.ndarray:
+    """Unit embeddings: ``n`` rows around each direction ``d`` with noise ``sd``."""
+    rng = np.random.default_rng(seed)
+    x = np.vstack([d + rng.normal(0, sd, (n, len(d))) for d, n, sd in groups])
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+E = np.eye(8)
+
+
+def test_voice_count_one_two_three() -> None:
+    """One tight voice -> 1; two distinct voices -> 2; a third distinct voice with 20 % of
+    the windows -> 3 (labels by size); too few windows -> 1 whatever they hold."""
+    one = _voices((E[0], 60, 0.05))
+    labels, count = count_voices(one)
+    assert count.voices == 1 and set(labels) == {0} and count.separation is None
+    two = _voices((E[0], 40, 0.1), (E[1], 30, 0.1))
+    labels, count = count_voices(two)
+    assert count.voices == 2 and count.shares == (0.571, 0.429)
+    assert count.separation is not None and count.separation < 0.5
+    assert set(labels[:40]) == {0} and set(labels[40:]) == {1}
+    three = _voices((E[0], 40, 0.1), (E[1], 30, 0.1), (E[2], 18, 0.1))
+    labels, count = count_voices(three)
+    assert count.voices == 3 and set(labels[70:]) == {2}
+    assert count_voices(two[:10])[1].voices == 1  # ~8 s of speech: too little to tell
+    assert count_voices(two, 2)[1].voices == 2  # a set count is not estimated
+
+
+def test_alike_split_is_one_voice() -> None:
+    """A single voice split in two by k-means: the halves' means are alike -> one voice."""
+    x = _voices((E[0] * 3 + 0.4 * E[1], 30, 0.05), (E[0] * 3 - 0.4 * E[1], 30, 0.05))
+    _, count = count_voices(x)
+    assert count.voices == 1 and "alike" in count.reason
 
 
 @pytest.mark.slow

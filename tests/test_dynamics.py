@@ -13,7 +13,12 @@ EMPTY = Transcript(language="en", segments=())
 
 
 def activity(*turns: tuple[str, float, float]) -> SpeechActivity:
-    return SpeechActivity(turns=tuple(Turn(s, a, b) for s, a, b in turns), method="test")
+    """A stereo call's turns (agent on channel 0): overlaps are measurable."""
+    return SpeechActivity(
+        turns=tuple(Turn(s, a, b) for s, a, b in turns),
+        method="test",
+        channel_map=((AGENT, 0), (CUSTOMER, 1)),
+    )
 
 
 def say(speaker: str, start: float, end: float, text: str) -> Utterance:
@@ -31,7 +36,8 @@ def test_competitive_interruption_with_evidence() -> None:
     agent     |---------|                   |-----------------------------|
     customer                 |-------------------------------|
     agent starts at 6.0 while the customer speaks until 10.0: overlap 4.0 s, the customer
-    still had 4.0 s to go (> cooperative_tail_s 1.0) -> competitive.
+    still had 4.0 s to go (> transition_tail_s 1.0) and stops while the agent goes on
+    (the customer yields) -> competitive.
     """
     act = activity((AGENT, 0, 2), (CUSTOMER, 2.5, 10), (AGENT, 6, 12))
     tr = Transcript("en", (say(AGENT, 6, 12, "no listen you need to call billing"),))
@@ -47,18 +53,20 @@ def test_competitive_interruption_with_evidence() -> None:
     assert d.overlap_s == 4.0
 
 
-def test_cooperative_and_short_overlaps() -> None:
+def test_transition_and_short_overlaps() -> None:
     """
     customer  |0--------------5|              |10-----------15|
     agent                  |4.3-------8|                 |14.8----18|
-    4.3: overlap 0.7 s (>= 0.5), customer ends 0.7 s later (<= 1.0) -> cooperative.
+    4.3: overlap 0.7 s (>= 0.5), customer ends 0.7 s later (<= 1.0): the agent came in as the
+    customer was finishing (Jefferson's terminal overlap) -> transition, not an interruption.
     14.8: overlap 0.2 s (< 0.5) -> ordinary turn-taking, not listed.
     """
     act = activity((CUSTOMER, 0, 5), (AGENT, 4.3, 8), (CUSTOMER, 10, 15), (AGENT, 14.8, 18))
     d = measure_dynamics(act, EMPTY, 18.0, CFG)
-    assert [(e.start, e.kind) for e in d.interruptions] == [(4.3, "cooperative")]
-    assert d.party(AGENT).cooperative_interruptions == 1  # type: ignore[union-attr]
-    assert d.party(AGENT).competitive_interruptions == 0  # type: ignore[union-attr]
+    assert [(e.start, e.kind) for e in d.interruptions] == [(4.3, "transition")]
+    agent = d.party(AGENT)
+    assert agent is not None and agent.overlaps == {"transition": 1}
+    assert agent.competitive_interruptions == 0 and agent.interruptions == 0
 
 
 def test_backchannel_is_not_an_interruption_and_keeps_the_floor() -> None:
@@ -82,12 +90,13 @@ def test_short_turn_with_other_words_is_not_a_backchannel() -> None:
     """
     customer  |0---------------------------10|
     agent               |3.0---3.8| "wait stop"
-    0.8 s inside the customer's turn, but not backchannel words: 0.8 s overlap, competitive.
+    0.8 s inside the customer's turn, but not backchannel words: 0.8 s overlap. The customer
+    keeps talking (does not yield): an interruption attempt, not a competitive interruption.
     """
     act = activity((CUSTOMER, 0, 10), (AGENT, 3.0, 3.8))
     tr = Transcript("en", (say(AGENT, 3.0, 3.8, "wait stop"),))
     (event,) = measure_dynamics(act, tr, 10.0, CFG).interruptions
-    assert (event.kind, event.overlap_s, event.words) == ("competitive", 0.8, "wait stop")
+    assert (event.kind, event.overlap_s, event.words) == ("attempt", 0.8, "wait stop")
 
 
 @pytest.mark.parametrize(
@@ -96,7 +105,7 @@ def test_short_turn_with_other_words_is_not_a_backchannel() -> None:
         ("It's MM.", "backchannel"),  # Whisper pads a sub-second hum with a word never said
         ("M -M.", "backchannel"),  # a hum split by the transcriber
         ("Mmhm", "backchannel"),
-        ("yeah but stop", "competitive"),  # one backchannel word out of three
+        ("yeah but stop", "attempt"),  # one backchannel word out of three
     ],
 )
 def test_short_turn_mostly_backchannel_words(text: str, kind: str) -> None:
@@ -104,12 +113,111 @@ def test_short_turn_mostly_backchannel_words(text: str, kind: str) -> None:
     customer  |0---------------------------10|
     agent               |3.0---3.8| text
     A short turn inside the customer's is a backchannel when at least half its words are
-    backchannel words or hums; otherwise a 0.8 s competitive interruption.
+    backchannel words or hums; otherwise a 0.8 s attempt (the customer keeps the floor).
     """
     act = activity((CUSTOMER, 0, 10), (AGENT, 3.0, 3.8))
     tr = Transcript("en", (say(AGENT, 3.0, 3.8, text),))
     (event,) = measure_dynamics(act, tr, 10.0, CFG).interruptions
     assert event.kind == kind
+
+
+def test_simultaneous_start_is_not_competitive() -> None:
+    """
+    customer  |5.0-------------8.0|
+    agent      |5.3-------------------------10.0|
+    Both start within 0.5 s after a silence (both self-selected): simultaneous, even though the
+    customer drops out.
+    """
+    act = activity((AGENT, 0, 4), (CUSTOMER, 5.0, 8.0), (AGENT, 5.3, 10.0))
+    (event,) = measure_dynamics(act, EMPTY, 10.0, CFG).interruptions
+    assert (event.interrupter, event.kind) == (AGENT, "simultaneous")
+
+
+def test_echo_of_the_customers_words_is_a_confirmation() -> None:
+    """
+    customer  |0-----"this one was a 2018 Tesla Model S"---------------6.0|
+    agent                             |3.5 "2018 Tesla, perfect"--------------7.0|
+    The agent repeats the year and make the customer has just given: an echo (Clark &
+    Schaefer's display of understanding), not an interruption, though the customer stops.
+    """
+    act = activity((CUSTOMER, 0, 6.0), (AGENT, 3.5, 7.0))
+    tr = Transcript("en", (
+        say(CUSTOMER, 0.0, 6.0, "this one was a 2018 Tesla Model S and it"),
+        say(AGENT, 3.5, 7.0, "2018 Tesla, okay."),
+    ))  # fmt: skip
+    (event,) = measure_dynamics(act, tr, 7.0, CFG).interruptions
+    assert event.kind == "echo"
+
+
+def test_common_words_are_no_echo() -> None:
+    """The agent's words share only "have" and "the" with the customer's: not an echo."""
+    act = activity((CUSTOMER, 0.0, 6.0), (AGENT, 3.5, 8.0))
+    tr = Transcript("en", (
+        say(CUSTOMER, 0.0, 6.0, "But I have already called three times and every time the"),
+        say(AGENT, 3.5, 8.0, "have the call, I have a number, really."),
+    ))  # fmt: skip
+    (event,) = measure_dynamics(act, tr, 8.0, CFG).interruptions
+    assert event.kind == "competitive"
+
+
+def test_closing_said_together_is_an_echo() -> None:
+    """A mutual goodbye: the customer's "Bye." overlapped by the agent's "Bye-bye."."""
+    act = activity((CUSTOMER, 10.0, 12.0), (AGENT, 10.6, 11.6), (AGENT, 0.0, 9.0))
+    tr = Transcript("en", (say(CUSTOMER, 10.0, 12.0, "All right, bye."),
+                           say(AGENT, 10.6, 11.6, "Bye-bye.")))  # fmt: skip
+    (event,) = measure_dynamics(act, tr, 12.0, CFG).interruptions
+    assert event.kind == "echo"
+
+
+def test_latching_onto_a_completed_sentence_is_a_transition() -> None:
+    """
+    customer  |0 "I need it by Friday." 3.0| "and also the" ... 6.0|
+    agent                                   |3.1 "Friday works, I will book it now"-----8.0|
+    The customer's sentence was complete when the agent came in (0.1 s later); the customer
+    adds an increment and drops out: a transition overlap, not a competitive interruption.
+    """
+    act = activity((CUSTOMER, 0.0, 6.0), (AGENT, 3.1, 8.0))
+    tr = Transcript("en", (
+        say(CUSTOMER, 0.0, 3.0, "I need it by Friday."),
+        say(CUSTOMER, 3.2, 6.0, "and also the other"),
+        say(AGENT, 3.1, 8.0, "Sure I will book it now for you"),
+    ))  # fmt: skip
+    (event,) = measure_dynamics(act, tr, 8.0, CFG).interruptions
+    assert event.kind == "transition"
+
+
+def test_competitive_only_when_the_other_yields_mid_sentence() -> None:
+    """
+    customer  |0 "I was charged twice for my bill this" ----------6.0|
+    agent                   |3.0 "Calm down that's not my department"-----------8.0|
+    The agent comes in 3 s before the customer's end, not echoing; the customer stops while
+    the agent goes on -> competitive. If the customer keeps talking past the agent -> attempt.
+    """
+    tr = Transcript("en", (
+        say(CUSTOMER, 0.0, 6.0, "I was charged twice for my bill this month and"),
+        say(AGENT, 3.0, 8.0, "Calm down, that's not my department."),
+    ))  # fmt: skip
+    (yielded,) = measure_dynamics(
+        activity((CUSTOMER, 0, 6), (AGENT, 3, 8)), tr, 9.0, CFG
+    ).interruptions
+    assert yielded.kind == "competitive"
+    held = activity((CUSTOMER, 0, 9), (AGENT, 3, 5))
+    (kept,) = measure_dynamics(held, tr, 9.0, CFG).interruptions
+    assert kept.kind == "attempt"
+
+
+def test_overlap_is_not_measured_on_a_mono_call() -> None:
+    """Mono: one speaker per moment, so the interruption check says "na", never "pass"."""
+    from callqa.checks.conversation import CHECKS
+
+    turns = (Turn(AGENT, 0, 2), Turn(CUSTOMER, 2.5, 5))
+    stereo = measure_dynamics(activity((AGENT, 0, 2), (CUSTOMER, 2.5, 5)), EMPTY, 5.0, CFG)
+    assert stereo.overlap_measured
+    assert CHECKS["hear.no_interruptions"](_ctx(stereo)).verdict == "pass"
+    mono = measure_dynamics(SpeechActivity(turns, "diarized"), EMPTY, 5.0, CFG)
+    assert not mono.overlap_measured
+    result = CHECKS["hear.no_interruptions"](_ctx(mono))
+    assert result.verdict == "na" and "mono" in result.details["reason"]
 
 
 def test_interruption_split_by_a_short_pause_is_one_attempt() -> None:

@@ -186,6 +186,7 @@ def test_a_config_file_setting_reaches_transcription(tmp_path: Path) -> None:
     The fake model "hears" its words spread over each whole channel; with cross-talk handling
     on (the default), words outside the channel's own speech turns are dropped, with it off
     they are all kept. (The pipeline once called the transcription stage without the config.)
+    The second pass over empty turns is off in both, so only the cross-talk setting differs.
     """
     from conftest import clip
 
@@ -194,9 +195,13 @@ def test_a_config_file_setting_reaches_transcription(tmp_path: Path) -> None:
 
     call = clip(tmp_path / "call.wav", 0.0, 20.0)  # stereo: agent left, customer right
     off = tmp_path / "off.toml"
-    off.write_text('[transcription]\ncrosstalk = "off"\n', encoding="utf-8")
+    off.write_text(
+        '[transcription]\ncrosstalk = "off"\nempty_turn_pass = false\n', encoding="utf-8"
+    )
+    default = tmp_path / "default.toml"
+    default.write_text("[transcription]\nempty_turn_pass = false\n", encoding="utf-8")
     words = {}
-    for name, path in (("default", None), ("off", off)):
+    for name, path in (("default", default), ("off", off)):
         card = score_call(call, transcriber=FakeTranscriber(), config=load_config(path))
         words[name] = sum(len(s.words) for s in card.transcript.segments)
     n_fake = len(FakeTranscriber().text.split())

@@ -8,6 +8,7 @@ one 4.6 s silence (31.0-35.6 s), three failed items, two of them auto-fail.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import io
 import json
@@ -127,6 +128,17 @@ def test_timeline_marks_come_from_dynamics(card: dict[str, Any]) -> None:
     assert timeline["silences"] == [{"start": 31.0, "end": 35.6}]
     assert len(timeline["turns"]) == len(card["transcript"]["segments"])  # no dynamics turns
     assert data["labels"] == {"agent": "Agent", "customer": "Customer"}
+
+
+def test_only_competitive_overlaps_are_drawn_as_interruptions(card: dict[str, Any]) -> None:
+    """An echo is an overlap with its kind named, not an interruption (docs/metrics.md)."""
+    card = copy.deepcopy(card)
+    card["metrics"]["dynamics"]["interruptions"][0]["kind"] = "echo"
+    data = _data(report.render_call_report(card, audio_src=None))
+    timeline = data["timeline"]
+    assert [e["start"] for e in timeline["interruptions"]] == [24.8]
+    assert [(e["start"], e["kind"]) for e in timeline["overlaps"]] == [(12.6, "echo")]
+    assert [m["start"] for m in report._moments(timeline) if m["kind"] == "interruption"] == [24.8]
 
 
 def test_moments_list_one_entry_per_interruption_and_silence(card: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from callqa.measures.roles import apply_roles, decide_roles
-from callqa.types import SpeechActivity, Transcript, Turn, Utterance, Word
+from callqa.types import SpeakerCount, SpeechActivity, Transcript, Turn, Utterance, Word
 
 
 def mono(
@@ -86,3 +86,49 @@ def test_one_speaker_means_unknown_roles() -> None:
     assert (d.agent, d.method) == ("unknown", "none")
     new_act, new_tr = apply_roles(act, tr, d)
     assert new_act.speakers == ("unknown",) and new_tr.segments[0].speaker == "unknown"
+
+
+AGENT_LINE = "Thank you for calling Acme, my name is Ann. How can I help you?"
+
+
+def test_guard_lowers_confidence_on_a_collapsed_split() -> None:
+    """The customer keeps 2.6 s of 95 s (a merged pair of voices): warn, halve the confidence."""
+    act, tr = mono(
+        ("spk0", 0.0, 50.0, AGENT_LINE),
+        ("spk1", 50.5, 53.1, "I was charged twice."),
+        ("spk0", 53.5, 95.0, "I'm sorry. Can I have your account number?"),
+    )
+    sound, _ = mono(
+        ("spk0", 0.0, 50.0, AGENT_LINE),
+        ("spk1", 50.5, 90.0, "I was charged twice."),
+    )
+    normal = decide_roles(sound, tr, "auto", "en")
+    d = decide_roles(act, tr, "auto", "en")
+    assert d.agent == "spk0" and d.confidence == round(normal.confidence * 0.5, 2)
+    assert "only 3% of the talk" in d.reason
+
+
+def test_guard_fires_when_the_voices_do_not_separate() -> None:
+    act, tr = mono(("spk0", 0.0, 10.0, AGENT_LINE), ("spk1", 10.5, 20.0, "I was charged twice."))
+    alike = SpeakerCount(2, 30, 0.89, (0.5, 0.5), "two voices")
+    apart = SpeakerCount(2, 30, 0.70, (0.5, 0.5), "two voices")
+    sure = decide_roles(
+        SpeechActivity(act.turns, "t", act.speakers, voices=apart), tr, "auto", "en"
+    )
+    unsure = decide_roles(
+        SpeechActivity(act.turns, "t", act.speakers, voices=alike), tr, "auto", "en"
+    )
+    assert sure.confidence > 0.6 and unsure.confidence == round(sure.confidence * 0.5, 2)
+    assert "alike" in unsure.reason and "alike" not in sure.reason
+
+
+def test_three_voices_keep_the_two_main_parties() -> None:
+    act, tr = mono(
+        ("spk0", 0.0, 10.0, AGENT_LINE),
+        ("spk1", 10.5, 20.0, "I was charged twice."),
+        ("spk2", 20.5, 22.0, "Hi dad."),
+    )
+    d = decide_roles(act, tr, "auto", "en")
+    new, text = apply_roles(act, tr, d)
+    assert [t.speaker for t in new.turns] == ["agent", "customer", "unknown"]
+    assert [s.speaker for s in text.segments] == ["agent", "customer", "unknown"]

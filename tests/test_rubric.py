@@ -13,6 +13,7 @@ from callqa.checks import registry
 from callqa.cli.rubric import register
 from callqa.errors import ConfigError
 from callqa.measures.metrics import CallMetrics
+from callqa.measures.voice import LoudnessStats, PaceStats, PitchStats, SpeakerVoice, VoiceMetrics
 from callqa.scoring.rubric import (
     DEFAULT_RUBRIC,
     Rubric,
@@ -22,7 +23,7 @@ from callqa.scoring.rubric import (
     load_rubric,
 )
 from callqa.scoring.score import run_checks, score_checks
-from callqa.types import AGENT, CUSTOMER, CheckResult, Transcript, Utterance
+from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence, Transcript, Utterance
 
 MINI = """
 name = "mini"
@@ -74,6 +75,7 @@ def test_default_rubric_loads_and_names_every_section() -> None:
         "action",
         "positive",
         "tone",
+        "outcome",
     ]
     ids = {i.check for _, i in rubric.items}
     assert {
@@ -83,6 +85,8 @@ def test_default_rubric_loads_and_names_every_section() -> None:
         "tone.not_monotone",
         "tone.pace",
         "tone.no_raised_voice",
+        "outcome.customer_calmer",
+        "outcome.low_point_response",
     } <= ids
     assert ids <= set(registry())
 
@@ -508,3 +512,31 @@ def test_rubric_read_is_capped(tmp_path: Path) -> None:
     big.write_text("# padding\n" * 20_000, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"big.toml is 200,000 bytes, more than the 100,000"):
         load_rubric(big, limits=LimitsConfig(max_rubric_bytes=100_000))
+
+
+def test_evidence_times_are_clamped_to_the_call() -> None:
+    assert Evidence(AGENT, -0.75, 1.25, "x").clamped(10.0) == Evidence(AGENT, 0.0, 1.25, "x")
+    assert Evidence(AGENT, 9.5, 11.0, "x").clamped(10.0) == Evidence(AGENT, 9.5, 10.0, "x")
+    assert Evidence(AGENT, 12.0, 13.0, "x").clamped(10.0) == Evidence(AGENT, 10.0, 10.0, "x")
+    result = CheckResult("a.b", "fail", 0.0, (Evidence(AGENT, -1.0, 0.5, "hi"),))
+    assert result.clamped(5.0).evidence == (Evidence(AGENT, 0.0, 0.5, "hi"),)
+
+
+def test_run_checks_never_writes_evidence_before_the_call_starts() -> None:
+    """The loudest agent step at 0.25 s: the tone check quotes a second either side of it."""
+    levels = (-10.0, *([-20.0] * 19))
+    agent = SpeakerVoice(
+        speaker=AGENT, channel=0, dominant_s=10.0, reason=None,
+        pitch=PitchStats(150.0, 3.0, 9.0, 10.0),
+        loudness=LoudnessStats(-20.0, 3.0, -21.0, -20.0, 150.0),
+        pace=PaceStats(0, 10.0, 0.0, None, None), quarters=(), raised=(),
+        contour_t=tuple(0.25 + 0.5 * i for i in range(20)),
+        contour_f0_hz=(150.0,) * 20, contour_level_db=levels,
+    )  # fmt: skip
+    metrics = CallMetrics(10.0, voice=VoiceMetrics((agent,), None, None))
+    said = _call([(AGENT, "Hello there, thank you for calling, how can I help you today?")])
+    results = run_checks(load_rubric(), said, metrics, has_audio=True)
+    evidence = [e for r in results for e in r.evidence]
+    assert evidence and all(0.0 <= e.start <= e.end <= 10.0 for e in evidence)
+    raised = next(r for r in results if r.id == "tone.no_raised_voice")
+    assert raised.evidence[0].start == 0.0

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from callqa.checks.base import CheckContext
-from callqa.checks.tone import CHECKS, DEFAULTS
+from callqa.checks.tone import CHECKS, DEFAULTS, stretch_sentiment
 from callqa.config import VoiceConfig
 from callqa.measures.metrics import CallMetrics
 from callqa.measures.voice import (
@@ -16,12 +16,14 @@ from callqa.measures.voice import (
     PaceStats,
     PartVoice,
     PitchStats,
+    RaisedRule,
     SpeakerVoice,
     VoiceMetrics,
-    find_pressure,
+    agent_responses,
     find_raised,
 )
-from callqa.types import AGENT, CUSTOMER, Transcript, Utterance, Word
+from callqa.sentiment import default_model
+from callqa.types import AGENT, CUSTOMER, Sentiment, Transcript, Utterance, Word
 
 STEP = 0.5
 
@@ -71,30 +73,41 @@ def speaker(
 
 def with_raised(sv: SpeakerVoice, config: VoiceConfig) -> SpeakerVoice:
     """``sv`` with the raised stretches the voice stage would measure on its contour."""
-    raised = find_raised(
-        sv,
-        level_db=config.raised_level_db,
-        pitch_st=config.raised_pitch_st,
-        min_s=config.raised_min_s,
-        max_gap_s=config.raised_max_gap_s,
-        step_s=config.contour_step_s,
-    )
-    return replace(sv, raised=raised)
+    return replace(sv, raised=find_raised(sv, RaisedRule.from_config(config)))
 
 
-def ctx(*speakers: SpeakerVoice, language: str = "en", **params: object) -> CheckContext:
+def ctx(
+    *speakers: SpeakerVoice,
+    language: str = "en",
+    customer_says: tuple[float, float, str] | None = None,
+    **params: object,
+) -> CheckContext:
+    """Checks' input for these speakers; words "a0", "c0", ... at each step, and, with
+    ``customer_says = (start, end, text)``, that customer sentence over its span."""
     by_name = {s.speaker: s for s in speakers}
     agent, customer = by_name.get(AGENT), by_name.get(CUSTOMER)
-    pressure = None
+    responses: tuple = ()
     if agent is not None and customer is not None and customer.reason is None:
-        pressure = find_pressure(agent, customer)  # the voice stage's defaults
-    voice = VoiceMetrics(speakers=speakers, agitation=None, pressure=pressure)
-    words = tuple(
+        responses = agent_responses(agent, customer)  # the voice stage's defaults
+    voice = VoiceMetrics(speakers=speakers, agitation=None, responses=responses)
+    steps = tuple(
         Word(f"{s.speaker[0]}{i}", t - 0.2, t + 0.2, s.speaker)
         for s in speakers
         for i, t in enumerate(s.contour_t)
     )
-    transcript = Transcript(language, (Utterance(AGENT, 0.0, 100.0, "", words),))
+    utterances = [Utterance(AGENT, 0.0, 100.0, "", steps)]
+    if customer_says is not None:
+        start, end, text = customer_says
+        tokens = text.split()
+        step = (end - start) / len(tokens)
+        words = tuple(
+            Word(w, start + i * step, start + (i + 0.8) * step, CUSTOMER)
+            for i, w in enumerate(tokens)
+        )
+        (mood,) = default_model().classify([text], language)  # the shipped sentiment model
+        utterances.append(Utterance(CUSTOMER, start, end, text, words, sentiment=mood))
+    utterances.sort(key=lambda u: u.start)
+    transcript = Transcript(language, tuple(utterances))
     return CheckContext(transcript, CallMetrics(100.0, voice=voice), params=params)
 
 
@@ -199,12 +212,18 @@ def test_pace_needs_agent_words() -> None:
 # --------------------------------------------------------------------------- steady under pressure
 
 
-def pressure_call(agent_levels: list[float | None]) -> CheckContext:
-    """Customer raised (+10 dB) 0-5 s; the agent answers 5-15 s (the 10-s pressure window
-    after the stretch), then speaks calmly 15-35 s; the customer is calm again from 35 s."""
+STEADY = "tone.steady_under_pressure"
+COMPLAINT = "This is unacceptable, I was charged twice!"
+DELIGHT = "Oh wonderful, thank you so much, that is great!"
+
+
+def pressure_call(agent_levels: list[float | None], says: str = COMPLAINT) -> CheckContext:
+    """Customer raised (+10 dB) 0-5 s saying ``says``; the agent answers 5-15 s (the 10-s
+    pressure window after the stretch), then speaks calmly 15-35 s; the customer is calm
+    again from 35 s."""
     customer = speaker(CUSTOMER, [-10.0] * 10 + [None] * 60 + CALM)
     agent = speaker(AGENT, [None] * 10 + agent_levels + [-20.0] * 40)
-    return ctx(agent, customer)
+    return ctx(agent, customer, customer_says=(0.0, 5.0, says))
 
 
 def test_steady_agent_passes_under_pressure() -> None:
@@ -232,6 +251,36 @@ def test_agent_slightly_louder_under_pressure_fails_on_level_shift() -> None:
     relaxed = pressure_call([-16.0] * 20)
     relaxed = replace(relaxed, params={"level_db": 5.0})
     assert CHECKS["tone.steady_under_pressure"](relaxed).verdict == "pass"
+
+
+def test_a_delighted_customer_is_no_pressure() -> None:
+    """The same loud customer saying thanks: raised, but not negative -> "na", even though
+    the agent answers loudly."""
+    result = CHECKS["tone.steady_under_pressure"](pressure_call([-12.0] * 20, says=DELIGHT))
+    assert result.verdict == "na" and "not pressure" in result.details["reason"]
+
+
+def test_pressure_reads_the_customers_sentiment() -> None:
+    """The complaint reads negative, the thanks positive (the shipped model); a loud customer
+    whose words have no sentiment (the stage did not run) is no verdict, not a pass."""
+    loud = pressure_call([-19.0] * 20)
+    assert stretch_sentiment(loud.transcript, 0.0, 5.0) <= DEFAULTS[STEADY]["negative_at"]
+    glad = pressure_call([-19.0] * 20, says=DELIGHT)
+    assert stretch_sentiment(glad.transcript, 0.0, 5.0) > 0.25
+    assert stretch_sentiment(loud.transcript, 40.0, 50.0) is None  # the customer said nothing
+    unread = replace(
+        loud,
+        transcript=replace(
+            loud.transcript,
+            segments=tuple(replace(u, sentiment=None) for u in loud.transcript.segments),
+        ),
+    )
+    result = CHECKS[STEADY](unread)
+    assert result.verdict == "na" and "no sentiment" in result.details["reason"]
+    negative = Utterance(CUSTOMER, 0.0, 5.0, "x", sentiment=Sentiment("negative", -0.2))
+    mild = replace(loud, transcript=Transcript("en", (negative,)))
+    assert CHECKS[STEADY](mild).verdict == "na"  # -0.2 is above the -0.25 threshold
+    assert CHECKS[STEADY](replace(mild, params={"negative_at": -0.1})).verdict == "pass"
 
 
 def test_steady_is_na_without_an_agitated_customer() -> None:

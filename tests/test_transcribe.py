@@ -20,11 +20,13 @@ from callqa.languages import from_whisper, parse_language, to_whisper
 from callqa.transcription.call import (
     assign_speakers,
     drop_outside_speech,
+    empty_turns,
     keep_words_inside,
     mask_outside,
     speaker_at,
     speech_sample,
     transcribe_call,
+    turn_coverage,
 )
 from callqa.transcription.fake import FakeTranscriber
 from callqa.transcription.guards import (
@@ -99,6 +101,19 @@ class RecordingFake:
         if not words:
             return ()
         return (Utterance("unknown", words[0].start, words[-1].end, "", tuple(words)),)
+
+
+@dataclass
+class ShortSightedFake(RecordingFake):
+    """Hears only the first ``horizon_s`` seconds of what it is given, as Whisper decoding a
+    whole channel skips a short reply after a long silence."""
+
+    horizon_s: float = 5.0
+
+    def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
+        found = super().transcribe(audio, language=language)
+        words = tuple(w for u in found for w in u.words if w.end <= self.horizon_s)
+        return (Utterance("unknown", words[0].start, words[-1].end, "", words),) if words else ()
 
 
 # --------------------------------------------------------------------------- language codes
@@ -440,3 +455,59 @@ def test_loop_tracker_keeps_first_occurrence_in_a_looping_window() -> None:
         loops.repeats(5400, 0.58, " Har du det?"),  # repeats in a window that does not loop
     ]
     assert marks == [False, False, True, True, True, False, False]
+
+
+# --------------------------------------------------------------------------- empty turns
+
+
+def _skipping_call() -> tuple[CallAudio, SpeechActivity]:
+    # timeline (s):  0    2         7    8.5  9   9.6  10
+    # left speech:   [====)         [====)    [==)          turns 0-2, 7-8.5, 9-9.6 (tone to 9.5)
+    # right:         silent
+    left = _with_speech(10.0, [(0.0, 2.0), (7.0, 8.5), (9.0, 9.5)])
+    turns = (Turn("left", 0.0, 2.0), Turn("left", 7.0, 8.5), Turn("left", 9.0, 9.6))
+    activity = SpeechActivity(turns=turns, method="hand", speakers=("left", "right"),
+                              channel_map=(("left", 0), ("right", 1)))  # fmt: skip
+    return _audio(left, np.zeros_like(left)), activity
+
+
+def test_a_turn_the_first_pass_left_empty_is_decoded_again() -> None:
+    audio, activity = _skipping_call()
+    fake = ShortSightedFake()
+    tr = transcribe_call(audio, fake, activity=activity, language="en")
+    assert [len(x) / SR for x in fake.seen] == [10.0, 2.5]  # the channel, then 6.5-9.0 s
+    mids = [0.5 * (w.start + w.end) for w in tr.words]
+    assert any(7.0 <= m <= 8.5 for m in mids)  # the skipped turn has its words now
+    assert all(0.0 <= m <= 2.0 or 7.0 <= m <= 8.5 for m in mids)  # nothing from the context
+    assert not any(9.0 <= m <= 9.6 for m in mids)  # under 1 s: not decoded again
+    cover = turn_coverage(activity.turns, tr, 1.0)
+    assert (cover.turns, cover.empty, cover.empty_share) == (2, 0, 0.0)
+
+
+def test_turn_coverage_counts_turns_left_without_words() -> None:
+    audio, activity = _skipping_call()
+    config = TranscriptionConfig(empty_turn_pass=False)
+    tr = transcribe_call(audio, ShortSightedFake(), activity=activity, language="en",
+                         config=config)  # fmt: skip
+    cover = turn_coverage(activity.turns, tr, 1.0)
+    assert (cover.turns, cover.empty, cover.empty_share) == (2, 1, 0.5)
+    assert cover.empty_turns == (Turn("left", 7.0, 8.5),)
+
+
+def test_empty_turns_uses_word_midpoints() -> None:
+    words = (Word("a", 0.0, 1.4), Word("b", 3.0, 3.2))  # midpoints 0.7 and 3.1
+    utt = (Utterance("left", 0.0, 3.2, "a b", words),)
+    turns = (Segment(0.9, 2.0), Segment(2.5, 3.5), Segment(4.0, 4.5))
+    assert empty_turns(turns, utt, 1.0) == (Segment(0.9, 2.0),)
+
+
+def test_word_times_are_clamped_to_the_call() -> None:
+    @dataclass
+    class Early(RecordingFake):
+        def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
+            w = (Word("hi", -0.4, 0.3), Word("there", 1.5, 2.4))
+            return (Utterance("unknown", -0.4, 2.4, "hi there", w),)
+
+    tr = transcribe_call(_audio(_tone(2.0)), Early(), activity=None, language="en")
+    assert [(w.start, w.end) for w in tr.words] == [(0.0, 0.3), (1.5, 2.0)]
+    assert (tr.segments[0].start, tr.segments[0].end) == (0.0, 2.0)

@@ -16,6 +16,7 @@ from callqa.config import VoiceConfig
 from callqa.measures.voice import (
     HOP_S,
     NO_VOICED_SPEECH,
+    RaisedRule,
     VoiceMetrics,
     find_raised,
     frame_levels,
@@ -23,6 +24,7 @@ from callqa.measures.voice import (
     pace_stats,
     pitch_track,
 )
+from callqa.sentiment import default_model
 from callqa.types import (
     AGENT,
     CUSTOMER,
@@ -184,21 +186,23 @@ def test_frame_levels_of_a_full_scale_sine() -> None:
 # --------------------------------------------------------------------------- raised voice
 
 
-def test_level_rising_10_db_halfway_is_a_raised_voice_at_the_right_time() -> None:
-    y = np.concatenate([voice(140.0, 10.0, rms=0.02), voice(140.0, 10.0, rms=0.02 * 10**0.5)])
-    m = measure(mono(y), one_speaker(20.0, AGENT))
+def test_level_rising_10_db_for_the_last_third_is_a_raised_voice_at_the_right_time() -> None:
+    """The baseline is the median of the speaker's steps: a voice raised for the last third of
+    its speech stands out from it (raised for half or more, it would be its own baseline)."""
+    y = np.concatenate([voice(140.0, 20.0, rms=0.02), voice(140.0, 10.0, rms=0.02 * 10**0.5)])
+    m = measure(mono(y), one_speaker(30.0, AGENT))
     sv = m.of(AGENT)
     assert sv is not None and len(sv.raised) == 1
     stretch = sv.raised[0]
-    assert stretch.start == pytest.approx(10.0, abs=0.5)
-    assert stretch.end == pytest.approx(20.0, abs=0.5)
+    assert stretch.start == pytest.approx(20.0, abs=0.5)
+    assert stretch.end == pytest.approx(30.0, abs=0.5)
     assert stretch.level_rel_db == pytest.approx(10.0, abs=1.0)
     result = verdict("tone.no_raised_voice", m)
     assert result.verdict == "fail"
     assert result.details["stretches"] == [
         [round(stretch.start, 2), round(stretch.end, 2), round(stretch.level_rel_db, 1)]
     ]
-    # the trajectory shows it too: first half near baseline, second half +10 dB
+    # the trajectory shows it too: first quarter at the baseline, last quarter +10 dB
     rel = [q.level_rel_db for q in sv.quarters]
     assert rel[0] == pytest.approx(0.0, abs=1.0) and rel[3] == pytest.approx(10.0, abs=1.0)
 
@@ -215,7 +219,25 @@ def test_short_burst_below_min_duration_is_not_raised() -> None:
     y = np.concatenate([quiet, loud, quiet])
     sv = measure(mono(y), one_speaker(11.0, AGENT)).of(AGENT)
     assert sv is not None and sv.raised == ()
-    assert len(find_raised(sv, min_s=0.5)) == 1  # the same burst counts with a 0.5-s minimum
+    assert len(find_raised(sv, RaisedRule(min_s=0.5))) == 1  # counts with a 0.5-s minimum
+
+
+def test_lively_voice_is_not_raised_but_a_shout_over_it_is() -> None:
+    """A voice whose 0.5-s steps swing +-4 dB at random (SD 4 dB: some steps reach +6 dB by
+    chance) has no raised stretch; 4 s at +10 dB over the same voice does."""
+    rng = np.random.default_rng(7)
+    steps = [voice(140.0, 0.5, rms=0.03 * 10 ** (g / 20)) for g in rng.normal(0, 4.0, 80)]
+    lively = np.concatenate(steps)
+    sv = measure(mono(lively), one_speaker(40.0, AGENT)).of(AGENT)
+    assert sv is not None and sv.raised == ()
+    assert sv.loudness.level_spread_db is not None and 2.0 < sv.loudness.level_spread_db < 5.0
+    base = sv.loudness.baseline_dbfs or 0.0
+    assert any(lv is not None and lv - base >= 6.0 for lv in sv.contour_level_db)  # by chance
+    shout = lively.copy()
+    shout[20 * SR : 24 * SR] *= 10 ** (10 / 20)
+    loud = measure(mono(shout), one_speaker(40.0, AGENT)).of(AGENT)
+    assert loud is not None and len(loud.raised) == 1
+    assert loud.raised[0].start == pytest.approx(20.0, abs=1.0)
 
 
 # --------------------------------------------------------------------------- over time
@@ -307,6 +329,19 @@ def test_overlap_frames_count_for_nobody() -> None:
 # --------------------------------------------------------------------------- agitation, pressure
 
 
+def pressed(text: str, loud_s: float = 10.0) -> Transcript:
+    """The customer saying ``text`` over its first ``loud_s`` seconds."""
+    tokens = text.split()
+    step = loud_s / len(tokens)
+    words = tuple(Word(t, i * step, (i + 0.8) * step, CUSTOMER) for i, t in enumerate(tokens))
+    (mood,) = default_model().classify([text], "en")  # the shipped sentiment model
+    return Transcript("en", (Utterance(CUSTOMER, 0.0, loud_s, text, words, sentiment=mood),))
+
+
+COMPLAINT = "I was charged twice and this is unacceptable, it is still not fixed."
+DELIGHT = "Oh that is wonderful, thank you so much, you are amazing!"
+
+
 def test_customer_calms_down_and_agent_stays_steady() -> None:
     """Customer loud (+10 dB) for its first 10 s of speech, then calm; agent steady throughout.
 
@@ -329,29 +364,40 @@ def test_customer_calms_down_and_agent_stays_steady() -> None:
     assert m.agitation is not None
     assert m.agitation.start_share == pytest.approx(1.0, abs=0.1)
     assert m.agitation.end_share == pytest.approx(0.0, abs=0.05)
-    assert m.pressure is not None and m.pressure.windows == ((0.0, 20.0),)
-    assert m.pressure.level_shift_db == pytest.approx(0.0, abs=0.5)
-    assert verdict("tone.steady_under_pressure", m).verdict == "pass"
+    (response,) = m.responses
+    assert response.window == pytest.approx((0.0, 20.0), abs=0.5)
+    assert response.level_shift_db == pytest.approx(0.0, abs=0.5)
+    assert verdict("tone.steady_under_pressure", m, pressed(COMPLAINT)).verdict == "pass"
 
 
-def test_agent_who_shouts_back_is_not_steady() -> None:
-    c_loud, c_calm = voice(200.0, 10.0, rms=0.1), voice(200.0, 10.0, rms=0.03)
+def test_agent_who_shouts_back_is_not_steady_and_delight_is_no_pressure() -> None:
+    """Customer loud for 10 s, calm for 20 s; the agent answers the loud stretch at +10 dB.
+
+    Timeline (s):  0-10 customer loud | 10-20 agent loud | 20-40 customer calm | 40-60 agent
+    A complaint said loudly is pressure (the agent fails); the same loudness saying thanks is
+    delight, not pressure ("na").
+    """
+    c_loud, c_calm = voice(200.0, 10.0, rms=0.1), voice(200.0, 20.0, rms=0.03)
     a_loud, a_calm = voice(120.0, 10.0, rms=0.1), voice(120.0, 20.0, rms=0.03)
     z = np.zeros(10 * SR, dtype=np.float32)
-    left = np.concatenate([z, a_loud, z, a_calm])
+    left = np.concatenate([z, a_loud, z, z, a_calm])
     right = np.concatenate([c_loud, z, c_calm, z, z])
     audio = CallAudio(channels=(left, right), source=None, sha256="x", original_sample_rate=SR)
     turns = (
         Turn(CUSTOMER, 0.0, 10.0),
         Turn(AGENT, 10.0, 20.0),
-        Turn(CUSTOMER, 20.0, 30.0),
-        Turn(AGENT, 30.0, 50.0),
+        Turn(CUSTOMER, 20.0, 40.0),
+        Turn(AGENT, 40.0, 60.0),
     )
     activity = SpeechActivity(turns, "test", channel_map=((AGENT, 0), (CUSTOMER, 1)))
     m = measure(audio, activity)
-    assert verdict("tone.steady_under_pressure", m).verdict == "fail"
-    assert m.pressure is not None and len(m.pressure.agent_raised) == 1
-    assert m.pressure.agent_raised[0].start == pytest.approx(10.0, abs=0.5)
+    result = verdict("tone.steady_under_pressure", m, pressed(COMPLAINT))
+    assert result.verdict == "fail" and result.details["pressure_stretches"] == 1
+    (response,) = m.responses
+    assert len(response.agent_raised) == 1
+    assert response.agent_raised[0].start == pytest.approx(10.0, abs=0.5)
+    delight = verdict("tone.steady_under_pressure", m, pressed(DELIGHT))
+    assert delight.verdict == "na" and "not pressure" in delight.details["reason"]
 
 
 # --------------------------------------------------------------------------- pace

@@ -299,8 +299,12 @@ def _mono_activity(
     audio: CallAudio, mask: np.ndarray, config: DynamicsConfig, encoder: SpeakerEncoder | None
 ) -> SpeechActivity:
     speech = mask_to_segments(mask, config)
-    turns = diarize(audio.channels[0], speech, config, encoder=encoder)
-    speakers = tuple(sorted({t.speaker for t in turns})) or (UNKNOWN,)
+    found = diarize(audio.channels[0], speech, config, encoder=encoder)
+    speakers = tuple(sorted({t.speaker for t in found.turns})) or (UNKNOWN,)
     return SpeechActivity(
-        turns=turns, method="silero-vad+resemblyzer", speakers=speakers, channel_map=()
+        turns=found.turns,
+        method="silero-vad+resemblyzer",
+        speakers=speakers,
+        channel_map=(),
+        voices=found.count,
     )

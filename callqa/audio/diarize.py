@@ -3,9 +3,10 @@
 Speech (from Silero VAD) is cut into ``diarization_window_s`` windows every
 ``diarization_step_s``; each window is embedded with resemblyzer's speaker encoder (a 3-layer
 LSTM d-vector model trained for speaker verification, shipped as ``pretrained.pt`` in the PyPI
-wheel); the embeddings are clustered with spherical k-means (k=2 by default, or estimated);
-each 10 ms speech frame takes the speaker whose centroid the windows covering it resemble most,
-and runs shorter than ``MIN_RUN_S`` are absorbed by their neighbours.
+wheel); the number of voices is estimated (:func:`count_voices`: one, two, or three or more)
+and the embeddings are clustered with spherical k-means; each 10 ms speech frame takes the
+speaker whose centroid the windows covering it resemble most, and runs shorter than
+``MIN_RUN_S`` are absorbed by their neighbours.
 
 One speaker per frame: overlapped speech is attributed to one party (docs/metrics.md).
 """
@@ -23,7 +24,7 @@ import numpy as np
 
 from callqa.config import DynamicsConfig
 from callqa.errors import ModelError
-from callqa.types import SAMPLE_RATE, UNKNOWN, Turn
+from callqa.types import SAMPLE_RATE, UNKNOWN, SpeakerCount, Turn
 
 HOP_S = 0.01  # resemblyzer's mel hop: 10 ms
 MIN_WINDOW_S = 0.5  # speech shorter than this is not embedded; it takes its neighbours' label
@@ -31,6 +32,10 @@ MIN_RUN_S = 0.4  # a speaker run shorter than this inside speech is a labelling 
 MIN_SPEECH_S = 2.0  # less speech than this: no diarization, one "unknown" speaker
 TARGET_DBFS = -30.0  # resemblyzer's training-time volume normalisation
 MIN_CLUSTER_SHARE = 0.08  # a cluster with less of the speech is an outlier, not a speaker
+# Voice count (benchmarks/results/audio_truth.md lists every recording these were set on):
+MIN_WINDOWS_TWO = 16  # fewer windows (~12 s of speech): too little to tell two voices apart
+ONE_VOICE_COS = 0.92  # a two-way split this alike is one voice (single voices 0.90-0.95)
+THIRD_VOICE_COS = 0.75  # a third cluster less alike than this to both others is another voice
 
 
 class SpeakerEncoder(Protocol):
@@ -182,18 +187,87 @@ def _centroids(x: np.ndarray, labels: np.ndarray, k: int, *, fallback: np.ndarra
 
 
 def choose_clusters(x: np.ndarray, n_speakers: int) -> np.ndarray:
-    """Cluster labels of embeddings ``x``: ``n_speakers`` clusters, or 1-2 estimated if 0.
+    """Cluster labels of embeddings ``x``: ``n_speakers`` clusters, or the estimated number
+    (:func:`count_voices`) if 0."""
+    return count_voices(x, n_speakers)[0]
 
-    Estimation keeps a two-way split unless the smaller cluster holds less than
-    ``MIN_CLUSTER_SHARE`` of the windows (then it is one voice plus outliers). Centroid cosine
-    and silhouette did not separate one from two speakers on the evaluation files
-    (docs/metrics.md), so no finer estimate is attempted.
+
+def count_voices(x: np.ndarray, n_speakers: int = 0) -> tuple[np.ndarray, SpeakerCount]:
+    """Cluster labels of the window embeddings ``x`` (rows in time order) and the voice count.
+
+    With ``n_speakers`` > 0 that many clusters are made. With 0 the count is estimated:
+
+    - one voice when there are fewer than ``MIN_WINDOWS_TWO`` windows (too little speech to
+      tell two voices apart), when the smaller cluster of a two-way split holds less than
+      ``MIN_CLUSTER_SHARE`` of the windows (one voice plus outliers), or when the two
+      clusters' mean embeddings have a cosine of at least ``ONE_VOICE_COS`` (a split of one
+      voice: 0.90-0.95 on single voices, 0.60-0.89 on two);
+    - three or more when a three-way split has a third cluster of at least
+      ``MIN_CLUSTER_SHARE`` whose mean embedding has a cosine below ``THIRD_VOICE_COS`` to both
+      others (a clearly different voice: 0.68 on a four-voice mix, at least 0.82 on every
+      two-voice call);
+    - two otherwise.
+
+    Labels are numbered by cluster size, largest first.
     """
+    n = len(x)
     if n_speakers > 0:
-        return spherical_kmeans(x, n_speakers)
-    labels = spherical_kmeans(x, 2)
-    shares = np.bincount(labels, minlength=2) / len(labels)
-    return labels if shares.min() >= MIN_CLUSTER_SHARE else np.zeros(len(x), dtype=int)
+        labels = _by_size(spherical_kmeans(x, n_speakers))
+        return labels, _count(x, labels, n_speakers, f"{n_speakers} voices set in the config")
+    if n < MIN_WINDOWS_TWO:
+        why = f"{n} speech windows: too little speech to tell two voices apart"
+        return np.zeros(n, dtype=int), _count(x, np.zeros(n, dtype=int), 1, why)
+    two = _by_size(spherical_kmeans(x, 2))
+    count = _count(x, two, 2, "")
+    if count.shares[-1] < MIN_CLUSTER_SHARE:
+        why = f"the second voice holds {count.shares[-1]:.0%} of the windows: outliers of one"
+        return np.zeros(n, dtype=int), _count(x, np.zeros(n, dtype=int), 1, why)
+    if count.separation is not None and count.separation >= ONE_VOICE_COS:
+        why = f"a two-way split is alike (cosine {count.separation:.2f} >= {ONE_VOICE_COS})"
+        return np.zeros(n, dtype=int), _count(x, np.zeros(n, dtype=int), 1, why)
+    three = _by_size(spherical_kmeans(x, 3))
+    third = _third_voice(x, three)
+    if third is not None:
+        why = f"a third voice holds {third:.0%} of the windows and differs from both others"
+        return three, _count(x, three, 3, why)
+    return two, _count(x, two, 2, "two voices")
+
+
+def _by_size(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered by cluster size, largest first (ties: first appearance)."""
+    sizes = np.bincount(labels)
+    order = sorted(range(len(sizes)), key=lambda j: -sizes[j])
+    rank = {old: new for new, old in enumerate(order)}
+    return np.array([rank[v] for v in labels], dtype=int)
+
+
+def _unit_centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    k = int(labels.max()) + 1 if len(labels) else 0
+    return _centroids(x, labels, k, fallback=np.zeros((k, x.shape[1])))
+
+
+def _third_voice(x: np.ndarray, labels: np.ndarray) -> float | None:
+    """Share of the third cluster when it is another voice (see :func:`count_voices`)."""
+    shares = np.bincount(labels, minlength=3) / len(labels)
+    if shares[2] < MIN_CLUSTER_SHARE:
+        return None
+    c = _unit_centroids(x, labels)
+    return float(shares[2]) if max(c[2] @ c[0], c[2] @ c[1]) < THIRD_VOICE_COS else None
+
+
+def _count(x: np.ndarray, labels: np.ndarray, voices: int, reason: str) -> SpeakerCount:
+    shares = np.bincount(labels) / max(1, len(labels)) if len(labels) else np.zeros(0)
+    separation = None
+    if len(shares) >= 2:
+        c = _unit_centroids(x, labels)
+        separation = round(float(c[0] @ c[1]), 3)
+    return SpeakerCount(
+        voices=voices,
+        windows=len(labels),
+        separation=separation,
+        shares=tuple(round(float(v), 3) for v in shares),
+        reason=reason or f"{voices} voices",
+    )
 
 
 def frame_labels(
@@ -222,13 +296,21 @@ def _coverage(n_frames: int, windows: list[tuple[float, float]]) -> np.ndarray:
     return delta
 
 
+@dataclass(frozen=True)
+class Diarization:
+    """Speaker turns of a mono recording and the voice count behind them."""
+
+    turns: tuple[Turn, ...]
+    count: SpeakerCount
+
+
 def diarize(
     samples: np.ndarray,
     speech: list[tuple[float, float]],
     config: DynamicsConfig,
     *,
     encoder: SpeakerEncoder | None = None,
-) -> tuple[Turn, ...]:
+) -> Diarization:
     """Speaker turns of a mono recording.
 
     Parameters
@@ -243,25 +325,26 @@ def diarize(
 
     Returns
     -------
-    tuple of Turn
-        Labelled "spk0", "spk1", ... in order of first appearance; "unknown" for every turn when
-        there is too little speech or only one speaker.
+    Diarization
+        Turns labelled "spk0", "spk1", ... in order of first appearance ("unknown" for every
+        turn when there is too little speech or only one voice), and the voice count.
     """
     windows = speech_windows(speech, config.diarization_window_s, config.diarization_step_s)
     total = sum(e - s for s, e in speech)
     if total < MIN_SPEECH_S or len(windows) < 2:
-        return _unknown(speech)
+        why = f"{total:.1f} s of speech: too little to tell voices apart"
+        return Diarization(_unknown(speech), SpeakerCount(1, len(windows), None, (), why))
     encoder = encoder or load_encoder()
     idx = [(int(s * SAMPLE_RATE), int(e * SAMPLE_RATE)) for s, e in windows]
     x = encoder.embed(samples, idx)
-    labels = choose_clusters(x, config.n_speakers)
+    labels, count = count_voices(x, config.n_speakers)
     k = int(labels.max()) + 1
     if k < 2:
-        return _unknown(speech)
+        return Diarization(_unknown(speech), count)
     centres = _centroids(x, labels, k, fallback=np.zeros((k, x.shape[1])))
     n_frames = int(np.ceil(len(samples) / SAMPLE_RATE / HOP_S))
     frames = frame_labels(n_frames, windows, x @ centres.T)
-    return _turns(frames, speech)
+    return Diarization(_turns(frames, speech), count)
 
 
 def _turns(frames: np.ndarray, speech: list[tuple[float, float]]) -> tuple[Turn, ...]:

@@ -771,7 +771,7 @@ def agent_talk_share(card: Mapping[str, Any]) -> float | None:
 
 
 def agent_interruptions(card: Mapping[str, Any]) -> int | None:
-    """Interruptions the agent made (competitive + cooperative), from a scorecard dict, or None.
+    """Competitive interruptions the agent made (docs/metrics.md), from a scorecard dict, or None.
 
     Read from ``metrics.dynamics.parties[speaker == "agent"].interruptions``.
     """

@@ -1,7 +1,10 @@
 """Conversation checks (HEAT "Hear the customer out"), from the measures of
 :mod:`callqa.measures.dynamics`.
 
-- ``hear.no_interruptions``: the agent does not take the floor while the customer is mid-turn.
+- ``hear.no_interruptions``: the agent does not take the floor while the customer is mid-turn
+  (a *competitive* overlap: the customer stops before finishing; latching, transition
+  overlaps, simultaneous starts, echoes and backchannels are not interruptions,
+  docs/metrics.md). "na" on a mono call, where overlaps cannot be measured.
 - ``hear.talk_share``: the agent leaves the customer room to talk.
 
 Both answer "na" without audio (a transcript file) or when no agent was identified. Parameters
@@ -19,12 +22,16 @@ from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence
 
 NO_INTERRUPTIONS = "hear.no_interruptions"
 TALK_SHARE = "hear.talk_share"
+MONO_REASON = (
+    "overlapping speech cannot be measured on a mono recording (diarization gives one "
+    "speaker per moment)"
+)
 
 DEFAULTS: dict[str, Mapping[str, Any]] = {
     NO_INTERRUPTIONS: {
         "max_allowed": 0,  # competitive interruptions of the customer the agent may make
         "min_overlap_s": 0.5,  # shorter overlaps are turn-taking (DynamicsConfig default)
-        "kinds": ["competitive"],  # add "cooperative" to count anticipated turn ends too
+        "kinds": ["competitive"],  # add "attempt" to count incomings the customer talked over
     },
     TALK_SHARE: {
         "max": 0.6,  # agent talk / all talk; Gong Labs' top sales reps talk 43% (43:57)
@@ -57,6 +64,8 @@ def no_interruptions(ctx: CheckContext) -> CheckResult:
     dynamics = _dynamics(NO_INTERRUPTIONS, ctx)
     if isinstance(dynamics, CheckResult):
         return dynamics
+    if not dynamics.overlap_measured:
+        return not_applicable(NO_INTERRUPTIONS, MONO_REASON)
     p = _params(NO_INTERRUPTIONS, ctx)
     found = [
         e
@@ -80,8 +89,12 @@ def no_interruptions(ctx: CheckContext) -> CheckResult:
             "overlap_s": round(sum(e.overlap_s for e in found), 3),
             "customer_interruptions": sum(
                 1 for e in dynamics.interruptions if e.interrupter == CUSTOMER
-                and e.kind != "backchannel"
+                and e.kind in p["kinds"]
             ),
+            "agent_overlaps": [
+                {"start": e.start, "kind": e.kind} for e in dynamics.interruptions
+                if e.interrupter == AGENT
+            ],
         },
     )  # fmt: skip
 

@@ -33,7 +33,7 @@ from typing import Any
 from callqa.checks import similarity
 from callqa.checks.base import CheckContext, not_applicable
 from callqa.checks.commitment import action_phrase
-from callqa.checks.language import forbidden, said_refusals
+from callqa.checks.language import conditioned, forbidden, said_refusals
 from callqa.checks.text import (
     CallText,
     PhrasePack,
@@ -85,8 +85,12 @@ def overlap(sentence: tuple[Token, ...], source: tuple[Token, ...], pack: Phrase
 
 
 def has_cue(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
-    """True when ``tokens`` hold a reflection cue phrase."""
-    return bool(find_phrases(tokens, pack.phrases("reflection_cues")))
+    """True when ``tokens`` hold a reflection cue phrase that no ``subordinators`` word opens
+    within the three words before it: "in case you wanted that" and "if you want, I can ..."
+    offer something, they do not sum up what the customer wants."""
+    subordinators = find_phrases(tokens, pack.phrases("subordinators"))
+    cues = find_phrases(tokens, pack.phrases("reflection_cues"))
+    return any(not conditioned(m, subordinators) for m in cues)
 
 
 def addresses_customer(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:

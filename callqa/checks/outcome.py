@@ -27,7 +27,7 @@ RESPONSE = "outcome.low_point_response"
 DEFAULTS: dict[str, dict[str, Any]] = {
     CALMER: {
         "negative_at": -0.25,  # a reading at or below this is negative
-        "min_recovery": 0.3,  # ... and the end this far above the lowest quarter is calmer
+        "min_recovery": 0.5,  # ... and the end this far above the lowest quarter is calmer
     },
     RESPONSE: {
         "negative_at": -0.25,  # the low point must be at least this negative to matter

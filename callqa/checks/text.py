@@ -45,7 +45,8 @@ ANY_TOKEN = "_"  # exactly one token
 MAX_GAP = 3
 
 _TOKEN_RE = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+", re.UNICODE)
-_SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+")
+# no break after a dotted two-letter abbreviation ("8 a.m. or 10 a.m.", "e.g. a refund")
+_SENTENCE_RE = re.compile(r"(?<=[.!?…])(?<!\b\w\.\w\.)\s+")
 
 
 @dataclass(frozen=True)
@@ -213,13 +214,36 @@ def outside(matches: Iterable[Match], exceptions: Sequence[Match]) -> list[Match
     return [m for m in matches if not any(m.overlaps(e) for e in exceptions)]
 
 
+def _starts(tokens: Sequence[Token], phrase: Phrase, index: dict[str, list[int]]) -> Iterable[int]:
+    """Positions where ``phrase`` may start: where its first token matches. A plain first word
+    is looked up in ``index`` (surface forms and lemmas -> positions) instead of being compared
+    with every token; gaps, "=", "*" and "_" are checked at every position."""
+    surface, lem = phrase.tokens[0], phrase.lemmas[0]
+    if surface == GAP_TOKEN:
+        return range(len(tokens))
+    if surface == ANY_TOKEN or surface.startswith("=") or surface.endswith("*"):
+        return (i for i, tok in enumerate(tokens) if _token_matches(tok, surface, lem))
+    return sorted(set(index.get(surface, ())) | set(index.get(lem, ())))
+
+
+def _index(tokens: Sequence[Token]) -> dict[str, list[int]]:
+    """Surface form and lemma -> the positions of the tokens that have it."""
+    index: dict[str, list[int]] = {}
+    for i, tok in enumerate(tokens):
+        index.setdefault(tok.text, []).append(i)
+        if tok.lemma != tok.text:
+            index.setdefault(tok.lemma, []).append(i)
+    return index
+
+
 def find_phrases(tokens: Sequence[Token], phrases: Iterable[Phrase]) -> list[Match]:
     """Every (phrase, position) match, leftmost first; longer phrases first at one position."""
     found: list[Match] = []
+    index = _index(tokens)
     for phrase in phrases:
         if not phrase.tokens:
             continue
-        for i in range(len(tokens)):
+        for i in _starts(tokens, phrase, index):
             end = _match_at(tokens, i, phrase, 0)
             if end is not None and end > i:
                 found.append(Match(phrase, i, end))

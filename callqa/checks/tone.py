@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from callqa.checks.base import CheckContext, CheckFn, not_applicable
-from callqa.measures.voice import SpeakerVoice, VoiceMetrics
+from callqa.measures.voice import Response, SpeakerVoice, VoiceMetrics
 from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence, Transcript
 
 STEADY = "tone.steady_under_pressure"
@@ -26,6 +26,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     STEADY: {
         "level_db": 3.0,  # agent's median level under pressure may rise this much (dB)
         "pitch_st": 2.0,  # ... and its median pitch this much (st)
+        "negative_at": -0.25,  # a raised customer stretch is pressure when its words read this
+        # negative or worse (sentiment score, -1..1; as outcome.customer_calmer)
     },
     NOT_MONOTONE: {"min_sd_st": 2.0, "min_voiced_s": 5.0},
     PACE: {"max_ratio": 1.3, "min_words": 10, "max_wpm": {"en": 190.0}},
@@ -83,13 +85,50 @@ def _result(
     )
 
 
-def steady_under_pressure(ctx: CheckContext) -> CheckResult:
-    """The agent keeps its level and pitch near its own median while the customer is agitated.
+def stretch_sentiment(transcript: Transcript, start: float, end: float) -> float | None:
+    """The most negative sentiment score (-1..1, the sentiment stage's P(positive) -
+    P(negative)) of the customer's segments overlapping ``[start, end)`` (s); None when no
+    customer segment there has a sentiment (nothing transcribed, or the stage did not run)."""
+    scores = [
+        s.sentiment.score
+        for s in transcript.segments
+        if s.speaker == CUSTOMER and s.sentiment is not None and s.start < end and start < s.end
+    ]
+    return min(scores, default=None)
 
-    "Under pressure" = each customer raised-voice stretch plus ``[voice] pressure_window_s``
-    after it (measured by the voice stage). Fails when, there, the agent's median level rises
-    more than ``level_db`` dB or its median pitch more than ``pitch_st`` st over its call
-    medians, or the agent has a raised stretch.
+
+def pressure(
+    ctx: CheckContext, voice: VoiceMetrics, negative_at: float
+) -> tuple[list[tuple[Response, float]], int]:
+    """The customer raised stretches that are pressure, with their sentiment score, and how
+    many raised stretches had no sentiment to read.
+
+    Pressure is negative arousal: a raised voice (the voice stage's raised stretch, against the
+    customer's own level) while the customer's words read negative (a segment overlapping the
+    stretch scores ``negative_at`` or below). Delight, laughter and emphasis are raised but not
+    negative.
+    """
+    pressed, unread = [], 0
+    for r in voice.responses:
+        score = stretch_sentiment(ctx.transcript, r.stretch.start, r.stretch.end)
+        if score is None:
+            unread += 1
+        elif score <= negative_at:
+            pressed.append((r, score))
+    return pressed, unread
+
+
+def steady_under_pressure(ctx: CheckContext) -> CheckResult:
+    """The agent keeps its level and pitch near its own median while the customer presses.
+
+    "Under pressure" = each customer raised-voice stretch (measured by the voice stage) in which
+    the customer's words read negative (the sentiment stage: a customer segment overlapping it
+    scores ``negative_at`` or below, :func:`pressure`), plus ``[voice] pressure_window_s`` after
+    it. Fails when, in any such window, the agent's median level rises more than ``level_db``
+    dB or its median pitch more than ``pitch_st`` st over its call medians, or the agent has a
+    raised stretch there. "na" when the customer never raised their voice, did so only with
+    words that do not read negative (a delighted customer is not pressure), or the customer's
+    words there have no sentiment (the stage did not run or does not read the language).
     """
     p, voice = _params(STEADY, ctx), _voice(STEADY, ctx)
     if isinstance(voice, CheckResult):
@@ -97,28 +136,54 @@ def steady_under_pressure(ctx: CheckContext) -> CheckResult:
     agent, customer = voice.of(AGENT), voice.of(CUSTOMER)
     if agent is None or customer is None or customer.reason is not None:
         return not_applicable(STEADY, "needs measured agent and customer voices")
-    pressure = voice.pressure
-    if pressure is None:
+    if not customer.raised:
         return not_applicable(STEADY, "the customer never raised their voice")
-    if pressure.agent_steps == 0:
+    negative_at = float(p["negative_at"])
+    pressed, unread = pressure(ctx, voice, negative_at)
+    if not pressed:
+        n = len(customer.raised)
+        if unread and unread == len(voice.responses):
+            why = ctx.sentiment.reason if ctx.sentiment is not None else None
+            return not_applicable(
+                STEADY,
+                f"the customer raised their voice ({n} stretch(es)) but their words there have "
+                f"no sentiment ({why or 'not measured'}): pressure cannot be told from delight",
+            )
+        why = (
+            f"the customer raised their voice ({n} stretch(es)) but their words there do not "
+            f"read negative (sentiment above {negative_at:+.2f}): arousal without negative "
+            "words is not pressure"
+        )
+        return not_applicable(STEADY, why)
+    heard = [r for r, _ in pressed if r.agent_steps > 0]
+    if not heard:
         return not_applicable(STEADY, "the agent did not speak while the customer was agitated")
-    level_ok = pressure.level_shift_db is None or pressure.level_shift_db <= p["level_db"]
-    pitch_ok = pressure.pitch_shift_st is None or pressure.pitch_shift_st <= p["pitch_st"]
-    ok = level_ok and pitch_ok and not pressure.agent_raised
-    evidence = [_evidence(ctx.transcript, CUSTOMER, s.start, s.end) for s in customer.raised]
-    evidence += [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in pressure.agent_raised]
+    level_ok = all(r.level_shift_db is None or r.level_shift_db <= p["level_db"] for r in heard)
+    pitch_ok = all(r.pitch_shift_st is None or r.pitch_shift_st <= p["pitch_st"] for r in heard)
+    agent_raised = sorted({s for r in heard for s in r.agent_raised}, key=lambda s: s.start)
+    ok = level_ok and pitch_ok and not agent_raised
+    evidence = [
+        _evidence(ctx.transcript, CUSTOMER, r.stretch.start, r.stretch.end) for r, _ in pressed
+    ]
+    evidence += [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in agent_raised]
     return _result(
         STEADY,
         ok,
         evidence,
         "When the customer gets loud, lower your pace and volume and keep your pitch even: "
         "a calm voice de-escalates.",
-        level_shift_db=pressure.level_shift_db,
-        pitch_shift_st=pressure.pitch_shift_st,
-        agent_raised_stretches=len(pressure.agent_raised),
+        pressure_stretches=len(pressed),
+        raised_stretches=len(customer.raised),
+        customer_sentiment=min(score for _, score in pressed),
+        level_shift_db=max((r.level_shift_db for r in heard if r.level_shift_db is not None),
+                           default=None),
+        pitch_shift_st=max((r.pitch_shift_st for r in heard if r.pitch_shift_st is not None),
+                           default=None),
+        agent_raised_stretches=len(agent_raised),
         level_db=p["level_db"],
         pitch_st=p["pitch_st"],
-    )
+        negative_at=negative_at,
+    )  # fmt: skip
 
 
 def not_monotone(ctx: CheckContext) -> CheckResult:
@@ -210,8 +275,9 @@ def _ceiling(max_wpm: Any, language: str) -> float | None:
 def no_raised_voice(ctx: CheckContext) -> CheckResult:
     """The agent never raises its voice: no raised stretch measured by the voice stage.
 
-    A raised stretch (``[voice] raised_*``) is at least 2 s of 0.5-s steps at 6 dB over the
-    agent's calm level, or 3 st over its calm pitch with the level at least 3 dB over.
+    A raised stretch (``[voice] raised_*``) is at least 2 s of 0.5-s steps at least
+    max(6 dB, 2 robust SDs) over the agent's median level, or max(3 st, 2 robust SDs) over
+    its median pitch with the level at least half the level threshold over.
     """
     voice = _voice(NO_RAISED, ctx)
     if isinstance(voice, CheckResult):
@@ -223,7 +289,7 @@ def no_raised_voice(ctx: CheckContext) -> CheckResult:
     evidence = [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in stretches]
     loudest = _loudest(agent)
     if not stretches and loudest is not None:
-        evidence = [_evidence(ctx.transcript, AGENT, loudest - 1.0, loudest + 1.0)]
+        evidence = [_evidence(ctx.transcript, AGENT, max(0.0, loudest - 1.0), loudest + 1.0)]
     return _result(
         NO_RAISED,
         not stretches,

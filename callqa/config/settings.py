@@ -78,6 +78,19 @@ class TranscriptionConfig:
         turns, zero the channel outside its turns before decoding, or neither.
     crosstalk_tolerance_s : float >= 0 [s]
         How far a word may reach outside its channel's turns and still count as inside.
+    empty_turn_pass : bool
+        Decode again, on its own, each speech turn of at least ``empty_turn_min_s`` that got
+        no word (no word's midpoint inside it), cut with ``empty_turn_context_s`` either side.
+        Whisper skips short replies in a channel that is mostly silence
+        (benchmarks/results/audio_truth.md).
+    empty_turn_min_s : float > 0 [s]
+        Shortest turn that must have words (for the second pass and the scorecard's
+        ``metrics.coverage``).
+    empty_turn_context_s : float >= 0 [s]
+        Audio kept either side of an empty turn for its second pass.
+    empty_turn_warn_share : float in [0, 1]
+        A scorecard warns when more than this share of the turns of at least
+        ``empty_turn_min_s`` is still without words.
     """
 
     backend: str = "faster-whisper"
@@ -97,6 +110,10 @@ class TranscriptionConfig:
     silence_dbfs: float = -50.0
     crosstalk: str = "drop-words"
     crosstalk_tolerance_s: float = 0.3
+    empty_turn_pass: bool = True
+    empty_turn_min_s: float = 1.0
+    empty_turn_context_s: float = 0.5
+    empty_turn_warn_share: float = 0.1
 
 
 def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
@@ -175,12 +192,22 @@ class DynamicsConfig:
     diarization_step_s : float > 0 [s]
         Mono: hop between embedding windows.
     n_speakers : int in [0, 3]
-        Mono: number of speakers; 0 estimates 1 or 2 from the audio (weak, docs/metrics.md).
+        Mono: number of speakers; 0 estimates one, two, or three or more voices from the audio
+        (docs/metrics.md, "Voice count"). With three or more, the two with the most speech
+        are the parties and the others are "unknown".
     interruption_min_overlap_s : float >= 0 [s]
         Overlapped speech shorter than this is ordinary turn-taking, not an interruption.
-    cooperative_tail_s : float >= 0 [s]
-        An overlap that starts within this time of the other party's turn end is cooperative
-        (the interrupter anticipated the end); earlier it is competitive.
+    transition_tail_s : float >= 0 [s]
+        An overlap that starts within this time of the other party's turn end is a transition
+        overlap: the incoming party came in as the other was finishing (Jefferson 1984).
+    simultaneous_start_s : float >= 0 [s]
+        Two turns that start within this time of each other are a simultaneous start (both
+        self-selected at the same transition point; Sacks, Schegloff & Jefferson 1974).
+    echo_window_s : float > 0 [s]
+        An incoming whose words repeat what the other party said in this many seconds before
+        it is an echo (a confirmation by repeating; Clark & Schaefer 1989).
+    echo_min_share : float in (0, 1]
+        Share of the incoming's words (backchannel words aside) that must repeat the other's.
     backchannel_max_s : float > 0 [s]
         Longest listener response ("mm", "yeah", "ja", "joo", "sì", "aha") that can be a
         backchannel.
@@ -202,9 +229,12 @@ class DynamicsConfig:
     gate_db: float = 6.0
     diarization_window_s: float = 1.5
     diarization_step_s: float = 0.75
-    n_speakers: int = 2
+    n_speakers: int = 0
     interruption_min_overlap_s: float = 0.5
-    cooperative_tail_s: float = 1.0
+    transition_tail_s: float = 1.0
+    simultaneous_start_s: float = 0.5
+    echo_window_s: float = 10.0
+    echo_min_share: float = 0.5
     backchannel_max_s: float = 1.0
     backchannel_words: tuple[str, ...] = BACKCHANNEL_WORDS
     non_talk_min_s: float = 3.0
@@ -238,20 +268,22 @@ class VoiceConfig:
         Step of the plotting contour and of the raised-voice search.
     min_step_voiced_s : float > 0 [s]
         A contour step needs this much voiced, dominant speech to get an F0 and a level.
-    baseline_percentile : float in [0, 100]
-        Anchor of the speaker's calm baseline: the baseline is the median of the steps less
-        than ``raised_level_db`` (``raised_pitch_st``) above this percentile of the steps, so
-        up to 3/4 of the speech can be raised without moving it.
     raised_level_db : float [dB]
-        A step is raised when its level is at least this far above the baseline ...
+        A step is raised when its level is at least this far above the speaker's baseline
+        (the median of its steps) ...
     raised_pitch_st : float [st]
-        ... or its pitch at least this far above the baseline while its level is at least
-        half of ``raised_level_db`` above it.
+        ... or its pitch at least this far above the pitch baseline while its level is at
+        least half the level threshold above it.
+    raised_spread_z : float >= 0
+        ... and both thresholds are at least this many robust SDs (1.4826 x the lower-half
+        MAD) of the speaker's own steps, so ordinary variation of a lively voice is not
+        "raised".
     raised_min_s, raised_max_gap_s : float [s]
         A raised stretch lasts at least ``raised_min_s``; raised steps closer than
         ``raised_max_gap_s`` join into one stretch.
     pressure_window_s : float [s]
-        The agent's speech up to this long after a customer's raised stretch is "under pressure".
+        The agent's speech up to this long after a customer's raised stretch is measured as
+        its response (``VoiceMetrics.responses``).
     pause_min_s : float [s]
         Gaps between words at least this long are pauses (excluded from articulation time).
     n_parts : int >= 1
@@ -266,9 +298,9 @@ class VoiceConfig:
     min_lufs_speech_s: float = 1.0
     contour_step_s: float = 0.5
     min_step_voiced_s: float = 0.1
-    baseline_percentile: float = 25.0
     raised_level_db: float = 6.0
     raised_pitch_st: float = 3.0
+    raised_spread_z: float = 2.0
     raised_min_s: float = 2.0
     raised_max_gap_s: float = 1.0
     pressure_window_s: float = 10.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,10 @@ class Period:
     duration_s: float
 
 
+OVERLAP_KINDS = ("backchannel", "simultaneous", "echo", "transition", "competitive", "attempt")
+# Only "competitive" takes the floor from a speaker who had not finished (docs/metrics.md).
+
+
 @dataclass(frozen=True)
 class Interruption:
     """One overlap in which ``interrupter`` started while ``interrupted`` was mid-turn.
@@ -37,9 +41,13 @@ class Interruption:
     start, end : float [s]
         The overlapped stretch (both parties speaking).
     interrupter, interrupted : str
-        "agent" / "customer".
-    kind : {"competitive", "cooperative", "backchannel"}
-        Backchannels are listed but are not interruptions.
+        "agent" / "customer": who came in, and over whom.
+    kind : str
+        One of :data:`OVERLAP_KINDS` (docs/metrics.md gives the rules and their sources):
+        "backchannel" (a listener token), "simultaneous" (both started together), "echo"
+        (repeats or confirms the other's words), "transition" (came in as the other was
+        finishing), "competitive" (took the floor mid-turn; the other stopped before
+        finishing), "attempt" (came in mid-turn; the other kept the floor).
     overlap_s : float [s]
         Seconds both parties spoke.
     words : str
@@ -67,10 +75,12 @@ class PartyDynamics:
     talk_share : float in [0, 1] or None
         ``talk_s`` over both parties' talk; None when nobody speaks.
     interruptions : int
-        Competitive + cooperative interruptions made by this party.
-    competitive_interruptions, cooperative_interruptions, backchannels : int
+        Competitive interruptions made by this party (it took the floor from a speaker who
+        had not finished).
+    competitive_interruptions, backchannels : int
+        Competitive interruptions (the same count) and backchannels made by this party.
     interruption_s : float [s]
-        Overlap seconds of this party's interruptions.
+        Overlap seconds of this party's competitive interruptions.
     longest_monologue_s : float [s]
         Longest stretch holding the floor without the other party taking it (backchannels do
         not take the floor).
@@ -79,6 +89,8 @@ class PartyDynamics:
         Transcribed words.
     words_per_minute : float or None
         ``words`` over ``talk_s`` in minutes; None below 1 s of talk or without words.
+    overlaps : dict of str -> int
+        Overlaps this party started, by kind (:data:`OVERLAP_KINDS`, zero counts left out).
     """
 
     speaker: str
@@ -86,13 +98,13 @@ class PartyDynamics:
     talk_share: float | None
     interruptions: int
     competitive_interruptions: int
-    cooperative_interruptions: int
     backchannels: int
     interruption_s: float
     longest_monologue_s: float
     longest_monologue: Period | None
     words: int
     words_per_minute: float | None
+    overlaps: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,10 @@ class DynamicsMetrics:
         Agent talk over total talk.
     overlap_s : float [s]
         Time both parties speak at once.
+    overlap_measured : bool
+        False for a mono call: diarization gives one speaker per moment, so overlaps and
+        interruptions cannot be seen (``overlap_s`` 0 and ``interruptions`` empty mean
+        "not measured", not "none").
     parties : tuple of PartyDynamics
         "agent" then "customer".
     non_talk_s, non_talk_share, non_talk_count, longest_non_talk_s
@@ -158,6 +174,7 @@ class DynamicsMetrics:
     turn_switches_per_minute: float | None
     agent_questions: tuple[Question, ...]
     turns: tuple[Turn, ...] = ()
+    overlap_measured: bool = True
 
     def party(self, speaker: str) -> PartyDynamics | None:
         """The figures of "agent" or "customer" (None if absent)."""
@@ -240,6 +257,8 @@ QUESTION_WORDS = {
            "ali", "a", "lahko", "imate", "ste"),
 }  # fmt: skip
 ATTEMPT_GAP_S = 0.5  # a pause shorter than this does not end an attempt to take the floor
+ECHO_MIN_LETTERS = 5  # shorter words ("the", "you", "have") repeat by chance, not as an echo
+ECHO_MAX_WORDS = 3  # a repeat of only short words is an echo when it is this short
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 _WORD_CHARS = re.compile(r"[^\w\s'-]", re.UNICODE)
 
@@ -303,6 +322,7 @@ def measure_dynamics(
         ),
         agent_questions=agent_questions(transcript),
         turns=tuple(t for t in activity.turns if t.speaker in (AGENT, CUSTOMER)),
+        overlap_measured=bool(activity.channel_map),
     )
 
 
@@ -329,23 +349,31 @@ def classify_overlaps(
 
     Party P starts turn ``t`` inside turn ``o`` of the other party O. P's *attempt* is ``t`` plus
     P's further turns that follow within ``ATTEMPT_GAP_S`` and start before ``o`` ends; its
-    overlap is the time P speaks inside ``[t.start, o.end]``. Then:
+    overlap is the time P speaks inside ``[t.start, o.end]``. The first rule that holds names
+    it (docs/metrics.md gives each rule's source):
 
     - backchannel: the attempt is the single turn ``t``, lasts at most ``backchannel_max_s``, ends
       before ``o`` does, and at least half of its transcribed words (if any) are in
       ``backchannel_words``;
-    - otherwise, an overlap shorter than ``interruption_min_overlap_s`` is ordinary
-      turn-taking (not listed);
-    - cooperative: ``o`` ends within ``cooperative_tail_s`` after ``t`` starts;
-    - competitive: otherwise (P takes, or fights for, the floor mid-turn).
+    - an overlap shorter than ``interruption_min_overlap_s`` is ordinary turn-taking (not
+      listed);
+    - simultaneous: ``t`` starts within ``simultaneous_start_s`` of ``o``;
+    - echo: at least ``echo_min_share`` of P's words in the overlap (backchannel words aside)
+      repeat words O said in the ``echo_window_s`` before (a confirmation by repeating);
+    - transition: ``o`` ends within ``transition_tail_s`` after ``t`` starts, or O's last word
+      before ``t`` ends a sentence (". ? !") less than ``ATTEMPT_GAP_S`` before ``t``: P came
+      in at a transition point;
+    - competitive: O stops while P goes on (O yields before finishing);
+    - attempt: otherwise (P came in mid-turn, O kept the floor).
     """
     allowed = {_norm(w) for w in config.backchannel_words}
+    by_speaker = {p: sorted((w for w in words if w.speaker == p), key=_mid) for p in speech}
     out = []
     for p, other in ((AGENT, CUSTOMER), (CUSTOMER, AGENT)):
         theirs, ours = speech[other], speech[p]
         starts = [o[0] for o in theirs]
-        mine = sorted((0.5 * (w.start + w.end), i) for i, w in enumerate(words) if w.speaker == p)
-        mids = [m for m, _ in mine]
+        mine, their_words = by_speaker[p], by_speaker[other]
+        mids = [_mid(w) for w in mine]
         i = 0
         while i < len(ours):
             t = ours[i]
@@ -360,13 +388,13 @@ def classify_overlaps(
             ):
                 j += 1
             attempt = ours[i:j]
-            lo = bisect.bisect_left(mids, t[0])
-            hi = bisect.bisect_right(mids, attempt[-1][1])
-            said = [words[m] for _, m in mine[lo:hi]]
+            said = mine[bisect.bisect_left(mids, t[0]) : bisect.bisect_right(mids, attempt[-1][1])]
             overlap = _sum(_intersect(attempt, [(t[0], o[1])]))
-            kind = _kind(attempt, o, overlap, said, allowed, config)
+            end = min(attempt[-1][1], o[1])
+            heard = _spoken(their_words, t[0], o[1], config)
+            context = _Context(attempt, o, overlap, said, heard)
+            kind = _kind(context, allowed, config)
             if kind is not None:
-                end = min(attempt[-1][1], o[1])
                 event = Interruption(
                     start=_r(t[0]),
                     end=_r(end),
@@ -381,21 +409,74 @@ def classify_overlaps(
     return sorted(out, key=lambda e: e.public.start)
 
 
-def _kind(
-    attempt: list[tuple[float, float]],
-    o: tuple[float, float],
-    overlap: float,
-    said: list[Word],
-    allowed: set[str],
-    config: DynamicsConfig,
-) -> str | None:
-    t = attempt[0]
-    short = len(attempt) == 1 and t[1] - t[0] <= config.backchannel_max_s and t[1] <= o[1]
-    if short and _mostly_backchannel(said, allowed):
+@dataclass(frozen=True)
+class _Context:
+    """What the overlap rules look at: P's attempt, O's turn, the overlap (s) and the words."""
+
+    attempt: list[tuple[float, float]]
+    other: tuple[float, float]
+    overlap: float
+    said: list[Word]  # P's words in the attempt
+    heard: list[Word]  # O's words from echo_window_s before the attempt to the end of o
+
+
+def _spoken(words: list[Word], start: float, end: float, config: DynamicsConfig) -> list[Word]:
+    """``words`` (sorted by midpoint) whose midpoint lies in ``[start - echo_window_s, end]``."""
+    mids = [_mid(w) for w in words]
+    lo = bisect.bisect_left(mids, start - config.echo_window_s)
+    return words[lo : bisect.bisect_right(mids, end)]
+
+
+def _kind(c: _Context, allowed: set[str], config: DynamicsConfig) -> str | None:
+    t, o = c.attempt[0], c.other
+    short = len(c.attempt) == 1 and t[1] - t[0] <= config.backchannel_max_s and t[1] <= o[1]
+    if short and _mostly_backchannel(c.said, allowed):
         return "backchannel"
-    if overlap < config.interruption_min_overlap_s:
+    if c.overlap < config.interruption_min_overlap_s:
         return None
-    return "cooperative" if o[1] - t[0] <= config.cooperative_tail_s else "competitive"
+    if t[0] - o[0] <= config.simultaneous_start_s:
+        return "simultaneous"
+    overlap_end = min(c.attempt[-1][1], o[1])
+    if _echoes([w for w in c.said if _mid(w) <= overlap_end + ATTEMPT_GAP_S], c.heard,
+               allowed, config.echo_min_share):  # fmt: skip
+        return "echo"
+    if o[1] - t[0] <= config.transition_tail_s or _completed_before(c.heard, t[0]):
+        return "transition"
+    return "competitive" if o[1] < c.attempt[-1][1] else "attempt"
+
+
+def _echoes(said: list[Word], heard: list[Word], allowed: set[str], min_share: float) -> bool:
+    """True when the incoming repeats what it just heard (Clark & Schaefer 1989, display of
+    understanding): at least ``min_share`` of its content words (5+ letters, or with a digit;
+    backchannel words aside) are words of ``heard``, or it is a short phrase (at most
+    ``ECHO_MAX_WORDS`` words) made only of words of ``heard`` ("bye-bye" to "bye")."""
+    tokens = [x for w in said for x in _tokens(w.text) if not _is_backchannel_word(x, allowed)]
+    if not tokens:
+        return False
+    pool = {x for w in heard for x in _tokens(w.text)}
+    content = [x for x in tokens if len(x) >= ECHO_MIN_LETTERS or any(c.isdigit() for c in x)]
+    if content:
+        return sum(x in pool for x in content) >= min_share * len(content)
+    return len(tokens) <= ECHO_MAX_WORDS and all(x in pool for x in tokens)
+
+
+def _completed_before(heard: list[Word], start: float) -> bool:
+    """True when the other's last word before ``start`` ends a sentence (". ? !") and ended
+    less than ``ATTEMPT_GAP_S`` before it: the incoming latched onto a completion point."""
+    before = [w for w in heard if w.end <= start + 0.05]
+    if not before:
+        return False
+    last = before[-1]
+    return start - last.end < ATTEMPT_GAP_S and last.text.rstrip().endswith((".", "?", "!"))
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case word tokens; hyphenated words split ("bye-bye" -> "bye", "bye")."""
+    return [x for x in _norm(text).replace("-", " ").split() if x]
+
+
+def _mid(w: Word) -> float:
+    return 0.5 * (w.start + w.end)
 
 
 def _mostly_backchannel(said: list[Word], allowed: set[str]) -> bool:
@@ -461,7 +542,7 @@ def _party(
 ) -> PartyDynamics:
     mine = [e.public for e in events if e.interrupter == p]
     kinds = [e.kind for e in mine]
-    real = [e for e in mine if e.kind != "backchannel"]
+    real = [e for e in mine if e.kind == "competitive"]
     talk = _sum(speech)
     spans = [(s, e) for q, s, e in floor if q == p]
     longest = max(spans, key=lambda x: x[1] - x[0], default=None)
@@ -472,13 +553,13 @@ def _party(
         talk_share=_r(talk / total) if total > 0 else None,
         interruptions=len(real),
         competitive_interruptions=kinds.count("competitive"),
-        cooperative_interruptions=kinds.count("cooperative"),
         backchannels=kinds.count("backchannel"),
         interruption_s=_r(sum(e.overlap_s for e in real)),
         longest_monologue_s=_r(longest[1] - longest[0]) if longest else 0.0,
         longest_monologue=_period(*longest) if longest else None,
         words=n_words,
         words_per_minute=_r(n_words / (talk / 60)) if talk >= 1.0 and n_words else None,
+        overlaps={k: kinds.count(k) for k in OVERLAP_KINDS if k in kinds},
     )
 
 

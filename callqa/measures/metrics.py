@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from callqa.measures.dynamics import DynamicsMetrics
 from callqa.measures.voice import VoiceMetrics
-from callqa.types import SpeakerTalk
+from callqa.types import SpeakerCount, SpeakerTalk, TurnCoverage
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,12 @@ class CallMetrics:
         Turn-taking measures (:mod:`callqa.measures.dynamics`).
     voice : VoiceMetrics or None
         Pitch, loudness and pace (:mod:`callqa.measures.voice`).
+    coverage : TurnCoverage or None
+        Speech turns of at least 1 s and how many got no transcribed word
+        (:func:`callqa.transcription.call.turn_coverage`).
+    voices : SpeakerCount or None
+        Mono calls: how many voices diarization heard and how far apart the two main ones
+        are (None for stereo calls).
     """
 
     duration_s: float
@@ -32,3 +38,5 @@ class CallMetrics:
     agent_talk_share: float | None = None
     dynamics: DynamicsMetrics | None = None
     voice: VoiceMetrics | None = None
+    coverage: TurnCoverage | None = None
+    voices: SpeakerCount | None = None

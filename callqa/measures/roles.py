@@ -29,6 +29,10 @@ from callqa.types import (
 
 FIRST_SPEAKER_BONUS = 0.5  # cue points for speaking first (one cue phrase counts 1)
 NO_CUE_CONFIDENCE = 0.55  # decided by who spoke first alone
+# Plausibility guard of a mono two-party split (docs/metrics.md, "Voice count"):
+MIN_PARTY_SHARE = 0.10  # a service-call party with less of the talk is a collapsed split
+WEAK_SEPARATION_COS = 0.85  # two voices this alike may be mixed up (pyannote's pair: 0.89)
+GUARD_FACTOR = 0.5  # the role confidence is multiplied by this when the guard fires
 _PUNCT = re.compile(r"[^\w\s']", re.UNICODE)
 
 
@@ -73,23 +77,60 @@ def decide_roles(
         return RoleDecision(agent_channel, "channel", 1.0, f"agent channel given: {agent_channel}")
     speakers = _speakers(activity)
     if len(speakers) < 2:
-        found = "no speech" if not speakers else "only one speaker"
+        found = "no speech" if not speakers else "only one voice"
         return RoleDecision(UNKNOWN, "none", 0.0, f"{found} found; agent and customer unknown")
-    return _auto(speakers[:2], activity, transcript, language)
+    decision = _auto(speakers[:2], activity, transcript, language)
+    doubt = split_doubt(activity)
+    if doubt is None:
+        return decision
+    confidence = round(decision.confidence * GUARD_FACTOR, 2)
+    return RoleDecision(decision.agent, decision.method, confidence, f"{decision.reason}; {doubt}")
+
+
+def split_doubt(activity: SpeechActivity) -> str | None:
+    """Why a mono call's two-party split is implausible, or None when it looks sound.
+
+    A service call has two parties who both talk: a party with under ``MIN_PARTY_SHARE`` of
+    the two main parties' talk, or two voices whose mean embeddings have a cosine of at least
+    ``WEAK_SEPARATION_COS``, mean the split may have merged or mixed up the voices.
+    """
+    if activity.channel_map:
+        return None
+    talk = _talk(activity)
+    main = sorted(talk.values(), reverse=True)[:2]
+    if len(main) == 2 and sum(main) > 0 and main[1] / sum(main) < MIN_PARTY_SHARE:
+        return (
+            f"one party has only {main[1] / sum(main):.0%} of the talk: the two voices may "
+            "have been merged"
+        )
+    voices = activity.voices
+    if voices is not None and (voices.separation or -1.0) >= WEAK_SEPARATION_COS:
+        return (
+            f"the two voices are alike (embedding cosine {voices.separation:.2f} >= "
+            f"{WEAK_SEPARATION_COS}): who said what may be mixed up"
+        )
+    return None
 
 
 def apply_roles(
     activity: SpeechActivity, transcript: Transcript, decision: RoleDecision
 ) -> tuple[SpeechActivity, Transcript]:
-    """Rename source labels: the agent's to "agent", every other to "customer".
+    """Rename source labels: the agent's to "agent", the other main party's to "customer".
 
-    With method "none" every label becomes "unknown". ``activity.roles`` is set to ``decision``.
+    The two speakers with the most talk are the parties; further voices of a mono call (three
+    or more were heard) become "unknown". With method "none" every label becomes "unknown".
+    ``activity.roles`` is set to ``decision``.
     """
     if decision.method == "none" or decision.agent == UNKNOWN:
         mapping = {s: UNKNOWN for s in activity.speakers}
         speakers: tuple[str, ...] = (UNKNOWN,)
     else:
-        mapping = {s: AGENT if s == decision.agent else CUSTOMER for s in activity.speakers}
+        main = set(_speakers(activity)[:2]) | {decision.agent}
+        mapping = {
+            s: AGENT if s == decision.agent else CUSTOMER if s in main or activity.channel_map
+            else UNKNOWN
+            for s in activity.speakers
+        }  # fmt: skip
         speakers = (AGENT, CUSTOMER)
 
     def name(label: str) -> str:
@@ -101,6 +142,7 @@ def apply_roles(
         speakers=speakers,
         roles=decision,
         channel_map=tuple((name(s), c) for s, c in activity.channel_map),
+        voices=activity.voices,
     )
     segments = tuple(_relabel(seg, name) for seg in transcript.segments)
     return new_activity, replace(transcript, segments=segments)
@@ -111,12 +153,18 @@ def _relabel(seg: Utterance, name: Callable[[str], str]) -> Utterance:
     return replace(seg, speaker=name(seg.speaker), words=words)
 
 
-def _speakers(activity: SpeechActivity) -> list[str]:
-    """Speakers with speech, most talk first ("unknown" excluded)."""
+def _talk(activity: SpeechActivity) -> dict[str, float]:
+    """Talk time (s) of each speaker ("unknown" excluded)."""
     talk: dict[str, float] = {}
     for t in activity.turns:
         if t.speaker != UNKNOWN:
             talk[t.speaker] = talk.get(t.speaker, 0.0) + t.duration
+    return talk
+
+
+def _speakers(activity: SpeechActivity) -> list[str]:
+    """Speakers with speech, most talk first ("unknown" excluded)."""
+    talk = _talk(activity)
     return sorted((s for s, v in talk.items() if v > 0), key=lambda s: -talk[s])
 
 

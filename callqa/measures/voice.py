@@ -5,8 +5,9 @@
     CallAudio + SpeechActivity + Transcript -> measure_voice -> VoiceMetrics
         per speaker: PitchStats, LoudnessStats, PaceStats, quarters (PartVoice),
                      raised-voice stretches, a 0.5-s contour for plotting
-        per call:    Agitation (customer, start vs end), Pressure (agent while the customer
-                     is agitated). The tone checks decide what passes.
+        per call:    Agitation (customer, start vs end), Responses (the agent around each
+                     customer raised stretch). The tone checks decide what passes, and which
+                     raised stretches are pressure.
 
 Only frames where a speaker *dominates* count for that speaker: inside one of its turns,
 outside every other speaker's turn, and (stereo) on its own channel. "Speech" for pitch and
@@ -17,7 +18,8 @@ Levels are dBFS with 0 dB = RMS of a full-scale square wave (a full-scale sine r
 Pitch spreads are in semitones (st): 12 * log2(f / f_ref).
 
 Modules: :mod:`~callqa.measures.signal` (frame tracks), :mod:`~callqa.measures.raised`
-(raised stretches, agitation, pressure), :mod:`~callqa.measures.voice_types` (the values).
+(raised stretches, agitation, the agent's responses), :mod:`~callqa.measures.voice_types`
+(the values).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ import numpy as np
 
 from callqa.config import VoiceConfig
 from callqa.measures.raised import (
+    RaisedRule,
+    agent_responses,
     baselines,
     find_agitation,
-    find_pressure,
     find_raised,
     raised_share,
     step_contour,
@@ -44,7 +47,7 @@ from callqa.measures.voice_types import (
     PaceStats,
     PartVoice,
     PitchStats,
-    Pressure,
+    Response,
     SpeakerVoice,
     Stretch,
     VoiceMetrics,
@@ -59,12 +62,13 @@ __all__ = [
     "PaceStats",
     "PartVoice",
     "PitchStats",
-    "Pressure",
+    "RaisedRule",
+    "Response",
     "SpeakerVoice",
     "Stretch",
     "VoiceMetrics",
+    "agent_responses",
     "find_agitation",
-    "find_pressure",
     "find_raised",
     "frame_levels",
     "measure_voice",
@@ -181,7 +185,7 @@ def _parts(
         rel_p = None
         if pitch.median_hz is not None and base_f is not None:
             rel_p = 12.0 * math.log2(pitch.median_hz / base_f)
-        share = raised_share(sv, t0, t1, config.raised_level_db, config.raised_pitch_st)
+        share = raised_share(sv, t0, t1, RaisedRule.from_config(config))
         parts.append(
             PartVoice(
                 index=k,
@@ -228,12 +232,15 @@ def measure_speaker(
     pace = pace_stats(words, _talk_s(turns), config.pause_min_s)
     ct, cf, cl = step_contour(frames, config) if reason is None else (np.zeros(0),) * 3
     contour_f0, contour_level = _opt(cf), _opt(cl)
-    base_l, base_f = baselines(contour_level, contour_f0, config)
+    base = baselines(contour_level, contour_f0)
     if reason is None:
         pitch = pitch_stats(frames.f0[speech])
         sel = frames.level_db[speech]
         lufs = _lufs(y, audio.sample_rate, speech, config)
-        loud = LoudnessStats(_energy_db(sel), float(np.std(sel)), lufs, base_l, base_f)
+        loud = LoudnessStats(
+            _energy_db(sel), float(np.std(sel)), lufs, base.level_dbfs, base.f0_hz,
+            base.level_spread_db, base.pitch_spread_st,
+        )  # fmt: skip
     else:
         pitch = PitchStats(None, None, None, voiced_s)
         loud = LoudnessStats(None, None, None, None, None)
@@ -251,14 +258,7 @@ def measure_speaker(
         contour_f0_hz=contour_f0,
         contour_level_db=contour_level,
     )
-    raised = find_raised(
-        sv,
-        level_db=config.raised_level_db,
-        pitch_st=config.raised_pitch_st,
-        min_s=config.raised_min_s,
-        max_gap_s=config.raised_max_gap_s,
-        step_s=config.contour_step_s,
-    )
+    raised = find_raised(sv, RaisedRule.from_config(config))
     quarters = _parts(frames, sv, words, turns, audio.duration_s, config)
     return _replace(sv, quarters=quarters, raised=raised)
 
@@ -275,7 +275,8 @@ def _replace(sv: SpeakerVoice, **changes: object) -> SpeakerVoice:
 def measure_voice(
     audio: CallAudio, activity: SpeechActivity, transcript: Transcript, config: VoiceConfig
 ) -> VoiceMetrics:
-    """Measure pitch, loudness and pace per speaker, their trajectory, agitation and pressure.
+    """Measure pitch, loudness and pace per speaker, their trajectory, the customer's agitation
+    and the agent's voice around each customer raised stretch.
 
     Parameters
     ----------
@@ -295,21 +296,14 @@ def measure_voice(
     labels = dict.fromkeys([*activity.speakers, *(t.speaker for t in activity.turns)])
     names = [s for s in labels if activity.turns_of(s)] or list(activity.speakers)
     speakers = tuple(measure_speaker(audio, activity, transcript, s, config) for s in names)
-    metrics = VoiceMetrics(speakers=speakers, agitation=None, pressure=None)
+    metrics = VoiceMetrics(speakers=speakers, agitation=None)
     agent, customer = metrics.of(AGENT), metrics.of(CUSTOMER)
-    level_db, pitch_st = config.raised_level_db, config.raised_pitch_st
-    agitation = pressure = None
-    if customer is not None and customer.reason is None:
-        agitation = find_agitation(
-            customer, level_db=level_db, pitch_st=pitch_st, step_s=config.contour_step_s
-        )
-    if agent is not None and customer is not None and customer.reason is None:
-        pressure = find_pressure(
-            agent,
-            customer,
-            level_db=level_db,
-            pitch_st=pitch_st,
-            min_s=config.raised_min_s,
-            window_s=config.pressure_window_s,
-        )
-    return VoiceMetrics(speakers=speakers, agitation=agitation, pressure=pressure)
+    if customer is None or customer.reason is not None:
+        return metrics
+    agitation = find_agitation(customer, RaisedRule.from_config(config))
+    responses = (
+        agent_responses(agent, customer, window_s=config.pressure_window_s)
+        if agent is not None
+        else ()
+    )
+    return VoiceMetrics(speakers=speakers, agitation=agitation, responses=responses)

@@ -1,5 +1,6 @@
 """The voice stage's values: per-speaker pitch, loudness and pace, raised stretches, the
-customer's agitation and the agent under pressure (units in each docstring)."""
+customer's agitation and the agent around the customer's raised stretches (units in each
+docstring)."""
 
 from __future__ import annotations
 
@@ -42,10 +43,14 @@ class LoudnessStats:
     lufs : float or None [LUFS]
         Integrated loudness (ITU-R BS.1770, pyloudnorm); None with too little speech.
     baseline_dbfs : float or None [dBFS]
-        The speaker's calm level: median of its 0.5-s step levels that are not raised
-        (see ``VoiceConfig.baseline_percentile``).
+        The speaker's ordinary level: median of its 0.5-s step levels over the call.
     baseline_f0_hz : float or None [Hz]
-        The speaker's calm pitch, found the same way from the step pitches.
+        The speaker's ordinary pitch: median of its step pitches.
+    level_spread_db : float or None [dB]
+        Robust SD of the step levels around the baseline (1.4826 x the median distance of
+        the steps below the median to it).
+    pitch_spread_st : float or None [st]
+        Robust SD of the step pitches around the pitch baseline (found the same way).
     """
 
     rms_dbfs: float | None
@@ -53,6 +58,8 @@ class LoudnessStats:
     lufs: float | None
     baseline_dbfs: float | None
     baseline_f0_hz: float | None
+    level_spread_db: float | None = None
+    pitch_spread_st: float | None = None
 
 
 @dataclass(frozen=True)
@@ -159,22 +166,25 @@ class Agitation:
 
 
 @dataclass(frozen=True)
-class Pressure:
-    """The agent's voice while the customer is agitated.
+class Response:
+    """The agent's voice during, and ``pressure_window_s`` after, one customer raised stretch.
 
     Attributes
     ----------
-    windows : tuple of (float, float) [s]
-        Each customer raised stretch, extended by ``pressure_window_s``.
+    stretch : Stretch
+        The customer's raised stretch.
+    window : (float, float) [s]
+        The stretch extended by ``pressure_window_s``.
     agent_steps : int
-        The agent's measured steps inside the windows.
+        The agent's measured steps inside the window.
     level_shift_db, pitch_shift_st : float or None
-        Agent's median level / pitch inside the windows minus its call median.
+        Agent's median level / pitch inside the window minus its call median.
     agent_raised : tuple of Stretch
-        Agent raised stretches that overlap a window.
+        Agent raised stretches that overlap the window.
     """
 
-    windows: tuple[tuple[float, float], ...]
+    stretch: Stretch
+    window: tuple[float, float]
     agent_steps: int
     level_shift_db: float | None
     pitch_shift_st: float | None
@@ -183,14 +193,16 @@ class Pressure:
 
 @dataclass(frozen=True)
 class VoiceMetrics:
-    """Voice measures of a call: per speaker, the customer's agitation, the agent under pressure.
+    """Voice measures of a call: per speaker, the customer's agitation, and the agent's voice
+    around each customer raised stretch (``responses``).
 
-    Measures only: the tone checks (:mod:`callqa.checks.tone`) decide what passes.
+    Measures only: the tone checks (:mod:`callqa.checks.tone`) decide what passes, and which
+    raised stretches are pressure.
     """
 
     speakers: tuple[SpeakerVoice, ...]
     agitation: Agitation | None
-    pressure: Pressure | None
+    responses: tuple[Response, ...] = ()
     pitch_method: str = "praat-ac"
 
     def of(self, speaker: str) -> SpeakerVoice | None:

@@ -213,13 +213,14 @@ def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> s
     lines, targets = _transcript(card)
     sections = sections_view(card, targets)
     timeline = _timeline(card)
+    mood = sentiment_data(card)
     data = {
         "duration": _duration(card),
         "labels": {s: speaker_label(s) for s in _speakers(card)},
         "timeline": timeline,
         "contours": _contours(card),
         "lines": [{"id": ln.id, "start": ln.start, "end": ln.end} for ln in lines],
-        "sentiment": sentiment_data(card),
+        "sentiment": mood,
     }
     items = {i.id: i for sec in sections for i in sec.items}
     focus = [(items[f.item.id], f.points) for f in focus_items(card) if f.item.id in items]
@@ -247,7 +248,7 @@ def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> s
             has_dynamics=card.metrics.dynamics is not None,
             has_voice=bool(data["contours"]),
             mood=mood_summary(card),
-            has_mood=bool(data["sentiment"]["parties"]),
+            has_mood=bool(mood["parties"]),
             audio_src=audio_src,
             plotly_src=plotly_src,
             plotly_inline=Markup(plotly_js()) if plotly_src is None else "",
@@ -478,7 +479,11 @@ def _turns(card: Scorecard) -> list[dict[str, Any]]:
 
 
 def _timeline(card: Scorecard) -> dict[str, Any]:
-    """Turns and marks (interruptions, backchannels, silences) as plain data for the chart."""
+    """Turns and marks (interruptions, backchannels, other overlaps, silences) for the chart.
+
+    Only ``competitive`` overlaps are interruptions (docs/metrics.md); echoes, transitions,
+    simultaneous starts and attempts are drawn as overlaps with their kind.
+    """
     dyn: DynamicsMetrics | None = card.metrics.dynamics
     events = [_interruption(e) for e in dyn.interruptions] if dyn is not None else []
     silences = (
@@ -486,8 +491,9 @@ def _timeline(card: Scorecard) -> dict[str, Any]:
     )
     return {
         "turns": _turns(card),
-        "interruptions": [e for e in events if e["kind"] != "backchannel"],
+        "interruptions": [e for e in events if e["kind"] == "competitive"],
         "backchannels": [e for e in events if e["kind"] == "backchannel"],
+        "overlaps": [e for e in events if e["kind"] not in ("competitive", "backchannel")],
         "silences": silences,
     }
 

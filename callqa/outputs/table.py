@@ -211,7 +211,7 @@ def _metrics_line(card: Scorecard) -> Text:
         parts.append(f"agent talk share {m.agent_talk_share:.0%}")
     dyn = m.dynamics
     if dyn is not None:
-        real = [o for o in dyn.interruptions if o.kind != "backchannel"]
+        real = [o for o in dyn.interruptions if o.kind == "competitive"]
         by_agent = [o for o in real if o.interrupter == "agent"]
         parts.append(f"{len(real)} interruptions ({len(by_agent)} by the agent)")
         parts.append(f"{dyn.non_talk_count} silence{'' if dyn.non_talk_count == 1 else 's'} > 3 s")

@@ -40,6 +40,9 @@ def run_checks(
 ) -> tuple[CheckResult, ...]:
     """Run every item's check on one call, in rubric order.
 
+    Evidence times are clamped to the call, ``[0, metrics.duration_s]`` (a check that looks a
+    second around a moment must not quote a time before the call starts).
+
     Parameters
     ----------
     rubric : Rubric
@@ -76,7 +79,8 @@ def run_checks(
             transcript, metrics, has_audio=has_audio, params=params, sentiment=sentiment
         )
         reason = _na_reason(item, ctx)
-        out.append(not_applicable(item.check, reason) if reason else fn(ctx))
+        result = not_applicable(item.check, reason) if reason else fn(ctx)
+        out.append(result.clamped(metrics.duration_s) if metrics.duration_s > 0 else result)
     return tuple(out)
 
 

@@ -102,6 +102,17 @@
         textposition: "none", width: 0.45, marker: { color: segs.map(function (s) { return moodColor(s.score); }), line: { width: 0 } },
         hovertemplate: "%{text}<extra></extra>" });
     });
+    var ovs = tl.overlaps || [];
+    traces.push({ type: "scatter", mode: "markers", name: "Other overlap", meta: "overlaps",
+      x: ovs.map(function (e) { return e.start; }),
+      y: ovs.map(function (e) { return rowY(e.by) + 0.38; }),
+      customdata: ovs.map(function (e) { return e.start; }),
+      text: ovs.map(function (e) {
+        return clock(e.start) + " " + label(e.by) + " overlapped " + (e.of ? label(e.of).toLowerCase() : "") +
+          " (" + e.kind + ", " + e.overlap_s.toFixed(1) + " s; not an interruption)";
+      }),
+      marker: { symbol: "square-open", size: 8, color: "#7c3aed", line: { width: 2 } },
+      hovertemplate: "%{text}<extra></extra>" });
     [["silences", "Silence", "#9ca3af"]].forEach(function (k) {
       var ps = tl[k[0]];
       traces.push({ type: "scatter", mode: "markers", name: k[1], meta: k[0],
@@ -118,7 +129,7 @@
   function timelineShapes(tl) {
     var shapes = [];
     tl.silences.forEach(function (p) { shapes.push(band(p, "rgba(156,163,175,0.22)")); });
-    tl.interruptions.concat(tl.backchannels).forEach(function (e) {
+    tl.interruptions.concat(tl.backchannels, tl.overlaps || []).forEach(function (e) {
       if (e.end > e.start) { shapes.push(band(e, "rgba(124,58,237,0.20)")); }
     });
     shapes.push({ type: "line", name: "cursor", xref: "x", yref: "paper", x0: 0, x1: 0, y0: 0, y1: 1,
