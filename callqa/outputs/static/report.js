@@ -97,7 +97,7 @@
         customdata: segs.map(function (s) { return s.start; }),
         text: segs.map(function (s) {
           return clock(s.start) + " " + label(sp) + ": " + s.label + " (" + (s.score > 0 ? "+" : "") +
-            s.score.toFixed(2) + ")<br>" + s.text.replace(/</g, "&lt;");
+            s.score.toFixed(2) + ")<br>" + s.text.split("&").join("&amp;").split("<").join("&lt;");
         }),
         textposition: "none", width: 0.45, marker: { color: segs.map(function (s) { return moodColor(s.score); }), line: { width: 0 } },
         hovertemplate: "%{text}<extra></extra>" });
