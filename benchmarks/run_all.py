@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Fast first, so a broken environment shows up early.
-ORDER = ("redact", "report", "voice", "dynamics", "checks", "transcribe", "batch")
+ORDER = ("redact", "report", "voice", "dynamics", "checks", "sentiment", "transcribe", "batch")
 
 
 def run(name: str) -> tuple[int, float]:

