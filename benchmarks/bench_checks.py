@@ -44,6 +44,7 @@ from callqa.checks.empathy import is_apology  # noqa: E402
 from callqa.checks.listening import reflection_features, scored  # noqa: E402
 from callqa.checks.similarity import REFLECTION_FEATURES, ReflectionFeatures  # noqa: E402
 from callqa.checks.text import load_pack, split_sentences  # noqa: E402
+from callqa.words.embed import encoder  # noqa: E402
 
 # --- small statistics ---------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ def embed_cached(texts: Sequence[str], cache: Path, name: str) -> np.ndarray:
         return np.load(path)
     EMBEDDED[0] += len(texts)
     cache.mkdir(parents=True, exist_ok=True)
-    enc = similarity.encoder()
+    enc = encoder()
     out = np.zeros((len(texts), 384), np.float32)
     t0 = time.time()
     for i in range(0, len(texts), 64):

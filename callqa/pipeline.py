@@ -3,12 +3,13 @@
 ::
 
     load_audio -> detect_activity -> transcribe_call -> decide_roles/apply_roles
-               -> talk_time, measure_dynamics, measure_voice -> run_checks -> score_checks
-               -> Scorecard -> redact (before anything is written)
+               -> talk_time, measure_dynamics, measure_voice -> read_sentiment
+               -> run_checks -> score_checks -> Scorecard -> redact (before anything is written)
 
 The transcriber is passed in (load it once with :func:`callqa.transcription.load_transcriber`
-and reuse it for every call). This module sits above every stage and below the outputs, batch
-and CLI; nothing in the stages imports it.
+and reuse it for every call); so is the sentiment model, optionally (default: the shipped one,
+loaded once per process on first use). This module sits above every stage and below the
+outputs, batch and CLI; nothing in the stages imports it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from callqa.scoring.confidence import (
 from callqa.scoring.rubric import Rubric, load_rubric
 from callqa.scoring.score import run_checks, score_checks, withheld_auto_fails
 from callqa.scoring.scorecard import Scorecard
+from callqa.sentiment import CallSentiment, SentimentModel, default_model, read_sentiment
 from callqa.transcription.call import transcribe_call, turn_coverage
 from callqa.transcription.model import Transcriber
 from callqa.types import (
@@ -113,6 +115,7 @@ STAGE_TEXT = {  # what each stage is doing, as logged at INFO (the CLI shows it 
     "roles": "deciding who is the agent",
     "dynamics": "measuring the conversation",
     "voice": "measuring pitch, loudness and pace",
+    "sentiment": "reading the sentiment of each utterance",
     "checks": "running the checks",
     "redact": "redacting personal data",
 }
@@ -144,6 +147,7 @@ def score_call(
     config: Config | None = None,
     rubric: Rubric | None = None,
     call_id: str | None = None,
+    sentiment_model: SentimentModel | None = None,
 ) -> Scorecard:
     """Score one recorded call.
 
@@ -159,6 +163,8 @@ def score_call(
         The rubric to score with (default: ``config.rubric.path`` or the built-in one).
     call_id : str, optional
         Identifier in the scorecard (default: the file name without extension).
+    sentiment_model : SentimentModel, optional
+        See :func:`callqa.sentiment.load_sentiment_model` (default: the shipped model).
 
     Returns
     -------
@@ -171,7 +177,12 @@ def score_call(
         For any input that cannot be scored (see :mod:`callqa.errors`).
     """
     return score_call_with_audio(
-        path, transcriber=transcriber, config=config, rubric=rubric, call_id=call_id
+        path,
+        transcriber=transcriber,
+        config=config,
+        rubric=rubric,
+        call_id=call_id,
+        sentiment_model=sentiment_model,
     ).scorecard
 
 
@@ -182,6 +193,7 @@ def score_call_with_audio(
     config: Config | None = None,
     rubric: Rubric | None = None,
     call_id: str | None = None,
+    sentiment_model: SentimentModel | None = None,
 ) -> ScoredCall:
     """Like :func:`score_call`, also returning the decoded audio and the personal-data spans
     (for a redacted audio copy: :meth:`ScoredCall.write_redacted_audio`)."""
@@ -206,6 +218,9 @@ def score_call_with_audio(
         )
         activity, transcript = apply_roles(activity, transcript, decision)
     metrics = _measure(audio, activity, transcript, config, timer)
+    transcript, sentiment = _sentiment(
+        transcript, metrics, config, timer, sentiment_model, duration_s=audio.duration_s
+    )
     card = _assemble(
         source=SourceInfo(path=str(path), sha256=audio.sha256),
         call_id=call_id or path.stem,
@@ -215,6 +230,7 @@ def score_call_with_audio(
         model=transcriber.info,
         transcript=transcript,
         metrics=metrics,
+        sentiment=sentiment,
         roles=decision,
         config=config,
         rubric=rubric,
@@ -232,6 +248,7 @@ def score_transcript(
     config: Config | None = None,
     rubric: Rubric | None = None,
     call_id: str | None = None,
+    sentiment_model: SentimentModel | None = None,
 ) -> Scorecard:
     """Score a transcript without audio: text checks run, audio measures are "na".
 
@@ -243,10 +260,16 @@ def score_transcript(
         The transcript file (for the scorecard's ``source``).
     sha256 : str
         Hex digest of the transcript file.
+    sentiment_model : SentimentModel, optional
+        Default: the shipped model. Sentiment is read from the words alone (no arousal).
     """
     config = config or Config()
     timer = _Timer()
     duration = max((s.end for s in transcript.segments), default=0.0)
+    metrics = CallMetrics(duration_s=duration)
+    transcript, sentiment = _sentiment(
+        transcript, metrics, config, timer, sentiment_model, duration_s=duration
+    )
     card = _assemble(
         source=SourceInfo(path=str(source), sha256=sha256),
         call_id=call_id or source.stem,
@@ -255,7 +278,8 @@ def score_transcript(
         agent_channel=None,
         model=ModelInfo(backend="transcript-file", name=source.suffix.lstrip(".") or "json"),
         transcript=transcript,
-        metrics=CallMetrics(duration_s=duration),
+        metrics=metrics,
+        sentiment=sentiment,
         roles=None,
         config=config,
         rubric=rubric,
@@ -289,6 +313,25 @@ def _measure(
     )
 
 
+def _sentiment(
+    transcript: Transcript,
+    metrics: CallMetrics,
+    config: Config,
+    timer: _Timer,
+    model: SentimentModel | None,
+    *,
+    duration_s: float,
+) -> tuple[Transcript, CallSentiment]:
+    with timer.stage("sentiment"):
+        return read_sentiment(
+            transcript,
+            model or default_model(),
+            voice=metrics.voice,
+            config=config.voice,
+            duration_s=duration_s,
+        )
+
+
 def _assemble(
     *,
     source: SourceInfo,
@@ -299,6 +342,7 @@ def _assemble(
     model: ModelInfo,
     transcript: Transcript,
     metrics: CallMetrics,
+    sentiment: CallSentiment,
     roles: RoleDecision | None,
     config: Config,
     rubric: Rubric | None,
@@ -309,7 +353,7 @@ def _assemble(
         if rubric is None:
             path = Path(config.rubric.path) if config.rubric.path else None
             rubric = load_rubric(path, limits=config.limits)
-        checks = run_checks(rubric, transcript, metrics, has_audio=has_audio)
+        checks = run_checks(rubric, transcript, metrics, has_audio=has_audio, sentiment=sentiment)
         checks = with_confidence(checks, transcript, roles)
         sections, score, auto_failed = score_checks(rubric, checks)
         withheld = withheld_auto_fails(rubric, checks)
@@ -325,6 +369,7 @@ def _assemble(
         model=model,
         transcript=transcript,
         metrics=metrics,
+        sentiment=sentiment,
         checks=checks,
         sections=sections,
         score=score,

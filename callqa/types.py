@@ -32,6 +32,7 @@ SPEAKERS = (AGENT, CUSTOMER, UNKNOWN)
 SAMPLE_RATE = 16_000  # Hz; every stage works on 16 kHz audio (Whisper's rate)
 
 Verdict = Literal["pass", "fail", "na"]
+SentimentLabel = Literal["negative", "neutral", "positive"]
 
 
 @dataclass(frozen=True, order=True)
@@ -203,6 +204,22 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Sentiment:
+    """How positive or negative one utterance reads (the sentiment stage, docs/metrics.md).
+
+    Attributes
+    ----------
+    label : {"negative", "neutral", "positive"}
+        The most probable of the three.
+    score : float in [-1, 1]
+        P(positive) - P(negative): -1 surely negative, 0 neutral (or torn), 1 surely positive.
+    """
+
+    label: SentimentLabel
+    score: float
+
+
+@dataclass(frozen=True)
 class Utterance:
     """A transcript segment: one speaker's words between two pauses.
 
@@ -217,6 +234,9 @@ class Utterance:
         Whisper's mean token log-probability of the segment (None when not transcribed here).
     no_speech_prob : float in [0, 1] or None
         Whisper's probability that the segment's window holds no speech.
+    sentiment : Sentiment or None
+        Set by the sentiment stage (:mod:`callqa.sentiment`); None before it, or for a language
+        it does not support.
     """
 
     speaker: str
@@ -226,6 +246,7 @@ class Utterance:
     words: tuple[Word, ...] = ()
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    sentiment: Sentiment | None = None
 
     @property
     def word_probability(self) -> float | None:

@@ -296,10 +296,49 @@ def test_export_downloads_the_calls_shown(dashboard_page: Page, tmp_path: Path) 
     info.value.save_as(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[0] == (
-        "call_date,call_id,agent_id,team,score,agent_talk_share,agent_interruptions,failed_items,"
-        "items_to_review"
+        "call_date,call_id,agent_id,team,score,machine_score,agent_talk_share,"
+        "agent_interruptions,customer_ended_calmer,failed_items,items_to_review,"
+        "reviewed_items,overridden_items"
     )
     assert [ln.split(",")[1] for ln in lines[1:]] == ["c1", "c2", "c3", "c4"]
-    assert lines[3].endswith('"hear.no_interruptions;language.positive",0')
+    assert lines[3].endswith('"hear.no_interruptions;language.positive",0,0,0')
     page.click("#f-reset")
     assert dashboard_page.errors == []
+
+
+def test_sentiment_lanes_and_the_quarter_trend(
+    context: Any, card: dict[str, Any], tmp_path: Path
+) -> None:
+    """Every segment with a sentiment is one bar in its party's lane, coloured by its score
+    (the customer's -0.8 segments red, the agent's +0.9 green: full colour from 0.8); the trend
+    chart draws each party's four quarters."""
+    card = json.loads(json.dumps(card))
+    segments = card["transcript"]["segments"]
+    for i, seg in enumerate(segments):
+        score = -0.8 if seg["speaker"] == "customer" else 0.9
+        seg["sentiment"] = {"label": "negative" if score < 0 else "positive", "score": score}
+        if i == 0:
+            seg["sentiment"] = None  # a segment without one is not drawn
+    reading = {"start": 0.0, "end": 10.0, "utterances": 1, "words": 5, "score": -0.5,
+               "arousal": None, "combined": -0.5}  # fmt: skip
+    card["sentiment"] = {
+        "model": "test", "reason": None, "customer": None, "customer_reason": "too little",
+        "parties": [{"speaker": sp, "overall": reading, "quarters": [reading, None, reading,
+                     reading]} for sp in ("agent", "customer")],
+    }  # fmt: skip
+    out = report.write_call_report(card, tmp_path / "mood.html")
+    page = Page(context, out)
+    page.page.wait_for_selector("#mood .main-svg")
+    assert page.errors == []
+    lanes = page.js(
+        "document.getElementById('timeline').data.filter(t => String(t.meta).startsWith('mood-'))"
+        ".map(t => [t.meta, t.x.length, t.marker.color[t.marker.color.length - 1]])"
+    )
+    by_party = {meta: (n, color) for meta, n, color in lanes}
+    read = [s for s in segments if s["sentiment"]]
+    for party, color in (("agent", "rgb(22,163,74)"), ("customer", "rgb(220,38,38)")):
+        n = sum(1 for s in read if s["speaker"] == party)
+        assert by_party[f"mood-{party}"] == (n, color)
+    trend = page.js("document.getElementById('mood').data.map(t => t.y)")
+    assert trend == [[-0.5, None, -0.5, -0.5]] * 2
+    page.page.close()

@@ -45,12 +45,34 @@ def test_rows_are_reduced_to_page_data(rows: list[dict[str, Any]]) -> None:
         "scored": "2025-11-01T21:00:00+00:00", "score": 80.0, "talk": 0.5, "interruptions": 0,
         "failed": ["hear.no_interruptions"], "href": "r/c1.html",
         "items": {"hear.no_interruptions": 0, "language.positive": 1}, "review": 0,
+        "machine": 80.0, "human": 0, "changed": 0,
+        "calmer": None,
     }  # fmt: skip
     c6 = calls[-1]
     assert c6["date"] == "2025-11-05"  # no call date: the day it was scored
     assert c6["score"] is None and c6["interruptions"] is None and c6["href"] == ""
     # titles from the scorecard where given, else readable ids
     assert titles == {"hear.no_interruptions": "No interruptions", "language.positive": "Positive"}
+
+
+def test_customer_ended_calmer_comes_from_the_outcome_item(rows: list[dict[str, Any]]) -> None:
+    """1 when outcome.customer_calmer passed, 0 when it failed, None when not judged (na or
+    not in the rubric): the dashboard's share counts only the judged calls."""
+    item = {"id": dashboard.CALMER, "section": "outcome", "title": "Calmer", "weight": 1.0,
+            "score": None, "auto_fail": False}  # fmt: skip
+    verdicts = {"c1": "pass", "c2": "fail", "c3": "na"}
+    for row in rows:
+        if row["call_id"] in verdicts:
+            verdict = verdicts[row["call_id"]]
+            score = {"pass": 1.0, "fail": 0.0}.get(verdict)
+            row["scorecard"]["sections"].append(
+                {"id": "outcome", "title": "Outcome", "score": None,
+                 "items": [{**item, "verdict": verdict, "score": score}]}
+            )  # fmt: skip
+    calls, _ = dashboard.dashboard_rows(rows)
+    calmer = {c["id"]: c["calmer"] for c in calls}
+    assert calmer == {"c1": 1, "c2": 0, "c3": None, "c4": None, "c5": None, "c6": None,
+                      "c7": None}  # fmt: skip
 
 
 def test_missing_agent_and_dates() -> None:
@@ -122,7 +144,7 @@ def test_cli_dashboard_reads_the_store(
     result = CliRunner().invoke(cli, [*args, "--since", "2025-11-01", "--team", "teamA"])
     assert result.exit_code == 0, result.output
     assert seen == {"store": tmp_path / "s.duckdb", "since": "2025-11-01", "until": None,
-                    "team": "teamA"}  # fmt: skip
+                    "team": "teamA", "timeout_s": 30.0}  # fmt: skip
     assert '"id": "c7"' in out.read_text(encoding="utf-8")
 
 

@@ -75,6 +75,7 @@ def test_default_rubric_loads_and_names_every_section() -> None:
         "action",
         "positive",
         "tone",
+        "outcome",
     ]
     ids = {i.check for _, i in rubric.items}
     assert {
@@ -84,6 +85,8 @@ def test_default_rubric_loads_and_names_every_section() -> None:
         "tone.not_monotone",
         "tone.pace",
         "tone.no_raised_voice",
+        "outcome.customer_calmer",
+        "outcome.low_point_response",
     } <= ids
     assert ids <= set(registry())
 

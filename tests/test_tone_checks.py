@@ -7,8 +7,7 @@ from dataclasses import replace
 import pytest
 
 from callqa.checks.base import CheckContext
-from callqa.checks.text import load_pack, prepare
-from callqa.checks.tone import CHECKS, DEFAULTS, sentence_negativity
+from callqa.checks.tone import CHECKS, DEFAULTS, stretch_sentiment
 from callqa.config import VoiceConfig
 from callqa.measures.metrics import CallMetrics
 from callqa.measures.voice import (
@@ -23,7 +22,8 @@ from callqa.measures.voice import (
     agent_responses,
     find_raised,
 )
-from callqa.types import AGENT, CUSTOMER, Transcript, Utterance, Word
+from callqa.sentiment import default_model
+from callqa.types import AGENT, CUSTOMER, Sentiment, Transcript, Utterance, Word
 
 STEP = 0.5
 
@@ -104,7 +104,8 @@ def ctx(
             Word(w, start + i * step, start + (i + 0.8) * step, CUSTOMER)
             for i, w in enumerate(tokens)
         )
-        utterances.append(Utterance(CUSTOMER, start, end, text, words))
+        (mood,) = default_model().classify([text], language)  # the shipped sentiment model
+        utterances.append(Utterance(CUSTOMER, start, end, text, words, sentiment=mood))
     utterances.sort(key=lambda u: u.start)
     transcript = Transcript(language, tuple(utterances))
     return CheckContext(transcript, CallMetrics(100.0, voice=voice), params=params)
@@ -211,6 +212,7 @@ def test_pace_needs_agent_words() -> None:
 # --------------------------------------------------------------------------- steady under pressure
 
 
+STEADY = "tone.steady_under_pressure"
 COMPLAINT = "This is unacceptable, I was charged twice!"
 DELIGHT = "Oh wonderful, thank you so much, that is great!"
 
@@ -258,15 +260,27 @@ def test_a_delighted_customer_is_no_pressure() -> None:
     assert result.verdict == "na" and "not pressure" in result.details["reason"]
 
 
-def test_negativity_scores_complaints_not_delight() -> None:
-    pack = load_pack("en")
-    assert pack is not None
-    call = Transcript(
-        "en", (Utterance(CUSTOMER, 0, 5, COMPLAINT), Utterance(CUSTOMER, 6, 9, DELIGHT))
+def test_pressure_reads_the_customers_sentiment() -> None:
+    """The complaint reads negative, the thanks positive (the shipped model); a loud customer
+    whose words have no sentiment (the stage did not run) is no verdict, not a pass."""
+    loud = pressure_call([-19.0] * 20)
+    assert stretch_sentiment(loud.transcript, 0.0, 5.0) <= DEFAULTS[STEADY]["negative_at"]
+    glad = pressure_call([-19.0] * 20, says=DELIGHT)
+    assert stretch_sentiment(glad.transcript, 0.0, 5.0) > 0.25
+    assert stretch_sentiment(loud.transcript, 40.0, 50.0) is None  # the customer said nothing
+    unread = replace(
+        loud,
+        transcript=replace(
+            loud.transcript,
+            segments=tuple(replace(u, sentiment=None) for u in loud.transcript.segments),
+        ),
     )
-    sentences = [s for t in prepare(call, pack) for s in t.sentences]
-    scores = [sentence_negativity(s, pack) for s in sentences]
-    assert scores[0] == 1.0 and max(scores[1:]) == 0.0
+    result = CHECKS[STEADY](unread)
+    assert result.verdict == "na" and "no sentiment" in result.details["reason"]
+    negative = Utterance(CUSTOMER, 0.0, 5.0, "x", sentiment=Sentiment("negative", -0.2))
+    mild = replace(loud, transcript=Transcript("en", (negative,)))
+    assert CHECKS[STEADY](mild).verdict == "na"  # -0.2 is above the -0.25 threshold
+    assert CHECKS[STEADY](replace(mild, params={"negative_at": -0.1})).verdict == "pass"
 
 
 def test_steady_is_na_without_an_agitated_customer() -> None:

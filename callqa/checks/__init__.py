@@ -2,8 +2,9 @@
 
 Each check is a function ``(CheckContext) -> CheckResult`` registered under a stable id
 ("<section>.<item>"). :func:`registry` gathers the transcript checks of this package with the
-conversation-dynamics checks (:mod:`callqa.checks.conversation`) and the voice checks
-(:mod:`callqa.checks.tone`). Check modules import nothing heavy at module level.
+conversation-dynamics checks (:mod:`callqa.checks.conversation`), the voice checks
+(:mod:`callqa.checks.tone`) and the outcome checks (:mod:`callqa.checks.outcome`). Check
+modules import nothing heavy at module level.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from callqa.checks import (
     language,
     listening,
     opening,
+    outcome,
     repeat,
     resolution,
     tone,
@@ -29,7 +31,8 @@ from callqa.types import AGENT, CUSTOMER, Transcript, Utterance
 
 __all__ = ["CheckContext", "CheckFn", "check_line", "defaults", "not_applicable", "registry"]
 
-# transcript checks, then conversation dynamics and tone (measures of the audio)
+# transcript checks, then conversation dynamics and tone (measures of the audio), then the
+# call's outcome (the sentiment stage)
 MODULES: tuple[ModuleType, ...] = (
     opening,
     listening,
@@ -40,6 +43,7 @@ MODULES: tuple[ModuleType, ...] = (
     repeat,
     conversation,
     tone,
+    outcome,
 )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callqa.measures.metrics import CallMetrics
+from callqa.sentiment import CallSentiment
 from callqa.types import CheckResult, Transcript
 
 
@@ -29,12 +30,16 @@ class CheckContext:
         False when scoring a transcript file: audio-based checks answer "na".
     params : Mapping
         The rubric item's parameters (thresholds), merged over the check's defaults.
+    sentiment : CallSentiment or None
+        The sentiment stage's result (each party's trajectory, the customer's outcome); None
+        when the stage did not run. Each segment's own sentiment is on the transcript.
     """
 
     transcript: Transcript
     metrics: CallMetrics
     has_audio: bool = True
     params: Mapping[str, Any] = field(default_factory=dict)
+    sentiment: CallSentiment | None = None
 
 
 CheckFn = Callable[[CheckContext], CheckResult]

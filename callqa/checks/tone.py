@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from callqa.checks.base import CheckContext, CheckFn, not_applicable
-from callqa.checks.empathy import is_complaint
-from callqa.checks.text import CallText, PhrasePack, Sentence, call_text
 from callqa.measures.voice import Response, SpeakerVoice, VoiceMetrics
 from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence, Transcript
 
@@ -28,7 +26,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     STEADY: {
         "level_db": 3.0,  # agent's median level under pressure may rise this much (dB)
         "pitch_st": 2.0,  # ... and its median pitch this much (st)
-        "min_negativity": 0.5,  # a raised customer stretch is pressure from this negativity
+        "negative_at": -0.25,  # a raised customer stretch is pressure when its words read this
+        # negative or worse (sentiment score, -1..1; as outcome.customer_calmer)
     },
     NOT_MONOTONE: {"min_sd_st": 2.0, "min_voiced_s": 5.0},
     PACE: {"max_ratio": 1.3, "min_words": 10, "max_wpm": {"en": 190.0}},
@@ -86,48 +85,50 @@ def _result(
     )
 
 
-def sentence_negativity(sentence: Sentence, pack: PhrasePack) -> float:
-    """How negative one customer sentence is, in [0, 1]: 1 for a problem statement or complaint
-    (:func:`callqa.checks.empathy.is_complaint`: "it's still not working", "I was charged
-    twice", "this is unacceptable"), else 0.
-
-    The one text-side definition of negative talk for the tone checks. A per-utterance
-    sentiment score (the probability that the sentence is negative) can take its place: the
-    check only compares the value with ``min_negativity``.
-    """
-    return 1.0 if is_complaint(sentence, pack) else 0.0
-
-
-def stretch_negativity(text: CallText, start: float, end: float) -> float | None:
-    """The most negative customer sentence overlapping ``[start, end)`` (s); None when the
-    customer said nothing transcribed there."""
-    said = [s for s in text.sentences(CUSTOMER) if s.start < end and start < s.end]
-    return max((sentence_negativity(s, text.pack) for s in said), default=None)
-
-
-def pressure(ctx: CheckContext, voice: VoiceMetrics, min_negativity: float) -> list[Response]:
-    """The customer raised stretches that are pressure: negative arousal, a raised voice while
-    stating a problem or complaint. Delight, laughter and emphasis are raised but not negative.
-    """
-    text = call_text(ctx, STEADY, speaker=CUSTOMER)
-    if not isinstance(text, CallText):
-        return []
-    return [
-        r
-        for r in voice.responses
-        if (stretch_negativity(text, r.stretch.start, r.stretch.end) or 0.0) >= min_negativity
+def stretch_sentiment(transcript: Transcript, start: float, end: float) -> float | None:
+    """The most negative sentiment score (-1..1, the sentiment stage's P(positive) -
+    P(negative)) of the customer's segments overlapping ``[start, end)`` (s); None when no
+    customer segment there has a sentiment (nothing transcribed, or the stage did not run)."""
+    scores = [
+        s.sentiment.score
+        for s in transcript.segments
+        if s.speaker == CUSTOMER and s.sentiment is not None and s.start < end and start < s.end
     ]
+    return min(scores, default=None)
+
+
+def pressure(
+    ctx: CheckContext, voice: VoiceMetrics, negative_at: float
+) -> tuple[list[tuple[Response, float]], int]:
+    """The customer raised stretches that are pressure, with their sentiment score, and how
+    many raised stretches had no sentiment to read.
+
+    Pressure is negative arousal: a raised voice (the voice stage's raised stretch, against the
+    customer's own level) while the customer's words read negative (a segment overlapping the
+    stretch scores ``negative_at`` or below). Delight, laughter and emphasis are raised but not
+    negative.
+    """
+    pressed, unread = [], 0
+    for r in voice.responses:
+        score = stretch_sentiment(ctx.transcript, r.stretch.start, r.stretch.end)
+        if score is None:
+            unread += 1
+        elif score <= negative_at:
+            pressed.append((r, score))
+    return pressed, unread
 
 
 def steady_under_pressure(ctx: CheckContext) -> CheckResult:
     """The agent keeps its level and pitch near its own median while the customer presses.
 
     "Under pressure" = each customer raised-voice stretch (measured by the voice stage) in which
-    the customer states a problem or complaint (:func:`pressure`), plus ``[voice]
-    pressure_window_s`` after it. Fails when, in any such window, the agent's median level
-    rises more than ``level_db`` dB or its median pitch more than ``pitch_st`` st over its call
-    medians, or the agent has a raised stretch there. "na" when the customer never raised their
-    voice, or did so only without negative words (a delighted customer is not pressure).
+    the customer's words read negative (the sentiment stage: a customer segment overlapping it
+    scores ``negative_at`` or below, :func:`pressure`), plus ``[voice] pressure_window_s`` after
+    it. Fails when, in any such window, the agent's median level rises more than ``level_db``
+    dB or its median pitch more than ``pitch_st`` st over its call medians, or the agent has a
+    raised stretch there. "na" when the customer never raised their voice, did so only with
+    words that do not read negative (a delighted customer is not pressure), or the customer's
+    words there have no sentiment (the stage did not run or does not read the language).
     """
     p, voice = _params(STEADY, ctx), _voice(STEADY, ctx)
     if isinstance(voice, CheckResult):
@@ -137,14 +138,24 @@ def steady_under_pressure(ctx: CheckContext) -> CheckResult:
         return not_applicable(STEADY, "needs measured agent and customer voices")
     if not customer.raised:
         return not_applicable(STEADY, "the customer never raised their voice")
-    pressed = pressure(ctx, voice, float(p["min_negativity"]))
+    negative_at = float(p["negative_at"])
+    pressed, unread = pressure(ctx, voice, negative_at)
     if not pressed:
+        n = len(customer.raised)
+        if unread and unread == len(voice.responses):
+            why = ctx.sentiment.reason if ctx.sentiment is not None else None
+            return not_applicable(
+                STEADY,
+                f"the customer raised their voice ({n} stretch(es)) but their words there have "
+                f"no sentiment ({why or 'not measured'}): pressure cannot be told from delight",
+            )
         why = (
-            f"the customer raised their voice ({len(customer.raised)} stretch(es)) but stated "
-            "no problem there: arousal without negative words is not pressure"
+            f"the customer raised their voice ({n} stretch(es)) but their words there do not "
+            f"read negative (sentiment above {negative_at:+.2f}): arousal without negative "
+            "words is not pressure"
         )
         return not_applicable(STEADY, why)
-    heard = [r for r in pressed if r.agent_steps > 0]
+    heard = [r for r, _ in pressed if r.agent_steps > 0]
     if not heard:
         return not_applicable(STEADY, "the agent did not speak while the customer was agitated")
     level_ok = all(r.level_shift_db is None or r.level_shift_db <= p["level_db"] for r in heard)
@@ -152,7 +163,7 @@ def steady_under_pressure(ctx: CheckContext) -> CheckResult:
     agent_raised = sorted({s for r in heard for s in r.agent_raised}, key=lambda s: s.start)
     ok = level_ok and pitch_ok and not agent_raised
     evidence = [
-        _evidence(ctx.transcript, CUSTOMER, r.stretch.start, r.stretch.end) for r in pressed
+        _evidence(ctx.transcript, CUSTOMER, r.stretch.start, r.stretch.end) for r, _ in pressed
     ]
     evidence += [_evidence(ctx.transcript, AGENT, s.start, s.end) for s in agent_raised]
     return _result(
@@ -163,6 +174,7 @@ def steady_under_pressure(ctx: CheckContext) -> CheckResult:
         "a calm voice de-escalates.",
         pressure_stretches=len(pressed),
         raised_stretches=len(customer.raised),
+        customer_sentiment=min(score for _, score in pressed),
         level_shift_db=max((r.level_shift_db for r in heard if r.level_shift_db is not None),
                            default=None),
         pitch_shift_st=max((r.pitch_shift_st for r in heard if r.pitch_shift_st is not None),
@@ -170,6 +182,7 @@ def steady_under_pressure(ctx: CheckContext) -> CheckResult:
         agent_raised_stretches=len(agent_raised),
         level_db=p["level_db"],
         pitch_st=p["pitch_st"],
+        negative_at=negative_at,
     )  # fmt: skip
 
 

@@ -155,7 +155,37 @@ def _pressure(d: Mapping[str, Any]) -> str:
         parts.append(f"level {float(d['level_shift_db']):+.1f} dB (limit ±{d.get('level_db')})")
     if d.get("pitch_shift_st") is not None:
         parts.append(f"pitch {float(d['pitch_shift_st']):+.1f} st (limit ±{d.get('pitch_st')})")
-    return f"agent {', '.join(parts)} while the customer was agitated" if parts else ""
+    said = d.get("customer_sentiment")
+    mood = f" (customer sentiment {float(said):+.2f})" if said is not None else ""
+    return f"agent {', '.join(parts)} while the customer was agitated{mood}" if parts else ""
+
+
+def _calmer(d: Mapping[str, Any]) -> str:
+    return (
+        f"customer sentiment {float(d['lowest']):+.2f} at their worst, {float(d['end']):+.2f} "
+        f"at the end (negative at {float(d['negative_at']):+.2f} or below; calmer: above it, or "
+        f"{float(d['min_recovery']):.2f} above the worst)"
+    )
+
+
+_RESPONSES = {
+    "empathy": "empathy",
+    "apology": "an apology",
+    "reflection": "a reflection",
+    "question": "a question",
+    "action": "an action",
+    "interruption": "an interruption",
+    "dismissal": "a forbidden phrase",
+    "none": "neither empathy, an apology, a question nor an action",
+}
+
+
+def _low_point(d: Mapping[str, Any]) -> str:
+    kind = str(d["response"])
+    return (
+        f"the customer's most negative moment ({_clock(float(d['low_point_at']))}, "
+        f"{float(d['low_point_combined']):+.2f}) was met with {_RESPONSES.get(kind, kind)}"
+    )
 
 
 def _phrases(d: Mapping[str, Any]) -> str:
@@ -183,6 +213,8 @@ MEASURES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "tone.pace": _pace,
     "tone.no_raised_voice": _raised,
     "tone.steady_under_pressure": _pressure,
+    "outcome.customer_calmer": _calmer,
+    "outcome.low_point_response": _low_point,
 }
 
 

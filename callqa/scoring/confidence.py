@@ -34,6 +34,8 @@ from callqa.languages import related
 from callqa.types import AGENT, CheckResult, ReviewItem, RoleDecision, Transcript, Word
 
 HEARD_PROBABILITY = 0.4  # a word Whisper gave less than this is "not reliably heard"
+# "na" reasons that state a fact about the input, not a judgment: certain (confidence 1)
+CERTAIN_NA_REASONS = ("no audio", "scored from a transcript without audio")
 NOT_APPLICABLE_PRIOR = (9, 10)  # (right, n) for an "na" of a check without labelled "na"s
 UNCALIBRATED_CEILING = 0.9  # margin-based confidences never claim more than this
 CONTRADICTION_PROBABILITY = 0.8  # language ID this sure of another language: a translation
@@ -46,9 +48,14 @@ MARGINS: dict[str, tuple[str, str, float]] = {
     "hear.talk_share": ("agent_talk_share", "max", 0.05),  # VAD error ~ 5 % of talk time
     "tone.not_monotone": ("pitch_sd_st", "min_sd_st", 0.5),  # st; SD over one call
     "tone.pace": ("ratio", "max_ratio", 0.15),  # articulation-rate ratio
+    # sentiment score units (-1..1); noise = the distance of the negative threshold from
+    # neutral (0.25): a judgement, not fitted (no labelled calls with sentiment)
+    "outcome.customer_calmer": ("margin", "margin_at", 0.25),
 }
-# checks whose verdict is about the agent's own words or voice (role confidence applies)
-PARTY_CHECKS_PREFIXES = ("open.", "hear.", "empathise.", "lead.", "action.", "positive.", "tone.")
+# checks whose verdict is about one party's words or voice (role confidence applies)
+PARTY_CHECKS_PREFIXES = (
+    "open.", "hear.", "empathise.", "lead.", "action.", "positive.", "tone.", "outcome.",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,13 @@ def track_key(result: CheckResult) -> str:
 
 
 def base_confidence(result: CheckResult) -> tuple[float, bool]:
-    """(c, calibrated): the check's track record for this verdict, or its margin."""
+    """(c, calibrated): the check's track record for this verdict, or its margin.
+
+    An "na" because the input has no audio is a fact, not a judgment: ``c`` = 1.
+    """
+    reason = str(result.details.get("reason", ""))
+    if result.verdict == "na" and reason.startswith(CERTAIN_NA_REASONS):
+        return 1.0, False
     track = track_records().get(result.id, {}).get(track_key(result))
     if track is not None:
         return track.rate, True

@@ -59,7 +59,7 @@ _SHARE, _COUNT = Range(0.0, 1.0), Range(0, 1000)
 _SHARES = ("min_probability", "min_paraphrase", "partial_score", "min_overlap", "max", "zero_at")
 _COUNTS = ("first_turns", "min_components", "last_turns", "min_customer_words", "min_reflections",
            "max_repeats", "min_open", "lead_words", "window", "min_digits", "min_words",
-           "max_allowed")  # fmt: skip
+           "max_allowed", "max_sentences")  # fmt: skip
 PARAM_RANGES: dict[str, Range] = {
     **dict.fromkeys(_SHARES, _SHARE),
     **dict.fromkeys(_COUNTS, _COUNT),
@@ -72,6 +72,9 @@ PARAM_RANGES: dict[str, Range] = {
     "min_voiced_s": Range(0.0, 3600.0),
     "max_ratio": Range(0.0, 100.0, low_open=True),
     "max_wpm": Range(0.0, 1000.0, low_open=True),
+    "negative_at": Range(-1.0, 1.0),  # sentiment scores are -1..1
+    "min_recovery": Range(0.0, 2.0),
+    "interrupt_s": Range(0.0, 60.0),
 }
 _ANY_PARAM = Range(-1e6, 1e6)
 

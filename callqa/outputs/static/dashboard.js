@@ -55,9 +55,12 @@
         .map(function (f) { return [f, counts[f]]; });
       var teams = {};
       list.forEach(function (c) { if (c.team) { teams[c.team] = 1; } });
+      var judged = list.filter(function (c) { return num(c.calmer); });
       return { agent: name, team: Object.keys(teams).sort().join(", "), calls: list.length, mean: mean(scores),
         trend: trend, talk: mean(list.map(function (c) { return c.talk; })),
         ipc: mean(list.map(function (c) { return c.interruptions; })),
+        calmer: mean(judged.map(function (c) { return c.calmer; })), calmerN: judged.length,
+        calmerYes: judged.filter(function (c) { return c.calmer === 1; }).length,
         topfail: top.length ? title(top[0][0]) : "", top: top, list: list, scores: scores };
     });
   }
@@ -136,12 +139,15 @@
       tr.appendChild(trendCell(a));
       tr.appendChild(el("td", "num c-talk", pct(a.talk)));
       tr.appendChild(el("td", "num c-ipc", fmt(a.ipc, 1)));
+      var calm = el("td", "num c-calmer", pct(a.calmer));
+      calm.title = a.calmerN ? "ended calmer in " + a.calmerYes + " of " + a.calmerN + " calls with a negative customer" : "no call with a negative customer";
+      tr.appendChild(calm);
       tr.appendChild(failTags(a.top, a.calls));
       tr.addEventListener("click", function () { open[a.agent] = !open[a.agent]; render(); });
       body.appendChild(tr);
       if (open[a.agent]) {
         var detail = el("tr", "detail"), td = el("td"), ul = el("ul", "call-list");
-        td.colSpan = 8;
+        td.colSpan = 9;
         a.list.slice().reverse().forEach(function (c) {
           var li = el("li");
           li.appendChild(callLink(c, (c.date || "") + " · " + c.id + " · " + fmt(c.score, 0)));
@@ -167,12 +173,16 @@
       tr.appendChild(el("td", "c-agent", c.agent));
       tr.appendChild(el("td", "c-team", c.team));
       tr.appendChild(scoreCell(c.score));
+      tr.appendChild(el("td", "num c-machine", c.human ? fmt(c.machine, 0) : "="));
       tr.appendChild(el("td", "num c-talk", pct(c.talk)));
       tr.appendChild(el("td", "num c-int", num(c.interruptions) ? String(c.interruptions) : "–"));
+      tr.appendChild(el("td", "c-calmer", c.calmer === 1 ? "yes" : c.calmer === 0 ? "no" : "–"));
       tr.appendChild(el("td", "c-failed", c.failed.map(title).join(", ")));
       var review = c.review || 0;
       tr.appendChild(el("td", "num c-review" + (review ? " unsure" : ""),
         review ? review + (review === 1 ? " item" : " items") + " to review" : "–"));
+      tr.appendChild(el("td", "num c-human", c.human ?
+        c.human + (c.human === 1 ? " item" : " items") + ", " + c.changed + " changed" : "–"));
       body.appendChild(tr);
     });
     $("calls-note").textContent = rows.length > CALLS_SHOWN ?
@@ -188,6 +198,9 @@
     $("k-int").textContent = fmt(mean(calls.map(function (c) { return c.interruptions; })), 1);
     var provisional = calls.filter(function (c) { return (c.review || 0) > 0; }).length;
     $("k-review").textContent = calls.length ? provisional + " (" + pct(provisional / calls.length) + ")" : "–";
+    var judged = calls.filter(function (c) { return num(c.calmer); });
+    var calmer = judged.filter(function (c) { return c.calmer === 1; }).length;
+    $("k-calmer").textContent = judged.length ? pct(calmer / judged.length) + " (" + calmer + " of " + judged.length + ")" : "–";
     $("shown").textContent = calls.length + " of " + CALLS.length + " calls";
   }
 
@@ -294,14 +307,38 @@
     if (!ids.length) { table.tBodies[0].appendChild(el("tr")).appendChild(el("td", "empty", "No judged items.")); }
   }
 
+  /* share of the judged calls in which the customer ended calmer, per period (as the rates) */
+  function renderCalmer(calls) {
+    if (!window.Plotly) { return; }
+    var judged = calls.filter(function (c) { return c.date && num(c.calmer); });
+    var key = period(judged.map(function (c) { return c.date; }).sort()), by = {};
+    judged.forEach(function (c) {
+      var p = key(c.date), cell = by[p] = by[p] || { yes: 0, n: 0 };
+      cell.yes += c.calmer; cell.n += 1;
+    });
+    var ps = Object.keys(by).sort();
+    Plotly.react($("calmer"), [{ type: "bar", x: ps, y: ps.map(function (p) { return 100 * by[p].yes / by[p].n; }),
+      customdata: ps.map(function (p) { return [by[p].yes, by[p].n]; }),
+      marker: { color: ps.map(function (p) { return BAND[band(100 * by[p].yes / by[p].n)]; }) },
+      hovertemplate: "%{x}: ended calmer in %{customdata[0]} of %{customdata[1]} calls (%{y:.0f}%)<extra></extra>" }],
+      { height: 240, margin: { l: 48, r: 12, t: 6, b: 40 }, font: FONT, bargap: 0.3,
+        xaxis: { type: "category", fixedrange: true, tickangle: 0, automargin: true },
+        yaxis: { title: { text: "% of calls" }, range: [0, 100], dtick: 20, gridcolor: "#f1f3f5", fixedrange: true },
+        annotations: ps.length ? [] : [{ text: "No call with a negative customer in this selection.", showarrow: false,
+          xref: "paper", yref: "paper", x: 0.5, y: 0.5 }],
+        plot_bgcolor: "#fff", paper_bgcolor: "#fff" }, CONFIG);
+  }
+
   /* the calls shown (filters applied), as CSV: one row per call, failed items ";"-joined */
+  /* a text cell a spreadsheet would run as a formula gets a leading ' (OWASP), as in callqa export */
   function csvCell(v) {
     var t = v === null || v === undefined ? "" : String(v);
+    if (typeof v === "string" && /^[=+\-@\t\r\n]/.test(t)) { t = "'" + t; }
     return /[",\n;]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
   }
   function exportCsv() {
-    var cols = ["date", "id", "agent", "team", "score", "talk", "interruptions", "failed", "review"];
-    var head = ["call_date", "call_id", "agent_id", "team", "score", "agent_talk_share", "agent_interruptions", "failed_items", "items_to_review"];
+    var cols = ["date", "id", "agent", "team", "score", "machine", "talk", "interruptions", "calmer", "failed", "review", "human", "changed"];
+    var head = ["call_date", "call_id", "agent_id", "team", "score", "machine_score", "agent_talk_share", "agent_interruptions", "customer_ended_calmer", "failed_items", "items_to_review", "reviewed_items", "overridden_items"];
     var lines = [head.join(",")].concat(filtered().map(function (c) {
       return cols.map(function (k) { return csvCell(k === "failed" ? c.failed.join(";") : c[k]); }).join(",");
     }));
@@ -319,6 +356,7 @@
     renderAgents(calls);
     renderCalls(calls);
     renderCharts(calls);
+    renderCalmer(calls);
     renderRates(calls);
     ["agents", "calls"].forEach(function (id) {
       Array.prototype.forEach.call($(id).tHead.rows[0].cells, function (th) {

@@ -8,6 +8,10 @@
   var audio = document.getElementById("audio");
   var speakers = Object.keys(DATA.labels);
   var duration = Math.max(DATA.duration || 0, 1);
+  var MOOD = DATA.sentiment || { segments: [], parties: [], negative_at: -0.25 };
+  /* one sentiment lane per party with read segments, below the speaker rows */
+  var lanes = speakers.filter(function (sp) { return MOOD.segments.some(function (s) { return s.speaker === sp; }); });
+  var nRows = speakers.length + lanes.length;
 
   function clock(t) {
     t = Math.max(0, Math.floor(t));
@@ -17,7 +21,15 @@
   }
   function color(sp) { return COLOR[sp] || EXTRA[Math.max(0, speakers.indexOf(sp)) % EXTRA.length]; }
   function label(sp) { return DATA.labels[sp] || sp; }
-  function rowY(sp) { var i = speakers.indexOf(sp); return speakers.length - 1 - (i < 0 ? 0 : i); }
+  function rowY(sp) { var i = speakers.indexOf(sp); return nRows - 1 - (i < 0 ? 0 : i); }
+  function laneY(sp) { return lanes.length - 1 - lanes.indexOf(sp); }
+  /* sentiment score -1..1 as a colour: red (negative) through grey (0) to green (positive) */
+  function moodColor(score) {
+    var t = Math.max(-1, Math.min(1, Number(score) || 0)), a = Math.min(1, Math.abs(t) / 0.8);
+    var from = [203, 213, 225], to = t < 0 ? [220, 38, 38] : [22, 163, 74];
+    var c = from.map(function (v, i) { return Math.round(v + (to[i] - v) * a); });
+    return "rgb(" + c.join(",") + ")";
+  }
 
   function seek(t) {
     if (!audio) { return; }
@@ -76,6 +88,20 @@
       text: bcs.map(function (e) { return clock(e.start) + " " + label(e.by) + " backchannel"; }),
       marker: { symbol: "circle-open", size: 8, color: "#7c3aed", line: { width: 2 } },
       hovertemplate: "%{text}<extra></extra>" });
+    lanes.forEach(function (sp) {
+      var segs = MOOD.segments.filter(function (s) { return s.speaker === sp; });
+      traces.push({ type: "bar", orientation: "h", name: label(sp) + " sentiment", meta: "mood-" + sp,
+        y: segs.map(function () { return laneY(sp); }),
+        x: segs.map(function (s) { return Math.max(s.end - s.start, 0.05); }),
+        base: segs.map(function (s) { return s.start; }),
+        customdata: segs.map(function (s) { return s.start; }),
+        text: segs.map(function (s) {
+          return clock(s.start) + " " + label(sp) + ": " + s.label + " (" + (s.score > 0 ? "+" : "") +
+            s.score.toFixed(2) + ")<br>" + s.text.split("&").join("&amp;").split("<").join("&lt;");
+        }),
+        textposition: "none", width: 0.45, marker: { color: segs.map(function (s) { return moodColor(s.score); }), line: { width: 0 } },
+        hovertemplate: "%{text}<extra></extra>" });
+    });
     var ovs = tl.overlaps || [];
     traces.push({ type: "scatter", mode: "markers", name: "Other overlap", meta: "overlaps",
       x: ovs.map(function (e) { return e.start; }),
@@ -91,7 +117,7 @@
       var ps = tl[k[0]];
       traces.push({ type: "scatter", mode: "markers", name: k[1], meta: k[0],
         x: ps.map(function (p) { return (p.start + p.end) / 2; }),
-        y: ps.map(function () { return (speakers.length - 1) / 2; }),
+        y: ps.map(function () { return (lanes.length + nRows - 1) / 2; }),
         customdata: ps.map(function (p) { return p.start; }),
         text: ps.map(function (p) { return k[1] + " " + clock(p.start) + "–" + clock(p.end) + " (" + (p.end - p.start).toFixed(1) + " s)"; }),
         marker: { symbol: "diamond", size: 9, color: k[2] },
@@ -116,13 +142,16 @@
   var syncing = false;
 
   function drawTimeline() {
-    var tl = DATA.timeline, t = ticks(0, duration);
+    var tl = DATA.timeline, t = ticks(0, duration), height = 230 + 34 * lanes.length;
+    timeline.style.height = height + "px";
     var layout = {
-      height: 230, margin: { l: 78, r: 12, t: 6, b: 4 }, font: FONT, showlegend: false, barmode: "overlay",
+      height: height, margin: { l: 118, r: 12, t: 6, b: 4 }, font: FONT, showlegend: false, barmode: "overlay",
       hovermode: "closest", dragmode: "zoom", plot_bgcolor: "#fff", paper_bgcolor: "#fff",
       xaxis: { range: [0, duration], tickvals: t.tickvals, ticktext: t.ticktext, showgrid: true,
         gridcolor: "#f1f3f5", zeroline: false, rangeslider: { visible: true, thickness: 0.14, bgcolor: "#f9fafb" } },
-      yaxis: { tickvals: speakers.map(rowY), ticktext: speakers.map(label), range: [-0.55, speakers.length - 1 + 0.75],
+      yaxis: { tickvals: speakers.map(rowY).concat(lanes.map(laneY)),
+        ticktext: speakers.map(label).concat(lanes.map(function (sp) { return label(sp) + " mood"; })),
+        range: [-0.55, nRows - 1 + 0.75],
         fixedrange: true, showgrid: false, zeroline: false },
       shapes: timelineShapes(tl)
     };
@@ -173,9 +202,31 @@
     Promise.all(jobs).then(function () { syncing = false; }, function () { syncing = false; });
   }
 
+  /* each party's sentiment per quarter of the call: words and voice combined (-1..1) */
+  function drawMood(el) {
+    var q = ["1st quarter", "2nd quarter", "3rd quarter", "4th quarter"];
+    var traces = MOOD.parties.map(function (p) {
+      return { type: "scatter", mode: "lines+markers", name: label(p.speaker), x: q, y: p.combined, connectgaps: false,
+        line: { color: color(p.speaker), width: 2.2 }, marker: { size: 9, color: p.combined.map(function (v) { return v === null ? "#fff" : moodColor(v); }),
+          line: { color: color(p.speaker), width: 2 } },
+        customdata: p.score.map(function (s, i) { return [s === null ? "–" : s.toFixed(2), p.arousal[i] === null ? "–" : p.arousal[i].toFixed(2)]; }),
+        hovertemplate: label(p.speaker) + ", %{x}: %{y:+.2f} (words %{customdata[0]}, voice arousal %{customdata[1]})<extra></extra>" };
+    });
+    Plotly.newPlot(el, traces, {
+      height: 240, margin: { l: 58, r: 12, t: 26, b: 30 }, font: FONT, legend: { orientation: "h", x: 0, y: 1.16 },
+      plot_bgcolor: "#fff", paper_bgcolor: "#fff", hovermode: "closest",
+      xaxis: { fixedrange: true }, yaxis: { title: { text: "sentiment" }, range: [-1.05, 1.05], fixedrange: true,
+        zeroline: true, zerolinecolor: "#9ca3af", gridcolor: "#f1f3f5", tickvals: [-1, -0.5, 0, 0.5, 1] },
+      shapes: [{ type: "rect", xref: "paper", yref: "y", x0: 0, x1: 1, y0: -1.05, y1: MOOD.negative_at,
+        fillcolor: "rgba(220,38,38,0.07)", line: { width: 0 }, layer: "below" }]
+    }, CONFIG);
+  }
+
   if (window.Plotly) {
     if (timeline) { drawTimeline(); }
     if (voice) { drawVoice(); }
+    var moodChart = document.getElementById("mood");
+    if (moodChart) { drawMood(moodChart); }
   }
 
   /* clicks: transcript lines, moments, evidence */
