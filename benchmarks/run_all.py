@@ -24,7 +24,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Fast first, so a broken environment shows up early.
-ORDER = ("redact", "report", "voice", "dynamics", "checks", "sentiment", "transcribe", "batch")
+ORDER = (
+    "redact",
+    "report",
+    "voice",
+    "dynamics",
+    "checks",
+    "sentiment",
+    "transcribe",
+    "batch",
+    "throughput",
+)
 
 
 def run(name: str) -> tuple[int, float]:

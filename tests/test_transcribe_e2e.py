@@ -142,3 +142,36 @@ def test_decoding_is_deterministic(transcriber: Transcriber, sample_calls: Path)
     first = transcriber.transcribe(customer, language="sl")
     for _ in range(2):
         assert transcriber.transcribe(customer, language="sl") == first
+
+
+def test_batched_windows_with_speech_activity(transcriber: Transcriber, eval_dir: Path) -> None:
+    """The default path of ``callqa score``: speech turns packed into windows, both channels
+    in one batch, greedy first. Each sentence stays on its own channel's speaker, and a second
+    pass forced on every window gives exactly what beam 5 gives on every window (the same
+    encoder output, decoded again)."""
+    from dataclasses import replace
+
+    from callqa.audio.activity import detect_activity
+    from callqa.config import DynamicsConfig
+
+    audio = _load(eval_dir / "calls" / "librispeech_stereo_two_speakers.wav")
+    activity = detect_activity(audio, DynamicsConfig())
+    base = TranscriptionConfig(threads=2)
+    assert base.decoding == "batched"
+
+    def run(config: TranscriptionConfig) -> tuple[Transcript, int, int]:
+        model = transcriber.reconfigured(config)  # type: ignore[attr-defined]
+        tr = transcribe_call(audio, model, activity=activity, language="en", config=config)
+        counts = model.window_counts
+        return tr, counts["windows"], sum(v for k, v in counts.items() if k != "windows")
+
+    tr, windows, _ = run(base)
+    assert windows == 2 and {w.speaker for w in tr.words} == {"left", "right"}
+    assert wer(LIBRI_LEFT, _text(tr, "left")) <= 0.10
+    assert wer(LIBRI_RIGHT, _text(tr, "right")) <= 0.10
+    assert all(0.0 <= w.start <= w.end <= audio.duration_s for w in tr.words)
+    assert run(base)[0] == tr  # deterministic
+    forced, _, again_all = run(replace(base, redecode_log_prob=0.0))
+    beam, _, none_again = run(replace(base, first_beam_size=5))
+    assert (again_all, none_again) == (2, 0)
+    assert forced == beam

@@ -31,6 +31,10 @@ MIN_WINDOW_S = 0.5  # speech shorter than this is not embedded; it takes its nei
 MIN_RUN_S = 0.4  # a speaker run shorter than this inside speech is a labelling flicker
 MIN_SPEECH_S = 2.0  # less speech than this: no diarization, one "unknown" speaker
 TARGET_DBFS = -30.0  # resemblyzer's training-time volume normalisation
+# torch threads of the encoder. Its batches are small: on the shared 2-core machine the
+# pyannote clip's speech activity took 0.3-0.5 s of CPU with 1 thread and 1.8-2.8 s with 2
+# (2.2-3.6 s against 4.9-13.6 s wall), the second thread mostly spinning.
+ENCODER_THREADS = 1
 MIN_CLUSTER_SHARE = 0.08  # a cluster with less of the speech is an outlier, not a speaker
 # Voice count (benchmarks/results/audio_truth.md lists every recording these were set on):
 MIN_WINDOWS_TWO = 16  # fewer windows (~12 s of speech): too little to tell two voices apart
@@ -69,12 +73,19 @@ class ResemblyzerEncoder:
         by_length: dict[int, list[int]] = {}
         for i, (a, b) in enumerate(slices):
             by_length.setdefault(b - a, []).append(i)
-        with torch.inference_mode():
-            for idx in by_length.values():
-                batch = np.stack([_normalised(mel, slices[i], samples, windows[i]) for i in idx])
-                _, (hidden, _) = self.lstm(torch.from_numpy(batch))
-                raw = torch.relu(self.linear(hidden[-1]))
-                out[idx] = (raw / (torch.norm(raw, dim=1, keepdim=True) + 1e-12)).numpy()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(ENCODER_THREADS)  # for this call: the setting is process-wide
+        try:
+            with torch.inference_mode():
+                for idx in by_length.values():
+                    batch = np.stack(
+                        [_normalised(mel, slices[i], samples, windows[i]) for i in idx]
+                    )
+                    _, (hidden, _) = self.lstm(torch.from_numpy(batch))
+                    raw = torch.relu(self.linear(hidden[-1]))
+                    out[idx] = (raw / (torch.norm(raw, dim=1, keepdim=True) + 1e-12)).numpy()
+        finally:
+            torch.set_num_threads(threads)
         return out
 
 

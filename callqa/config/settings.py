@@ -17,6 +17,7 @@ AGENT_CHANNELS = ("left", "right", "auto")
 BACKENDS = ("faster-whisper", "openai-whisper")
 DEVICES = ("auto", "cpu", "cuda")
 CROSSTALK_MODES = ("drop-words", "mask", "off")
+DECODINGS = ("batched", "sequential")
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,31 @@ class TranscriptionConfig:
     threads : int >= 0
         CPU threads for the model; 0 = the cores this process may use. With several worker
         processes give each cores / workers.
+    decoding : {"batched", "sequential"}
+        "batched": the speech turns of each channel (from speech activity) are packed into
+        30 s windows, and the windows of both channels are decoded together in batches, greedily
+        first and again with ``beam_size`` where greedy was unsure. "sequential": each channel
+        is decoded whole, one 30 s window after the other, with ``beam_size`` (also used
+        without speech activity, with ``crosstalk = "off"`` and by openai-whisper).
+    first_beam_size : int >= 1
+        Batched decoding: the beam of the first pass (1 = greedy). A window whose first pass
+        fails one of the ``redecode_*`` tests is decoded again with ``beam_size``; set it equal
+        to ``beam_size`` to decode every window once with ``beam_size``.
+    redecode_log_prob : float [nats/token]
+        Decode again a window whose mean token log-probability is below this.
+    redecode_compression_ratio : float [zlib ratio]
+        Decode again a window whose text compresses better than this (a loop).
+    redecode_low_word_share : float in [0, 1]
+        Decode again a window with more than this share of words below probability 0.5.
+    batch_size : int >= 0
+        Batched decoding: windows per batch; 0 = automatic (4 on a CPU, 16 on a GPU, halved
+        while a GPU runs out of memory).
+    parallel_windows : int >= 0
+        Batches decoded at the same time by model replicas that share one copy of the weights
+        (CTranslate2's ``inter_threads``), each with ``threads / parallel_windows`` CPU threads;
+        0 = automatic (one per CPU thread on a CPU, 1 on a GPU).
     beam_size : int >= 1
-        1 = greedy decoding.
+        1 = greedy decoding. Batched decoding: the beam of the second pass.
     best_of : int >= 1
         Candidates sampled at each temperature above 0 (only with a fallback).
     temperatures : tuple of float
@@ -98,6 +122,13 @@ class TranscriptionConfig:
     device: str = "auto"
     compute_type: str = "auto"
     threads: int = 0
+    decoding: str = "batched"
+    first_beam_size: int = 1
+    redecode_log_prob: float = -0.5
+    redecode_compression_ratio: float = 2.0
+    redecode_low_word_share: float = 0.2
+    batch_size: int = 0
+    parallel_windows: int = 0
     beam_size: int = 5
     best_of: int = 5
     temperatures: tuple[float, ...] = (0.0,)
@@ -128,6 +159,7 @@ def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
         ("backend", config.backend, BACKENDS),
         ("device", config.device, DEVICES),
         ("crosstalk", config.crosstalk, CROSSTALK_MODES),
+        ("decoding", config.decoding, DECODINGS),
     ):
         if value not in allowed:
             raise ConfigError(
@@ -135,6 +167,10 @@ def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
             )
     if config.beam_size < 1 or config.best_of < 1 or config.threads < 0:
         raise ConfigError("transcription.beam_size and best_of must be >= 1, threads >= 0")
+    if config.first_beam_size < 1 or config.batch_size < 0 or config.parallel_windows < 0:
+        raise ConfigError(
+            "transcription.first_beam_size must be >= 1, batch_size and parallel_windows >= 0"
+        )
     if not config.temperatures:
         raise ConfigError("transcription.temperatures needs at least one value, e.g. [0.0]")
     return config

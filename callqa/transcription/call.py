@@ -9,13 +9,15 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TypeGuard
 
 import numpy as np
 
 from callqa.config import TranscriptionConfig
 from callqa.languages import from_whisper, parse_language, to_whisper
 from callqa.transcription.guards import is_silent
-from callqa.transcription.model import Transcriber
+from callqa.transcription.model import Transcriber, WindowTranscriber
+from callqa.transcription.windows import decode_packed, decode_turns
 from callqa.types import (
     UNKNOWN,
     CallAudio,
@@ -148,10 +150,61 @@ def _stereo(
     language: str,
     config: TranscriptionConfig,
 ) -> list[Utterance]:
+    if activity is not None and config.crosstalk != "off" and _batched(transcriber, config):
+        return _stereo_packed(audio, transcriber, activity, language, config)
     out: list[Utterance] = []
     for index, label in enumerate(CHANNEL_LABELS):
         own = _own_turns(activity, index) if activity is not None else None
         out.extend(_channel(audio, index, label, own, transcriber, language, config))
+    return out
+
+
+def _batched(transcriber: Transcriber, config: TranscriptionConfig) -> TypeGuard[WindowTranscriber]:
+    return config.decoding == "batched" and isinstance(transcriber, WindowTranscriber)
+
+
+def _stereo_packed(
+    audio: CallAudio,
+    transcriber: WindowTranscriber,
+    activity: SpeechActivity,
+    language: str,
+    config: TranscriptionConfig,
+) -> list[Utterance]:
+    """Batched decoding: each channel's own turns, packed into windows decoded together; the
+    same silence and cross-talk rules as :func:`_channel` (a channel's words outside its own
+    turns are dropped, and nothing outside them is decoded, as with ``mask``); then each own
+    turn left without words is decoded again alone (:func:`decode_turns`, batched)."""
+    jobs = {}
+    for index in range(2):
+        own = _own_turns(activity, index)
+        if own and not is_silent(audio.channels[index], config.silence_dbfs):
+            jobs[index] = (audio.channels[index], own)
+    decoded = decode_packed(
+        transcriber, jobs, language=to_whisper(language), pad_s=config.crosstalk_tolerance_s
+    )
+    kept = {
+        index: list(keep_words_inside(utterances, jobs[index][1], config.crosstalk_tolerance_s))
+        for index, utterances in decoded.items()
+    }
+    if config.empty_turn_pass:
+        empty = {
+            index: (
+                jobs[index][0],
+                empty_turns(jobs[index][1], kept[index], config.empty_turn_min_s),
+            )
+            for index in kept
+        }
+        again = decode_turns(
+            transcriber,
+            {i: job for i, job in empty.items() if job[1]},
+            language=to_whisper(language),
+            context_s=config.empty_turn_context_s,
+        )
+        for index, utterances in again.items():
+            kept[index] += utterances
+    out: list[Utterance] = []
+    for index, utterances in kept.items():
+        out.extend(relabel(u, CHANNEL_LABELS[index]) for u in utterances)
     return out
 
 
@@ -336,14 +389,28 @@ def _mono(
     samples = audio.mix
     if is_silent(samples, config.silence_dbfs):
         return []
-    utterances = transcriber.transcribe(samples, language=to_whisper(language))
+    if activity is not None and _batched(transcriber, config):  # speech turns only, batched
+        speech_turns = {0: (samples, tuple(t.segment for t in activity.turns))}
+        utterances: Sequence[Utterance] = decode_packed(
+            transcriber, speech_turns, language=to_whisper(language),
+            pad_s=config.crosstalk_tolerance_s,
+        )[0]  # fmt: skip
+    else:
+        utterances = transcriber.transcribe(samples, language=to_whisper(language))
     if activity is None:
         return list(utterances)
     speech = tuple(t.segment for t in activity.turns)
     utterances = drop_outside_speech(utterances, speech, config.crosstalk_tolerance_s)
     if config.empty_turn_pass:
         empty = empty_turns(speech, utterances, config.empty_turn_min_s)
-        again = transcribe_turns(samples, empty, transcriber, language, config, audio.sample_rate)
+        if _batched(transcriber, config):
+            again: Sequence[Utterance] = decode_turns(
+                transcriber, {0: (samples, empty)} if empty else {},
+                language=to_whisper(language), context_s=config.empty_turn_context_s,
+            ).get(0, [])  # fmt: skip
+        else:
+            again = transcribe_turns(samples, empty, transcriber, language, config,
+                                     audio.sample_rate)  # fmt: skip
         utterances = (*utterances, *again)
     if any(t.speaker != UNKNOWN for t in activity.turns):
         draft = Transcript(language=language, segments=tuple(utterances))

@@ -8,6 +8,8 @@ Hugging Face hub switched offline so that no network call can happen.
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,9 +17,11 @@ import numpy as np
 from callqa.config import TranscriptionConfig
 from callqa.errors import ModelError
 from callqa.languages import from_whisper, to_whisper
+from callqa.transcription.batched import BatchedDecoder, DecodedWindow, default_batch_size
 from callqa.transcription.guards import SegmentGuard, is_silent, to_utterance
 from callqa.transcription.model import resolve_threads
 from callqa.transcription.weights import ResolvedModel, resolve_model
+from callqa.transcription.windows import LazyMap
 from callqa.types import ModelInfo, Utterance
 
 BACKEND = "faster-whisper"
@@ -39,6 +43,24 @@ def pick_compute_type(compute_type: str, device: str) -> str:
     return "float16" if device == "cuda" else "int8"
 
 
+def split_threads(config: TranscriptionConfig, device: str) -> tuple[int, int]:
+    """(lanes, threads per lane): model replicas decoding at the same time, and the CPU
+    threads of each.
+
+    On a CPU, batched decoding runs one lane per thread by default: one model uses a second
+    thread poorly, two replicas with one thread each decode two batches in the time of one
+    (docs/batch.md). Sequential decoding has one window at a time to give, so one lane with
+    every thread. On a GPU one lane (one CUDA stream) unless ``parallel_windows`` says more.
+    """
+    threads = resolve_threads(config.threads)
+    if config.decoding == "sequential":
+        return 1, threads
+    if device == "cuda":
+        return max(1, config.parallel_windows), threads
+    lanes = min(threads, config.parallel_windows or threads)
+    return lanes, max(1, threads // lanes)
+
+
 class FasterWhisperTranscriber:
     """A loaded faster-whisper model with callqa's decoding settings.
 
@@ -46,10 +68,22 @@ class FasterWhisperTranscriber:
     model for the life of the process.
     """
 
-    def __init__(self, model: Any, config: TranscriptionConfig, info: ModelInfo) -> None:
+    def __init__(
+        self,
+        model: Any,
+        config: TranscriptionConfig,
+        info: ModelInfo,
+        *,
+        lanes: int = 1,
+        device: str = "cpu",
+    ) -> None:
         self._model = model
         self._config = config
         self._info = info
+        self._device = device
+        batch = config.batch_size or default_batch_size(device)
+        self._decoder = BatchedDecoder(model, config, lanes=lanes, batch_size=batch)
+        self.window_counts: Counter[str] = Counter()  # windows decoded, and why decoded again
 
     @classmethod
     def load(cls, config: TranscriptionConfig) -> FasterWhisperTranscriber:
@@ -63,14 +97,23 @@ class FasterWhisperTranscriber:
         resolved = resolve_model(config.model, BACKEND)
         if resolved.offline:
             os.environ["HF_HUB_OFFLINE"] = "1"  # read by huggingface_hub at import
-        model = _load_model(resolved, config)
+        device = pick_device(config.device)
+        lanes, threads = split_threads(config, device)
+        model = _load_model(resolved, config, device=device, lanes=lanes, threads=threads)
         info = ModelInfo(backend=BACKEND, name=resolved.name, weights_sha256=resolved.sha256)
-        return cls(model, config, info)
+        return cls(model, config, info, lanes=lanes, device=device)
 
     @property
     def info(self) -> ModelInfo:
         """Backend, model name and weights checksum."""
         return self._info
+
+    def reconfigured(self, config: TranscriptionConfig) -> FasterWhisperTranscriber:
+        """This loaded model with other decoding settings (beams, thresholds, guards); the
+        model, device, threads and lanes stay as loaded. Benchmarks compare decodings with it.
+        """
+        lanes, device = self._decoder.lanes, self._device
+        return FasterWhisperTranscriber(self._model, config, self._info, lanes=lanes, device=device)
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """Language of speech-only audio (first 30 s), Norwegian as "nb"."""
@@ -98,6 +141,21 @@ class FasterWhisperTranscriber:
         guard = SegmentGuard(cfg)
         return tuple(u for u in (_convert(s, guard) for s in segments) if u is not None)
 
+    def transcribe_windows(
+        self, windows: Sequence[np.ndarray], *, language: str
+    ) -> tuple[tuple[Utterance, ...], ...]:
+        """Transcribe packed windows (batched, adaptive); see the protocol."""
+        return tuple(w.utterances for w in self.decode_windows(windows, language=language))
+
+    def decode_windows(
+        self, windows: Sequence[np.ndarray], *, language: str
+    ) -> list[DecodedWindow]:
+        """:meth:`transcribe_windows` with each window's scores and second-pass reason."""
+        decoded = self._decoder.decode(LazyMap(windows, _mono16k), language=language)
+        self.window_counts["windows"] += len(decoded)
+        self.window_counts.update(w.second_pass for w in decoded if w.second_pass)
+        return decoded
+
 
 def _convert(segment: Any, guard: SegmentGuard) -> Utterance | None:
     if not guard.keep(
@@ -119,16 +177,18 @@ def _convert(segment: Any, guard: SegmentGuard) -> Utterance | None:
     )
 
 
-def _load_model(resolved: ResolvedModel, config: TranscriptionConfig) -> Any:
+def _load_model(
+    resolved: ResolvedModel, config: TranscriptionConfig, *, device: str, lanes: int, threads: int
+) -> Any:
     from faster_whisper import WhisperModel
 
-    device = pick_device(config.device)
     try:
         return WhisperModel(
             resolved.location,
             device=device,
             compute_type=pick_compute_type(config.compute_type, device),
-            cpu_threads=resolve_threads(config.threads),
+            cpu_threads=threads,
+            num_workers=lanes,
             local_files_only=resolved.offline,
         )
     except (OSError, RuntimeError, ValueError) as exc:

