@@ -1,0 +1,205 @@
+"""A long call in bounded blocks, so memory stays flat in the call's length.
+
+::
+
+    AudioScan (validated, nothing kept) -> plan_blocks -> Blocks (cut at quiet points)
+                                        -> read_blocks -> one CallAudio per block, in order
+
+A block is a *core* ``[start, end)`` (the samples it is responsible for: cores tile the call)
+read with a *margin* on both sides, so a word, a speaker-embedding window or a pitch window at
+a cut still sees its context. Cuts are placed in the longest pause near each nominal boundary
+and aligned to :data:`ALIGN` samples, so the 32-ms VAD frames and the 10-ms voice hops of the
+blocks line up with those of the whole call. :class:`VadStream` runs Silero over the call piece
+by piece with its state carried, giving exactly the whole-call frame probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from callqa.audio.activity import (
+    BLOCK_FRAMES,
+    CONTEXT,
+    FRAME,
+    VadModel,
+    frame_levels_db,
+)
+from callqa.audio.load import AudioScan, stream_audio
+from callqa.types import SAMPLE_RATE, CallAudio
+
+ALIGN = 2560  # samples (0.16 s): a whole number of VAD frames (512) and voice hops (160)
+SEARCH_S = 60.0  # s; a cut may move this far before its nominal boundary to find a pause
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a call, in samples at 16 kHz.
+
+    Attributes
+    ----------
+    start, end : int >= 0
+        The core: the samples this block answers for (cores tile the call).
+    lo, hi : int >= 0
+        The samples read (``lo <= start``, ``hi >= end``): the core plus its margins.
+    """
+
+    start: int
+    end: int
+    lo: int
+    hi: int
+
+    @property
+    def offset_s(self) -> float:
+        """Call time (s) of the block audio's first sample."""
+        return self.lo / SAMPLE_RATE
+
+    @property
+    def core_s(self) -> tuple[float, float]:
+        """The core as call times (s)."""
+        return self.start / SAMPLE_RATE, self.end / SAMPLE_RATE
+
+
+def plan_blocks(
+    n_samples: int,
+    block_s: float,
+    busy: Sequence[tuple[float, float]],
+    *,
+    margin_s: float = 0.0,
+    search_s: float = SEARCH_S,
+) -> tuple[Block, ...]:
+    """Cut a call of ``n_samples`` into blocks of at most ``block_s`` (plus margins).
+
+    Parameters
+    ----------
+    n_samples : int >= 0
+    block_s : float > 0 [s]
+        Longest core.
+    busy : sequence of (start, end) [s]
+        Speech (any speaker). Each cut goes in the middle of the longest pause that ends within
+        ``search_s`` before its nominal boundary; at the boundary itself when there is none.
+    margin_s : float >= 0 [s]
+        Extra audio read before and after each core.
+
+    Returns
+    -------
+    tuple of Block
+        One block when the call fits in one (``lo == start == 0``, ``hi == end == n``).
+    """
+    step = max(ALIGN, int(block_s * SAMPLE_RATE) // ALIGN * ALIGN)
+    cuts = [0]
+    while n_samples - cuts[-1] > step:
+        cuts.append(_cut(cuts[-1], cuts[-1] + step, busy, search_s))
+    cuts.append(n_samples)
+    margin = int(np.ceil(margin_s * SAMPLE_RATE / ALIGN)) * ALIGN
+    return tuple(
+        Block(start=a, end=b, lo=max(0, a - margin), hi=min(n_samples, b + margin))
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    )
+
+
+def _cut(previous: int, nominal: int, busy: Sequence[tuple[float, float]], search_s: float) -> int:
+    """An aligned cut in ``(previous, nominal]``: the middle of the longest pause found."""
+    t1 = nominal / SAMPLE_RATE
+    t0 = max(previous / SAMPLE_RATE, t1 - search_s)
+    best, best_len = nominal, 0.0
+    for gap_start, gap_end in _pauses(busy, t0, t1):
+        if gap_end - gap_start > best_len:
+            best_len = gap_end - gap_start
+            best = int((gap_start + gap_end) / 2 * SAMPLE_RATE) // ALIGN * ALIGN
+    return best if previous < best <= nominal else nominal
+
+
+def _pauses(
+    busy: Sequence[tuple[float, float]], t0: float, t1: float
+) -> Iterator[tuple[float, float]]:
+    """Stretches of ``[t0, t1]`` outside every ``busy`` interval."""
+    at = t0
+    for start, end in sorted(busy):
+        if end <= at:
+            continue
+        if start >= t1:
+            break
+        if start > at:
+            yield at, start
+        at = max(at, end)
+    if at < t1:
+        yield at, t1
+
+
+def read_blocks(scan: AudioScan, blocks: Sequence[Block]) -> Iterator[CallAudio]:
+    """Decode the call once and hand out each block's audio (``[lo, hi)``) in order.
+
+    Only the current block (and the overlap with the next one) is held in memory.
+    """
+    pieces = stream_audio(scan)
+    buf, buf0 = np.zeros((scan.n_channels, 0), dtype=np.float32), 0
+    try:
+        for i, block in enumerate(blocks):
+            parts, have = [buf], buf0 + buf.shape[1]
+            while have < block.hi and (chunk := next(pieces, None)) is not None:
+                parts.append(chunk)
+                have += chunk.shape[1]
+            buf = np.concatenate(parts, axis=1) if len(parts) > 1 else buf
+            a, b = block.lo - buf0, block.hi - buf0
+            yield CallAudio(
+                channels=tuple(np.ascontiguousarray(ch[a:b]) for ch in buf),
+                source=scan.source,
+                sha256=scan.sha256,
+                original_sample_rate=scan.original_sample_rate,
+            )
+            keep = blocks[i + 1].lo if i + 1 < len(blocks) else block.hi
+            buf, buf0 = buf[:, keep - buf0 :].copy(), keep
+    finally:
+        pieces.close()
+
+
+class VadStream:
+    """Silero VAD probabilities and frame levels of one channel, fed piece by piece.
+
+    Frames are grouped into ONNX calls of :data:`BLOCK_FRAMES` from the start of the call and
+    the recurrent state and frame context are carried, so the result equals
+    :func:`callqa.audio.activity.speech_probabilities` on the whole channel.
+    """
+
+    def __init__(self, vad: VadModel) -> None:
+        self.vad = vad
+        self.pending = np.zeros(0, dtype=np.float32)
+        self.context = np.zeros(CONTEXT, dtype=np.float32)
+        self.hidden = np.zeros((1, 1, 128), dtype=np.float32)
+        self.cell = np.zeros((1, 1, 128), dtype=np.float32)
+        self.probs: list[np.ndarray] = []
+        self.levels: list[np.ndarray] = []
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Add the next samples (float32, 16 kHz)."""
+        self.pending = np.concatenate((self.pending, samples.astype(np.float32)))
+        group = BLOCK_FRAMES * FRAME
+        while len(self.pending) >= group:
+            self._run(self.pending[:group])
+            self.pending = self.pending[group:]
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and levels (dBFS) of every 32-ms frame, shape=(n_frames,) each."""
+        if len(self.pending):
+            self._run(self.pending)
+            self.pending = self.pending[:0]
+        if not self.probs:
+            return np.zeros(0, dtype=np.float32), np.zeros(0)
+        return np.concatenate(self.probs), np.concatenate(self.levels)
+
+    def _run(self, samples: np.ndarray) -> None:
+        n_frames = (len(samples) + FRAME - 1) // FRAME
+        frames = np.zeros((n_frames, FRAME), dtype=np.float32)
+        frames.reshape(-1)[: len(samples)] = samples
+        context = np.concatenate((self.context[None, :], frames[:-1, -CONTEXT:]))
+        windows = np.concatenate((context, frames), axis=1)
+        probs, self.hidden, self.cell = self.vad.session.run(
+            ["speech_probs", "hn", "cn"],
+            {"input": windows, "h": self.hidden, "c": self.cell},
+        )
+        self.context = frames[-1, -CONTEXT:].copy()
+        self.probs.append(np.asarray(probs, dtype=np.float32).reshape(-1))
+        self.levels.append(frame_levels_db(samples, n_frames))
