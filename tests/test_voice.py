@@ -418,6 +418,18 @@ def test_pace_excludes_pauses_from_articulation() -> None:
     assert pace.wpm == pytest.approx(120.0)  # 20 words in 10 s of talk
 
 
+def test_articulation_counts_only_time_the_speaker_was_heard() -> None:
+    """A word timed across silence is clipped to the speaker's speech turns."""
+    words = words_at(AGENT, 0.0, 10, 0.3, 0.1)  # 0.0-3.9 s
+    stretched = [*words, Word("late", 3.9, 6.0, AGENT)]  # recogniser stretched it to 6.0 s
+    turns = [Turn(AGENT, 0.0, 4.2)]  # heard until 4.2 s only
+    assert pace_stats(stretched, 4.2, 0.25).articulation_s == pytest.approx(6.0)
+    pace = pace_stats(stretched, 4.2, 0.25, turns)
+    assert pace.articulation_s == pytest.approx(4.2)
+    assert pace.articulation_wps == pytest.approx(11 / 4.2)
+    assert pace_stats(words, 4.2, 0.25, [Turn(AGENT, 10.0, 12.0)]).articulation_wps is None
+
+
 def test_agent_much_faster_than_customer_fails_the_pace_check() -> None:
     y = voice(150.0, 20.0)
     activity = SpeechActivity((Turn(AGENT, 0.0, 10.0), Turn(CUSTOMER, 10.0, 20.0)), "test")

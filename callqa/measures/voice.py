@@ -122,18 +122,24 @@ def _words_of(transcript: Transcript, speaker: str) -> list[Word]:
     return [w for w in transcript.words if w.speaker == speaker]
 
 
-def _articulation_s(words: Sequence[Word], pause_min_s: float) -> float:
-    """Time covered by ``words`` (s), with gaps of ``pause_min_s`` or more left out."""
-    total, run_start, run_end = 0.0, None, None
+def _articulation_s(
+    words: Sequence[Word], pause_min_s: float, turns: Sequence[Turn] | None = None
+) -> float:
+    """Time covered by ``words`` (s), with gaps of ``pause_min_s`` or more left out.
+
+    With ``turns`` (the speaker's speech turns from voice activity), only the part of that time
+    where the speaker was heard counts: a recogniser's word times can stretch over silence (a
+    word timed across a pause), which would make the speaker seem slower than they are.
+    """
+    runs: list[tuple[float, float]] = []
     for w in sorted(words, key=lambda w: w.start):
-        if run_start is None or run_end is None or w.start - run_end >= pause_min_s:
-            total += 0.0 if run_start is None or run_end is None else run_end - run_start
-            run_start, run_end = w.start, w.end
+        if runs and w.start - runs[-1][1] < pause_min_s:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], w.end))
         else:
-            run_end = max(run_end, w.end)
-    if run_start is not None and run_end is not None:
-        total += run_end - run_start
-    return total
+            runs.append((w.start, w.end))
+    if turns is None:
+        return sum(e - s for s, e in runs)
+    return sum(_talk_s(turns, s, e) for s, e in runs)
 
 
 def _talk_s(turns: Sequence[Turn], t0: float = 0.0, t1: float = math.inf) -> float:
@@ -153,9 +159,18 @@ def _talk_s(turns: Sequence[Turn], t0: float = 0.0, t1: float = math.inf) -> flo
     return total
 
 
-def pace_stats(words: Sequence[Word], talk_s: float, pause_min_s: float) -> PaceStats:
-    """Words per minute of turn time and words per second of articulation."""
-    art = _articulation_s(words, pause_min_s)
+def pace_stats(
+    words: Sequence[Word],
+    talk_s: float,
+    pause_min_s: float,
+    turns: Sequence[Turn] | None = None,
+) -> PaceStats:
+    """Words per minute of turn time and words per second of articulation.
+
+    ``turns``, when given, clip articulation time to where the speaker was heard
+    (see :func:`_articulation_s`).
+    """
+    art = _articulation_s(words, pause_min_s, turns)
     n = len(words)
     wpm = 60.0 * n / talk_s if n and talk_s > 0 else None
     wps = n / art if n and art > 0 else None
@@ -181,7 +196,7 @@ def _parts(
         )
         level = _energy_db(frames.level_db[sel]) if sv.reason is None else None
         ws = [w for w in words if t0 <= 0.5 * (w.start + w.end) < t1]
-        pace = pace_stats(ws, _talk_s(turns, t0, t1), config.pause_min_s)
+        pace = pace_stats(ws, _talk_s(turns, t0, t1), config.pause_min_s, turns)
         rel_p = None
         if pitch.median_hz is not None and base_f is not None:
             rel_p = 12.0 * math.log2(pitch.median_hz / base_f)
@@ -245,7 +260,7 @@ def speaker_voice(
     reason = None if voiced_s >= config.min_voiced_s else NO_VOICED_SPEECH
     turns = activity.turns_of(speaker)
     words = _words_of(transcript, speaker)
-    pace = pace_stats(words, _talk_s(turns), config.pause_min_s)
+    pace = pace_stats(words, _talk_s(turns), config.pause_min_s, turns)
     ct, cf, cl = step_contour(frames, config) if reason is None else (np.zeros(0),) * 3
     contour_f0, contour_level = _opt(cf), _opt(cl)
     base = baselines(contour_level, contour_f0)
