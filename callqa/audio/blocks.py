@@ -15,6 +15,7 @@ by piece with its state carried, giving exactly the whole-call frame probabiliti
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -78,8 +79,9 @@ def plan_blocks(
     block_s : float > 0 [s]
         Longest core.
     busy : sequence of (start, end) [s]
-        Speech (any speaker). Each cut goes in the middle of the longest pause that ends within
-        ``search_s`` before its nominal boundary; at the boundary itself when there is none.
+        Speech (any speaker). Each cut goes in the middle of the longest pause within
+        ``search_s`` (and half a block) before its nominal boundary; at the boundary itself
+        when there is none.
     margin_s : float >= 0 [s]
         Extra audio read before and after each core.
 
@@ -96,14 +98,14 @@ def plan_blocks(
     margin = int(np.ceil(margin_s * SAMPLE_RATE / ALIGN)) * ALIGN
     return tuple(
         Block(start=a, end=b, lo=max(0, a - margin), hi=min(n_samples, b + margin))
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+        for a, b in itertools.pairwise(cuts)
     )
 
 
 def _cut(previous: int, nominal: int, busy: Sequence[tuple[float, float]], search_s: float) -> int:
     """An aligned cut in ``(previous, nominal]``: the middle of the longest pause found."""
     t1 = nominal / SAMPLE_RATE
-    t0 = max(previous / SAMPLE_RATE, t1 - search_s)
+    t0 = max((previous + nominal) / 2 / SAMPLE_RATE, t1 - search_s)  # a core of half a block
     best, best_len = nominal, 0.0
     for gap_start, gap_end in _pauses(busy, t0, t1):
         if gap_end - gap_start > best_len:

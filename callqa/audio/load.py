@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -405,7 +405,7 @@ def scan_audio(path: Path | str, *, max_duration_s: float | None = None) -> Audi
     )
 
 
-def stream_audio(scan: AudioScan) -> Iterator[np.ndarray]:
+def stream_audio(scan: AudioScan) -> Generator[np.ndarray]:
     """The scanned recording decoded again, piece by piece, shape=(scan.n_channels, n) each,
     float32 at 16 kHz (dual mono already averaged to one channel)."""
     with _open(scan.source) as (container, stream):

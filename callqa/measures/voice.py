@@ -399,7 +399,11 @@ class VoiceFrames:
                             full.dominant[first:last])  # fmt: skip
             self.tracks[s].append(frames)
             channel = activity.channel_of(s)
-            y = audio.mix if channel is None or channel >= audio.n_channels else audio.channels[channel]
+            y = (
+                audio.mix
+                if channel is None or channel >= audio.n_channels
+                else audio.channels[channel]
+            )
             idx = ((np.flatnonzero(frames.speech) + first)[:, None] * hop + np.arange(hop)).ravel()
             self.powers[s].append(loudness_powers(y[idx[idx < len(y)]], audio.sample_rate))
 
