@@ -103,14 +103,16 @@ def plan_blocks(
 
 
 def _cut(previous: int, nominal: int, busy: Sequence[tuple[float, float]], search_s: float) -> int:
-    """An aligned cut in ``(previous, nominal]``: the middle of the longest pause found."""
+    """An aligned cut in ``(previous, nominal]``: the middle of the longest pause found (the
+    boundary itself when that pause reaches it)."""
     t1 = nominal / SAMPLE_RATE
     t0 = max((previous + nominal) / 2 / SAMPLE_RATE, t1 - search_s)  # a core of half a block
     best, best_len = nominal, 0.0
     for gap_start, gap_end in _pauses(busy, t0, t1):
-        if gap_end - gap_start > best_len:
+        if gap_end - gap_start > best_len:  # a pause that reaches the boundary: cut there
             best_len = gap_end - gap_start
-            best = int((gap_start + gap_end) / 2 * SAMPLE_RATE) // ALIGN * ALIGN
+            at = t1 if gap_end >= t1 else (gap_start + gap_end) / 2
+            best = int(at * SAMPLE_RATE) // ALIGN * ALIGN
     return best if previous < best <= nominal else nominal
 
 

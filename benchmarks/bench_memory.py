@@ -1,0 +1,183 @@
+"""Peak memory of ``callqa score`` against call length: flat when the call is read in blocks.
+
+Builds stereo calls of 5 min, 30 min and 2 h (``--quick``: 2 and 10 min) by joining the
+English sample calls (sample_calls/en_good.ogg, en_poor.ogg) with one second of silence between
+them, written as 8 kHz FLAC to a temporary folder (never to the repository). Each call is
+scored by ``python -m callqa score CALL --format json --out ...`` in its own process, with the
+default model ("base"); its peak resident memory is ``ru_maxrss`` of that process
+(``resource.getrusage(RUSAGE_CHILDREN)`` read in a wrapper process that runs only it).
+
+Writes benchmarks/results/memory.md (table: call length, peak RSS, ratio to the shortest call,
+wall time) and benchmarks/results/memory.svg (peak RSS against call length); ``--quick`` and
+``--minutes`` only print the table. Run:
+``python benchmarks/bench_memory.py [--quick] [--threads 1] [--minutes 3 12]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_calls"
+RESULTS = ROOT / "benchmarks" / "results"
+SOURCES = ("en_good.ogg", "en_poor.ogg")
+RATE = 8000  # Hz; the sample calls' rate (telephony)
+GAP_S = 1.0  # silence between joined calls
+FULL_MIN = (5, 30, 120)
+QUICK_MIN = (2, 10)
+# one process that runs the command and prints its children's peak RSS (KiB on Linux)
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)\n"
+)
+
+
+def build_call(minutes: float, path: Path) -> Path:
+    """A stereo call of exactly ``minutes`` made of the sample calls, joined and repeated."""
+    pieces = []
+    for name in SOURCES:
+        data, rate = sf.read(SAMPLES / name, dtype="float32", always_2d=True)
+        assert rate == RATE and data.shape[1] == 2, name
+        pieces += [data, np.zeros((int(GAP_S * RATE), 2), dtype=np.float32)]
+    unit = np.concatenate(pieces)
+    n = int(minutes * 60 * RATE)
+    with sf.SoundFile(path, "w", RATE, 2, "PCM_16", format="FLAC") as out:
+        written = 0
+        while written < n:
+            take = unit[: n - written]
+            out.write(take)
+            written += len(take)
+    return path
+
+
+def score(call: Path, out: Path, threads: int) -> tuple[float, float, int]:
+    """(peak RSS in MB, wall seconds, exit code) of ``callqa score`` on ``call``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "callqa", "score", str(call), "--format", "json"]
+    command += ["--out", str(out), "--threads", str(threads)]
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *command],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    kib, code = proc.stdout.split()
+    return int(kib) / 1024, wall, int(code)
+
+
+def svg_plot(rows: list[dict[str, float]], limit_mb: float = 1024.0) -> str:
+    """A plain SVG line plot of peak RSS (MB) against call length (min), with the 1 GB line."""
+    w, h, left, bottom, top, right = 560, 340, 60, 40, 20, 20
+    xmax = max(r["minutes"] for r in rows) * 1.05
+    ymax = max(limit_mb, *(r["peak_mb"] for r in rows)) * 1.1
+
+    def x(v: float) -> float:
+        return left + (w - left - right) * v / xmax
+
+    def y(v: float) -> float:
+        return h - bottom - (h - bottom - top) * v / ymax
+
+    points = " ".join(f"{x(r['minutes']):.1f},{y(r['peak_mb']):.1f}" for r in rows)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{w}" height="{h}" fill="white"/>',
+        f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>',
+        f'<line x1="{left}" y1="{y(limit_mb):.1f}" x2="{w - right}" y2="{y(limit_mb):.1f}" '
+        'stroke="red" stroke-dasharray="4,4"/>',
+        f'<text x="{w - right - 4}" y="{y(limit_mb) - 4:.1f}" text-anchor="end" fill="red">'
+        "1 GB</text>",
+        f'<polyline points="{points}" fill="none" stroke="steelblue" stroke-width="2"/>',
+    ]
+    for r in rows:
+        cx, cy = x(r["minutes"]), y(r["peak_mb"])
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="steelblue"/>')
+        out.append(
+            f'<text x="{cx:.1f}" y="{cy - 8:.1f}" text-anchor="middle">{r["peak_mb"]:.0f}</text>'
+        )
+        out.append(
+            f'<text x="{cx:.1f}" y="{h - bottom + 16}" text-anchor="middle">{r["minutes"]:g}</text>'
+        )
+    out += [
+        f'<text x="{(w + left) / 2}" y="{h - 6}" text-anchor="middle">call length (min)</text>',
+        f'<text x="14" y="{(h - bottom) / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {(h - bottom) / 2})">peak RSS (MB)</text>',
+        "</svg>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def markdown(rows: list[dict[str, float]], threads: int, quick: bool) -> str:
+    base = rows[0]["peak_mb"]
+    lines = [
+        "# Peak memory of `callqa score` against call length",
+        "",
+        "Written by `python benchmarks/bench_memory.py"
+        + (" --quick" if quick else "")
+        + f" --threads {threads}` on {platform.machine()} "
+        f"({os.cpu_count()} cores, shared with other work: wall times are noisy), default model "
+        '("base", int8 on CPU), default config (`[call] block_s = 300`). Calls are the English '
+        "sample calls (en_good, en_poor) joined and repeated, stereo 8 kHz FLAC. Peak RSS is "
+        "`ru_maxrss` of the `callqa score` process. A call longer than `block_s` is read in "
+        'blocks (docs/architecture.md, "Long calls").',
+        "",
+        "| call length | peak RSS (MB) | ratio to the shortest | wall time (s) | read in blocks |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['minutes']:g} min | {r['peak_mb']:.0f} | {r['peak_mb'] / base:.2f} | "
+            f"{r['wall_s']:.0f} | {'yes' if r['minutes'] * 60 > 300 else 'no'} |"
+        )
+    lines += ["", "![peak RSS against call length](memory.svg)", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2- and 10-minute calls only")
+    parser.add_argument("--threads", type=int, default=1, help="model and BLAS threads")
+    parser.add_argument("--minutes", type=float, nargs="*", help="call lengths to run instead")
+    args = parser.parse_args()
+    minutes = args.minutes or (QUICK_MIN if args.quick else FULL_MIN)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="callqa-memory-") as tmp:
+        for m in minutes:
+            call = build_call(m, Path(tmp) / f"call_{m:g}min.flac")
+            out = Path(tmp) / f"call_{m:g}min.json"
+            peak, wall, code = score(call, out, args.threads)
+            if code != 0:
+                raise SystemExit(f"callqa score failed on the {m:g}-minute call (exit {code})")
+            rows.append({"minutes": m, "peak_mb": peak, "wall_s": wall})
+            card = json.loads(out.read_text())
+            print(
+                f"{m:g} min: peak {peak:.0f} MB, {wall:.0f} s, score {card['score']}, "
+                f"{len(card['transcript']['segments'])} segments",
+                flush=True,
+            )
+            call.unlink()
+    text = markdown(rows, args.threads, args.quick)
+    if args.quick or args.minutes:  # a check: the recorded results come from the full run
+        print(text)
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "memory.md").write_text(text)
+    (RESULTS / "memory.svg").write_text(svg_plot(rows))
+    print(f"wrote {RESULTS / 'memory.md'} and memory.svg")
+
+
+if __name__ == "__main__":
+    main()
