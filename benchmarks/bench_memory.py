@@ -7,10 +7,13 @@ scored by ``python -m callqa score CALL --format json --out ...`` in its own pro
 default model ("base"); its peak resident memory is ``ru_maxrss`` of that process
 (``resource.getrusage(RUSAGE_CHILDREN)`` read in a wrapper process that runs only it).
 
-Writes benchmarks/results/memory.md (table: call length, peak RSS, ratio to the shortest call,
-wall time) and benchmarks/results/memory.svg (peak RSS against call length); ``--quick`` and
-``--minutes`` only print the table. Run:
-``python benchmarks/bench_memory.py [--quick] [--threads 1] [--minutes 3 12]``.
+``--fake`` scores with the scripted transcriber instead (every stage but Whisper, whose memory
+is bounded by the block length and measured by the default run). Writes
+benchmarks/results/memory.json (the rows of each mode), memory.md (table: transcriber, call
+length, peak RSS, ratio to the shortest call, wall time) and memory.svg (peak RSS against call
+length, one line per mode), after each call (``--minutes`` adds to the record); ``--quick``
+only prints the table. Run: ``python benchmarks/bench_memory.py [--fake] [--quick] [--threads 1]
+[--minutes 3 12]``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,16 @@ _WRAPPER = (
     "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)\n"
 )
+# --fake: every stage but Whisper (the scripted transcriber), written as `callqa score` would
+_FAKE = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from callqa.pipeline import score_call\n"
+    "from callqa.scoring.scorecard import write_json\n"
+    "from callqa.transcription.fake import FakeTranscriber\n"
+    "write_json(score_call(sys.argv[1], transcriber=FakeTranscriber()), Path(sys.argv[2]))\n"
+)
+MODES = {"base": 'default model ("base")', "fake": "scripted transcriber (no Whisper)"}
 
 
 def build_call(minutes: float, path: Path) -> Path:
@@ -62,11 +75,13 @@ def build_call(minutes: float, path: Path) -> Path:
     return path
 
 
-def score(call: Path, out: Path, threads: int) -> tuple[float, float, int]:
-    """(peak RSS in MB, wall seconds, exit code) of ``callqa score`` on ``call``."""
+def score(call: Path, out: Path, threads: int, mode: str) -> tuple[float, float, int]:
+    """(peak RSS in MB, wall seconds, exit code) of scoring ``call`` in its own process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, "-m", "callqa", "score", str(call), "--format", "json"]
     command += ["--out", str(out), "--threads", str(threads)]
+    if mode == "fake":
+        command = [sys.executable, "-c", _FAKE, str(call), str(out)]
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *command],
@@ -77,9 +92,14 @@ def score(call: Path, out: Path, threads: int) -> tuple[float, float, int]:
     return int(kib) / 1024, wall, int(code)
 
 
-def svg_plot(rows: list[dict[str, float]], limit_mb: float = 1024.0) -> str:
-    """A plain SVG line plot of peak RSS (MB) against call length (min), with the 1 GB line."""
-    w, h, left, bottom, top, right = 560, 340, 60, 40, 20, 20
+COLOURS = {"base": "steelblue", "fake": "darkorange"}
+
+
+def svg_plot(series: dict[str, list[dict[str, float]]], limit_mb: float = 1024.0) -> str:
+    """A plain SVG plot of peak RSS (MB) against call length (min), one line per mode, with
+    the 1 GB line."""
+    w, h, left, bottom, top, right = 600, 360, 60, 40, 20, 20
+    rows = [r for rs in series.values() for r in rs]
     xmax = max(r["minutes"] for r in rows) * 1.05
     ymax = max(limit_mb, *(r["peak_mb"] for r in rows)) * 1.1
 
@@ -89,7 +109,6 @@ def svg_plot(rows: list[dict[str, float]], limit_mb: float = 1024.0) -> str:
     def y(v: float) -> float:
         return h - bottom - (h - bottom - top) * v / ymax
 
-    points = " ".join(f"{x(r['minutes']):.1f},{y(r['peak_mb']):.1f}" for r in rows)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
         'font-family="sans-serif" font-size="12">',
@@ -100,16 +119,23 @@ def svg_plot(rows: list[dict[str, float]], limit_mb: float = 1024.0) -> str:
         'stroke="red" stroke-dasharray="4,4"/>',
         f'<text x="{w - right - 4}" y="{y(limit_mb) - 4:.1f}" text-anchor="end" fill="red">'
         "1 GB</text>",
-        f'<polyline points="{points}" fill="none" stroke="steelblue" stroke-width="2"/>',
     ]
-    for r in rows:
-        cx, cy = x(r["minutes"]), y(r["peak_mb"])
-        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="steelblue"/>')
+    ticks = sorted({r["minutes"] for r in rows})
+    for m in ticks:
+        out.append(f'<text x="{x(m):.1f}" y="{h - bottom + 16}" text-anchor="middle">{m:g}</text>')
+    for k, (mode, rs) in enumerate(series.items()):
+        colour = COLOURS.get(mode, "black")
+        points = " ".join(f"{x(r['minutes']):.1f},{y(r['peak_mb']):.1f}" for r in rs)
+        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for r in rs:
+            cx, cy = x(r["minutes"]), y(r["peak_mb"])
+            out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}"/>')
+            out.append(
+                f'<text x="{cx:.1f}" y="{cy - 8:.1f}" text-anchor="middle" fill="{colour}">'
+                f"{r['peak_mb']:.0f}</text>"
+            )
         out.append(
-            f'<text x="{cx:.1f}" y="{cy - 8:.1f}" text-anchor="middle">{r["peak_mb"]:.0f}</text>'
-        )
-        out.append(
-            f'<text x="{cx:.1f}" y="{h - bottom + 16}" text-anchor="middle">{r["minutes"]:g}</text>'
+            f'<text x="{left + 10}" y="{top + 14 + 16 * k}" fill="{colour}">{MODES[mode]}</text>'
         )
     out += [
         f'<text x="{(w + left) / 2}" y="{h - 6}" text-anchor="middle">call length (min)</text>',
@@ -120,28 +146,29 @@ def svg_plot(rows: list[dict[str, float]], limit_mb: float = 1024.0) -> str:
     return "\n".join(out) + "\n"
 
 
-def markdown(rows: list[dict[str, float]], threads: int, quick: bool) -> str:
-    base = rows[0]["peak_mb"]
+def markdown(series: dict[str, list[dict[str, float]]], threads: int) -> str:
     lines = [
         "# Peak memory of `callqa score` against call length",
         "",
-        "Written by `python benchmarks/bench_memory.py"
-        + (" --quick" if quick else "")
-        + f" --threads {threads}` on {platform.machine()} "
-        f"({os.cpu_count()} cores, shared with other work: wall times are noisy), default model "
-        '("base", int8 on CPU), default config (`[call] block_s = 300`). Calls are the English '
-        "sample calls (en_good, en_poor) joined and repeated, stereo 8 kHz FLAC. Peak RSS is "
-        "`ru_maxrss` of the `callqa score` process. A call longer than `block_s` is read in "
-        'blocks (docs/architecture.md, "Long calls").',
+        f"Written by `python benchmarks/bench_memory.py [--fake] --threads {threads}` on "
+        f"{platform.machine()} ({os.cpu_count()} cores, shared with other work: wall times are "
+        "noisy and must be re-measured on a quiet machine), default config (`[call] block_s = "
+        '300`: a longer call is read in blocks, docs/architecture.md, "Long calls"). Calls '
+        "are the English sample calls (en_good, en_poor) joined and repeated, stereo 8 kHz "
+        "FLAC. Peak RSS is `ru_maxrss` of the scoring process: `callqa score` with the default "
+        'model ("base", int8 on CPU), or (`--fake`) the same pipeline with the scripted '
+        "transcriber, which measures every stage but Whisper.",
         "",
-        "| call length | peak RSS (MB) | ratio to the shortest | wall time (s) | read in blocks |",
+        "| transcriber | call length | peak RSS (MB) | ratio to the shortest | wall time (s) |",
         "|---|---|---|---|---|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['minutes']:g} min | {r['peak_mb']:.0f} | {r['peak_mb'] / base:.2f} | "
-            f"{r['wall_s']:.0f} | {'yes' if r['minutes'] * 60 > 300 else 'no'} |"
-        )
+    for mode, rows in series.items():
+        base = rows[0]["peak_mb"]
+        for r in rows:
+            lines.append(
+                f"| {MODES[mode]} | {r['minutes']:g} min | {r['peak_mb']:.0f} | "
+                f"{r['peak_mb'] / base:.2f} | {r['wall_s']:.0f} |"
+            )
     lines += ["", "![peak RSS against call length](memory.svg)", ""]
     return "\n".join(lines)
 
@@ -149,33 +176,43 @@ def markdown(rows: list[dict[str, float]], threads: int, quick: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2- and 10-minute calls only")
+    parser.add_argument("--fake", action="store_true", help="scripted transcriber, no Whisper")
     parser.add_argument("--threads", type=int, default=1, help="model and BLAS threads")
     parser.add_argument("--minutes", type=float, nargs="*", help="call lengths to run instead")
     args = parser.parse_args()
     minutes = args.minutes or (QUICK_MIN if args.quick else FULL_MIN)
-    rows = []
+    mode = "fake" if args.fake else "base"
+    record = not args.quick  # --minutes adds its lengths to (or replaces them in) the record
+    store = RESULTS / "memory.json"
+    series = json.loads(store.read_text()) if record and store.exists() else {}
+    series[mode] = [r for r in series.get(mode, []) if r["minutes"] not in minutes]
     with tempfile.TemporaryDirectory(prefix="callqa-memory-") as tmp:
         for m in minutes:
             call = build_call(m, Path(tmp) / f"call_{m:g}min.flac")
             out = Path(tmp) / f"call_{m:g}min.json"
-            peak, wall, code = score(call, out, args.threads)
+            peak, wall, code = score(call, out, args.threads, mode)
             if code != 0:
-                raise SystemExit(f"callqa score failed on the {m:g}-minute call (exit {code})")
-            rows.append({"minutes": m, "peak_mb": peak, "wall_s": wall})
+                raise SystemExit(f"scoring the {m:g}-minute call failed (exit {code})")
+            series[mode].append({"minutes": m, "peak_mb": peak, "wall_s": wall})
+            series[mode].sort(key=lambda r: r["minutes"])
             card = json.loads(out.read_text())
             print(
-                f"{m:g} min: peak {peak:.0f} MB, {wall:.0f} s, score {card['score']}, "
+                f"{mode} {m:g} min: peak {peak:.0f} MB, {wall:.0f} s, score {card['score']}, "
                 f"{len(card['transcript']['segments'])} segments",
                 flush=True,
             )
             call.unlink()
-    text = markdown(rows, args.threads, args.quick)
-    if args.quick or args.minutes:  # a check: the recorded results come from the full run
-        print(text)
+            if record:  # each finished run is kept, so a long run that is stopped keeps them
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                # read again: a run of the other mode may have written since
+                series = {**(json.loads(store.read_text()) if store.exists() else {}),
+                          mode: series[mode]}  # fmt: skip
+                store.write_text(json.dumps(series, indent=1) + "\n")
+                (RESULTS / "memory.md").write_text(markdown(series, args.threads))
+                (RESULTS / "memory.svg").write_text(svg_plot(series))
+    if not record:
+        print(markdown(series, args.threads))
         return
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "memory.md").write_text(text)
-    (RESULTS / "memory.svg").write_text(svg_plot(rows))
     print(f"wrote {RESULTS / 'memory.md'} and memory.svg")
 
 

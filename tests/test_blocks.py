@@ -3,6 +3,7 @@ blocks against the same call scored whole (docs/architecture.md, "Long calls")."
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_cuts_go_in_the_longest_pause_before_the_boundary() -> None:
     assert first_cut / SR == pytest.approx(81.0, abs=ALIGN / SR)
     # cores tile the call; margins are 5 s (aligned up) and clipped to the call
     assert blocks[0].start == 0 and blocks[-1].end == 250 * SR
-    assert all(a.end == b.start for a, b in zip(blocks, blocks[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(blocks))
     assert blocks[0].lo == 0 and blocks[1].start - blocks[1].lo == 32 * ALIGN  # 5.12 s
     assert blocks[-1].hi == 250 * SR
     assert all(b.end - b.start <= 100 * SR for b in blocks)
@@ -217,11 +218,23 @@ def test_long_call_keeps_no_whole_copy(tmp_path: Path, sample_calls: Path) -> No
     assert sf.info(tmp_path / "copy.flac").duration == pytest.approx(37.4, abs=0.1)
 
 
+_SCORE = (
+    "import sys\n"
+    "from callqa.config import Config, replace_config\n"
+    "from callqa.pipeline import score_call\n"
+    "from callqa.transcription.fake import FakeTranscriber\n"
+    "cfg = replace_config(Config(), call__block_s=float(sys.argv[2]))\n"
+    "print(score_call(sys.argv[1], transcriber=FakeTranscriber(), config=cfg).duration_s)\n"
+)
+AS_LIMIT_MB = 1800  # address space (not RSS): the runtimes' own mappings take ~1 GB of it
+
+
 @pytest.mark.slow
 def test_memory_is_bounded_on_a_long_call(tmp_path: Path) -> None:
-    """`callqa score` (fake transcriber) on a 40-minute stereo call under an address-space cap
-    the whole call would not fit in: its decoded samples alone are 300 MB (float32), more than
-    twice that while they are joined, and the VAD's frame copies as much again."""
+    """Scoring a 40-minute stereo call (fake transcriber) under an address-space cap that the
+    whole call does not fit in: its decoded samples alone are 300 MB (float32), twice that
+    while they are joined, and the VAD's frame copies as much again. In blocks it passes; the
+    same call forced through the whole-call path (``block_s`` of a day) dies."""
     path = tmp_path / "long.flac"
     rng = np.random.default_rng(2)
     with sf.SoundFile(path, "w", 8000, 2, "PCM_16", format="FLAC") as out:
@@ -230,10 +243,9 @@ def test_memory_is_bounded_on_a_long_call(tmp_path: Path) -> None:
             burst = (np.sin(2 * np.pi * 180 * t) * ((t % 6) < 2)).astype(np.float32)
             noise = 0.01 * rng.standard_normal((60 * 8000, 2)).astype(np.float32)
             out.write(noise + 0.3 * np.stack([burst, np.roll(burst, 3 * 8000)], axis=1))
-    argv = [sys.executable, "-m", "callqa", "score", str(path), "--backend", "fake"]
-    done = run_limited([*argv, "--format", "json"], memory_mb=AS_LIMIT_MB, cpu_s=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert '"duration_s": 2400' in done.stdout
-
-
-AS_LIMIT_MB = 1800  # address space (not RSS): the runtime's own mappings take ~1 GB of it
+    argv = [sys.executable, "-c", _SCORE, str(path)]
+    blocks = run_limited([*argv, "300"], memory_mb=AS_LIMIT_MB, cpu_s=600)
+    assert blocks.returncode == 0, blocks.stderr[-2000:]
+    assert float(blocks.stdout.split()[-1]) == pytest.approx(2400.0, abs=0.1)
+    whole = run_limited([*argv, "86400"], memory_mb=AS_LIMIT_MB, cpu_s=600)
+    assert whole.returncode != 0 and "MemoryError" in whole.stderr
