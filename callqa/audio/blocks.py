@@ -136,26 +136,34 @@ def _pauses(
 def read_blocks(scan: AudioScan, blocks: Sequence[Block]) -> Iterator[CallAudio]:
     """Decode the call once and hand out each block's audio (``[lo, hi)``) in order.
 
-    Only the current block (and the overlap with the next one) is held in memory.
+    Each block is decoded into one array of its own size; only what the next block shares with
+    it (the margins) and a decoded piece's part past its end are carried over, so memory holds
+    one block at a time.
     """
     pieces = stream_audio(scan)
-    buf, buf0 = np.zeros((scan.n_channels, 0), dtype=np.float32), 0
+    carry, at = np.zeros((scan.n_channels, 0), dtype=np.float32), 0  # samples [at, at + len)
     try:
         for i, block in enumerate(blocks):
-            parts, have = [buf], buf0 + buf.shape[1]
-            while have < block.hi and (chunk := next(pieces, None)) is not None:
-                parts.append(chunk)
-                have += chunk.shape[1]
-            buf = np.concatenate(parts, axis=1) if len(parts) > 1 else buf
-            a, b = block.lo - buf0, block.hi - buf0
+            out = np.empty((scan.n_channels, block.hi - block.lo), dtype=np.float32)
+            skip = max(0, block.lo - at)
+            filled = min(max(0, carry.shape[1] - skip), out.shape[1])
+            out[:, :filled] = carry[:, skip : skip + filled]
+            extra = carry[:, skip + filled :]  # decoded past this block's end
+            while filled < out.shape[1] and (chunk := next(pieces, None)) is not None:
+                take = min(chunk.shape[1], out.shape[1] - filled)
+                out[:, filled : filled + take] = chunk[:, :take]
+                filled += take
+                extra = chunk[:, take:]
+            out = out[:, :filled]
             yield CallAudio(
-                channels=tuple(np.ascontiguousarray(ch[a:b]) for ch in buf),
+                channels=tuple(out),
                 source=scan.source,
                 sha256=scan.sha256,
                 original_sample_rate=scan.original_sample_rate,
             )
-            keep = blocks[i + 1].lo if i + 1 < len(blocks) else block.hi
-            buf, buf0 = buf[:, keep - buf0 :].copy(), keep
+            at = blocks[i + 1].lo if i + 1 < len(blocks) else block.lo + filled
+            carry = np.concatenate((out[:, at - block.lo :], extra), axis=1)
+            del out
     finally:
         pieces.close()
 
@@ -179,11 +187,17 @@ class VadStream:
 
     def feed(self, samples: np.ndarray) -> None:
         """Add the next samples (float32, 16 kHz)."""
-        self.pending = np.concatenate((self.pending, samples.astype(np.float32)))
-        group = BLOCK_FRAMES * FRAME
-        while len(self.pending) >= group:
-            self._run(self.pending[:group])
-            self.pending = self.pending[group:]
+        group, start = BLOCK_FRAMES * FRAME, 0
+        if len(self.pending):  # complete the group left over from the last piece first
+            start = group - len(self.pending)
+            self.pending = np.concatenate((self.pending, samples[:start]))
+            if len(self.pending) < group:
+                return
+            self._run(self.pending)
+        while len(samples) - start >= group:
+            self._run(samples[start : start + group])
+            start += group
+        self.pending = np.array(samples[start:], dtype=np.float32)
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and levels (dBFS) of every 32-ms frame, shape=(n_frames,) each."""
