@@ -38,7 +38,13 @@ from callqa.audio.activity import (
     speech_mask,
     stereo_activity,
 )
-from callqa.audio.blocks import Block, VadStream, plan_blocks, read_blocks
+from callqa.audio.blocks import (
+    Block,
+    VadStream,
+    fixed_mmap_threshold,
+    plan_blocks,
+    read_blocks,
+)
 from callqa.audio.diarize import cluster_windows, load_encoder, speech_windows, too_little_speech
 from callqa.audio.load import AudioScan, load_audio, probe, scan_audio
 from callqa.config import Config
@@ -470,6 +476,7 @@ def _score_blocks(
     timer: _Timer,
 ) -> ScoredCall:
     """:func:`score_call_with_audio` for a call read block by block (see the module docstring)."""
+    fixed_mmap_threshold()  # freed blocks go back to the system, not into a growing heap
     with timer.stage("activity"):
         activity = _block_activity(scan, config)
     with timer.stage("transcribe"):
@@ -515,6 +522,7 @@ def _block_activity(scan: AudioScan, config: Config) -> SpeechActivity:
     for audio in read_blocks(scan, plan_blocks(scan.n_samples, config.call.block_s, [])):
         for stream, samples in zip(streams, audio.channels, strict=True):
             stream.feed(samples)
+        del audio, samples  # before the next block is decoded (here and below): one at a time
     frames = [stream.finish() for stream in streams]
     masks = [speech_mask(probs, dyn) for probs, _ in frames]
     if scan.n_channels == 2:
@@ -547,6 +555,7 @@ def _block_embeddings(
                 (int(a * SAMPLE_RATE) - block.lo, int(b * SAMPLE_RATE) - block.lo) for a, b in mine
             ]
             rows.append(encoder.embed(audio.channels[0], idx))
+        del audio
     return np.concatenate(rows)
 
 
@@ -577,10 +586,10 @@ def _block_transcript(
             language=language,
             config=config.transcription,
         )
+        del audio
         if first is None:
             first, language = part, part.language
-        last = block is blocks[-1]
-        kept += _in_core(part.segments, block, last)
+        kept += _in_core(part.segments, block, block is blocks[-1])
     assert first is not None  # a call has at least one block
     ordered = sorted(kept, key=lambda u: (u.start, u.end, u.speaker))
     return replace(first, segments=tuple(ordered))
@@ -619,4 +628,5 @@ def _block_voice(
         first = (block.start - block.lo) // hop
         last = -(-(block.end - block.lo) // hop)
         tracks.add(audio, _shifted(activity, block), first, last)
+        del audio
     return tracks.metrics(activity, transcript, scan.duration_s)
