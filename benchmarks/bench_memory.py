@@ -169,6 +169,18 @@ def markdown(series: dict[str, list[dict[str, float]]], threads: int) -> str:
                 f"| {MODES[mode]} | {r['minutes']:g} min | {r['peak_mb']:.0f} | "
                 f"{r['peak_mb'] / base:.2f} | {r['wall_s']:.0f} |"
             )
+    longest = max(r["minutes"] for rows in series.values() for r in rows)
+    if "base" in series and max(r["minutes"] for r in series["base"]) < longest:
+        lines += [
+            "",
+            f"The default model ran here on calls up to {series['base'][-1]['minutes']:g} min "
+            "only: transcription is most of the time, and this shared machine gave a run about "
+            "a fifth of a core (a 5-minute call took the wall time above). Whisper's memory "
+            "depends on the block it is given (at most `block_s` plus 10 s of margins), not on "
+            "the call's length; the scripted-transcriber rows measure everything else up to 2 h. "
+            "Run `python benchmarks/bench_memory.py --minutes 120` on a quiet machine to add the "
+            "2-hour row.",
+        ]
     lines += ["", "![peak RSS against call length](memory.svg)", ""]
     return "\n".join(lines)
 
