@@ -12,8 +12,8 @@ is bounded by the block length and measured by the default run). Writes
 benchmarks/results/memory.json (the rows of each mode), memory.md (table: transcriber, call
 length, peak RSS, ratio to the shortest call, wall time) and memory.svg (peak RSS against call
 length, one line per mode), after each call (``--minutes`` adds to the record); ``--quick``
-only prints the table. Run: ``python benchmarks/bench_memory.py [--fake] [--quick] [--threads 1]
-[--minutes 3 12]``.
+only prints the table; ``--render`` rewrites memory.md and memory.svg from memory.json. Run:
+``python benchmarks/bench_memory.py [--fake] [--quick] [--threads 1] [--minutes 3 12]``.
 """
 
 from __future__ import annotations
@@ -191,7 +191,13 @@ def main() -> None:
     parser.add_argument("--fake", action="store_true", help="scripted transcriber, no Whisper")
     parser.add_argument("--threads", type=int, default=1, help="model and BLAS threads")
     parser.add_argument("--minutes", type=float, nargs="*", help="call lengths to run instead")
+    parser.add_argument("--render", action="store_true", help="rewrite the .md/.svg from .json")
     args = parser.parse_args()
+    if args.render:
+        series = json.loads((RESULTS / "memory.json").read_text())
+        (RESULTS / "memory.md").write_text(markdown(series, args.threads))
+        (RESULTS / "memory.svg").write_text(svg_plot(series))
+        return
     minutes = args.minutes or (QUICK_MIN if args.quick else FULL_MIN)
     mode = "fake" if args.fake else "base"
     record = not args.quick  # --minutes adds its lengths to (or replaces them in) the record
