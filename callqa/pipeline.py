@@ -119,11 +119,11 @@ class ScoredCall:
             No audio (a transcript was scored), or the copy cannot be written.
         """
         red = self.config.redaction
-        options = {"mode": red.audio_mode, "pad_s": red.audio_pad_s, "tone_hz": red.tone_hz}
+        mode, pad_s, tone_hz = red.audio_mode, red.audio_pad_s, red.tone_hz
         if self.audio is not None:
-            redact_audio(self.audio, self.pii, path, **options)  # type: ignore[arg-type]
-        elif self.scan is not None:
-            redact_audio_stream(self.scan, self.pii, path, **options)  # type: ignore[arg-type]
+            redact_audio(self.audio, self.pii, path, mode=mode, pad_s=pad_s, tone_hz=tone_hz)
+        elif self.scan is not None:  # read in blocks: decoded again, written piece by piece
+            redact_audio_stream(self.scan, self.pii, path, mode=mode, pad_s=pad_s, tone_hz=tone_hz)
         else:
             raise AudioError("no audio to redact: this call was scored from a transcript")
         return replace(self, scorecard=attach_audio_path(self.scorecard, path))
