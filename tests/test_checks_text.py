@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from callqa.checks.text import (
+    compile_phrases,
     find_phrases,
     load_pack,
     normalize_text,
@@ -150,3 +151,16 @@ def test_bad_user_pack(tmp_path: Path, text: str, message: str) -> None:
 def test_missing_user_pack(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_pack("en", [tmp_path / "nope.toml"])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hit"),
+    [("*nummeret", True), ("nummer*", False), ("*mentsnum*", True), ("=abonnementsnummeret", True)],
+)
+def test_wildcard_first_tokens_match_anywhere(pattern: str, hit: bool) -> None:
+    """A phrase whose first token is a suffix, stem, infix or exact pattern is tried at every
+    position (not looked up as a plain word)."""
+    pack = load_pack("nb")
+    tokens = pack.tokenize("Hva er abonnementsnummeret ditt?")
+    found = find_phrases(tokens, compile_phrases([f"{pattern} ditt"], pack))
+    assert bool(found) is hit

@@ -101,6 +101,18 @@ def test_misheard_words_and_unsure_roles_pull_towards_a_coin_flip(records: None)
     }
 
 
+def test_na_for_missing_audio_is_certain() -> None:
+    """Scored from a transcript, an audio check's "na" is a fact about the input."""
+    no_audio = CheckResult("tone.pace", "na", None, details={"reason": "no audio: voice ..."})
+    by_rule = CheckResult(
+        "hear.talk_share", "na", None, details={"reason": "scored from a transcript without audio"}
+    )
+    judged = CheckResult("tone.pace", "na", None, details={"reason": "too few customer words"})
+    sure, rule, unsure = with_confidence([no_audio, by_rule, judged], CLEAR, None)
+    assert sure.confidence == 1.0 and rule.confidence == 1.0
+    assert unsure.confidence == pytest.approx(round(10 / 12, 3))  # "na" prior (9 + 1) / (10 + 2)
+
+
 def test_margin_confidence_grows_with_the_distance_from_the_threshold() -> None:
     assert margin_confidence(0.60, 0.60, 0.05) == 0.5
     one_sd = 0.5 * (1 + math.erf(1 / math.sqrt(2)))

@@ -45,6 +45,7 @@ def test_rows_are_reduced_to_page_data(rows: list[dict[str, Any]]) -> None:
         "scored": "2025-11-01T21:00:00+00:00", "score": 80.0, "talk": 0.5, "interruptions": 0,
         "failed": ["hear.no_interruptions"], "href": "r/c1.html",
         "items": {"hear.no_interruptions": 0, "language.positive": 1}, "review": 0,
+        "machine": 80.0, "human": 0, "changed": 0,
     }  # fmt: skip
     c6 = calls[-1]
     assert c6["date"] == "2025-11-05"  # no call date: the day it was scored
@@ -122,7 +123,7 @@ def test_cli_dashboard_reads_the_store(
     result = CliRunner().invoke(cli, [*args, "--since", "2025-11-01", "--team", "teamA"])
     assert result.exit_code == 0, result.output
     assert seen == {"store": tmp_path / "s.duckdb", "since": "2025-11-01", "until": None,
-                    "team": "teamA"}  # fmt: skip
+                    "team": "teamA", "timeout_s": 30.0}  # fmt: skip
     assert '"id": "c7"' in out.read_text(encoding="utf-8")
 
 

@@ -39,7 +39,7 @@ def test_ray_rows_equal_local_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for i in range(3):
         cards = [json.loads((tmp_path / e / "calls" / f"c{i}.json").read_text()) for e in runs]
         local, ray = ({k: v for k, v in c.items() if k not in VOLATILE} for c in cards)
-        assert ray == local
+        assert ray == local, _differences(local, ray)
     # the driver wrote the store, exactly as the local engine did
     stored = {r["call_id"]: r["score"] for r in store.read_calls(tmp_path / "ray.duckdb")}
     assert stored == {r["call_id"]: r["score"] for r in store.read_calls(tmp_path / "local.duckdb")}
@@ -47,3 +47,14 @@ def test_ray_rows_equal_local_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     local_rows = [{k: v for k, v in r.items() if k not in differ} for r in runs["local"].rows]
     ray_rows = [{k: v for k, v in r.items() if k not in differ} for r in runs["ray"].rows]
     assert ray_rows == local_rows
+
+
+def _differences(a: object, b: object, path: str = "") -> list[str]:
+    """Paths (and both values) where two JSON values differ, for the assertion message."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(set(a) | set(b))
+        return [d for k in keys for d in _differences(a.get(k), b.get(k), f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        pairs = enumerate(zip(a, b, strict=True))
+        return [d for i, (x, y) in pairs for d in _differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {str(a)[:80]} != {str(b)[:80]}"]

@@ -167,7 +167,7 @@ def test_migration_from_version_1_keeps_rows(db: Path) -> None:
     with store.connect(db, migrate_schema=False) as con:
         store._write_call(con, record("a"), replace=False)
     with store.connect(db) as con:  # opening for writing migrates
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
         assert con.execute("SELECT count(*) FROM calls").fetchone() == (1,)
         assert con.execute("SELECT count(*) FROM file_hashes").fetchone() == (0,)
 

@@ -19,8 +19,10 @@ from typing import Any, Literal, Protocol
 
 from callqa.config import Config, TranscriptionConfig
 from callqa.errors import CallQAError
-from callqa.pipeline import score_call
-from callqa.scoring.scorecard import to_dict
+from callqa.files import sha256_file
+from callqa.pipeline import score_call, score_transcript
+from callqa.scoring.scorecard import Scorecard, to_dict
+from callqa.transcription.files import TRANSCRIPT_EXTENSIONS, read_transcript
 from callqa.transcription.load import load_transcriber
 from callqa.transcription.model import Transcriber
 
@@ -81,27 +83,43 @@ class CallScorer:
     Parameters
     ----------
     factory : callable returning a Transcriber
-        Called once, here.
+        Called once, here, unless every job is a transcript file (:func:`is_transcript_job`):
+        with ``lazy`` it is called on the first recording instead.
     threads : int >= 1 or None
         CPU threads this worker may use (sets OMP/MKL/OpenBLAS and torch threads).
+    lazy : bool
+        Load the model only when a recording needs it (a batch of transcripts loads none).
     """
 
-    def __init__(self, factory: TranscriberFactory, *, threads: int | None = None) -> None:
+    def __init__(
+        self, factory: TranscriberFactory, *, threads: int | None = None, lazy: bool = False
+    ) -> None:
         if threads:
             limit_threads(threads)
-        self.transcriber = factory()
-        if threads and "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(threads)
+        self.factory = factory
+        self.threads = threads
+        self._transcriber: Transcriber | None = None
+        if not lazy:
+            self._load()
         self.worker = f"pid:{os.getpid()}"
+
+    def _load(self) -> Transcriber:
+        if self._transcriber is None:
+            self._transcriber = self.factory()
+            if self.threads and "torch" in sys.modules:
+                sys.modules["torch"].set_num_threads(self.threads)
+        return self._transcriber
+
+    @property
+    def transcriber(self) -> Transcriber:
+        """The loaded model (loaded now if it was not yet)."""
+        return self._load()
 
     def score(self, job: Job) -> JobResult:
         """Score one job; every error becomes a ``failed`` result with a one-line reason."""
         start = time.perf_counter()
         try:
-            card = score_call(
-                Path(job.path), transcriber=self.transcriber, config=job.config, call_id=job.call_id
-            )
-            data = to_dict(card)
+            data = to_dict(self._scorecard(job))
         except CallQAError as exc:
             return self._failed(job, one_line(str(exc)), start)
         except MemoryError:
@@ -112,9 +130,35 @@ class CallScorer:
             job.index, "scored", data, seconds=time.perf_counter() - start, worker=self.worker
         )
 
+    def _scorecard(self, job: Job) -> Scorecard:
+        path = Path(job.path)
+        if not is_transcript_job(job):
+            return score_call(
+                path, transcriber=self.transcriber, config=job.config, call_id=job.call_id
+            )
+        limit = job.config.limits.max_transcript_bytes
+        transcript = read_transcript(path, language=job.config.call.language, max_bytes=limit)
+        return score_transcript(
+            transcript,
+            source=path,
+            sha256=sha256_file(path),
+            config=job.config,
+            call_id=job.call_id,
+        )
+
     def _failed(self, job: Job, reason: str, start: float) -> JobResult:
         seconds = time.perf_counter() - start
         return JobResult(job.index, "failed", reason=reason, seconds=seconds, worker=self.worker)
+
+
+def is_transcript_job(job: Job) -> bool:
+    """True when the job's file is a transcript (scored without audio and without a model)."""
+    return Path(job.path).suffix.lower() in TRANSCRIPT_EXTENSIONS
+
+
+def only_transcripts(jobs: Sequence[Job]) -> bool:
+    """True when no job needs the model: workers then do not load it."""
+    return all(is_transcript_job(j) for j in jobs)
 
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -150,7 +194,7 @@ class InlineEngine:
     def run(self, jobs: Sequence[Job], on_result: Callable[[JobResult], None]) -> None:
         if not jobs:
             return
-        scorer = CallScorer(self.factory, threads=self.threads)
+        scorer = CallScorer(self.factory, threads=self.threads, lazy=only_transcripts(jobs))
         for job in jobs:
             on_result(scorer.score(job))
 
@@ -158,10 +202,10 @@ class InlineEngine:
 _WORKER: CallScorer | None = None  # the scorer of this worker process (set by the initializer)
 
 
-def _worker_init(factory: TranscriberFactory, threads: int | None) -> None:
+def _worker_init(factory: TranscriberFactory, threads: int | None, lazy: bool = False) -> None:
     global _WORKER
     _watch_parent(os.getppid())
-    _WORKER = CallScorer(factory, threads=threads)
+    _WORKER = CallScorer(factory, threads=threads, lazy=lazy)
 
 
 def _worker_score(job: Job) -> JobResult:
@@ -260,7 +304,7 @@ class ProcessEngine:
             workers,
             mp_context=context,
             initializer=_worker_init,
-            initargs=(self.factory, self.threads),
+            initargs=(self.factory, self.threads, only_transcripts(list(pending.values()))),
         )
         try:
             while queue or running:

@@ -17,6 +17,7 @@ from callqa.audio.load import SUPPORTED_EXTENSIONS
 from callqa.config import LimitsConfig
 from callqa.errors import CallQAError
 from callqa.files import UnsafeFileError, read_capped
+from callqa.transcription.files import TRANSCRIPT_EXTENSIONS
 
 AUDIO_EXTENSIONS = SUPPORTED_EXTENSIONS  # one list: what the decoder reads
 MANIFEST_FIELDS = ("path", "call_id", "agent_id", "team", "language", "agent_channel", "call_date")
@@ -33,7 +34,7 @@ class CallInput:
     Attributes
     ----------
     path : Path
-        The recording.
+        The recording, or a transcript file (``.json``, ``.vtt``: scored without audio).
     call_id, agent_id, team, language, agent_channel, call_date : str or None
         From the manifest; ``call_id`` defaults to the file name without extension,
         ``language``/``agent_channel`` override the config for this call only,
@@ -67,6 +68,13 @@ class InputSet:
 def is_audio(path: Path) -> bool:
     """True when the file name ends in one of :data:`AUDIO_EXTENSIONS` (any case)."""
     return path.suffix.lower() in AUDIO_EXTENSIONS
+
+
+def is_transcript(path: Path) -> bool:
+    """True for a transcript file (``.json``, ``.vtt``, any case): scored without audio. Named
+    files, globs and manifests may give transcripts; a folder is searched for audio only (it may
+    hold other JSON files, such as scorecards)."""
+    return path.suffix.lower() in TRANSCRIPT_EXTENSIONS
 
 
 def collect_inputs(
@@ -133,9 +141,13 @@ def _file_problem(path: Path) -> str | None:
         return f"file not found: {path}"
     if not path.is_file():
         return f"not a regular file: {path}"
-    if not is_audio(path):
+    if not is_audio(path) and not is_transcript(path):
         kinds = ", ".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
-        return f"not an audio file (extension {path.suffix or 'none'}; expected {kinds})"
+        texts = " or ".join(e.lstrip(".") for e in TRANSCRIPT_EXTENSIONS)
+        return (
+            f"not an audio file (extension {path.suffix or 'none'}; expected {kinds}; "
+            f"or a {texts} transcript)"
+        )
     return None
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import callqa
-from callqa.batch.engines import CallScorer, Job, JobResult, TranscriberFactory
+from callqa.batch.engines import CallScorer, Job, JobResult, TranscriberFactory, only_transcripts
 from callqa.errors import CallQAError
 
 __all__ = ["RayEngine", "RayUnavailableError"]
@@ -41,10 +41,13 @@ class RayUnavailableError(CallQAError):
 
 
 class _ScorerActor:
-    """The body of a Ray actor: one loaded model, one call at a time."""
+    """The body of a Ray actor: one loaded model, one call at a time (no model for a batch of
+    transcripts: ``lazy``)."""
 
-    def __init__(self, factory: TranscriberFactory, threads: int | None) -> None:
-        self.scorer = CallScorer(factory, threads=threads)
+    def __init__(
+        self, factory: TranscriberFactory, threads: int | None, lazy: bool = False
+    ) -> None:
+        self.scorer = CallScorer(factory, threads=threads, lazy=lazy)
 
     def score(self, job: Job) -> JobResult:
         result = self.scorer.score(job)
@@ -98,7 +101,7 @@ class RayEngine:
         ray = _import_ray()
         started_here = self._init(ray)
         try:
-            actors = self._start_actors(ray, min(self.workers, len(jobs)))
+            actors = self._start_actors(ray, min(self.workers, len(jobs)), only_transcripts(jobs))
             self._dispatch(ray, actors, list(jobs), on_result)
             for actor in actors:
                 ray.kill(actor)
@@ -125,14 +128,14 @@ class RayEngine:
             ) from exc
         return True
 
-    def _start_actors(self, ray: Any, n: int) -> list[Any]:
+    def _start_actors(self, ray: Any, n: int, lazy: bool = False) -> list[Any]:
         actor_class = ray.remote(
             num_cpus=self.threads,
             num_gpus=self.gpus_per_worker,
             max_restarts=self.max_restarts,
             max_task_retries=self.max_task_retries,
         )(_ScorerActor)
-        actors = [actor_class.remote(self.factory, self.threads) for _ in range(n)]
+        actors = [actor_class.remote(self.factory, self.threads, lazy) for _ in range(n)]
         return actors
 
     def _dispatch(

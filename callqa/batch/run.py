@@ -24,7 +24,7 @@ from callqa.batch.engines import (
     TranscriberFactory,
     factory_id,
 )
-from callqa.batch.inputs import BatchUsageError, CallInput, InputSet
+from callqa.batch.inputs import BatchUsageError, CallInput, InputSet, is_transcript
 from callqa.batch.keys import scoring_key
 from callqa.batch.machine import default_workers, threads_per_worker
 from callqa.batch.options import BatchOptions, BatchResult
@@ -128,7 +128,7 @@ def run_batch(
         reporter.message(f"ignored {input_set.ignored_files} non-audio files in the input folders")
     engine = _make_engine(options, factory, workers, threads, config)
     if todo:
-        reporter.message(_loading_text(factory, config, workers, len(todo)))
+        reporter.message(_loading_text(factory, config, workers, todo))
     status = "interrupted"
     errors: list[CallQAError] = []
     try:
@@ -140,7 +140,7 @@ def run_batch(
         status = "failed"
         errors.append(exc)
     finally:
-        rows = _finalize(writer, out_dir, run_id, status, kind, output_suffix, errors)
+        rows = _finalize(writer, out_dir, run_id, status, kind, output_suffix, errors, config)
     if errors:
         raise errors[0]
     kept = tuple(r for r in rows if options.include_skipped_rows or r["status"] != "skipped")
@@ -156,8 +156,12 @@ def run_batch(
     )
 
 
-def _loading_text(factory: Any, config: Config, workers: int, n_calls: int) -> str:
-    """What the run does before the first call finishes: load the model in every worker."""
+def _loading_text(factory: Any, config: Config, workers: int, todo: Sequence[Entry]) -> str:
+    """What the run does before the first call finishes: load the model in every worker (none
+    for a batch of transcripts)."""
+    n_calls = len(todo)
+    if all(is_transcript(e.call.path) for e in todo):
+        return f"scoring {n_calls} transcript{'s' * (n_calls != 1)} (no model needed)"
     t = config.transcription
     model = f"{t.backend} model '{t.model}'" if isinstance(factory, ModelFactory) else "transcriber"
     where = "in this process" if workers == 0 else f"in {workers} worker{'s' * (workers != 1)}"
@@ -172,6 +176,7 @@ def _finalize(
     kind: str,
     suffix: str,
     errors: list[CallQAError],
+    config: Config,
 ) -> list[dict[str, Any]]:
     """Store what is left, write the tables and the summary, close the run; return all rows.
 
@@ -185,6 +190,7 @@ def _finalize(
         except StoreError as exc:
             errors.append(exc)
         writer.load_skipped_cards()
+        writer.load_reviews(config)
         rows = writer.rows()
         listed = [r for r in rows if options.include_skipped_rows or r["status"] != "skipped"]
         if writer.calls_dir is not None and out_dir is not None:

@@ -24,6 +24,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, documented in docs/store.md)::
     metrics(audio_sha256, config_hash, name, value)             -- numeric leaves of "metrics"
     failures(run_id, source_path, audio_sha256, config_hash, call_id, reason, failed_at)
     file_hashes(path, size, mtime_ns, audio_sha256)             -- since schema 2
+    reviews(review_id, audio_sha256, call_id, item, verdict, reviewer, note, reviewed_at,
+            recorded_at, source)                                -- since schema 3
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callqa.errors import StoreError
+from callqa.review.reviews import StoredReview
 
 if TYPE_CHECKING:
     import duckdb
@@ -55,6 +58,7 @@ __all__ = [
     "finish_run",
     "migrate",
     "read_calls",
+    "read_reviews",
     "record_failure",
     "scored_keys",
     "start_run",
@@ -148,6 +152,25 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
             size BIGINT NOT NULL,
             mtime_ns BIGINT NOT NULL,
             audio_sha256 VARCHAR NOT NULL
+        );
+        """,
+    ),
+    (
+        3,
+        # Human reviews, beside callqa's verdicts (never over them): callqa.batch.reviews.
+        """
+        CREATE SEQUENCE review_ids START 1;
+        CREATE TABLE reviews (
+            review_id BIGINT PRIMARY KEY DEFAULT nextval('review_ids'),
+            audio_sha256 VARCHAR NOT NULL,
+            call_id VARCHAR NOT NULL,
+            item VARCHAR NOT NULL,
+            verdict VARCHAR NOT NULL,
+            reviewer VARCHAR NOT NULL,
+            note VARCHAR,
+            reviewed_at TIMESTAMP,
+            recorded_at TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL
         );
         """,
     ),
@@ -682,6 +705,24 @@ def read_calls(
     with connect(store_path, read_only=True, timeout_s=timeout_s) as con:
         rows = con.execute(sql, [s, s, u, u, team, team, agent, agent]).fetchall()
     return [_row_to_dict(r) for r in rows]
+
+
+def read_reviews(path: Path | str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[StoredReview]:
+    """Every stored review, in the order stored; [] for a store without any (an older schema
+    that has no ``reviews`` table yet, or no store file at all)."""
+    if not Path(path).exists():
+        return []
+    with connect(path, read_only=True, timeout_s=timeout_s) as con:
+        if _current_version(con) < 3:
+            return []
+        rows = con.execute(
+            "SELECT review_id, audio_sha256, call_id, item, verdict, reviewer, note, "
+            "reviewed_at, recorded_at, source FROM reviews ORDER BY review_id"
+        ).fetchall()
+    return [
+        StoredReview(int(i), a, c, it, v, r, n or "", at, rec, s)
+        for i, a, c, it, v, r, n, at, rec, s in rows
+    ]
 
 
 def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:

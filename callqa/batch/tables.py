@@ -12,7 +12,11 @@ from typing import Any
 
 from callqa.batch import store
 from callqa.batch.inputs import BatchUsageError, CallInput
+from callqa.errors import ScorecardError
 from callqa.files import atomic_write_bytes, atomic_write_text
+from callqa.review.reviews import latest_by_item
+from callqa.scoring.final import FinalScore, HumanVerdict, final_score
+from callqa.scoring.scorecard import sections_from_dict
 
 KEY_METRICS = (  # (column, path in the scorecard JSON's "metrics"); units in docs/batch.md
     ("duration_s", ("duration_s",)),
@@ -25,7 +29,8 @@ KEY_METRICS = (  # (column, path in the scorecard JSON's "metrics"); units in do
 )
 PARTY_METRICS = ("interruptions", "words_per_minute", "longest_monologue_s")
 COUNT_COLUMNS = frozenset(
-    {f"{s}_interruptions" for s in ("agent", "customer")} | {"items_to_review"}
+    {f"{s}_interruptions" for s in ("agent", "customer")}
+    | {"items_to_review", "reviewed_items", "overridden_items"}
 )  # int64
 
 
@@ -43,14 +48,21 @@ def flat_row(
     card: Mapping[str, Any] | None,
     sha256: str | None = None,
     key: str | None = None,
+    *,
+    human: Mapping[str, HumanVerdict] | None = None,
+    auto_fail_cap: float = 0.0,
 ) -> dict[str, Any]:
     """One output row: ids, metadata, status, score, section scores, key metrics, verdicts.
 
     Column order: fixed columns, then ``meta_<name>``, ``section_<id>``, ``check_<id>``
-    (the verdict: pass/fail/na). Keys keep the ids' dots; :func:`column_name` is applied when
-    a table is written.
+    (callqa's verdict: pass/fail/na), ``human_<id>`` (a reviewer's latest verdict, for the
+    items reviewed). ``score`` and ``section_<id>`` are over the final verdicts (``human``
+    where given, else callqa's; :func:`callqa.scoring.final.final_score` with
+    ``auto_fail_cap``), ``machine_score`` is callqa's own. Keys keep the ids' dots;
+    :func:`column_name` is applied when a table is written.
     """
     card = card or {}
+    final = _final(card, human or {}, auto_fail_cap)
     metrics = card.get("metrics") or {}
     row: dict[str, Any] = {
         "call_id": call_id,
@@ -63,7 +75,10 @@ def flat_row(
         "language": card.get("language") or call.language,
         "status": status,
         "reason": reason,
-        "score": store._num(card.get("score")),
+        "score": final.score if final else None,
+        "machine_score": store._num(card.get("score")),
+        "reviewed_items": len(final.human) if final else None,
+        "overridden_items": len(final.overridden) if final else None,
         "rubric": card.get("rubric"),
         "scored_at": card.get("created_at") or None,
     }
@@ -82,9 +97,33 @@ def flat_row(
         row[f"meta_{name}"] = value
     for sid, score in store.section_rows(card):
         row[f"section_{sid}"] = score
+    for section in final.sections if final else ():
+        row[f"section_{section.id}"] = section.score
     for cid, _, verdict, _ in store.check_rows(card):
         row[f"check_{cid}"] = verdict
+    for item, review in (final.human if final else {}).items():
+        row[f"human_{item}"] = review.verdict
     return row
+
+
+def _final(
+    card: Mapping[str, Any], human: Mapping[str, HumanVerdict], cap: float
+) -> FinalScore | None:
+    """The card's scores over its final verdicts (None without a scorecard, or for one whose
+    sections cannot be read)."""
+    if not card:
+        return None
+    try:
+        sections = sections_from_dict(card)
+    except ScorecardError:
+        return None
+    return final_score(
+        sections,
+        machine_score=store._num(card.get("score")),
+        auto_failed=[str(a) for a in card.get("auto_failed") or ()],
+        human=human,
+        auto_fail_cap=cap,
+    )
 
 
 def _dig(tree: Any, path: Sequence[str]) -> Any:
@@ -101,11 +140,11 @@ def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     extra: set[str] = set()
     for row in rows:
         for name in row:
-            if name.startswith(("meta_", "section_", "check_")):
+            if name.startswith(("meta_", "section_", "check_", "human_")):
                 extra.add(name)
             elif name not in fixed:
                 fixed.append(name)
-    order = {"meta_": 0, "section_": 1, "check_": 2}
+    order = {"meta_": 0, "section_": 1, "check_": 2, "human_": 3}
     return fixed + sorted(extra, key=lambda n: (order[n.split("_", 1)[0] + "_"], n))
 
 
@@ -179,7 +218,7 @@ def parquet_bytes(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> 
 
 
 _NUMERIC = frozenset(
-    {"score", *(c for c, _ in KEY_METRICS)}
+    {"score", "machine_score", *(c for c, _ in KEY_METRICS)}
     | {f"{s}_{m}" for s in ("agent", "customer") for m in PARTY_METRICS}
 )
 
@@ -222,6 +261,16 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa 
         ),
         "",
     ]
+    reviewed = [r for r in rows if r.get("reviewed_items")]
+    if reviewed:
+        n_items = sum(int(r["reviewed_items"]) for r in reviewed)
+        changed = sum(int(r.get("overridden_items") or 0) for r in reviewed)
+        lines += [
+            f"Scores and failed items are over the final verdicts: a reviewer's verdict stands "
+            f"on {n_items} items of {len(reviewed)} calls ({changed} differ from callqa's; "
+            "`machine_score` and `check_*` in the tables are callqa's own).",
+            "",
+        ]
     for label, column in (("agent", "agent_id"), ("team", "team")):
         lines += [f"## Per {label}", "", *_group_table(scored, column, label), ""]
     lines += ["## Most frequent failed items", "", *_failed_items_table(rows), ""]
@@ -267,8 +316,9 @@ def _failed_items_table(rows: Sequence[Mapping[str, Any]], limit: int = 10) -> l
     judged: Counter[str] = Counter()
     failed: Counter[str] = Counter()
     for r in rows:
-        for name, verdict in r.items():
-            if name.startswith("check_") and verdict in ("pass", "fail"):
+        for name in [n for n in r if n.startswith("check_")]:
+            verdict = r.get(f"human_{name[6:]}") or r[name]  # the final verdict
+            if verdict in ("pass", "fail"):
                 judged[name[6:]] += 1
                 failed[name[6:]] += verdict == "fail"
     ranked = [(n, c) for n, c in failed.most_common() if c > 0][:limit]
@@ -302,6 +352,7 @@ def rebuild_outputs(
     team: str | None = None,
     agent: str | None = None,
     timeout_s: float = store.DEFAULT_TIMEOUT_S,
+    auto_fail_cap: float = 0.0,
 ) -> list[Path]:
     """Write ``scorecards.csv``, ``scorecards.parquet`` and ``summary.md`` from the store alone.
 
@@ -312,10 +363,18 @@ def rebuild_outputs(
         :func:`callqa.batch.store.read_calls`).
     team, agent : str, optional
         Filters.
+    auto_fail_cap : float in [0, 100]
+        The rubric's cap, for scores over reviewers' verdicts (see :func:`flat_row`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = export_rows(
-        store_path, since=since, until=until, team=team, agent=agent, timeout_s=timeout_s
+        store_path,
+        since=since,
+        until=until,
+        team=team,
+        agent=agent,
+        timeout_s=timeout_s,
+        auto_fail_cap=auto_fail_cap,
     )
     return write_outputs(rows, out_dir, title="callqa export")
 
@@ -328,11 +387,15 @@ def export_rows(
     team: str | None = None,
     agent: str | None = None,
     timeout_s: float = store.DEFAULT_TIMEOUT_S,
+    auto_fail_cap: float = 0.0,
 ) -> list[dict[str, Any]]:
-    """Output rows (as in ``scorecards.csv``) for the stored calls matching the filters."""
+    """Output rows (as in ``scorecards.csv``) for the stored calls matching the filters, with
+    the reviewers' verdicts beside callqa's and scores over the final verdicts
+    (:func:`flat_row`; ``auto_fail_cap`` is the rubric's)."""
     calls = store.read_calls(
         store_path, since=since, until=until, team=team, agent=agent, timeout_s=timeout_s
     )
+    human = latest_by_item(store.read_reviews(store_path, timeout_s=timeout_s))
     rows = []
     for c in calls:
         call = CallInput(
@@ -351,6 +414,8 @@ def export_rows(
                 c["scorecard"],
                 c["audio_sha256"],
                 c["config_hash"],
+                human={i: r.human() for i, r in human.get(c["audio_sha256"], {}).items()},
+                auto_fail_cap=auto_fail_cap,
             )
         )
     return rows

@@ -11,11 +11,12 @@ from typing import Any
 from callqa.audio.load import scan_audio
 from callqa.batch import store
 from callqa.batch.engines import Job, JobResult, one_line
+from callqa.batch.inputs import is_transcript
 from callqa.batch.options import BatchOptions
 from callqa.batch.plan import Entry
 from callqa.batch.progress import Reporter
 from callqa.batch.tables import flat_row
-from callqa.config import RedactionConfig
+from callqa.config import Config, RedactionConfig
 from callqa.errors import CallQAError, StoreError
 from callqa.files import atomic_write_text
 from callqa.outputs.dashboard import report_links_in, write_dashboard
@@ -23,6 +24,9 @@ from callqa.outputs.media import REDACTED_SUFFIX
 from callqa.outputs.report import write_call_report
 from callqa.privacy.audio import recorded_spans, redact_audio_stream, redact_card_audio
 from callqa.privacy.identifiers import display_path, redact_identifier, redact_path
+from callqa.review.reviews import latest_by_item
+from callqa.scoring.final import HumanVerdict
+from callqa.scoring.rubric import load_rubric
 from callqa.scoring.scorecard import from_dict
 
 
@@ -47,6 +51,8 @@ class ResultWriter:
         self.redaction = redaction or RedactionConfig()
         self.reporter = reporter
         self.unsaved: list[Entry] = []  # scored, but the store was busy: retried later
+        self.human: dict[str, dict[str, HumanVerdict]] = {}  # sha256 -> item -> reviewer's
+        self.auto_fail_cap = 0.0  # the rubric's, for scores over reviewers' verdicts
 
     def job(self, entry: Entry) -> Job:
         assert entry.config is not None
@@ -118,6 +124,8 @@ class ResultWriter:
         original's file name holds personal data: the link would show it.
         """
         assert self.calls_dir is not None and e.card is not None
+        if is_transcript(e.call.path):
+            return None  # scored from a transcript: there is no audio to play
         red = e.config.redaction if e.config is not None else RedactionConfig()
         copy = self.calls_dir / f"{e.call_id}{REDACTED_SUFFIX}"
         card = from_dict(e.card)
@@ -236,12 +244,35 @@ class ResultWriter:
                 if not path.exists():
                     self._write_json(e)
 
+    def load_reviews(self, config: Config) -> None:
+        """Fetch the reviewers' verdicts on this batch's calls (a call scored again keeps
+        them), so the tables show them beside callqa's and score the final verdicts."""
+        shas = {e.sha256 for e in self.entries if e.card is not None and e.sha256}
+        if self.store_path is None or not shas or not self.store_path.exists():
+            return
+        try:
+            latest = latest_by_item(
+                store.read_reviews(self.store_path, timeout_s=self.options.store_timeout_s)
+            )
+            human = {s: {i: r.human() for i, r in latest[s].items()} for s in shas if s in latest}
+            if human:
+                path = Path(config.rubric.path) if config.rubric.path else None
+                self.auto_fail_cap = load_rubric(path, limits=config.limits).auto_fail_cap
+        except CallQAError as exc:
+            self.reporter.message(
+                f"reviewers' verdicts left out of the tables: {exc}", level="warning"
+            )
+            return
+        self.human = human
+
     def rows(self) -> list[dict[str, Any]]:
         out = []
         for e in self.entries:
             status = e.status or "interrupted"
             reason = self.reason(e) if e.status else "not scored: the run stopped before it"
-            out.append(flat_row(e.public, e.call_id, status, reason, e.card, e.sha256, e.key))
+            human = self.human.get(e.sha256 or "", {})
+            out.append(flat_row(e.public, e.call_id, status, reason, e.card, e.sha256, e.key,
+                                human=human, auto_fail_cap=self.auto_fail_cap))  # fmt: skip
         return out
 
 

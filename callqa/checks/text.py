@@ -221,7 +221,7 @@ def _starts(tokens: Sequence[Token], phrase: Phrase, index: dict[str, list[int]]
     surface, lem = phrase.tokens[0], phrase.lemmas[0]
     if surface == GAP_TOKEN:
         return range(len(tokens))
-    if surface == ANY_TOKEN or surface.startswith("=") or surface.endswith("*"):
+    if surface == ANY_TOKEN or surface.startswith(("=", "*")) or surface.endswith("*"):
         return (i for i, tok in enumerate(tokens) if _token_matches(tok, surface, lem))
     return sorted(set(index.get(surface, ())) | set(index.get(lem, ())))
 

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from callqa.cli import batch as batch_commands
 from callqa.cli import report as report_commands
+from callqa.cli import review as review_commands
 from callqa.cli import rubric as rubric_commands
 from callqa.cli.options import (
     EXIT_USAGE,
@@ -337,7 +338,7 @@ def config_show(
         typer.echo(to_toml(cfg, comments=comments, source=source), nl=False)
 
 
-for commands in (rubric_commands, batch_commands, report_commands):
+for commands in (rubric_commands, batch_commands, report_commands, review_commands):
     commands.register(app)
 
 

@@ -34,6 +34,7 @@ from callqa.cli.options import (
     TeamOpt,
     TimeoutOpt,
     UntilOpt,
+    auto_fail_cap,
     build_config,
     check_date,
     errors_as_lines,
@@ -75,7 +76,9 @@ def batch(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Audio files, folders (recursive), globs, or a manifest .csv.", show_default=False
+            help="Audio or transcript (.json, .vtt) files, folders (recursive, audio only), globs, "
+            "or a manifest .csv.",
+            show_default=False,
         ),
     ],
     out: Annotated[
@@ -252,6 +255,8 @@ def export(
     """Export scored calls from the store as CSV or Parquet.
 
     Dates are the calls' dates (from the manifest), else the day they were scored (UTC).
+    Reviewers' verdicts (callqa review) sit beside callqa's (human_<item> beside check_<item>);
+    score and section_<id> are over the final verdicts, machine_score is callqa's own.
 
     Examples:
 
@@ -262,6 +267,7 @@ def export(
     from callqa.batch import export_rows, rebuild_outputs, write_table
 
     setup_logging(quiet=quiet, debug=debug)
+    cap = auto_fail_cap(build_config(None))
     since, until = check_date("--since", since), check_date("--until", until)
     store_at = store_path(store)
     filters: dict[str, Any] = {"since": since, "until": until, "team": team, "agent": agent}
@@ -273,10 +279,12 @@ def export(
     with errors_as_lines(debug):
         try:
             if folder:
-                written = rebuild_outputs(store_at, out, timeout_s=store_timeout, **filters)
+                written = rebuild_outputs(
+                    store_at, out, timeout_s=store_timeout, auto_fail_cap=cap, **filters
+                )
                 message = f"wrote {', '.join(str(p) for p in written)}"
             else:
-                rows = export_rows(store_at, timeout_s=store_timeout, **filters)
+                rows = export_rows(store_at, timeout_s=store_timeout, auto_fail_cap=cap, **filters)
                 write_table(rows, out)
                 message = f"wrote {len(rows)} calls to {out}"
         except OSError as exc:
@@ -311,8 +319,10 @@ def stats(
     """Print per-agent (or per-team) averages from the store.
 
     Columns: calls, mean/min/max score (0-100), mean agent talk share, mean agent
-    interruptions per call, the item failed most often, and the mean score of each rubric
-    section (section_<id>). CSV and JSON carry the same columns, for spreadsheets and scripts.
+    interruptions per call, the item failed most often, callqa's own mean score and the
+    calls a reviewer judged, and the mean score of each rubric section (section_<id>).
+    Scores and failed items are over the final verdicts (a reviewer's, where given, else
+    callqa's). CSV and JSON carry the same columns, for spreadsheets and scripts.
 
     Examples:
 
@@ -323,15 +333,15 @@ def stats(
     """
     from rich.console import Console
 
-    from callqa.batch.store import read_calls
+    from callqa.batch.reviews import read_final_calls
     from callqa.outputs.table import stats_csv, stats_json, stats_rows, stats_table
 
     setup_logging(debug=debug)
     since, until = check_date("--since", since), check_date("--until", until)
+    cap = auto_fail_cap(build_config(None))
     with errors_as_lines(debug):
-        calls = read_calls(
-            store_path(store), since=since, until=until, team=team, timeout_s=store_timeout
-        )
+        calls = read_final_calls(store_path(store), auto_fail_cap=cap, since=since, until=until,
+                                 team=team, timeout_s=store_timeout)  # fmt: skip
     rows = stats_rows(calls, by=by.value)
     chosen = fmt or (StatsFormat.table if sys.stdout.isatty() else StatsFormat.csv)
     if chosen is StatsFormat.csv:

@@ -23,6 +23,7 @@ from callqa.errors import CallQAError
 
 if TYPE_CHECKING:
     from callqa.config import Config
+    from callqa.scoring.rubric import Rubric
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 
@@ -255,6 +256,24 @@ def build_config(
         )
     except CallQAError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def configured_rubric(cfg: Config) -> Rubric:
+    """The rubric ``cfg`` names (else the built-in one); a bad rubric exits 2. Views over the
+    store need its auto-fail cap (a scorecard records its rubric's weights, not its cap) and
+    its ``review_below``."""
+    from callqa.scoring.rubric import load_rubric
+
+    try:
+        path = Path(cfg.rubric.path) if cfg.rubric.path else None
+        return load_rubric(path, limits=cfg.limits)
+    except CallQAError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+def auto_fail_cap(cfg: Config) -> float:
+    """The configured rubric's auto-fail cap (see :func:`configured_rubric`)."""
+    return float(configured_rubric(cfg).auto_fail_cap)
 
 
 def store_path(store: Path | None) -> Path:

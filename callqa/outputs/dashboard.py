@@ -12,14 +12,21 @@ slice without re-running anything. Definitions of every figure are in docs/repor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
 from callqa.files import atomic_write_text
-from callqa.outputs.html import environment, num, script_json, static_text, title_from_id
+from callqa.outputs.html import (
+    environment,
+    num,
+    score_text,
+    script_json,
+    static_text,
+    title_from_id,
+)
 from callqa.outputs.media import PLOTLY_FILENAME, ensure_shared_plotly, plotly_js
 from callqa.scoring.scorecard import sections_from_dict
 from callqa.types import SectionScore
@@ -33,13 +40,16 @@ def render_dashboard(
     report_links: Mapping[str, str] | None = None,
     title: str = "Team dashboard",
     plotly_src: str | None = None,
+    queue: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The dashboard as one HTML document.
 
     Parameters
     ----------
     rows : iterable of dict
-        Scored calls, as :func:`callqa.batch.store.read_calls` returns them.
+        Scored calls, as :func:`callqa.batch.store.read_calls` returns them; rows with final
+        verdicts (:func:`callqa.review.reviews.with_final`) show the final score with callqa's
+        own beside it.
     report_links : dict or None
         ``call_id`` -> href of that call's report (relative to the dashboard). Rows without a
         link show no report link.
@@ -48,6 +58,9 @@ def render_dashboard(
     plotly_src : str or None
         Path of a ``plotly-basic.min.js`` to reference instead of inlining Plotly's basic
         bundle (1.2 MB).
+    queue : sequence of dict
+        The review queue panel (:func:`callqa.review.render.queue_records`: ``rank``,
+        ``call_id``, ``agent_id``, ``score``, ``priority``, ``reasons``); none when empty.
 
     Returns
     -------
@@ -56,6 +69,8 @@ def render_dashboard(
     """
     calls, titles = dashboard_rows(rows, report_links=report_links)
     dates = sorted(c["date"] for c in calls if c["date"])
+    links = report_links or {}
+    panel = [{**q, "href": links.get(str(q.get("call_id")), "")} for q in queue]
     data = {"calls": calls, "titles": titles}
     return (
         environment()
@@ -71,6 +86,8 @@ def render_dashboard(
             js=Markup(static_text("dashboard.js")),
             plotly_src=plotly_src,
             plotly_inline=Markup(plotly_js()) if plotly_src is None else "",
+            queue=panel,
+            score_text=score_text,
         )
     )
 
@@ -81,6 +98,7 @@ def write_dashboard(
     *,
     report_links: Mapping[str, str] | None = None,
     shared_assets: bool = False,
+    queue: Sequence[Mapping[str, Any]] = (),
 ) -> Path:
     """Write the dashboard of ``rows`` to ``out`` (atomically); see :func:`render_dashboard`.
 
@@ -92,7 +110,7 @@ def write_dashboard(
     if shared_assets:
         ensure_shared_plotly(out.parent)
         plotly_src = PLOTLY_FILENAME
-    html = render_dashboard(rows, report_links=report_links, plotly_src=plotly_src)
+    html = render_dashboard(rows, report_links=report_links, plotly_src=plotly_src, queue=queue)
     return atomic_write_text(out, html)
 
 
@@ -125,7 +143,10 @@ def dashboard_rows(
         ``talk`` (agent talk share 0-1 or None), ``interruptions`` (int or None), ``failed``
         (check ids), ``review`` (items to review; > 0 makes the score provisional), ``items``
         (check id -> 1 pass / 0 fail, judged items only), ``href``
-        (report link or ""), oldest first.
+        (report link or ""), ``machine`` (callqa's own score), ``human`` (items a reviewer
+        judged) and ``changed`` (of those, verdicts that differ from callqa's), oldest
+        first. Score, failed items and items are over the final verdicts when the rows carry
+        them.
     titles : dict
         Check id -> item title (from the scorecards; a readable form of the id otherwise).
 
@@ -153,7 +174,10 @@ def _call(
 ) -> dict[str, Any]:
     call_id = str(row.get("call_id") or "")
     interruptions = num(row.get("agent_interruptions"))
-    items = {i.id: int(i.verdict == "pass") for s in sections for i in s.items if i.verdict != "na"}
+    final = row.get("final_verdicts")
+    if not isinstance(final, Mapping):
+        final = {i.id: i.verdict for s in sections for i in s.items}
+    items = {k: int(v == "pass") for k, v in final.items() if v != "na"}
     return {
         "id": call_id,
         "agent": str(row.get("agent_id") or UNKNOWN_AGENT),
@@ -166,6 +190,9 @@ def _call(
         "failed": [str(f) for f in row.get("failed_items") or ()],
         "review": _review_count(row.get("scorecard")),
         "items": items,
+        "machine": num(row.get("machine_score", row.get("score"))),
+        "human": len(row.get("human") or {}),
+        "changed": len(row.get("overridden") or ()),
         "href": str(links.get(call_id) or row.get("report_href") or ""),
     }
 

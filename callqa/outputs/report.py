@@ -64,6 +64,7 @@ from callqa.outputs.media import (
     relative_src,
 )
 from callqa.outputs.table import review_lines, review_title
+from callqa.scoring.final import FinalScore, HumanVerdict, final_score
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import CheckResult, Evidence, ItemScore, Utterance
 
@@ -74,7 +75,13 @@ _CONTOUR_GAP_S = 0.75  # contours come in 0.5 s steps; a longer jump is a pause 
 # ---------------------------------------------------------------------------- public API
 
 
-def render_call_report(card: Scorecard | Mapping[str, Any], *, audio_src: str | None) -> str:
+def render_call_report(
+    card: Scorecard | Mapping[str, Any],
+    *,
+    audio_src: str | None,
+    human: Mapping[str, HumanVerdict] | None = None,
+    auto_fail_cap: float = 0.0,
+) -> str:
     """The call report as one HTML document.
 
     Parameters
@@ -84,13 +91,17 @@ def render_call_report(card: Scorecard | Mapping[str, Any], *, audio_src: str | 
     audio_src : str or None
         What the page's ``<audio>`` element plays: a ``data:`` URI (see :func:`audio_data_uri`),
         a path relative to the report, or None for a page without audio.
+    human : mapping of str -> HumanVerdict, optional
+        Reviewers' verdicts (the latest per item): shown beside callqa's, and the score and
+        section scores are then over the final verdicts
+        (:func:`callqa.scoring.final.final_score`, with the rubric's ``auto_fail_cap``).
 
     Returns
     -------
     str
         A complete HTML document; Plotly's basic bundle is inlined (about 1.2 MB).
     """
-    return _render(card, audio_src=audio_src, plotly_src=None)
+    return _render(card, audio_src=audio_src, plotly_src=None, human=human, cap=auto_fail_cap)
 
 
 def write_call_report(
@@ -100,6 +111,8 @@ def write_call_report(
     audio_path: Path | None = None,
     link_audio: bool = False,
     shared_assets: bool = False,
+    human: Mapping[str, HumanVerdict] | None = None,
+    auto_fail_cap: float = 0.0,
 ) -> Path:
     """Write the call report of ``card`` to ``out`` (atomically).
 
@@ -117,6 +130,8 @@ def write_call_report(
     shared_assets : bool
         Write Plotly's bundle once as ``plotly.min.js`` beside ``out`` and reference it, instead
         of inlining 1.2 MB into every report (for batches of reports in one folder).
+    human, auto_fail_cap
+        Reviewers' verdicts shown beside callqa's (see :func:`render_call_report`).
 
     Returns
     -------
@@ -138,7 +153,8 @@ def write_call_report(
     if shared_assets:
         ensure_shared_plotly(out.parent)
         plotly_src = PLOTLY_FILENAME
-    return atomic_write_text(out, _render(card, audio_src=audio_src, plotly_src=plotly_src))
+    page = _render(card, audio_src=audio_src, plotly_src=plotly_src, human=human, cap=auto_fail_cap)
+    return atomic_write_text(out, page)
 
 
 # ---------------------------------------------------------------------------- view model
@@ -175,6 +191,8 @@ class Item:
     evidence: tuple[_EvidenceView, ...]
     confidence: float | None = None  # how likely the verdict is right
     unsure: bool = False  # listed in the scorecard's review
+    human: HumanVerdict | None = None  # a reviewer's verdict (the final one)
+    changed: bool = False  # the reviewer's verdict differs from callqa's
 
 
 @dataclass(frozen=True)
@@ -205,10 +223,24 @@ class _Line:
     cited: str = ""  # verdict class when the whole line is evidence
 
 
-def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> str:
+def _render(
+    card_in: Any,
+    *,
+    audio_src: str | None,
+    plotly_src: str | None,
+    human: Mapping[str, HumanVerdict] | None = None,
+    cap: float = 0.0,
+) -> str:
     card = scorecard_of(card_in)
     lines, targets = _transcript(card)
-    sections = sections_view(card, targets)
+    final = final_score(
+        card.sections,
+        machine_score=card.score,
+        auto_failed=card.auto_failed,
+        human=human or {},
+        auto_fail_cap=cap,
+    )
+    sections = sections_view(card, targets, final)
     timeline = _timeline(card)
     data = {
         "duration": _duration(card),
@@ -226,8 +258,9 @@ def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> s
             card=card,
             title=f"Call {card.call_id}",
             facts=_facts(card),
-            score=card.score,
-            band=band(card.score),
+            score=final.score,
+            band=band(final.score),
+            final=final if final.human else None,
             sections=sections,
             counts=_verdict_counts(sections),
             focus=focus,
@@ -238,7 +271,7 @@ def _render(card_in: Any, *, audio_src: str | None, plotly_src: str | None) -> s
             review_title=review_title(card),
             provisional=card.provisional,
             item_ids=set(items),
-            auto_failed=[(a, items[a].title if a in items else a) for a in card.auto_failed],
+            auto_failed=[(a, items[a].title if a in items else a) for a in final.auto_failed],
             moments=_moments(timeline),
             has_dynamics=card.metrics.dynamics is not None,
             has_voice=bool(data["contours"]),
@@ -307,14 +340,22 @@ def _channel_text(card: Scorecard) -> str:
     return {1: "mono", 0: "transcript only"}.get(card.channels, "")
 
 
-def sections_view(card: Scorecard, targets: Mapping[str, str]) -> list[_Section]:
-    """Rubric sections with each item joined to its check (checks no section lists go last)."""
+def sections_view(
+    card: Scorecard, targets: Mapping[str, str], final: FinalScore | None = None
+) -> list[_Section]:
+    """Rubric sections with each item joined to its check (checks no section lists go last);
+    with ``final``, each item carries its reviewer verdict and each section its final score."""
     checks = {c.id: (i, c) for i, c in enumerate(card.checks)}
+    human = final.human if final is not None else {}
+    scores = {s.id: s.score for s in final.sections} if final is not None else {}
     sections, listed = [], set()
     for sec in card.sections:
-        items = tuple(_item(card, it, checks.get(it.id), targets) for it in sec.items)
+        items = tuple(
+            _item(card, it, checks.get(it.id), targets, human.get(it.id)) for it in sec.items
+        )
         listed |= {i.id for i in items}
-        sections.append(_Section(sec.id, sec.title or sec.id, sec.score, items))
+        score = scores.get(sec.id, sec.score)
+        sections.append(_Section(sec.id, sec.title or sec.id, score, items))
     rest = tuple(
         _item(card, _bare_item(c), (n, c), targets)
         for cid, (n, c) in checks.items()
@@ -334,6 +375,7 @@ def _item(
     item: ItemScore,
     found: tuple[int, CheckResult] | None,
     targets: Mapping[str, str],
+    human: HumanVerdict | None = None,
 ) -> Item:
     index, check = found if found is not None else (0, None)
     views = evidence_views(check, card.transcript) if check is not None else ()
@@ -364,14 +406,18 @@ def _item(
         evidence=evidence,
         confidence=check.confidence if check is not None and check.verdict != "na" else None,
         unsure=item.id in {r.item for r in card.review},
+        human=human,
+        changed=human is not None and human.verdict != item.verdict,
     )
 
 
 def _verdict_counts(sections: Iterable[_Section]) -> dict[str, int]:
+    """Final verdicts by class (a reviewer's where given)."""
     counts = {"pass": 0, "fail": 0, "na": 0}
     for sec in sections:
         for item in sec.items:
-            counts[item.verdict] += 1
+            verdict = item.human.verdict if item.human is not None else item.verdict
+            counts[verdict if verdict in counts else "na"] += 1
     return counts
 
 

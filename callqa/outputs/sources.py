@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from callqa.audio.load import SUPPORTED_EXTENSIONS
@@ -25,6 +25,7 @@ from callqa.files import sha256_file
 from callqa.outputs.media import REDACTED_SUFFIX
 from callqa.outputs.report import write_call_report
 from callqa.privacy.audio import recorded_spans, redact_card_audio
+from callqa.scoring.final import HumanVerdict
 from callqa.scoring.scorecard import Scorecard, read_json
 
 Warn = Callable[[str], None]
@@ -38,6 +39,8 @@ def report_from_scorecard(
     link_audio: bool = False,
     redaction: RedactionConfig | None = None,
     warn: Warn | None = None,
+    human: Mapping[str, HumanVerdict] | None = None,
+    auto_fail_cap: float = 0.0,
 ) -> Path:
     """Write the report of a scorecard JSON file.
 
@@ -57,6 +60,9 @@ def report_from_scorecard(
         Padding and tone of a redacted copy made here.
     warn : callable taking str, optional
         Receives one-line warnings (default: :func:`warnings.warn`).
+    human, auto_fail_cap
+        Reviewers' verdicts to show beside callqa's
+        (:func:`callqa.outputs.report.render_call_report`).
 
     Raises
     ------
@@ -70,7 +76,14 @@ def report_from_scorecard(
         folder = out.parent if link_audio else Path(tmp)
         copy_path = folder / f"{out.stem}{REDACTED_SUFFIX}"
         chosen = scorecard_audio(card, source.parent, audio, copy_path, red, warn or _warn)
-        return write_call_report(card, out, audio_path=chosen, link_audio=link_audio)
+        return write_call_report(
+            card,
+            out,
+            audio_path=chosen,
+            link_audio=link_audio,
+            human=human,
+            auto_fail_cap=auto_fail_cap,
+        )
 
 
 def scorecard_audio(

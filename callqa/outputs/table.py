@@ -231,13 +231,15 @@ def _fmt_score(score: float | None) -> str:
 
 STATS_COLUMNS = (  # (key, table heading); section_<id> columns follow
     ("calls", "calls"),
-    ("mean_score", "mean score"),
+    ("mean_score", "mean score (final)"),
     ("min_score", "min"),
     ("max_score", "max"),
     ("agent_talk_share", "agent talk share"),
     ("agent_interruptions", "agent interruptions"),
     ("most_failed_item", "most failed item"),
     ("most_failed_count", "failed in"),
+    ("machine_mean_score", "callqa's mean"),
+    ("reviewed_calls", "reviewed calls"),
 )
 
 
@@ -246,9 +248,13 @@ def stats_rows(calls: Sequence[Mapping[str, Any]], *, by: str = "agent") -> list
 
     Each row: the group (``agent`` or ``team``), ``calls``, ``mean_score``, ``min_score``,
     ``max_score`` (0-100), ``agent_talk_share`` (mean, 0-1), ``agent_interruptions`` (mean per
-    call), ``most_failed_item`` and ``most_failed_count`` (calls), then ``section_<id>``: the
-    mean score of each rubric section over the group's calls that have one. Numbers are
-    rounded to 3 decimals; None where nothing was measured.
+    call), ``most_failed_item`` and ``most_failed_count`` (calls), ``machine_mean_score``
+    (callqa's own mean score) and ``reviewed_calls`` (calls with a reviewer's verdict), then
+    ``section_<id>``: the mean score of each rubric section over the group's calls that have
+    one. Scores, sections and failed items are the rows' ``score``, ``sections`` and
+    ``failed_items``: over the final verdicts for rows from
+    :func:`callqa.review.reviews.with_final` (callqa's ``machine_score`` beside them), else
+    callqa's. Numbers are rounded to 3 decimals; None where nothing was measured.
     """
     key = "agent_id" if by == "agent" else "team"
     groups: dict[str, list[Mapping[str, Any]]] = {}
@@ -270,6 +276,8 @@ def stats_rows(calls: Sequence[Mapping[str, Any]], *, by: str = "agent") -> list
             "agent_interruptions": _round(_mean(c.get("agent_interruptions") for c in g)),
             "most_failed_item": top[0][0] if top else None,
             "most_failed_count": top[0][1] if top else 0,
+            "machine_mean_score": _round(_mean(c.get("machine_score", c.get("score")) for c in g)),
+            "reviewed_calls": sum(1 for c in g if c.get("human")),
         }
         for sid in sections:
             row[f"section_{sid}"] = _round(_mean((c.get("sections") or {}).get(sid) for c in g))
@@ -296,14 +304,21 @@ def stats_json(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def stats_table(rows: Sequence[Mapping[str, Any]], *, by: str = "agent", total: int = 0) -> Group:
     """:func:`stats_rows` as two rich tables: the figures, then the mean score of each section."""
-    table = Table(title=f"callqa: {total} calls by {by}", title_justify="left")
+    reviewed = any(row.get("reviewed_calls") for row in rows)
+    title = f"callqa: {total} calls by {by}" + (
+        "; scores over the final verdicts (a reviewer's where given)" if reviewed else ""
+    )
+    table = Table(title=title, title_justify="left")
     table.add_column(by)
     for _, heading in STATS_COLUMNS[:6]:
         table.add_column(heading, justify="right")
     table.add_column("most failed item")
+    if reviewed:
+        for _, heading in STATS_COLUMNS[8:]:
+            table.add_column(heading, justify="right")
     for row in rows:
         top = row["most_failed_item"]
-        table.add_row(
+        cells = [
             str(row[by]),
             str(row["calls"]),
             _fmt(row["mean_score"], ".1f"),
@@ -312,7 +327,10 @@ def stats_table(rows: Sequence[Mapping[str, Any]], *, by: str = "agent", total: 
             _fmt(row["agent_talk_share"], ".2f"),
             _fmt(row["agent_interruptions"], ".1f"),
             f"{top} ({row['most_failed_count']})" if top else "-",
-        )
+        ]
+        if reviewed:
+            cells += [_fmt(row["machine_mean_score"], ".1f"), str(row["reviewed_calls"])]
+        table.add_row(*cells)
     sections = [k for k in (rows[0] if rows else {}) if k.startswith("section_")]
     if not sections:
         return Group(table)

@@ -34,6 +34,8 @@ from callqa.languages import related
 from callqa.types import AGENT, CheckResult, ReviewItem, RoleDecision, Transcript, Word
 
 HEARD_PROBABILITY = 0.4  # a word Whisper gave less than this is "not reliably heard"
+# "na" reasons that state a fact about the input, not a judgment: certain (confidence 1)
+CERTAIN_NA_REASONS = ("no audio", "scored from a transcript without audio")
 NOT_APPLICABLE_PRIOR = (9, 10)  # (right, n) for an "na" of a check without labelled "na"s
 UNCALIBRATED_CEILING = 0.9  # margin-based confidences never claim more than this
 CONTRADICTION_PROBABILITY = 0.8  # language ID this sure of another language: a translation
@@ -102,7 +104,13 @@ def track_key(result: CheckResult) -> str:
 
 
 def base_confidence(result: CheckResult) -> tuple[float, bool]:
-    """(c, calibrated): the check's track record for this verdict, or its margin."""
+    """(c, calibrated): the check's track record for this verdict, or its margin.
+
+    An "na" because the input has no audio is a fact, not a judgment: ``c`` = 1.
+    """
+    reason = str(result.details.get("reason", ""))
+    if result.verdict == "na" and reason.startswith(CERTAIN_NA_REASONS):
+        return 1.0, False
     track = track_records().get(result.id, {}).get(track_key(result))
     if track is not None:
         return track.rate, True

@@ -44,6 +44,8 @@ SPEAKER_NAMES: Mapping[str, str] = {
     "operator": AGENT,
 }
 
+TRANSCRIPT_EXTENSIONS = (".json", ".vtt")  # what `callqa batch` takes as a transcript file
+
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
 
 

@@ -167,12 +167,15 @@
       tr.appendChild(el("td", "c-agent", c.agent));
       tr.appendChild(el("td", "c-team", c.team));
       tr.appendChild(scoreCell(c.score));
+      tr.appendChild(el("td", "num c-machine", c.human ? fmt(c.machine, 0) : "="));
       tr.appendChild(el("td", "num c-talk", pct(c.talk)));
       tr.appendChild(el("td", "num c-int", num(c.interruptions) ? String(c.interruptions) : "–"));
       tr.appendChild(el("td", "c-failed", c.failed.map(title).join(", ")));
       var review = c.review || 0;
       tr.appendChild(el("td", "num c-review" + (review ? " unsure" : ""),
         review ? review + (review === 1 ? " item" : " items") + " to review" : "–"));
+      tr.appendChild(el("td", "num c-human", c.human ?
+        c.human + (c.human === 1 ? " item" : " items") + ", " + c.changed + " changed" : "–"));
       body.appendChild(tr);
     });
     $("calls-note").textContent = rows.length > CALLS_SHOWN ?
@@ -295,13 +298,15 @@
   }
 
   /* the calls shown (filters applied), as CSV: one row per call, failed items ";"-joined */
+  /* a text cell a spreadsheet would run as a formula gets a leading ' (OWASP), as in callqa export */
   function csvCell(v) {
     var t = v === null || v === undefined ? "" : String(v);
+    if (typeof v === "string" && /^[=+\-@\t\r\n]/.test(t)) { t = "'" + t; }
     return /[",\n;]/.test(t) ? '"' + t.replace(/"/g, '""') + '"' : t;
   }
   function exportCsv() {
-    var cols = ["date", "id", "agent", "team", "score", "talk", "interruptions", "failed", "review"];
-    var head = ["call_date", "call_id", "agent_id", "team", "score", "agent_talk_share", "agent_interruptions", "failed_items", "items_to_review"];
+    var cols = ["date", "id", "agent", "team", "score", "machine", "talk", "interruptions", "failed", "review", "human", "changed"];
+    var head = ["call_date", "call_id", "agent_id", "team", "score", "machine_score", "agent_talk_share", "agent_interruptions", "failed_items", "items_to_review", "reviewed_items", "overridden_items"];
     var lines = [head.join(",")].concat(filtered().map(function (c) {
       return cols.map(function (k) { return csvCell(k === "failed" ? c.failed.join(";") : c[k]); }).join(",");
     }));
