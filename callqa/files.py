@@ -55,6 +55,11 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~current_umask()
 
 
+def new_file_mode(path: Path | str) -> int:
+    """The mode a file written to ``path`` should get (see :func:`atomic_write_bytes`)."""
+    return _mode_for(Path(path))
+
+
 def current_umask() -> int:
     """The process's umask (read by setting and restoring it, under a lock)."""
     with _UMASK_LOCK:

@@ -6,6 +6,12 @@
                -> talk_time, measure_dynamics, measure_voice -> read_sentiment
                -> run_checks -> score_checks -> Scorecard -> redact (before anything is written)
 
+A call longer than ``config.call.block_s`` is never held whole: it is validated in one streaming
+pass, then read again block by block for each stage that needs samples (speech activity,
+speaker embeddings of a mono call, transcription, voice); what crosses blocks (frame tracks,
+embeddings, words) is small and joined over the whole call, where turns, voices, roles and every
+statistic are decided once (docs/architecture.md, "Long calls").
+
 The transcriber is passed in (load it once with :func:`callqa.transcription.load_transcriber`
 and reuse it for every call); so is the sentiment model, optionally (default: the shipped one,
 loaded once per process on first use). This module sits above every stage and below the
@@ -17,21 +23,38 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from callqa import __version__
-from callqa.audio.activity import detect_activity
-from callqa.audio.load import load_audio
+from callqa.audio.activity import (
+    detect_activity,
+    load_vad,
+    mask_to_segments,
+    mono_activity,
+    speech_mask,
+    stereo_activity,
+)
+from callqa.audio.blocks import (
+    Block,
+    VadStream,
+    fixed_mmap_threshold,
+    plan_blocks,
+    read_blocks,
+)
+from callqa.audio.diarize import cluster_windows, load_encoder, speech_windows, too_little_speech
+from callqa.audio.load import AudioScan, load_audio, probe, scan_audio
 from callqa.config import Config
 from callqa.errors import AudioError
 from callqa.measures.dynamics import measure_dynamics, talk_time
 from callqa.measures.metrics import CallMetrics
 from callqa.measures.roles import apply_roles, decide_roles
-from callqa.measures.voice import measure_voice
-from callqa.privacy.audio import redact_audio
+from callqa.measures.voice import HOP_S, VoiceFrames, VoiceMetrics, measure_voice
+from callqa.privacy.audio import redact_audio, redact_audio_stream
 from callqa.privacy.detect import find_pii
 from callqa.privacy.identifiers import redact_path, traceable_id
 from callqa.privacy.redact import attach_audio_path, redact_scorecard
@@ -49,6 +72,7 @@ from callqa.sentiment import CallSentiment, SentimentModel, default_model, read_
 from callqa.transcription.call import transcribe_call, turn_coverage
 from callqa.transcription.model import Transcriber
 from callqa.types import (
+    SAMPLE_RATE,
     CallAudio,
     CheckResult,
     ModelInfo,
@@ -56,6 +80,7 @@ from callqa.types import (
     SourceInfo,
     SpeechActivity,
     Transcript,
+    Utterance,
 )
 
 log = logging.getLogger(__name__)
@@ -70,7 +95,7 @@ class ScoredCall:
     scorecard : Scorecard
         Redacted when redaction is on.
     audio : CallAudio or None
-        The decoded call (None when scored from a transcript).
+        The decoded call (None when scored from a transcript, or read block by block).
     pii : tuple of PiiSpan
         The personal data found (with text positions; never written).
     config : Config
@@ -81,6 +106,7 @@ class ScoredCall:
     audio: CallAudio | None
     pii: tuple[PiiSpan, ...]
     config: Config = field(default_factory=Config)
+    scan: AudioScan | None = None  # a call read block by block: its file, for the audio copy
 
     def write_redacted_audio(self, path: Path) -> ScoredCall:
         """Write the call's audio with the personal-data spans silenced (or toned) to ``path``.
@@ -94,17 +120,14 @@ class ScoredCall:
         AudioError
             No audio (a transcript was scored), or the copy cannot be written.
         """
-        if self.audio is None:
-            raise AudioError("no audio to redact: this call was scored from a transcript")
         red = self.config.redaction
-        redact_audio(
-            self.audio,
-            self.pii,
-            path,
-            mode=red.audio_mode,
-            pad_s=red.audio_pad_s,
-            tone_hz=red.tone_hz,
-        )
+        mode, pad_s, tone_hz = red.audio_mode, red.audio_pad_s, red.tone_hz
+        if self.audio is not None:
+            redact_audio(self.audio, self.pii, path, mode=mode, pad_s=pad_s, tone_hz=tone_hz)
+        elif self.scan is not None:  # read in blocks: decoded again, written piece by piece
+            redact_audio_stream(self.scan, self.pii, path, mode=mode, pad_s=pad_s, tone_hz=tone_hz)
+        else:
+            raise AudioError("no audio to redact: this call was scored from a transcript")
         return replace(self, scorecard=attach_audio_path(self.scorecard, path))
 
 
@@ -200,6 +223,10 @@ def score_call_with_audio(
     config = config or Config()
     timer = _Timer()
     path = Path(path)
+    if not _fits_one_block(path, config):
+        with timer.stage("decode"):
+            scan = scan_audio(path, max_duration_s=config.call.max_duration_s)
+        return _score_blocks(scan, transcriber, config, rubric, call_id, timer, sentiment_model)
     with timer.stage("decode"):
         audio = load_audio(path, max_duration_s=config.call.max_duration_s)
     with timer.stage("activity"):
@@ -296,14 +323,28 @@ def _measure(
     config: Config,
     timer: _Timer,
 ) -> CallMetrics:
+    return _metrics(
+        audio.duration_s, activity, transcript, config, timer,
+        lambda: measure_voice(audio, activity, transcript, config.voice),
+    )  # fmt: skip
+
+
+def _metrics(
+    duration_s: float,
+    activity: SpeechActivity,
+    transcript: Transcript,
+    config: Config,
+    timer: _Timer,
+    voice_of: Callable[[], VoiceMetrics],
+) -> CallMetrics:
     with timer.stage("dynamics"):
-        talk = talk_time(activity, audio.duration_s)
-        dynamics = measure_dynamics(activity, transcript, audio.duration_s, config.dynamics)
+        talk = talk_time(activity, duration_s)
+        dynamics = measure_dynamics(activity, transcript, duration_s, config.dynamics)
     with timer.stage("voice"):
-        voice = measure_voice(audio, activity, transcript, config.voice)
+        voice = voice_of()
     shares = {t.speaker: t.share for t in talk}
     return CallMetrics(
-        duration_s=audio.duration_s,
+        duration_s=duration_s,
         talk=talk,
         agent_talk_share=shares.get("agent"),
         dynamics=dynamics,
@@ -459,3 +500,184 @@ def _warnings(
             f"{transcript.language_probability:.2f}; force it with --language if wrong"
         )
     return tuple(notes)
+
+
+# --------------------------------------------------------------------------- long calls
+
+MARGIN_S = 5.0  # s of context read each side of a block: a word, embedding or pitch window at a cut
+
+
+def _fits_one_block(path: Path, config: Config) -> bool:
+    """True when the container declares a length of at most ``call.block_s`` (whole path)."""
+    declared = probe(path).duration_s
+    return declared is not None and declared <= config.call.block_s
+
+
+def _score_blocks(
+    scan: AudioScan,
+    transcriber: Transcriber,
+    config: Config,
+    rubric: Rubric | None,
+    call_id: str | None,
+    timer: _Timer,
+    sentiment_model: SentimentModel | None = None,
+) -> ScoredCall:
+    """:func:`score_call_with_audio` for a call read block by block (see the module docstring)."""
+    fixed_mmap_threshold()  # freed blocks go back to the system, not into a growing heap
+    with timer.stage("activity"):
+        activity = _block_activity(scan, config)
+    with timer.stage("transcribe"):
+        transcript = _block_transcript(scan, activity, transcriber, config)
+    with timer.stage("roles"):
+        decision = decide_roles(
+            activity, transcript, config.call.agent_channel, transcript.language
+        )
+        activity, transcript = apply_roles(activity, transcript, decision)
+    metrics = _metrics(
+        scan.duration_s, activity, transcript, config, timer,
+        lambda: _block_voice(scan, activity, transcript, config),
+    )  # fmt: skip
+    transcript, sentiment = _sentiment(
+        transcript, metrics, config, timer, sentiment_model, duration_s=scan.duration_s
+    )
+    card = _assemble(
+        source=SourceInfo(path=str(scan.source), sha256=scan.sha256),
+        call_id=call_id or scan.source.stem,
+        duration_s=scan.duration_s,
+        channels=scan.n_channels,
+        agent_channel=decision.agent if scan.n_channels == 2 else None,
+        model=transcriber.info,
+        transcript=transcript,
+        metrics=metrics,
+        sentiment=sentiment,
+        roles=decision,
+        config=config,
+        rubric=rubric,
+        timer=timer,
+        has_audio=True,
+    )
+    return replace(_redacted(card, transcript, None, config, timer), scan=scan)
+
+
+def _blocks(scan: AudioScan, activity: SpeechActivity | None, config: Config) -> tuple[Block, ...]:
+    busy = [(t.start, t.end) for t in activity.turns] if activity is not None else []
+    return plan_blocks(scan.n_samples, config.call.block_s, busy, margin_s=MARGIN_S)
+
+
+def _block_activity(scan: AudioScan, config: Config) -> SpeechActivity:
+    """Speech activity of the whole call: VAD frames block by block (state carried, so equal
+    to the whole-call frames), then the cross-talk gate (stereo) or the speaker embeddings and
+    one clustering over the call (mono)."""
+    dyn = config.dynamics
+    streams = [VadStream(load_vad(dyn.vad_threads)) for _ in range(scan.n_channels)]
+    for audio in read_blocks(scan, plan_blocks(scan.n_samples, config.call.block_s, [])):
+        for stream, samples in zip(streams, audio.channels, strict=True):
+            stream.feed(samples)
+        del audio, samples  # before the next block is decoded (here and below): one at a time
+    frames = [stream.finish() for stream in streams]
+    masks = [speech_mask(probs, dyn) for probs, _ in frames]
+    if scan.n_channels == 2:
+        return stereo_activity(masks, [levels for _, levels in frames], dyn)
+    speech = mask_to_segments(masks[0], dyn)
+    windows = speech_windows(speech, dyn.diarization_window_s, dyn.diarization_step_s)
+    found = too_little_speech(speech, windows)
+    if found is None:
+        embeddings = _block_embeddings(scan, speech, windows, config)
+        found = cluster_windows(embeddings, windows, speech, scan.n_samples, dyn)
+    return mono_activity(found)
+
+
+def _block_embeddings(
+    scan: AudioScan,
+    speech: list[tuple[float, float]],
+    windows: list[tuple[float, float]],
+    config: Config,
+) -> np.ndarray:
+    """Speaker embeddings of every window, each taken from the block its start falls in."""
+    encoder = load_encoder()
+    margin = max(MARGIN_S, config.dynamics.diarization_window_s + 1.0)
+    blocks = plan_blocks(scan.n_samples, config.call.block_s, speech, margin_s=margin)
+    rows: list[np.ndarray] = []
+    for block, audio in zip(blocks, read_blocks(scan, blocks), strict=True):
+        t0, t1 = block.core_s
+        mine = [w for w in windows if t0 <= w[0] < (t1 if block is not blocks[-1] else np.inf)]
+        if mine:
+            idx = [
+                (int(a * SAMPLE_RATE) - block.lo, int(b * SAMPLE_RATE) - block.lo) for a, b in mine
+            ]
+            rows.append(encoder.embed(audio.channels[0], idx))
+        del audio
+    return np.concatenate(rows)
+
+
+def _shifted(activity: SpeechActivity, block: Block) -> SpeechActivity:
+    """The activity inside a block's audio, in block time (turns clipped to it)."""
+    off, end = block.offset_s, (block.hi - block.lo) / SAMPLE_RATE
+    turns = tuple(
+        replace(t, start=max(0.0, t.start - off), end=min(end, t.end - off))
+        for t in activity.turns
+        if t.end > off and t.start < off + end
+    )
+    return replace(activity, turns=turns)
+
+
+def _block_transcript(
+    scan: AudioScan, activity: SpeechActivity, transcriber: Transcriber, config: Config
+) -> Transcript:
+    """Each block transcribed with its margins; a block keeps the words whose middle lies in
+    its core. The first block detects the language (unless forced); the others use it."""
+    blocks = _blocks(scan, activity, config)
+    language, first = config.call.language, None
+    kept: list[Utterance] = []
+    for block, audio in zip(blocks, read_blocks(scan, blocks), strict=True):
+        part = transcribe_call(
+            audio,
+            transcriber,
+            activity=_shifted(activity, block),
+            language=language,
+            config=config.transcription,
+        )
+        del audio
+        if first is None:
+            first, language = part, part.language
+        kept += _in_core(part.segments, block, block is blocks[-1])
+    assert first is not None  # a call has at least one block
+    ordered = sorted(kept, key=lambda u: (u.start, u.end, u.speaker))
+    return replace(first, segments=tuple(ordered))
+
+
+def _in_core(utterances: tuple[Utterance, ...], block: Block, last: bool) -> list[Utterance]:
+    """Utterances in call time, keeping the words whose middle lies in the block's core."""
+    off, (t0, t1) = block.offset_s, block.core_s
+    t1 = float("inf") if last else t1
+    out = []
+    for utt in utterances:
+        words = tuple(
+            replace(w, start=w.start + off, end=w.end + off)
+            for w in utt.words
+            if t0 <= (w.start + w.end) / 2 + off < t1
+        )
+        if utt.words and not words:
+            continue
+        if not utt.words and not t0 <= (utt.start + utt.end) / 2 + off < t1:
+            continue
+        if len(words) < len(utt.words):  # cut at the core's edge: the words that are left
+            utt = replace(utt, start=words[0].start - off, end=words[-1].end - off,
+                          text=" ".join(w.text for w in words))  # fmt: skip
+        out.append(replace(utt, start=utt.start + off, end=utt.end + off, words=words))
+    return out
+
+
+def _block_voice(
+    scan: AudioScan, activity: SpeechActivity, transcript: Transcript, config: Config
+) -> VoiceMetrics:
+    """Voice frame tracks block by block (each block's core), statistics over the call."""
+    tracks = VoiceFrames(activity, config.voice)
+    hop = round(HOP_S * SAMPLE_RATE)
+    blocks = _blocks(scan, activity, config)
+    for block, audio in zip(blocks, read_blocks(scan, blocks), strict=True):
+        first = (block.start - block.lo) // hop
+        last = -(-(block.end - block.lo) // hop)
+        tracks.add(audio, _shifted(activity, block), first, last)
+        del audio
+    return tracks.metrics(activity, transcript, scan.duration_s)

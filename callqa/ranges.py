@@ -41,6 +41,7 @@ _DB, _S = Range(0.0, 120.0), Range(0.0, _HOUR)  # a level margin in dB, a durati
 # step of 1 ns, a billion parts); tests/test_config.py checks that no numeric key is missing.
 RANGES: dict[str, Range] = {
     "call.max_duration_s": Range(0.0, 7 * _DAY, low_open=True),
+    "call.block_s": Range(30.0, _DAY),
     "transcription.threads": Range(0, 1024),
     "transcription.beam_size": Range(1, 32),
     "transcription.first_beam_size": Range(1, 32),

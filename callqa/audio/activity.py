@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from callqa.audio.diarize import SpeakerEncoder, diarize
+from callqa.audio.diarize import Diarization, SpeakerEncoder, diarize
 from callqa.config import DynamicsConfig
 from callqa.errors import CallQAError, ModelError
 from callqa.types import SAMPLE_RATE, UNKNOWN, CallAudio, SpeechActivity, Turn
@@ -230,6 +230,11 @@ def mask_to_segments(mask: np.ndarray, config: DynamicsConfig) -> list[tuple[flo
     return padded
 
 
+def speech_mask(probs: np.ndarray, config: DynamicsConfig) -> np.ndarray:
+    """Frame speech mask from Silero probabilities with the configured thresholds."""
+    return hysteresis(probs, config.vad_threshold, config.vad_neg_threshold)
+
+
 def channel_masks(
     audio: CallAudio, config: DynamicsConfig, vad: VadModel
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -237,7 +242,7 @@ def channel_masks(
     masks, levels = [], []
     for samples in audio.channels:
         probs = speech_probabilities(vad, samples)
-        masks.append(hysteresis(probs, config.vad_threshold, config.vad_neg_threshold))
+        masks.append(speech_mask(probs, config))
         levels.append(frame_levels_db(samples, len(probs)))
     return masks, levels
 
@@ -270,11 +275,11 @@ def detect_activity(
     vad = vad or load_vad(config.vad_threads)
     masks, levels = channel_masks(audio, config, vad)
     if audio.n_channels == 2:
-        return _stereo_activity(masks, levels, config)
+        return stereo_activity(masks, levels, config)
     return _mono_activity(audio, masks[0], config, encoder)
 
 
-def _stereo_activity(
+def stereo_activity(
     masks: list[np.ndarray], levels: list[np.ndarray], config: DynamicsConfig
 ) -> SpeechActivity:
     gated = crosstalk_gate(
@@ -299,7 +304,11 @@ def _mono_activity(
     audio: CallAudio, mask: np.ndarray, config: DynamicsConfig, encoder: SpeakerEncoder | None
 ) -> SpeechActivity:
     speech = mask_to_segments(mask, config)
-    found = diarize(audio.channels[0], speech, config, encoder=encoder)
+    return mono_activity(diarize(audio.channels[0], speech, config, encoder=encoder))
+
+
+def mono_activity(found: Diarization) -> SpeechActivity:
+    """A mono call's activity from its diarization."""
     speakers = tuple(sorted({t.speaker for t in found.turns})) or (UNKNOWN,)
     return SpeechActivity(
         turns=found.turns,

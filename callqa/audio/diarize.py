@@ -341,19 +341,40 @@ def diarize(
         turn when there is too little speech or only one voice), and the voice count.
     """
     windows = speech_windows(speech, config.diarization_window_s, config.diarization_step_s)
+    short = too_little_speech(speech, windows)
+    if short is not None:
+        return short
+    encoder = encoder or load_encoder()
+    idx = [(int(s * SAMPLE_RATE), int(e * SAMPLE_RATE)) for s, e in windows]
+    return cluster_windows(encoder.embed(samples, idx), windows, speech, len(samples), config)
+
+
+def too_little_speech(
+    speech: list[tuple[float, float]], windows: list[tuple[float, float]]
+) -> Diarization | None:
+    """The "unknown" diarization when there is too little speech to embed; None otherwise."""
     total = sum(e - s for s, e in speech)
     if total < MIN_SPEECH_S or len(windows) < 2:
         why = f"{total:.1f} s of speech: too little to tell voices apart"
         return Diarization(_unknown(speech), SpeakerCount(1, len(windows), None, (), why))
-    encoder = encoder or load_encoder()
-    idx = [(int(s * SAMPLE_RATE), int(e * SAMPLE_RATE)) for s, e in windows]
-    x = encoder.embed(samples, idx)
+    return None
+
+
+def cluster_windows(
+    x: np.ndarray,
+    windows: list[tuple[float, float]],
+    speech: list[tuple[float, float]],
+    n_samples: int,
+    config: DynamicsConfig,
+) -> Diarization:
+    """Speaker turns from the embeddings ``x`` (shape=(len(windows), d)) of the whole call's
+    speech windows: voices counted and clustered once over the call (see :func:`diarize`)."""
     labels, count = count_voices(x, config.n_speakers)
     k = int(labels.max()) + 1
     if k < 2:
         return Diarization(_unknown(speech), count)
     centres = _centroids(x, labels, k, fallback=np.zeros((k, x.shape[1])))
-    n_frames = int(np.ceil(len(samples) / SAMPLE_RATE / HOP_S))
+    n_frames = int(np.ceil(n_samples / SAMPLE_RATE / HOP_S))
     frames = frame_labels(n_frames, windows, x @ centres.T)
     return Diarization(_turns(frames, speech), count)
 

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -84,12 +84,7 @@ def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> Call
     with _open(path) as (container, stream):
         info = _info(container, stream, path)
         _check_declared(info, path)
-        if max_duration_s is not None and info.duration_s and info.duration_s > max_duration_s:
-            raise AudioError(
-                f"{path.name}: {info.duration_s / 60:.0f} min long, more than the "
-                f"{max_duration_s / 60:.0f} min limit; split it or raise max_duration_s in the "
-                "config"
-            )
+        _check_max(info, path, max_duration_s)
         channels = _collapse_dual_mono(_decode(container, stream, info.channels, path))
     audio = CallAudio(
         channels=channels,
@@ -97,8 +92,9 @@ def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> Call
         sha256=sha256_file(path),
         original_sample_rate=info.sample_rate,
     )
-    _check_complete(audio, info, path)
-    _validate(audio, path)
+    _check_complete(audio.duration_s, info, path)
+    peak = max(float(np.max(np.abs(ch))) for ch in audio.channels)
+    _validate(audio.duration_s, peak, path)
     log.debug("decoded %s: %d ch, %.1f s", path.name, audio.n_channels, audio.duration_s)
     return audio
 
@@ -214,15 +210,22 @@ def _le(data: bytes) -> int:
 
 
 def _decode(container: Any, stream: Any, n_channels: int, path: Path) -> tuple[np.ndarray, ...]:
-    """Decode and resample to 16 kHz float32, one array per channel.
+    """Decode and resample to 16 kHz float32, one array per channel."""
+    chunks = list(decode_chunks(container, stream, n_channels, path))
+    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_channels, 0), np.float32)
+    return tuple(np.ascontiguousarray(ch, dtype=np.float32) for ch in samples)
 
-    FFmpeg's warnings are captured: a file it could only partly decode is refused.
+
+def decode_chunks(container: Any, stream: Any, n_channels: int, path: Path) -> Iterator[np.ndarray]:
+    """Decoded 16 kHz float32 pieces in order, each shape=(n_channels, n) (a few ms to s).
+
+    FFmpeg's warnings are captured: a file it could only partly decode is refused (raised
+    after the last piece, so a caller that streams sees the error at the end of the pass).
     """
     import av
 
     layout = "mono" if n_channels == 1 else "stereo"
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
     level = av.logging.get_level()
     av.logging.set_level(av.logging.WARNING)
     try:
@@ -230,8 +233,8 @@ def _decode(container: Any, stream: Any, n_channels: int, path: Path) -> tuple[n
             try:
                 for frame in container.decode(stream):
                     frame.pts = None  # timestamps of broken files may jump; samples are enough
-                    chunks += [f.to_ndarray() for f in resampler.resample(frame)]
-                chunks += [f.to_ndarray() for f in resampler.resample(None)]
+                    yield from (f.to_ndarray() for f in resampler.resample(frame))
+                yield from (f.to_ndarray() for f in resampler.resample(None))
             except av.error.FFmpegError as exc:
                 raise _corrupt(path, str(exc)) from exc
     finally:
@@ -239,8 +242,6 @@ def _decode(container: Any, stream: Any, n_channels: int, path: Path) -> tuple[n
     marked = [text for _, _, text in logs if any(m in text.lower() for m in _CORRUPTION_MARKERS)]
     if marked:
         raise _corrupt(path, marked[0])
-    samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_channels, 0), np.float32)
-    return tuple(np.ascontiguousarray(ch, dtype=np.float32) for ch in samples)
 
 
 def _corrupt(path: Path, message: str) -> AudioError:
@@ -279,25 +280,135 @@ def _check_declared(info: AudioInfo, path: Path) -> None:
         )
 
 
-def _check_complete(audio: CallAudio, info: AudioInfo, path: Path) -> None:
+def _check_max(info: AudioInfo, path: Path, max_duration_s: float | None) -> None:
+    if max_duration_s is not None and info.duration_s and info.duration_s > max_duration_s:
+        raise AudioError(
+            f"{path.name}: {info.duration_s / 60:.0f} min long, more than the "
+            f"{max_duration_s / 60:.0f} min limit; split it or raise max_duration_s in the "
+            "config"
+        )
+
+
+def _check_complete(duration_s: float, info: AudioInfo, path: Path) -> None:
     """Refuse a file that decodes to much less than its header declares (a cut-off download)."""
     declared = info.duration_s
-    if declared and audio.duration_s < TRUNCATION_RATIO * declared - 0.5:
+    if declared and duration_s < TRUNCATION_RATIO * declared - 0.5:
         raise AudioError(
-            f"{path.name}: truncated or corrupt audio (decoded {audio.duration_s:.1f} s of "
+            f"{path.name}: truncated or corrupt audio (decoded {duration_s:.1f} s of "
             f"{declared:.1f} s declared); re-export or re-download the recording"
         )
 
 
-def _validate(audio: CallAudio, path: Path) -> None:
-    if audio.duration_s < MIN_DURATION_S:
+def _validate(duration_s: float, peak: float, path: Path) -> None:
+    if duration_s < MIN_DURATION_S:
         raise AudioError(
-            f"{path.name}: {audio.duration_s:.2f} s long, shorter than {MIN_DURATION_S:.0f} s; "
+            f"{path.name}: {duration_s:.2f} s long, shorter than {MIN_DURATION_S:.0f} s; "
             "nothing to score"
         )
-    peak = max(float(np.max(np.abs(ch))) for ch in audio.channels)
     if peak <= 10 ** (SILENCE_DBFS / 20):
         raise AudioError(
             f"{path.name}: silent (peak below {SILENCE_DBFS:.0f} dBFS in every channel); "
             "check the recording"
         )
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@dataclass(frozen=True)
+class AudioScan:
+    """A recording validated in one streaming pass, without keeping its samples.
+
+    Attributes
+    ----------
+    source : Path
+    sha256 : str
+        Hex digest of the file's bytes.
+    original_sample_rate : int > 0 [Hz]
+    file_channels : {1, 2}
+        Channels in the file.
+    n_samples : int >= 0
+        Samples per channel at :data:`SAMPLE_RATE`.
+    dual_mono : bool
+        A stereo file whose channels carry one signal: read as mono (their mean).
+    """
+
+    source: Path
+    sha256: str
+    original_sample_rate: int
+    file_channels: int
+    n_samples: int
+    dual_mono: bool
+    sample_rate: int = SAMPLE_RATE
+
+    @property
+    def n_channels(self) -> int:
+        """Channels the call is scored with (1 for mono or dual mono, else 2)."""
+        return 1 if self.dual_mono else self.file_channels
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.n_samples / self.sample_rate
+
+
+class _Tally:
+    """Running peak, length and channel-difference energy of decoded pieces."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.peak = self.mix_peak = 0.0
+        self.energy = self.diff = 0.0
+
+    def add(self, chunk: np.ndarray) -> None:
+        self.n += chunk.shape[1]
+        if chunk.shape[1] == 0:
+            return
+        self.peak = max(self.peak, float(np.max(np.abs(chunk))))
+        if len(chunk) == 2:
+            left, right = chunk
+            self.energy += float(np.dot(left, left) + np.dot(right, right))
+            d = left - right
+            self.diff += float(np.dot(d, d))
+            self.mix_peak = max(self.mix_peak, float(np.max(np.abs((left + right) * 0.5))))
+
+    def dual_mono(self) -> bool:
+        return self.energy > 0.0 and self.diff / self.energy < DUAL_MONO_RESIDUAL
+
+
+def scan_audio(path: Path | str, *, max_duration_s: float | None = None) -> AudioScan:
+    """Validate a recording as :func:`load_audio` does, decoding it piece by piece.
+
+    Memory stays flat in the call's length (nothing decoded is kept). Raises the same
+    :class:`~callqa.errors.AudioError` messages as :func:`load_audio`.
+    """
+    path = Path(path)
+    _check_file(path)
+    tally = _Tally()
+    with _open(path) as (container, stream):
+        info = _info(container, stream, path)
+        _check_declared(info, path)
+        _check_max(info, path, max_duration_s)
+        for chunk in decode_chunks(container, stream, info.channels, path):
+            tally.add(chunk)
+    duration = tally.n / SAMPLE_RATE
+    dual = tally.dual_mono()
+    _check_complete(duration, info, path)
+    _validate(duration, tally.mix_peak if dual else tally.peak, path)
+    return AudioScan(
+        source=path,
+        sha256=sha256_file(path),
+        original_sample_rate=info.sample_rate,
+        file_channels=info.channels,
+        n_samples=tally.n,
+        dual_mono=dual,
+    )
+
+
+def stream_audio(scan: AudioScan) -> Generator[np.ndarray]:
+    """The scanned recording decoded again, piece by piece, shape=(scan.n_channels, n) each,
+    float32 at 16 kHz (dual mono already averaged to one channel)."""
+    with _open(scan.source) as (container, stream):
+        for chunk in decode_chunks(container, stream, scan.file_channels, scan.source):
+            chunk = np.asarray(chunk, dtype=np.float32)
+            yield ((chunk[0] + chunk[1]) * 0.5)[None, :] if scan.dual_mono else chunk

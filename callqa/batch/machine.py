@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 # bytes; measured peak RSS of a worker (model + every stage): 0.5 GB on a 1-minute call,
-# 1.4-1.6 GB over the sample calls and on a 20-minute call; it grows ~55 MB per audio minute,
-# so hour-long calls need more (benchmarks/results/batch.md)
+# 1.4-1.6 GB over the sample calls and on a 20-minute call (benchmarks/results/batch.md);
+# longer calls are read in blocks, so hour-long calls need no more (results/memory.md)
 MEMORY_PER_WORKER = 1.5 * 2**30
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from callqa.audio.load import load_audio
+from callqa.audio.load import scan_audio
 from callqa.batch import store
 from callqa.batch.engines import Job, JobResult, one_line
 from callqa.batch.inputs import is_transcript
@@ -22,7 +22,7 @@ from callqa.files import atomic_write_text
 from callqa.outputs.dashboard import report_links_in, write_dashboard
 from callqa.outputs.media import REDACTED_SUFFIX
 from callqa.outputs.report import write_call_report
-from callqa.privacy.audio import recorded_spans, redact_audio, redact_card_audio
+from callqa.privacy.audio import recorded_spans, redact_audio_stream, redact_card_audio
 from callqa.privacy.identifiers import display_path, redact_identifier, redact_path
 from callqa.review.reviews import latest_by_item
 from callqa.scoring.final import HumanVerdict
@@ -132,10 +132,10 @@ class ResultWriter:
         try:
             if red.enabled and redact_path(e.call.path, red) != display_path(e.call.path):
                 spans = recorded_spans(card) or ()
-                audio = load_audio(e.call.path)
+                scan = scan_audio(e.call.path)
                 mode = card.redaction.audio_mode if card.redaction else red.audio_mode
-                return redact_audio(
-                    audio, spans, copy, mode=mode, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
+                return redact_audio_stream(
+                    scan, spans, copy, mode=mode, pad_s=red.audio_pad_s, tone_hz=red.tone_hz
                 )
             return redact_card_audio(
                 card, e.call.path, copy, pad_s=red.audio_pad_s, tone_hz=red.tone_hz

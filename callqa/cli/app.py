@@ -236,7 +236,7 @@ class _StageHandler(logging.Handler):
 
 def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: Path | None) -> Any:
     from callqa import pipeline
-    from callqa.audio.load import load_audio
+    from callqa.audio.load import scan_audio
     from callqa.files import sha256_file
     from callqa.transcription.files import read_transcript
 
@@ -246,7 +246,7 @@ def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: P
         digest = sha256_file(transcript)
         return pipeline.score_transcript(parsed, source=transcript, sha256=digest, config=cfg)
     assert call is not None
-    load_audio(call, max_duration_s=cfg.call.max_duration_s)  # fail fast before loading a model
+    scan_audio(call, max_duration_s=cfg.call.max_duration_s)  # fail fast before loading a model
     transcriber = _load_transcriber(cfg)
     result = pipeline.score_call_with_audio(call, transcriber=transcriber, config=cfg)
     if redact_audio is not None:

@@ -458,14 +458,18 @@ class CallConfig:
     language : str or None
         ISO 639-1 code to force ("en", "nb"/"no", "fi", "it", "sl", ...); None detects it.
     max_duration_s : float > 0 [s]
-        Longer recordings are refused before decoding (default 2 h: the decoded audio and
-        the per-word data of a call grow by about 55 MB per audio minute, so a 2-hour call
-        already needs some 6.6 GB per worker; benchmarks/results/batch.md).
+        Longer recordings are refused before decoding (default 2 h: a long call is read in
+        blocks, so memory stays flat, but its time grows with it; benchmarks/results/memory.md).
+    block_s : float > 0 [s]
+        A longer call is decoded and processed in blocks of at most this length (plus 5 s of
+        context each side), cut in a pause, so memory stays flat in the call's length
+        (benchmarks/results/memory.md); a call this short or shorter is processed whole.
     """
 
     agent_channel: str = "left"
     language: str | None = None
     max_duration_s: float = 2 * 3600.0
+    block_s: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -86,15 +86,17 @@ def pitch_track(
 
     f0 = np.zeros(n_frames)
     pad = 3.0 / config.pitch_floor_hz  # one Praat analysis window (3 periods of the floor)
+    hop, pad_n = round(HOP_S * sr), round(pad * sr)
     for start, end in runs(mask, join=round(0.5 / HOP_S)):
-        t0, t1 = max(0.0, start * HOP_S - pad), min(len(y) / sr, end * HOP_S + pad)
-        chunk = y[int(t0 * sr) : int(t1 * sr)].astype(np.float64)
+        # in whole samples, so a block of a long call read from any hop gives the same chunk
+        a, b = max(0, start * hop - pad_n), min(len(y), end * hop + pad_n)
+        chunk = y[a:b].astype(np.float64)
         if sr != PITCH_RATE:
             g = math.gcd(sr, PITCH_RATE)
             chunk = resample_poly(chunk, PITCH_RATE // g, sr // g)
         if len(chunk) < pad * PITCH_RATE:
             continue
-        sound = parselmouth.Sound(chunk, PITCH_RATE, start_time=int(t0 * sr) / sr)
+        sound = parselmouth.Sound(chunk, PITCH_RATE, start_time=a / sr)
         pitch = sound.to_pitch_ac(
             time_step=HOP_S,
             pitch_floor=config.pitch_floor_hz,
@@ -106,8 +108,12 @@ def pitch_track(
 
 
 def _place(track: np.ndarray, times: np.ndarray, values: np.ndarray) -> None:
-    """Write ``values`` at the frames whose centres are nearest to ``times`` (s)."""
-    idx = np.round(np.asarray(times) / HOP_S - 0.5).astype(np.int64)
+    """Write ``values`` at the frames whose centres are nearest to ``times`` (s).
+
+    A time on a frame boundary (Praat's frames often fall on whole hops) goes to the frame it
+    starts: rounding half to even sent every other one of them to its neighbour's frame.
+    """
+    idx = np.floor(np.asarray(times) / HOP_S + 1e-6).astype(np.int64)
     ok = (idx >= 0) & (idx < len(track))
     track[idx[ok]] = values[ok]
 

@@ -239,6 +239,22 @@ def measure_speaker(
     channel = activity.channel_of(speaker)
     y = audio.mix if channel is None or channel >= audio.n_channels else audio.channels[channel]
     frames = frames_of(audio, activity, speaker, config)
+    enough = frames.speech.sum() * HOP_S >= config.min_voiced_s
+    lufs = _lufs(y, audio.sample_rate, frames.speech, config) if enough else None
+    return speaker_voice(frames, lufs, activity, transcript, speaker, audio.duration_s, config)
+
+
+def speaker_voice(
+    frames: Frames,
+    lufs: float | None,
+    activity: SpeechActivity,
+    transcript: Transcript,
+    speaker: str,
+    duration_s: float,
+    config: VoiceConfig,
+) -> SpeakerVoice:
+    """Every voice measure of one speaker from its frame tracks over the whole call and its
+    integrated loudness (LUFS, None when too little speech)."""
     speech = frames.speech
     voiced_s = float(speech.sum() * HOP_S)
     reason = None if voiced_s >= config.min_voiced_s else NO_VOICED_SPEECH
@@ -251,7 +267,6 @@ def measure_speaker(
     if reason is None:
         pitch = pitch_stats(frames.f0[speech])
         sel = frames.level_db[speech]
-        lufs = _lufs(y, audio.sample_rate, speech, config)
         loud = LoudnessStats(
             _energy_db(sel), float(np.std(sel)), lufs, base.level_dbfs, base.f0_hz,
             base.level_spread_db, base.pitch_spread_st,
@@ -261,7 +276,7 @@ def measure_speaker(
         loud = LoudnessStats(None, None, None, None, None)
     sv = SpeakerVoice(
         speaker=speaker,
-        channel=channel,
+        channel=activity.channel_of(speaker),
         dominant_s=float(frames.dominant.sum() * HOP_S),
         reason=reason,
         pitch=pitch,
@@ -274,7 +289,7 @@ def measure_speaker(
         contour_level_db=contour_level,
     )
     raised = find_raised(sv, RaisedRule.from_config(config))
-    quarters = _parts(frames, sv, words, turns, audio.duration_s, config)
+    quarters = _parts(frames, sv, words, turns, duration_s, config)
     return _replace(sv, quarters=quarters, raised=raised)
 
 
@@ -308,9 +323,19 @@ def measure_voice(
     -------
     VoiceMetrics
     """
+    speakers = tuple(
+        measure_speaker(audio, activity, transcript, s, config) for s in voice_speakers(activity)
+    )
+    return _call_voice(speakers, config)
+
+
+def voice_speakers(activity: SpeechActivity) -> list[str]:
+    """The speakers measured: those with turns (every listed speaker when none has any)."""
     labels = dict.fromkeys([*activity.speakers, *(t.speaker for t in activity.turns)])
-    names = [s for s in labels if activity.turns_of(s)] or list(activity.speakers)
-    speakers = tuple(measure_speaker(audio, activity, transcript, s, config) for s in names)
+    return [s for s in labels if activity.turns_of(s)] or list(activity.speakers)
+
+
+def _call_voice(speakers: tuple[SpeakerVoice, ...], config: VoiceConfig) -> VoiceMetrics:
     metrics = VoiceMetrics(speakers=speakers, agitation=None)
     agent, customer = metrics.of(AGENT), metrics.of(CUSTOMER)
     if customer is None or customer.reason is not None:
@@ -322,3 +347,82 @@ def measure_voice(
         else ()
     )
     return VoiceMetrics(speakers=speakers, agitation=agitation, responses=responses)
+
+
+# --------------------------------------------------------------------------- block by block
+
+
+def loudness_powers(samples: np.ndarray, sr: int) -> np.ndarray:
+    """K-weighted mean square of each 400-ms gating block (75 % overlap) of ``samples``
+    (BS.1770, as pyloudnorm computes them); empty for less than 400 ms."""
+    if len(samples) < 0.4 * sr:
+        return np.zeros(0)
+    import pyloudnorm
+
+    meter = pyloudnorm.Meter(sr)
+    meter.integrated_loudness(samples.astype(np.float64))
+    return 10.0 ** ((np.asarray(meter.blockwise_loudness, dtype=np.float64) + 0.691) / 10.0)
+
+
+def gated_lufs(powers: np.ndarray) -> float | None:
+    """Integrated loudness (LUFS) from gating-block powers: BS.1770's absolute (-70 LUFS) and
+    relative (-10 LU) gates over the whole call; None when no block passes."""
+    with np.errstate(divide="ignore"):
+        level = -0.691 + 10.0 * np.log10(powers)
+    keep = level >= -70.0
+    if not keep.any():
+        return None
+    relative = -0.691 + 10.0 * np.log10(np.mean(powers[keep])) - 10.0
+    keep &= level > relative
+    return float(-0.691 + 10.0 * np.log10(np.mean(powers[keep]))) if keep.any() else None
+
+
+class VoiceFrames:
+    """Voice frame tracks of every speaker gathered block by block, for a call too long to hold
+    whole (:func:`callqa.audio.blocks.read_blocks`); :meth:`metrics` then equals
+    :func:`measure_voice` up to the integrated loudness, whose gating blocks restart at each
+    block cut (docs/architecture.md, "Long calls")."""
+
+    def __init__(self, activity: SpeechActivity, config: VoiceConfig) -> None:
+        self.config = config
+        self.names = voice_speakers(activity)
+        self.tracks: dict[str, list[Frames]] = {s: [] for s in self.names}
+        self.powers: dict[str, list[np.ndarray]] = {s: [] for s in self.names}
+
+    def add(self, audio: CallAudio, activity: SpeechActivity, first: int, last: int) -> None:
+        """Add one block: its audio, the call's activity shifted to the block's first sample,
+        and the frames (10-ms hops from the block's start) of its core, ``[first, last)``."""
+        hop = round(HOP_S * audio.sample_rate)
+        for s in self.names:
+            full = frames_of(audio, activity, s, self.config)
+            frames = Frames(full.f0[first:last], full.level_db[first:last],
+                            full.dominant[first:last])  # fmt: skip
+            self.tracks[s].append(frames)
+            channel = activity.channel_of(s)
+            y = (
+                audio.mix
+                if channel is None or channel >= audio.n_channels
+                else audio.channels[channel]
+            )
+            idx = ((np.flatnonzero(frames.speech) + first)[:, None] * hop + np.arange(hop)).ravel()
+            self.powers[s].append(loudness_powers(y[idx[idx < len(y)]], audio.sample_rate))
+
+    def metrics(
+        self, activity: SpeechActivity, transcript: Transcript, duration_s: float
+    ) -> VoiceMetrics:
+        """The call's :class:`VoiceMetrics` from every block added."""
+        speakers = []
+        for s in self.names:
+            parts = self.tracks[s]
+            frames = Frames(
+                np.concatenate([f.f0 for f in parts]),
+                np.concatenate([f.level_db for f in parts]),
+                np.concatenate([f.dominant for f in parts]),
+            )
+            voiced_s = frames.speech.sum() * HOP_S
+            enough = voiced_s >= max(self.config.min_voiced_s, self.config.min_lufs_speech_s, 0.4)
+            lufs = gated_lufs(np.concatenate(self.powers[s])) if enough else None
+            speakers.append(
+                speaker_voice(frames, lufs, activity, transcript, s, duration_s, self.config)
+            )
+        return _call_voice(tuple(speakers), self.config)

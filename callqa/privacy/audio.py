@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from callqa.audio.load import load_audio
+from callqa.audio.load import AudioScan, scan_audio, stream_audio
 from callqa.config import AUDIO_MODES
 from callqa.errors import AudioError, CallQAError
-from callqa.files import atomic_write_bytes
+from callqa.files import atomic_write_bytes, new_file_mode
 from callqa.privacy.spans import PiiSpan
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import CallAudio
@@ -58,6 +60,71 @@ def redact_audio(
     import soundfile as sf  # heavy (libsndfile): only when audio is written
 
     out_path = Path(out_path)
+    fmt = _check_output(out_path, mode)
+    data = np.stack([np.asarray(c, dtype=np.float32) for c in audio.channels], axis=1).copy()
+    sr = audio.sample_rate
+    _blank(data, 0, _sample_ranges(spans, len(data), sr, pad_s), mode, tone_hz, sr)
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(data, -1.0, 1.0), sr, format=fmt, subtype="PCM_16")
+    return atomic_write_bytes(out_path, buffer.getvalue())
+
+
+def redact_audio_stream(
+    scan: AudioScan,
+    spans: Sequence[PiiSpan],
+    out_path: Path | str,
+    *,
+    mode: str = "silence",
+    pad_s: float = 0.15,
+    tone_hz: float = 1000.0,
+) -> Path:
+    """:func:`redact_audio` for a call too long to hold whole: the scanned file is decoded
+    again piece by piece and each piece blanked and written as it comes (same output)."""
+    import soundfile as sf
+
+    out_path = Path(out_path)
+    fmt = _check_output(out_path, mode)
+    sr = scan.sample_rate
+    ranges = _sample_ranges(spans, scan.n_samples, sr, pad_s)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with sf.SoundFile(tmp, "w", sr, scan.n_channels, "PCM_16", format=fmt) as out:
+            at = 0
+            for piece in stream_audio(scan):
+                data = np.ascontiguousarray(piece.T)
+                _blank(data, at, ranges, mode, tone_hz, sr)
+                out.write(np.clip(data, -1.0, 1.0))
+                at += len(data)
+        os.chmod(tmp, new_file_mode(out_path))
+        os.replace(tmp, out_path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise AudioError(f"cannot write redacted audio to {out_path.name}: {exc}") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out_path
+
+
+def _blank(
+    data: np.ndarray, at: int, ranges: list[tuple[int, int]], mode: str, tone_hz: float, sr: int
+) -> None:
+    """Silence (or tone) ``data`` (samples ``[at, at + len(data))`` of the call) over ``ranges``."""
+    for a, b in ranges:
+        lo, hi = max(a, at), min(b, at + len(data))
+        if hi <= lo:
+            continue
+        if mode == "silence":
+            data[lo - at : hi - at, :] = 0.0
+        else:
+            t = np.arange(lo, hi) / sr
+            data[lo - at : hi - at, :] = (
+                10 ** (_TONE_DBFS / 20) * np.sin(2 * np.pi * tone_hz * t)
+            )[:, None]
+
+
+def _check_output(out_path: Path, mode: str) -> str:
     fmt = _FORMATS.get(out_path.suffix.lower())
     if fmt is None:
         raise AudioError(
@@ -65,17 +132,7 @@ def redact_audio(
         )
     if mode not in AUDIO_MODES:
         raise AudioError(f"unknown audio redaction mode {mode!r}: use 'silence' or 'tone'")
-    data = np.stack([np.asarray(c, dtype=np.float32) for c in audio.channels], axis=1).copy()
-    sr = audio.sample_rate
-    for a, b in _sample_ranges(spans, len(data), sr, pad_s):
-        if mode == "silence":
-            data[a:b, :] = 0.0
-        else:
-            t = np.arange(a, b) / sr
-            data[a:b, :] = (10 ** (_TONE_DBFS / 20) * np.sin(2 * np.pi * tone_hz * t))[:, None]
-    buffer = io.BytesIO()
-    sf.write(buffer, np.clip(data, -1.0, 1.0), sr, format=fmt, subtype="PCM_16")
-    return atomic_write_bytes(out_path, buffer.getvalue())
+    return fmt
 
 
 def _sample_ranges(
@@ -158,5 +215,5 @@ def redact_card_audio(
     if not spans:
         return Path(audio_path)
     mode = card.redaction.audio_mode if card.redaction is not None else "silence"
-    audio = load_audio(audio_path)
-    return redact_audio(audio, spans, copy_path, mode=mode, pad_s=pad_s, tone_hz=tone_hz)
+    scan = scan_audio(audio_path)  # decoded piece by piece: memory flat in the call's length
+    return redact_audio_stream(scan, spans, copy_path, mode=mode, pad_s=pad_s, tone_hz=tone_hz)
