@@ -61,20 +61,19 @@ from callqa.privacy.redact import attach_audio_path, redact_scorecard
 from callqa.privacy.spans import PiiSpan
 from callqa.scoring.confidence import (
     call_reviews,
-    language_contradiction,
     review_items,
     with_confidence,
 )
 from callqa.scoring.rubric import Rubric, load_rubric
 from callqa.scoring.score import run_checks, score_checks, withheld_auto_fails
 from callqa.scoring.scorecard import Scorecard
+from callqa.scoring.warnings import call_warnings
 from callqa.sentiment import CallSentiment, SentimentModel, default_model, read_sentiment
 from callqa.transcription.call import transcribe_call, turn_coverage
 from callqa.transcription.model import Transcriber
 from callqa.types import (
     SAMPLE_RATE,
     CallAudio,
-    CheckResult,
     ModelInfo,
     RoleDecision,
     SourceInfo,
@@ -416,7 +415,7 @@ def _assemble(
         score=score,
         roles=roles,
         auto_failed=auto_failed,
-        warnings=_warnings(transcript, roles, checks, metrics, config),
+        warnings=call_warnings(transcript, roles, checks, metrics, config),
         review=tuple(review),
         provisional=bool(review),
         rubric=rubric.name,
@@ -449,57 +448,6 @@ def _redacted(
 def _agent_channel_label(audio: CallAudio, decision: RoleDecision) -> str | None:
     """ "left"/"right" for stereo calls, None for mono."""
     return decision.agent if audio.n_channels == 2 else None
-
-
-def _warnings(
-    transcript: Transcript,
-    roles: RoleDecision | None,
-    checks: tuple[CheckResult, ...],
-    metrics: CallMetrics,
-    config: Config,
-) -> tuple[str, ...]:
-    notes = []
-    if not transcript.segments:
-        notes.append("no speech was transcribed; every item is 'na' and the call has no score")
-    elif checks and all(c.verdict == "na" for c in checks):
-        reason = checks[0].details.get("reason", "")
-        if "too little speech" in reason:
-            notes.append(f"{reason}: every item is 'na' and the call has no score")
-    contradiction = language_contradiction(transcript)
-    if contradiction:
-        notes.append(contradiction)
-    cover, warn_share = metrics.coverage, config.transcription.empty_turn_warn_share
-    if cover and cover.empty_share and cover.empty_share > warn_share:
-        notes.append(
-            f"{cover.empty} of {cover.turns} speech turns of at least {cover.min_turn_s:g} s got "
-            f"no words ({cover.empty_share:.0%}): evidence may miss what was said there"
-        )
-    voices = metrics.voices
-    if voices is not None and voices.voices == 1:
-        notes.append(
-            f"one voice heard ({voices.reason}): no customer is assumed; two-party and "
-            "speaker-specific checks are 'na'"
-        )
-    elif roles is not None and roles.method == "none":
-        notes.append(
-            "speakers could not be told apart (mono call): speaker-specific checks are 'na'"
-        )
-    if voices is not None and voices.voices >= 3:
-        main = " and ".join(f"{v:.0%}" for v in voices.shares[:2])
-        notes.append(
-            "three or more voices heard: scored the two with the most speech as agent and "
-            f"customer ({main} of the speech); the other voices are 'unknown'"
-        )
-    elif roles is not None and roles.method == "auto" and roles.confidence < 0.6:
-        notes.append(
-            f"agent identified with low confidence ({roles.confidence:.2f}): {roles.reason}"
-        )
-    if transcript.language_source == "detected" and (transcript.language_probability or 1) < 0.5:
-        notes.append(
-            f"language '{transcript.language}' detected with probability "
-            f"{transcript.language_probability:.2f}; force it with --language if wrong"
-        )
-    return tuple(notes)
 
 
 # --------------------------------------------------------------------------- long calls
