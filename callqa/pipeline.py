@@ -244,26 +244,20 @@ def score_call_with_audio(
         )
         activity, transcript = apply_roles(activity, transcript, decision)
     metrics = _measure(audio, activity, transcript, config, timer)
-    transcript, sentiment = _sentiment(
-        transcript, metrics, config, timer, sentiment_model, duration_s=audio.duration_s
-    )
-    card = _assemble(
-        source=SourceInfo(path=str(path), sha256=audio.sha256),
-        call_id=call_id or path.stem,
-        duration_s=audio.duration_s,
-        channels=audio.n_channels,
-        agent_channel=_agent_channel_label(audio, decision),
+    return _finish(
+        SourceInfo(path=str(path), sha256=audio.sha256),
+        call_id or path.stem,
+        audio.n_channels,
+        decision,
+        transcript,
+        metrics,
         model=transcriber.info,
-        transcript=transcript,
-        metrics=metrics,
-        sentiment=sentiment,
-        roles=decision,
         config=config,
         rubric=rubric,
         timer=timer,
-        has_audio=True,
+        sentiment_model=sentiment_model,
+        audio=audio,
     )
-    return _redacted(card, transcript, audio, config, timer)
 
 
 def score_transcript(
@@ -292,27 +286,21 @@ def score_transcript(
     config = config or Config()
     timer = _Timer()
     duration = max((s.end for s in transcript.segments), default=0.0)
-    metrics = CallMetrics(duration_s=duration)
-    transcript, sentiment = _sentiment(
-        transcript, metrics, config, timer, sentiment_model, duration_s=duration
-    )
-    card = _assemble(
-        source=SourceInfo(path=str(source), sha256=sha256),
-        call_id=call_id or source.stem,
-        duration_s=duration,
-        channels=0,
-        agent_channel=None,
+    scored = _finish(
+        SourceInfo(path=str(source), sha256=sha256),
+        call_id or source.stem,
+        0,
+        None,
+        transcript,
+        CallMetrics(duration_s=duration),
         model=ModelInfo(backend="transcript-file", name=source.suffix.lstrip(".") or "json"),
-        transcript=transcript,
-        metrics=metrics,
-        sentiment=sentiment,
-        roles=None,
         config=config,
         rubric=rubric,
         timer=timer,
-        has_audio=False,
+        sentiment_model=sentiment_model,
+        audio=None,
     )
-    return _redacted(card, transcript, None, config, timer).scorecard
+    return scored.scorecard
 
 
 def _measure(
@@ -445,9 +433,43 @@ def _redacted(
     return ScoredCall(scorecard=card, audio=audio, pii=spans, config=config)
 
 
-def _agent_channel_label(audio: CallAudio, decision: RoleDecision) -> str | None:
-    """ "left"/"right" for stereo calls, None for mono."""
-    return decision.agent if audio.n_channels == 2 else None
+def _finish(
+    source: SourceInfo,
+    call_id: str,
+    n_channels: int,
+    decision: RoleDecision | None,
+    transcript: Transcript,
+    metrics: CallMetrics,
+    *,
+    model: ModelInfo,
+    config: Config,
+    rubric: Rubric | None,
+    timer: _Timer,
+    sentiment_model: SentimentModel | None,
+    audio: CallAudio | None,
+) -> ScoredCall:
+    """Sentiment, checks, scorecard and redaction: the stages every call ends with (a
+    recording, whole or read in blocks: ``n_channels`` 1 or 2; a transcript: 0, no roles)."""
+    transcript, sentiment = _sentiment(
+        transcript, metrics, config, timer, sentiment_model, duration_s=metrics.duration_s
+    )
+    card = _assemble(
+        source=source,
+        call_id=call_id,
+        duration_s=metrics.duration_s,
+        channels=n_channels,
+        agent_channel=decision.agent if decision and n_channels == 2 else None,  # left/right
+        model=model,
+        transcript=transcript,
+        metrics=metrics,
+        sentiment=sentiment,
+        roles=decision,
+        config=config,
+        rubric=rubric,
+        timer=timer,
+        has_audio=n_channels > 0,
+    )
+    return _redacted(card, transcript, audio, config, timer)
 
 
 # --------------------------------------------------------------------------- long calls
@@ -485,26 +507,21 @@ def _score_blocks(
         scan.duration_s, activity, transcript, config, timer,
         lambda: _block_voice(scan, activity, transcript, config),
     )  # fmt: skip
-    transcript, sentiment = _sentiment(
-        transcript, metrics, config, timer, sentiment_model, duration_s=scan.duration_s
-    )
-    card = _assemble(
-        source=SourceInfo(path=str(scan.source), sha256=scan.sha256),
-        call_id=call_id or scan.source.stem,
-        duration_s=scan.duration_s,
-        channels=scan.n_channels,
-        agent_channel=decision.agent if scan.n_channels == 2 else None,
+    scored = _finish(
+        SourceInfo(path=str(scan.source), sha256=scan.sha256),
+        call_id or scan.source.stem,
+        scan.n_channels,
+        decision,
+        transcript,
+        metrics,
         model=transcriber.info,
-        transcript=transcript,
-        metrics=metrics,
-        sentiment=sentiment,
-        roles=decision,
         config=config,
         rubric=rubric,
         timer=timer,
-        has_audio=True,
+        sentiment_model=sentiment_model,
+        audio=None,
     )
-    return replace(_redacted(card, transcript, None, config, timer), scan=scan)
+    return replace(scored, scan=scan)
 
 
 def _blocks(scan: AudioScan, activity: SpeechActivity | None, config: Config) -> tuple[Block, ...]:
