@@ -8,6 +8,8 @@ import os
 import stat
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _UMASK_LOCK = threading.Lock()
@@ -55,9 +57,27 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~current_umask()
 
 
-def new_file_mode(path: Path | str) -> int:
-    """The mode a file written to ``path`` should get (see :func:`atomic_write_bytes`)."""
-    return _mode_for(Path(path))
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """A temp file beside ``path`` for a writer that needs a file name (a streaming encoder).
+
+    When the block ends without error the temp file is fsynced, given the mode
+    :func:`atomic_write_bytes` gives, and renamed onto ``path``; otherwise it is removed.
+    """
+    path = Path(path)
+    mode = _mode_for(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def current_umask() -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from callqa.files import atomic_write_text, current_umask
+from callqa.files import atomic_path, atomic_write_text, current_umask
 
 
 @pytest.fixture()
@@ -40,3 +40,20 @@ def test_a_replaced_file_keeps_its_mode(tmp_path: Path, umask: None) -> None:
     atomic_write_text(path, "new")
     assert path.read_text() == "new" and mode(path) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["card.json"]  # no temp file left
+
+
+def test_atomic_path_renames_on_success_and_cleans_up_on_failure(
+    tmp_path: Path, umask: None
+) -> None:
+    """A writer given a file name: the destination appears whole with the umask's mode, or,
+    when the writer fails, stays as it was and no temp file is left."""
+    path = tmp_path / "copy.wav"
+    with atomic_path(path) as tmp:
+        assert tmp.parent == tmp_path and not path.exists()
+        tmp.write_bytes(b"new")
+    assert path.read_bytes() == b"new" and mode(path) == 0o644
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("encoder failed")
+    assert path.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["copy.wav"]

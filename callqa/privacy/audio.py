@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import numpy as np
 from callqa.audio.load import AudioScan, scan_audio, stream_audio
 from callqa.config import AUDIO_MODES
 from callqa.errors import AudioError, CallQAError
-from callqa.files import atomic_write_bytes, new_file_mode
+from callqa.files import atomic_path, atomic_write_bytes
 from callqa.privacy.spans import PiiSpan
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import CallAudio
@@ -86,24 +84,19 @@ def redact_audio_stream(
     fmt = _check_output(out_path, mode)
     sr = scan.sample_rate
     ranges = _sample_ranges(spans, scan.n_samples, sr, pad_s)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        with sf.SoundFile(tmp, "w", sr, scan.n_channels, "PCM_16", format=fmt) as out:
+        with (
+            atomic_path(out_path) as tmp,
+            sf.SoundFile(tmp, "w", sr, scan.n_channels, "PCM_16", format=fmt) as out,
+        ):
             at = 0
             for piece in stream_audio(scan):
                 data = np.ascontiguousarray(piece.T)
                 _blank(data, at, ranges, mode, tone_hz, sr)
                 out.write(np.clip(data, -1.0, 1.0))
                 at += len(data)
-        os.chmod(tmp, new_file_mode(out_path))
-        os.replace(tmp, out_path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise AudioError(f"cannot write redacted audio to {out_path.name}: {exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out_path
 
 
