@@ -27,7 +27,6 @@ import os
 import platform
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -37,6 +36,9 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from procmem import Tree, spawned_workers  # noqa: E402
 
 from callqa.audio.load import load_audio, probe  # noqa: E402
 from callqa.batch import BatchOptions, collect_inputs, run_batch  # noqa: E402
@@ -53,51 +55,6 @@ def duration_s(path: Path) -> float:
     return probe(path).duration_s or 0.0
 
 
-class PeakMemory:
-    """Polls the VmHWM (peak RSS) of this process's worker processes every 0.2 s.
-
-    Workers are the children started by multiprocessing's spawn (``spawn_main`` on their
-    command line); its resource tracker and any other child are left out.
-    """
-
-    def __init__(self) -> None:
-        self.peaks: dict[int, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(0.2):
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    self._sample(entry, me)
-
-    def _sample(self, entry: Path, parent: int) -> None:
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            return
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(fields.get("PPid", "0").strip()) != parent or "VmHWM" not in fields:
-            return
-        try:
-            if b"spawn_main" not in (entry / "cmdline").read_bytes():
-                return
-        except OSError:
-            return
-        kib = int(fields["VmHWM"].split()[0])
-        pid = int(entry.name)
-        self.peaks[pid] = max(self.peaks.get(pid, 0), kib * 1024)
-
-
 def manifest(folder: Path, calls: list[Path], language: str | None = None) -> Path:
     """A manifest forcing each call's language (``language``, else the file name's prefix)."""
     lines = ["path,language"]
@@ -108,7 +65,7 @@ def manifest(folder: Path, calls: list[Path], language: str | None = None) -> Pa
 
 
 def run(inputs: Path, out: Path, workers: int, threads: int) -> dict:
-    with PeakMemory() as memory:
+    with Tree(os.getpid()) as memory:
         start = time.perf_counter()
         result = run_batch(
             collect_inputs([inputs]),
@@ -126,7 +83,7 @@ def run(inputs: Path, out: Path, workers: int, threads: int) -> dict:
     for card in cards:
         for stage, seconds in (card.get("timings_s") or {}).items():
             stages[stage] += seconds
-    workers_peaks = sorted(memory.peaks.values())
+    workers_peaks = sorted(spawned_workers(memory))
     return {
         "wall": wall,
         "n": len(result.rows),

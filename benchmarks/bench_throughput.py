@@ -43,7 +43,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import replace
@@ -64,6 +63,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bare_faster_whisper as bare  # noqa: E402
 from bench_transcribe import clips, machine, sample_calls, versions  # noqa: E402
+from procmem import Tree, spawned_workers  # noqa: E402
 
 from callqa.audio.activity import detect_activity  # noqa: E402
 from callqa.audio.load import load_audio, probe  # noqa: E402
@@ -93,59 +93,6 @@ def _env() -> dict[str, str]:
     return env
 
 
-class Tree:
-    """Polls the peak RSS (VmHWM) of a process and all its descendants every 0.1 s."""
-
-    def __init__(self, root: int) -> None:
-        self.root = root
-        self.peaks: dict[int, int] = {}
-        self.cmdlines: dict[int, bytes] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Tree:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while True:
-            self._sample()
-            if self._stop.wait(0.1):
-                return
-
-    def _sample(self) -> None:
-        parents: dict[int, int] = {}
-        status: dict[int, dict[str, str]] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                text = (entry / "status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-            pid = int(entry.name)
-            parents[pid] = int(fields.get("PPid", "0").strip())
-            status[pid] = fields
-        for pid, fields in status.items():
-            p, depth = pid, 0
-            while p not in (self.root, 0, 1) and depth < 8:
-                p, depth = parents.get(p, 0), depth + 1
-            if p != self.root or "VmHWM" not in fields:
-                continue
-            kib = int(fields["VmHWM"].split()[0])
-            self.peaks[pid] = max(self.peaks.get(pid, 0), kib * 1024)
-            if pid not in self.cmdlines:
-                try:
-                    self.cmdlines[pid] = Path(f"/proc/{pid}/cmdline").read_bytes()
-                except OSError:
-                    self.cmdlines[pid] = b""
-
-
 def timed(cmd: list[str]) -> dict[str, Any]:
     """Run ``cmd``; wall time [s], the peak RSS of the process [MB] and of its spawned
     workers [MB each]."""
@@ -157,11 +104,7 @@ def timed(cmd: list[str]) -> dict[str, Any]:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    workers = [
-        tree.peaks[pid] / 2**20
-        for pid, line in tree.cmdlines.items()
-        if b"spawn_main" in line and pid in tree.peaks
-    ]
+    workers = [peak / 2**20 for peak in spawned_workers(tree)]
     return {
         "wall": wall,
         "peak_mb": tree.peaks.get(proc.pid, 0) / 2**20,
