@@ -230,22 +230,25 @@ def test_long_call_keeps_no_whole_copy(tmp_path: Path, sample_calls: Path) -> No
 
 
 _SCORE = (
-    "import sys\n"
+    "import resource, sys\n"
     "from callqa.config import Config, replace_config\n"
     "from callqa.pipeline import score_call\n"
     "from callqa.transcription.fake import FakeTranscriber\n"
     "cfg = replace_config(Config(), call__block_s=float(sys.argv[2]))\n"
-    "print(score_call(sys.argv[1], transcriber=FakeTranscriber(), config=cfg).duration_s)\n"
+    "duration = score_call(sys.argv[1], transcriber=FakeTranscriber(), config=cfg).duration_s\n"
+    "print(duration, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
 )
 AS_LIMIT_MB = 1800  # address space (not RSS): the runtimes' own mappings take ~1 GB of it
+SAMPLES_MB = 2400 * SR * 2 * 4 / 2**20  # the 40-minute call's decoded stereo float32 samples
 
 
 @pytest.mark.slow
 def test_memory_is_bounded_on_a_long_call(tmp_path: Path) -> None:
-    """Scoring a 40-minute stereo call (fake transcriber) under an address-space cap that the
-    whole call does not fit in: its decoded samples alone are 300 MB (float32), twice that
-    while they are joined, and the VAD's frame copies as much again. In blocks it passes; the
-    same call forced through the whole-call path (``block_s`` of a day) dies."""
+    """Scoring a 40-minute stereo call (fake transcriber): its decoded samples alone are 293 MiB
+    (float32 at 16 kHz), twice that while they are joined, and the VAD's frame copies as much
+    again. In 300-s blocks the call fits under an address-space cap and its peak resident memory
+    stays below the same call forced through the whole-call path (``block_s`` of a day) by at
+    least the size of those samples: the blocks path never holds the whole call."""
     path = tmp_path / "long.flac"
     rng = np.random.default_rng(2)
     with sf.SoundFile(path, "w", 8000, 2, "PCM_16", format="FLAC") as out:
@@ -257,6 +260,11 @@ def test_memory_is_bounded_on_a_long_call(tmp_path: Path) -> None:
     argv = [sys.executable, "-c", _SCORE, str(path)]
     blocks = run_limited([*argv, "300"], memory_mb=AS_LIMIT_MB, cpu_s=600)
     assert blocks.returncode == 0, blocks.stderr[-2000:]
-    assert float(blocks.stdout.split()[-1]) == pytest.approx(2400.0, abs=0.1)
-    whole = run_limited([*argv, "86400"], memory_mb=AS_LIMIT_MB, cpu_s=600)
-    assert whole.returncode != 0 and "MemoryError" in whole.stderr
+    duration, blocks_mb = blocks.stdout.split()[-2:]
+    assert float(duration) == pytest.approx(2400.0, abs=0.1)
+    # the whole-call path, without the cap (whether it fits under one depends on how many
+    # thread arenas the machine's runtimes map), measured by its peak resident memory instead
+    whole = run_limited([*argv, "86400"], memory_mb=16384, cpu_s=600)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    whole_mb = whole.stdout.split()[-1]
+    assert int(whole_mb) - int(blocks_mb) > SAMPLES_MB, (blocks_mb, whole_mb)
