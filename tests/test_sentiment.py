@@ -329,8 +329,10 @@ def scored(language: str, kind: str) -> dict:  # type: ignore[type-arg]
 
 KNOWN_MISSES = {
     "nb": "the model reads the upset customer's last line, 'Dette er helt uakseptabelt. Jeg vil "
-    "si opp abonnementet.', as -0.13 (not negative): the Norwegian words were learnt from 1,934 "
-    "projected lines",
+    "si opp abonnementet.', as -0.13 (not negative): the 4-bit e5-small embedding reads "
+    "'uakseptabelt' like 'akseptabelt' (acceptable; 'ikke akseptabelt' it reads as negative), "
+    "and no line of XED's 1,934 Norwegian ones has the word or 'si opp abonnementet'; no change "
+    "to the heads chosen on the tune part makes the line negative (docs/metrics.md)",
 }
 
 
