@@ -33,8 +33,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI sets it (callq
 
 from callqa import pipeline  # noqa: E402
 from callqa.audio.activity import detect_activity  # noqa: E402
-from callqa.audio.diarize import diarization_error_rate, load_encoder  # noqa: E402
+from callqa.audio.diarize import diarization_error_rate  # noqa: E402
 from callqa.audio.load import load_audio  # noqa: E402
+from callqa.audio.speaker import load_encoder  # noqa: E402
 from callqa.config import Config, DynamicsConfig, TranscriptionConfig, replace_config  # noqa: E402
 from callqa.measures.dynamics import measure_dynamics  # noqa: E402
 from callqa.measures.roles import decide_roles, split_doubt  # noqa: E402

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from callqa.audio.activity import detect_activity, load_vad
-from callqa.audio.diarize import diarization_error_rate, load_encoder
+from callqa.audio.diarize import diarization_error_rate
 from callqa.audio.load import load_audio
+from callqa.audio.speaker import load_encoder
 from callqa.config import DynamicsConfig
 from callqa.measures.dynamics import measure_dynamics, talk_time
 from callqa.types import CallAudio, SpeechActivity, Transcript, Turn

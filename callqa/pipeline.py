@@ -46,8 +46,9 @@ from callqa.audio.blocks import (
     plan_blocks,
     read_blocks,
 )
-from callqa.audio.diarize import cluster_windows, load_encoder, speech_windows, too_little_speech
+from callqa.audio.diarize import cluster_windows, speech_windows, too_little_speech
 from callqa.audio.load import AudioScan, load_audio, probe, scan_audio
+from callqa.audio.speaker import load_encoder
 from callqa.config import Config
 from callqa.errors import AudioError
 from callqa.measures.dynamics import measure_dynamics, talk_time

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,12 @@ from callqa.audio.diarize import (
     diarize,
     speech_windows,
     spherical_kmeans,
+)
+from callqa.audio.speaker import (
+    encoder_weights_path,
+    load_encoder,
+    mel_spectrogram,
+    read_legacy_checkpoint,
 )
 from callqa.config import DynamicsConfig
 from callqa.measures.dynamics import talk_time
@@ -152,3 +160,72 @@ def test_real_telephone_call_der_and_talk_time(eval_dir: Path) -> None:
     # speaker90 speaks first (6.69 s) -> spk0
     assert talk["spk0"] == pytest.approx(11.84, abs=1.5)
     assert talk["spk1"] == pytest.approx(12.51, abs=1.5)
+
+
+# -- the speaker encoder without torch -----
+
+
+def _chirp(seconds: float = 3.0) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.3 * np.sin(2 * np.pi * (100 + 600 * t) * t)).astype(np.float32)
+
+
+def test_mel_spectrogram_is_librosas() -> None:
+    librosa = pytest.importorskip("librosa")
+    x = _chirp()
+    want = librosa.feature.melspectrogram(y=x, sr=SAMPLE_RATE, n_fft=400, hop_length=160, n_mels=40)
+    got = mel_spectrogram(x)
+    assert got.shape == want.T.shape == (301, 40)
+    np.testing.assert_allclose(got, want.T, rtol=1e-4, atol=1e-6 * float(want.max()))
+
+
+@pytest.mark.slow
+def test_encoder_is_resemblyzers_torch_network() -> None:
+    """The numpy LSTM and weights reader give the embeddings PyTorch gives with torch.load."""
+    torch = pytest.importorskip("torch")
+    state = torch.load(encoder_weights_path(), map_location="cpu")["model_state"]
+    lstm, linear = torch.nn.LSTM(40, 256, 3, batch_first=True), torch.nn.Linear(256, 256)
+    lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
+    linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
+    x = np.random.default_rng(0).random((5, 120, 40), dtype=np.float32)
+    with torch.inference_mode():
+        _, (hidden, _) = lstm(torch.from_numpy(x))
+        want = torch.relu(linear(hidden[-1])).numpy()
+    encoder = load_encoder()
+    weight, bias = encoder.linear
+    got = np.maximum(encoder.last_hidden(x) @ weight + bias, 0.0)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def _legacy_file(path: Path, payload: bytes) -> Path:
+    with path.open("wb") as f:
+        for value in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
+            pickle.dump(value, f, protocol=2)
+        f.write(payload)
+    return path
+
+
+def test_checkpoint_reader_runs_no_code(tmp_path: Path) -> None:
+    class Evil:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (print, ("pwned",))
+
+    path = _legacy_file(tmp_path / "evil.pt", pickle.dumps(Evil(), protocol=2))
+    with pytest.raises(pickle.UnpicklingError, match=r"\.print is not allowed in a checkpoint"):
+        read_legacy_checkpoint(path)
+
+
+def test_checkpoint_reader_rejects_a_truncated_storage(tmp_path: Path) -> None:
+    path = _legacy_file(tmp_path / "cut.pt", pickle.dumps([], protocol=2))
+    with path.open("ab") as f:
+        f.write(pickle.dumps(["0"], protocol=2) + struct.pack("<q", 10) + b"\0" * 8)
+    with pytest.raises(ValueError, match="truncated"):
+        read_legacy_checkpoint(path)
+
+
+def test_windows_past_the_end_are_embedded() -> None:
+    """Speech ends on the VAD's 32 ms grid, so a window may end after the last sample."""
+    x = _chirp(2.0)
+    got = load_encoder().embed(x, [(0, len(x) + 400), (8000, len(x) + 200), (0, 16000)])
+    assert got.shape == (3, 256)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from callqa.audio.diarize import Diarization, SpeakerEncoder, diarize
+from callqa.audio.diarize import Diarization, diarize
+from callqa.audio.speaker import SpeakerEncoder
 from callqa.config import DynamicsConfig
 from callqa.errors import CallQAError, ModelError
 from callqa.types import SAMPLE_RATE, UNKNOWN, CallAudio, SpeechActivity, Turn
@@ -264,7 +265,7 @@ def detect_activity(
     vad : VadModel, optional
         A loaded VAD (default: :func:`load_vad`, loaded once per process).
     encoder : SpeakerEncoder, optional
-        Mono only: a loaded speaker encoder (default: :func:`callqa.audio.diarize.load_encoder`).
+        Mono only: a loaded speaker encoder (default: :func:`callqa.audio.speaker.load_encoder`).
 
     Returns
     -------

@@ -13,133 +13,24 @@ One speaker per frame: overlapped speech is attributed to one party (docs/metric
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import itertools
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from callqa.audio.speaker import HOP_S, SpeakerEncoder, load_encoder
 from callqa.config import DynamicsConfig
-from callqa.errors import ModelError
 from callqa.types import SAMPLE_RATE, UNKNOWN, SpeakerCount, Turn
 
-HOP_S = 0.01  # resemblyzer's mel hop: 10 ms
 MIN_WINDOW_S = 0.5  # speech shorter than this is not embedded; it takes its neighbours' label
 MIN_RUN_S = 0.4  # a speaker run shorter than this inside speech is a labelling flicker
 MIN_SPEECH_S = 2.0  # less speech than this: no diarization, one "unknown" speaker
-TARGET_DBFS = -30.0  # resemblyzer's training-time volume normalisation
-# torch threads of the encoder. Its batches are small: on the shared 2-core machine the
-# pyannote clip's speech activity took 0.3-0.5 s of CPU with 1 thread and 1.8-2.8 s with 2
-# (2.2-3.6 s against 4.9-13.6 s wall), the second thread mostly spinning.
-ENCODER_THREADS = 1
 MIN_CLUSTER_SHARE = 0.08  # a cluster with less of the speech is an outlier, not a speaker
 # Voice count (benchmarks/results/audio_truth.md lists every recording these were set on):
 MIN_WINDOWS_TWO = 16  # fewer windows (~12 s of speech): too little to tell two voices apart
 ONE_VOICE_COS = 0.92  # a two-way split this alike is one voice (single voices 0.90-0.95)
 THIRD_VOICE_COS = 0.75  # a third cluster less alike than this to both others is another voice
-
-
-class SpeakerEncoder(Protocol):
-    """Anything that turns log-free mel windows into L2-normalised speaker embeddings."""
-
-    def embed(self, samples: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
-        """Embeddings of ``samples[a:b]`` for each ``(a, b)`` (sample indices), shape=(n, d)."""
-        ...
-
-
-@dataclass(frozen=True)
-class ResemblyzerEncoder:
-    """resemblyzer's d-vector network (CPU), embedding many windows in a few batches.
-
-    The network (LSTM 40->256 x3, linear 256->256, ReLU, L2 norm) is rebuilt here and its
-    weights read from the wheel's ``pretrained.pt``: importing ``resemblyzer`` itself pulls
-    ``webrtcvad``, which needs ``pkg_resources`` (gone from recent setuptools).
-    """
-
-    lstm: Any  # torch.nn.LSTM
-    linear: Any  # torch.nn.Linear
-
-    def embed(self, samples: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
-        """Embeddings, shape=(len(windows), 256), L2-normalised."""
-        import torch
-
-        mel = mel_spectrogram(np.asarray(samples, dtype=np.float32))
-        hop = int(SAMPLE_RATE * HOP_S)
-        slices = [(a // hop, max(a // hop + 1, b // hop)) for a, b in windows]
-        out = np.zeros((len(windows), 256), dtype=np.float32)
-        by_length: dict[int, list[int]] = {}
-        for i, (a, b) in enumerate(slices):
-            by_length.setdefault(b - a, []).append(i)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(ENCODER_THREADS)  # for this call: the setting is process-wide
-        try:
-            with torch.inference_mode():
-                for idx in by_length.values():
-                    batch = np.stack(
-                        [_normalised(mel, slices[i], samples, windows[i]) for i in idx]
-                    )
-                    _, (hidden, _) = self.lstm(torch.from_numpy(batch))
-                    raw = torch.relu(self.linear(hidden[-1]))
-                    out[idx] = (raw / (torch.norm(raw, dim=1, keepdim=True) + 1e-12)).numpy()
-        finally:
-            torch.set_num_threads(threads)
-        return out
-
-
-def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """resemblyzer's input: 40-band mel power spectrogram, 25 ms window, 10 ms hop.
-
-    Returns
-    -------
-    np.ndarray, shape=(n_frames, 40), float32 (power, not log)
-    """
-    import librosa
-
-    mel = librosa.feature.melspectrogram(
-        y=samples, sr=SAMPLE_RATE, n_fft=400, hop_length=160, n_mels=40
-    )
-    return mel.astype(np.float32).T
-
-
-def _normalised(
-    mel: np.ndarray, frames: tuple[int, int], samples: np.ndarray, window: tuple[int, int]
-) -> np.ndarray:
-    """Mel window scaled as if its audio were at -30 dBFS (resemblyzer's training level).
-
-    Mel power scales with the square of the gain, so the factor is (target RMS / RMS)^2.
-    """
-    a, b = window
-    rms = float(np.sqrt(np.mean(np.square(samples[a:b], dtype=np.float64)))) + 1e-9
-    return (mel[frames[0] : frames[1]] * (10 ** (TARGET_DBFS / 20) / rms) ** 2).astype(np.float32)
-
-
-def encoder_weights_path() -> Path:
-    """``pretrained.pt`` inside the installed ``resemblyzer`` wheel (found without importing it)."""
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError("mono calls need resemblyzer for diarization: pip install resemblyzer")
-    path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
-    if not path.exists():
-        raise ModelError(f"{path} is missing; reinstall resemblyzer (pip install -U resemblyzer)")
-    return path
-
-
-@functools.lru_cache(maxsize=1)
-def load_encoder() -> ResemblyzerEncoder:
-    """Load resemblyzer's speaker encoder once per process (~0.1 s, 17 MB, CPU)."""
-    import torch
-
-    state = torch.load(encoder_weights_path(), map_location="cpu")["model_state"]
-    lstm = torch.nn.LSTM(40, 256, 3, batch_first=True)
-    linear = torch.nn.Linear(256, 256)
-    lstm.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("lstm.")})
-    linear.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("linear.")})
-    lstm.eval()
-    linear.eval()
-    return ResemblyzerEncoder(lstm=lstm, linear=linear)
 
 
 def speech_windows(
@@ -332,7 +223,7 @@ def diarize(
     config : DynamicsConfig
         ``diarization_window_s``, ``diarization_step_s``, ``n_speakers``.
     encoder : SpeakerEncoder, optional
-        Default :func:`load_encoder`.
+        Default :func:`callqa.audio.speaker.load_encoder`.
 
     Returns
     -------

