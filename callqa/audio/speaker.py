@@ -55,8 +55,8 @@ class ResemblyzerEncoder:
     ----------
     layers : tuple of (w_ih, w_hh, bias)
         Per LSTM layer, PyTorch's weights transposed: shape=(d_in, 1024), (256, 1024),
-        (1024,) float32; gates in PyTorch's order (input, forget, cell, output), the layer's
-        two biases summed.
+        (1024,) float32; gates ordered (input, forget, output, cell), not PyTorch's (input,
+        forget, cell, output); the layer's two biases summed.
     linear : (weight, bias)
         Transposed: shape=(256, 256), (256,) float32.
     """
@@ -65,7 +65,18 @@ class ResemblyzerEncoder:
     linear: tuple[np.ndarray, np.ndarray]
 
     def embed(self, samples: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
-        """Embeddings, shape=(len(windows), 256), L2-normalised."""
+        """Embeddings, shape=(len(windows), 256), L2-normalised.
+
+        The matrix products run on one BLAS thread: a step's product is too small for a second
+        thread to share (on 158 windows of the AWS call, 2 threads took 1.5-2x the CPU time of
+        one for at most 20 % less wall time, and the second thread's spinning slowed a
+        transcriber running beside it)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._embed(samples, windows)
+
+    def _embed(self, samples: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
         mel = mel_spectrogram(np.asarray(samples, dtype=np.float32))
         hop, last = int(SAMPLE_RATE * HOP_S), len(mel) - 1
         # a window may end past the samples (speech ends on the VAD's 32 ms frame grid)
@@ -87,24 +98,37 @@ class ResemblyzerEncoder:
     def last_hidden(self, x: np.ndarray) -> np.ndarray:
         """The last layer's hidden state after the last frame of ``x``, shape=(batch, 256).
 
-        ``x`` : shape=(batch, frames, 40), float32 (PyTorch's ``LSTM(batch_first=True)``)."""
-        seq = np.ascontiguousarray(x, dtype=np.float32)
+        ``x`` : shape=(batch, frames, 40), float32 (PyTorch's ``LSTM(batch_first=True)``).
+        Time-major, with every step's gates in one preallocated buffer and updated in place:
+        each step is a (batch, 256) x (256, 1024) product and a few vector operations, so
+        temporaries, not arithmetic, would otherwise dominate."""
+        seq = np.ascontiguousarray(np.swapaxes(x, 0, 1), dtype=np.float32)  # (frames, batch, d)
+        n = seq.shape[1]
         for w_ih, w_hh, bias in self.layers:
+            size = w_hh.shape[0]
             gates_in = seq @ w_ih + bias  # the input's part of every frame's gates at once
-            h = np.zeros((seq.shape[0], w_hh.shape[0]), dtype=np.float32)
+            h = np.zeros((n, size), dtype=np.float32)
             c = np.zeros_like(h)
-            hidden = np.empty((seq.shape[0], seq.shape[1], h.shape[1]), dtype=np.float32)
-            for t in range(seq.shape[1]):
-                i, f, g, o = np.split(gates_in[:, t] + h @ w_hh, 4, axis=1)
-                c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-                h = _sigmoid(o) * np.tanh(c)
-                hidden[:, t] = h
+            z = np.empty((n, 4 * size), dtype=np.float32)
+            hidden = np.empty((seq.shape[0], n, size), dtype=np.float32)
+            sig, g = z[:, : 3 * size], z[:, 3 * size :]  # input, forget, output | cell
+            i, f, o = sig[:, :size], sig[:, size : 2 * size], sig[:, 2 * size :]
+            for t in range(seq.shape[0]):
+                np.matmul(h, w_hh, out=z)
+                z += gates_in[t]
+                sig *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2, without overflow
+                np.tanh(sig, out=sig)
+                sig += 1.0
+                sig *= 0.5
+                np.tanh(g, out=g)
+                c *= f
+                i *= g
+                c += i
+                np.tanh(c, out=h)
+                h *= o
+                hidden[t] = h
             seq = hidden
-        return seq[:, -1]
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow
+        return seq[-1]
 
 
 def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
@@ -192,17 +216,23 @@ def encoder_weights_path() -> Path:
     return path
 
 
+# PyTorch stores an LSTM's gates as (input, forget, cell, output); the three sigmoid gates go
+# first here, so one in-place pass computes them (:meth:`ResemblyzerEncoder.last_hidden`)
+_GATE_ORDER = np.r_[0:256, 256:512, 768:1024, 512:768]
+
+
 @functools.lru_cache(maxsize=1)
 def load_encoder() -> ResemblyzerEncoder:
     """Load resemblyzer's speaker encoder once per process (~0.1 s, a 17 MB file, CPU)."""
     path = encoder_weights_path()
     try:
         state = read_legacy_checkpoint(path)["model_state"]
+        order = _GATE_ORDER
         layers = tuple(
             (
-                np.ascontiguousarray(state[f"lstm.weight_ih_l{k}"].T),
-                np.ascontiguousarray(state[f"lstm.weight_hh_l{k}"].T),
-                state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"],
+                np.ascontiguousarray(state[f"lstm.weight_ih_l{k}"][order].T),
+                np.ascontiguousarray(state[f"lstm.weight_hh_l{k}"][order].T),
+                (state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"])[order],
             )
             for k in range(3)
         )
