@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from callqa.checks import CheckContext, defaults, registry
-from callqa.checks.text import split_sentences
+from callqa.checks.text import MAX_JOINED_WORDS, Sentence, load_pack, prepare, split_sentences
 from callqa.measures.metrics import CallMetrics
 from callqa.types import AGENT, CUSTOMER, UNKNOWN, CheckResult, Transcript, Utterance
 
@@ -168,6 +168,35 @@ def test_understanding_check_is_reflection_not_empathy() -> None:
     paraphrase = run("hear.paraphrase", t, use_embeddings=False)
     assert paraphrase.verdict == "pass"
     assert paraphrase.details["best"][0]["cue"] is True
+
+
+def agent_sentences(lines: Sequence[Line]) -> list[Sentence]:
+    pack = load_pack("en")
+    assert pack is not None
+    return [s for turn in prepare(call(lines), pack) for s in turn.sentences if s.speaker == A]
+
+
+def test_a_sentence_whisper_cut_into_two_segments_is_read_as_one() -> None:
+    """Whisper ends segments mid-sentence; "if" | "you wanted ..." is one conditional offer
+    (the real AWS car-service call), not a reflection that starts with "you wanted"."""
+    cut = [
+        (C, "The service light came on already, and I only bought it recently."),
+        (A, "We could take you on Thursday, also if"),
+        (A, "you wanted to wait we could give you a rental at no charge."),
+    ]
+    agent = agent_sentences(cut)
+    assert [s.text for s in agent] == [
+        "We could take you on Thursday, also if you wanted to wait we could give you a rental "
+        "at no charge."
+    ]
+    assert agent[0].end > agent[0].start
+    assert run("hear.paraphrase", call(cut), use_embeddings=False).verdict != "pass"
+    # a segment that ends its sentence is not joined, and a run-on stops at MAX_JOINED_WORDS
+    done = [(A, "We could take you two days from now."), (A, "You wanted a rental car.")]
+    assert len(agent_sentences(done)) == 2
+    run_on = [(A, " ".join(["word"] * 30))] * 5
+    sizes = [len(s.tokens) for s in agent_sentences(run_on)]
+    assert sizes == [90, 60] and max(sizes) <= MAX_JOINED_WORDS
 
 
 # --- commitments --------------------------------------------------------------------------

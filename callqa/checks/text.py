@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -444,6 +444,24 @@ def _sentence_times(utt: Any, offset: int, length: int, total: int) -> tuple[flo
     return utt.start + dur * offset / total, utt.start + dur * (offset + length) / total
 
 
+MAX_JOINED_WORDS = 100  # a sentence continued over segments stops growing at this many words
+_ENDS_SENTENCE = (".", "!", "?", "…", "？", "。", "！")
+
+
+def _is_question(text: str) -> bool:
+    return text.rstrip().endswith(("?", "？"))
+
+
+def _continues(last: Sentence, tokens: tuple[Token, ...]) -> bool:
+    """True when the next piece of the same speaker's talk continues ``last``: Whisper cut its
+    segment inside a sentence (no ``.``, ``!``, ``?`` or ``…`` at its end) and the joined
+    sentence stays within :data:`MAX_JOINED_WORDS` (an unpunctuated monologue is not one
+    sentence)."""
+    return not last.text.rstrip().endswith(_ENDS_SENTENCE) and (
+        len(last.tokens) + len(tokens) <= MAX_JOINED_WORDS
+    )
+
+
 def prepare(transcript: Any, pack: PhrasePack) -> tuple[SpeakerTurn, ...]:
     """Split a :class:`~callqa.types.Transcript` into speaker turns of tokenized sentences."""
     return _prepare(transcript, pack)
@@ -468,10 +486,17 @@ def _prepare(transcript: Any, pack: PhrasePack) -> tuple[SpeakerTurn, ...]:
             tokens = pack.tokenize(sent)
             if not tokens:
                 continue
-            question = sent.rstrip().endswith(("?", "？"))
+            if current and _continues(current[-1], tokens):
+                # Whisper ended its segment mid-sentence ("... also if" | "you wanted to ...")
+                last = current[-1]
+                joined = f"{last.text} {sent}"
+                current[-1] = replace(last, end=end, text=joined, tokens=pack.tokenize(joined),
+                                      question=_is_question(joined))  # fmt: skip
+                continue
             current.append(
-                Sentence(index, len(turns), utt.speaker, start, end, sent, tokens, question)
-            )
+                Sentence(index, len(turns), utt.speaker, start, end, sent, tokens,
+                         _is_question(sent))
+            )  # fmt: skip
             index += 1
     if current:
         turns.append(SpeakerTurn(len(turns), current[0].speaker, tuple(current)))
