@@ -27,7 +27,7 @@ from callqa.types import SAMPLE_RATE
 HOP_S = 0.01  # resemblyzer's mel hop: 10 ms
 TARGET_DBFS = -30.0  # resemblyzer's training-time volume normalisation
 N_FFT = 400  # resemblyzer's mel window: 25 ms at 16 kHz
-MEL_HOP = 160  # ... and its hop: 10 ms
+MEL_HOP = round(SAMPLE_RATE * HOP_S)  # ... and its hop in samples (160)
 N_MELS = 40
 MEL_BLOCK = 4096  # mel frames computed at a time (41 s of audio: bounds the spectrum's memory)
 EMBED_BATCH = 256  # windows run through the LSTM at a time (bounds its activations' memory)
@@ -67,10 +67,11 @@ class ResemblyzerEncoder:
     def embed(self, samples: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
         """Embeddings, shape=(len(windows), 256), L2-normalised.
 
-        The matrix products run on one BLAS thread: a step's product is too small for a second
-        thread to share (on 158 windows of the AWS call, 2 threads took 1.5-2x the CPU time of
-        one for at most 20 % less wall time, and the second thread's spinning slowed a
-        transcriber running beside it)."""
+        The matrix products run on one BLAS thread, as the torch LSTM did. With the process's
+        two BLAS threads, the four-voice benchmark call's speech activity took 6.9 CPU s
+        against 4.4 s with one (benchmarks/results/audio_truth.md); on 158 windows of the AWS
+        call the second thread's wall-time gain varied from 4 to 60 % on a busy machine, and a
+        batch worker's budget is one core."""
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
@@ -78,7 +79,7 @@ class ResemblyzerEncoder:
 
     def _embed(self, samples: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
         mel = mel_spectrogram(np.asarray(samples, dtype=np.float32))
-        hop, last = int(SAMPLE_RATE * HOP_S), len(mel) - 1
+        hop, last = MEL_HOP, len(mel) - 1
         # a window may end past the samples (speech ends on the VAD's 32 ms frame grid)
         slices = [(min(a // hop, last), min(last + 1, max(a // hop + 1, b // hop)))
                   for a, b in windows]  # fmt: skip
@@ -227,12 +228,11 @@ def load_encoder() -> ResemblyzerEncoder:
     path = encoder_weights_path()
     try:
         state = read_legacy_checkpoint(path)["model_state"]
-        order = _GATE_ORDER
         layers = tuple(
             (
-                np.ascontiguousarray(state[f"lstm.weight_ih_l{k}"][order].T),
-                np.ascontiguousarray(state[f"lstm.weight_hh_l{k}"][order].T),
-                (state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"])[order],
+                np.ascontiguousarray(state[f"lstm.weight_ih_l{k}"][_GATE_ORDER].T),
+                np.ascontiguousarray(state[f"lstm.weight_hh_l{k}"][_GATE_ORDER].T),
+                (state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"])[_GATE_ORDER],
             )
             for k in range(3)
         )
