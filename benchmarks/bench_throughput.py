@@ -174,9 +174,11 @@ def wer_study(quick: bool) -> dict[str, Any]:
             words = [(w.speaker, w.text) for w in tr.words]
             row[name] = errors(clip.refs, words)
             if config is base:
-                row["windows"] = transcriber.window_counts["windows"] - before["windows"]
+                counts = transcriber.window_counts
+                row["windows"] = counts["windows"] - before["windows"]
+                row["careful"] = counts["careful"] - before["careful"]  # empty turns, beam 5
                 row["again"] = sum(
-                    v - before[k] for k, v in transcriber.window_counts.items() if k != "windows"
+                    v - before[k] for k, v in counts.items() if k not in ("windows", "careful")
                 )
         labels = ("left", "right") if audio.n_channels == 2 else (None,)
         bare_words = [
@@ -351,20 +353,24 @@ def markdown(
     ]
     windows = sum(r.get("windows", 0) for r in wer["rows"])
     again = sum(r.get("again", 0) for r in wer["rows"])
+    careful = sum(r.get("careful", 0) for r in wer["rows"])
     lines += [
         "",
         "Default against the bare script's beam 5, per language: "
         + ", ".join(f"{g} {d:+.3f}" for g, d in zip(groups, diffs, strict=True))
         + f" (target: at most +0.010). Windows decoded again with beam 5: {again} of {windows}"
-        f" ({again / max(1, windows):.0%}).",
+        f" ({again / max(1, windows):.0%}); turns left without words, decoded alone with beam 5:"
+        f" {careful}.",
         "",
-        "| clip | " + " | ".join(names) + " | windows (again) |",
-        "|---|" + "---:|" * (len(names) + 1),
+        "| clip | " + " | ".join(names) + " | windows (again) | empty turns decoded alone |",
+        "|---|" + "---:|" * (len(names) + 2),
     ]
     for r in wer["rows"]:
         cells = [f"{r[n][0]}/{r[n][1]}" for n in names]
         lines.append(
-            f"| {r['clip']} | " + " | ".join(cells) + f" | {r.get('windows')} ({r.get('again')}) |"
+            f"| {r['clip']} | "
+            + " | ".join(cells)
+            + f" | {r.get('windows')} ({r.get('again')}) | {r.get('careful')} |"
         )
     one = statistics.median(split[1])
     lines += [

@@ -66,6 +66,7 @@ from callqa.transcription.adaptive import second_pass_reason  # noqa: E402
 from callqa.transcription.batched import DecodedWindow  # noqa: E402
 from callqa.transcription.call import transcribe_call  # noqa: E402
 from callqa.transcription.load import load_transcriber  # noqa: E402
+from callqa.transcription.model import WindowText  # noqa: E402
 from callqa.transcription.wer import edit_distance, normalize_text  # noqa: E402
 from callqa.types import SAMPLE_RATE, CallAudio, ModelInfo, Utterance  # noqa: E402
 
@@ -144,13 +145,16 @@ def sample_clips() -> list[Clip]:
 # --------------------------------------------------------------------------- replay
 
 
+Decodes = tuple[list[DecodedWindow], list[DecodedWindow], bool]  # greedy, beam 5, careful
+
+
 class Recorder:
     """Wraps the real transcriber: keeps every window it is asked to decode (with the greedy
     and the beam-5 results), answers with the greedy ones."""
 
     def __init__(self, greedy: Any, beam: Any) -> None:
         self.greedy, self.beam = greedy, beam
-        self.windows: list[tuple[list[DecodedWindow], list[DecodedWindow]]] = []
+        self.windows: list[Decodes] = []
 
     @property
     def info(self) -> ModelInfo:
@@ -163,18 +167,24 @@ class Recorder:
         raise AssertionError("tuning clips always have speech activity")
 
     def transcribe_windows(
-        self, windows: Sequence[np.ndarray], *, language: str
-    ) -> tuple[tuple[Utterance, ...], ...]:
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
         greedy = self.greedy.decode_windows(windows, language=language)
         beam = self.beam.decode_windows(windows, language=language)
-        self.windows.append((greedy, beam))
-        return tuple(w.utterances for w in greedy)
+        self.windows.append((greedy, beam, careful))
+        return tuple(WindowText((b if careful else g).utterances)
+                     for g, b in zip(greedy, beam, strict=True))  # fmt: skip
 
 
 class Replay:
     """Answers each ``transcribe_windows`` call with a rule's choice of recorded results."""
 
-    def __init__(self, recorded: list[tuple[list[DecodedWindow], list[DecodedWindow]]],
+    def __init__(self, recorded: list[Decodes],
                  config: TranscriptionConfig) -> None:  # fmt: skip
         self._recorded = iter(recorded)
         self._config = config
@@ -191,15 +201,20 @@ class Replay:
         raise AssertionError("tuning clips always have speech activity")
 
     def transcribe_windows(
-        self, windows: Sequence[np.ndarray], *, language: str
-    ) -> tuple[tuple[Utterance, ...], ...]:
-        greedy, beam = next(self._recorded)
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
+        greedy, beam, careful = next(self._recorded)
         out = []
         for g, b in zip(greedy, beam, strict=True):
-            again = second_pass_reason(g.scores, self._config) is not None
+            again = careful or second_pass_reason(g.scores, self._config) is not None
             self.windows += 1
             self.again += again
-            out.append(b.utterances if again else g.utterances)
+            out.append(WindowText(b.utterances if again else g.utterances))
         return tuple(out)
 
 
@@ -217,7 +232,7 @@ def errors(clip: Clip, transcript: Any) -> tuple[int, int]:
 class Recorded:
     clip: Clip
     activity: Any
-    windows: list[tuple[list[DecodedWindow], list[DecodedWindow]]]
+    windows: list[Decodes]
 
 
 def record(
@@ -240,7 +255,7 @@ def record(
         rec = Recorder(greedy, beam)
         t = time.perf_counter()
         transcribe_call(clip.audio, rec, activity=activity, language=clip.language, config=base)
-        n = sum(len(g) for g, _ in rec.windows)
+        n = sum(len(g) for g, _, _ in rec.windows)
         print(f"  {clip.name}: {n} windows, {time.perf_counter() - t:.1f} s", file=sys.stderr)
         out.append(Recorded(clip, activity, rec.windows))
         if kept is not None:
@@ -302,7 +317,7 @@ def window_rows(recorded: list[Recorded]) -> list[str]:
     ]
     for r in recorded:
         k = 0
-        for greedy, beam in r.windows:
+        for greedy, beam, _ in r.windows:
             for g, b in zip(greedy, beam, strict=True):
                 k += 1
                 s = g.scores

@@ -640,3 +640,25 @@ def test_call_ids_clash_only_after_they_are_made_safe() -> None:
     same_audio = [CallInput(Path("a/c.wav")), CallInput(Path("b/c.wav"))]
     ids = plan.call_ids(same_audio, ["ab" * 32, "ab" * 32])  # a duplicate: still two names
     assert ids == ["c-abababab", "c-abababab-2"]
+
+
+def test_the_largest_files_start_first(tmp_path: Path) -> None:
+    # Longest-processing-time-first: a long call started last would hold the whole batch
+    # while the other workers sit idle. Ties keep the input order; a vanished file sorts last.
+    sizes = {"a.wav": 10, "b.wav": 300, "c.wav": 20, "d.wav": 300}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    names = [*sizes, "gone.wav"]
+    entries = [plan.Entry(n, CallInput(path=tmp_path / name), name) for n, name in enumerate(names)]
+    order = [e.call_id for e in plan.largest_first(entries)]
+    assert order == ["b.wav", "d.wav", "c.wav", "a.wav", "gone.wav"]
+
+
+def test_process_engine_starts_jobs_in_the_order_given(tmp_path: Path) -> None:
+    from callqa.batch.engines import Job, JobResult, ProcessEngine
+
+    jobs = [Job(i, str(tmp_path / f"missing{i}.wav"), f"c{i}", Config()) for i in (2, 0, 1)]
+    seen: list[JobResult] = []
+    ProcessEngine(FakeTranscriber, workers=1, threads=1).run(jobs, seen.append)
+    assert [r.index for r in seen] == [2, 0, 1]  # one worker: finished in the order started
+    assert {r.status for r in seen} == {"failed"}  # and each missing file is a failed row

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from callqa.config import TranscriptionConfig
+from callqa.scoring.confidence import language_contradiction
 from callqa.transcription import faster
 from callqa.transcription.adaptive import WindowScores, second_pass_reason
 from callqa.transcription.batched import (
@@ -25,7 +26,7 @@ from callqa.transcription.batched import (
     plan_batches,
 )
 from callqa.transcription.call import transcribe_call
-from callqa.transcription.model import WindowTranscriber
+from callqa.transcription.model import WindowText, WindowTranscriber
 from callqa.transcription.windows import (
     LazyMap,
     Piece,
@@ -71,13 +72,17 @@ class WindowFake:
     """
 
     calls: list[list[np.ndarray]] = field(default_factory=list)
+    careful: list[bool] = field(default_factory=list)  # each call's ``careful``
     whole: int = 0  # calls of the sequential ``transcribe``
+    heard: tuple[str, float] = ("en", 0.9)  # the language ID of a window (``identify``)
+    detections: int = 0  # calls of ``detect_language`` (an extra pass over the audio)
 
     @property
     def info(self) -> ModelInfo:
         return ModelInfo(backend="fake", name="windows")
 
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        self.detections += 1
         return "en", 1.0
 
     def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
@@ -85,10 +90,17 @@ class WindowFake:
         return self._hear(audio)
 
     def transcribe_windows(
-        self, windows: Sequence[np.ndarray], *, language: str
-    ) -> tuple[tuple[Utterance, ...], ...]:
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
         self.calls.append(list(windows))
-        return tuple(self._hear(w) for w in windows)
+        self.careful.append(careful)
+        heard = [self.heard] if identify else []
+        return tuple(WindowText(self._hear(w), heard.pop() if heard else None) for w in windows)
 
     @staticmethod
     def _hear(audio: np.ndarray) -> tuple[Utterance, ...]:
@@ -227,16 +239,25 @@ class ShortFake(WindowFake):
     limit_s: float = 4.0
 
     def transcribe_windows(
-        self, windows: Sequence[np.ndarray], *, language: str
-    ) -> tuple[tuple[Utterance, ...], ...]:
-        out = super().transcribe_windows(windows, language=language)
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
+        out = super().transcribe_windows(windows, language=language, careful=careful,
+                                         identify=identify)  # fmt: skip
         return tuple(
-            tuple(
-                replace(u, words=kept)
-                for u in utts
-                if (kept := tuple(w for w in u.words if w.end <= self.limit_s))
+            replace(
+                text,
+                utterances=tuple(
+                    replace(u, words=kept)
+                    for u in text.utterances
+                    if (kept := tuple(w for w in u.words if w.end <= self.limit_s))
+                ),
             )
-            for utts in out
+            for text in out
         )
 
 
@@ -251,6 +272,7 @@ def test_turns_left_without_words_are_decoded_again_alone() -> None:
     fake = ShortFake()
     tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
     assert [[round(len(w) / SR, 2) for w in call] for call in fake.calls] == [[6.9], [3.0]]
+    assert fake.careful == [False, True]  # the turn greedy missed gets the full beam at once
     late = [w for w in tr.words if w.start >= 9.0]
     assert late and all(10.0 <= 0.5 * (w.start + w.end) < 12.0 for w in late)
     assert {w.speaker for w in tr.words} == {"left"}
@@ -258,6 +280,34 @@ def test_turns_left_without_words_are_decoded_again_alone() -> None:
     config = TranscriptionConfig(empty_turn_pass=False)
     tr = transcribe_call(_audio(left, right), off, activity=activity, language="en", config=config)
     assert len(off.calls) == 1 and not [w for w in tr.words if w.start >= 9.0]
+
+
+def test_forced_language_is_checked_on_a_decoded_window_without_another_pass() -> None:
+    # A forced language is checked against Whisper's language ID (a contradiction means a
+    # translation). The batched path takes it from a window it decodes anyway; only a path
+    # without windows pays for a separate pass over the speech.
+    left = _talk(10.0, [(1.0, 3.0)])
+    right = _talk(10.0, [(4.0, 6.0)])
+    activity = _stereo_activity(Turn("left", 1.0, 3.0), Turn("right", 4.0, 6.0))
+    fake = WindowFake(heard=("it", 0.97))
+    tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
+    assert fake.detections == 0
+    assert (tr.language_source, tr.detected_language, tr.detected_probability) == (
+        "forced", "it", 0.97)  # fmt: skip
+    assert language_contradiction(tr) is not None  # the warning a reviewer sees
+    mono = WindowFake(heard=("nb", 0.8))
+    mono_activity = SpeechActivity(turns=(Turn("spk0", 1.0, 3.0),), method="hand",
+                                   speakers=("spk0",))  # fmt: skip
+    tr = transcribe_call(_audio(left), mono, activity=mono_activity, language="no")
+    assert (mono.detections, tr.detected_language, tr.detected_probability) == (0, "nb", 0.8)
+    sequential = WindowFake(heard=("it", 0.97))
+    config = TranscriptionConfig(decoding="sequential")
+    tr = transcribe_call(_audio(left, right), sequential, activity=activity, language="en",
+                         config=config)  # fmt: skip
+    assert sequential.detections == 1 and tr.detected_language == "en"
+    detected = WindowFake()
+    tr = transcribe_call(_audio(left, right), detected, activity=activity, language=None)
+    assert detected.detections == 1 and tr.detected_language is None  # detected, not forced
 
 
 def test_sequential_decoding_and_crosstalk_off_decode_whole_channels() -> None:

@@ -167,6 +167,8 @@ def test_batched_windows_with_speech_activity(transcriber: Transcriber, eval_dir
 
     tr, windows, _ = run(base)
     assert windows == 2 and {w.speaker for w in tr.words} == {"left", "right"}
+    # the forced language checked by language ID on a window it decoded (no extra pass)
+    assert tr.detected_language == "en" and (tr.detected_probability or 0.0) > 0.9
     assert wer(LIBRI_LEFT, _text(tr, "left")) <= 0.10
     assert wer(LIBRI_RIGHT, _text(tr, "right")) <= 0.10
     assert all(0.0 <= w.start <= w.end <= audio.duration_s for w in tr.words)
@@ -175,3 +177,44 @@ def test_batched_windows_with_speech_activity(transcriber: Transcriber, eval_dir
     beam, _, none_again = run(replace(base, first_beam_size=5))
     assert (again_all, none_again) == (2, 0)
     assert forced == beam
+
+
+class _Recording:
+    """The CTranslate2 model with every ``generate`` call's ``max_length`` kept."""
+
+    def __init__(self, model: object) -> None:
+        self._model = model
+        self.max_lengths: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._model, name)
+
+    def generate(self, *args: object, **kwargs: object) -> object:
+        self.max_lengths.append(int(kwargs["max_length"]))  # type: ignore[call-overload]
+        return self._model.generate(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_decoding_is_bounded_by_the_length_of_the_window(
+    transcriber: Transcriber, jfk: CallAudio
+) -> None:
+    """A 3 s window may decode 24 + 13 x 3 tokens after the prompt, not the model's 448 (a
+    repetition loop on a short turn stops early); a 30 s window 24 + 390, more than the 224
+    tokens a loop ran to on the benchmark calls."""
+    import types
+
+    from callqa.transcription.batched import BatchedDecoder, _Run
+
+    whisper = transcriber._model  # type: ignore[attr-defined]
+    ct2 = _Recording(whisper.model)
+    proxy = types.SimpleNamespace(**{k: getattr(whisper, k) for k in dir(whisper)
+                                     if not k.startswith("__")})  # fmt: skip
+    proxy.model = ct2
+    decoder = BatchedDecoder(proxy, TranscriptionConfig(), lanes=1, batch_size=4)
+    short = jfk.channels[0][: 3 * SAMPLE_RATE]
+    decoded = decoder.decode([short], language="en")
+    prompt = len(_Run(proxy, TranscriptionConfig(), "en", [short]).prompt)
+    assert ct2.max_lengths[0] == prompt + 24 + 39 < whisper.max_length
+    assert decoded[0].utterances  # the bound leaves room for what was said: "And so my fellow"
+    ct2.max_lengths.clear()
+    decoder.decode([np.tile(jfk.channels[0], 3)[: 30 * SAMPLE_RATE]], language="en")
+    assert ct2.max_lengths[0] == min(whisper.max_length, prompt + 24 + 390) > prompt + 224

@@ -297,7 +297,7 @@ class ProcessEngine:
 
         context = multiprocessing.get_context(self.start_method)
         workers = max(1, min(workers, len(pending)))
-        queue = sorted(pending)
+        queue = list(pending)  # in the order the jobs were given (largest first)
         running: dict[Future[JobResult], int] = {}
         finished = False
         pool = ProcessPoolExecutor(

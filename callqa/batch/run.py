@@ -28,7 +28,7 @@ from callqa.batch.inputs import BatchUsageError, CallInput, InputSet, is_transcr
 from callqa.batch.keys import scoring_key
 from callqa.batch.machine import default_workers, threads_per_worker
 from callqa.batch.options import BatchOptions, BatchResult
-from callqa.batch.plan import Entry, assign_ids, hash_inputs, plan
+from callqa.batch.plan import Entry, assign_ids, hash_inputs, largest_first, plan
 from callqa.batch.progress import Reporter, make_reporter
 from callqa.batch.ray_engine import RayEngine
 from callqa.batch.store import StoreIOError
@@ -134,7 +134,7 @@ def run_batch(
     try:
         with _sigterm_as_interrupt():
             writer.report_planned()
-            engine.run([writer.job(e) for e in todo], writer.on_result)
+            engine.run([writer.job(e) for e in largest_first(todo)], writer.on_result)
         status = "finished"
     except StoreIOError as exc:  # the store cannot take another call: stop scoring
         status = "failed"

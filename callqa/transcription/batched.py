@@ -6,9 +6,15 @@ channels of a call) are decoded in batches, each batch in four steps on the CTra
 1. encode the batch once;
 2. decode every window with ``first_beam_size`` (greedy by default), with timestamps;
 3. align the words (faster-whisper's word timing: cross-attention and dynamic time warping),
-   which also gives each word's probability;
+   which also gives each word's probability, for the windows whose log-probability and
+   compression ratio already passed (the others are decoded again: their words would be lost);
 4. decode again with ``beam_size``, from the same encoder output, only the windows whose scores
    fail :func:`callqa.transcription.adaptive.second_pass_reason`, and align those again.
+
+A ``careful`` decode (windows known to be hard: turns the first pass left without words) uses
+``beam_size`` in step 2 and skips step 4. With ``identify``, the batch that holds the first
+window also runs Whisper's language ID on its longest window, from the encoder output of step 1
+(one decoder step instead of another 30 s encoder pass).
 
 Batches run on ``lanes`` model replicas at once (Python threads; CTranslate2 releases the GIL
 and its replicas share one copy of the weights). On a GPU a batch that runs out of memory is
@@ -27,7 +33,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -45,6 +51,8 @@ GPU_BATCH = 16  # windows per batch on a GPU (halved while it runs out of memory
 CPU_ENCODE = 1  # windows encoded at a time on a CPU (see _Run._encode)
 MEL_FRAMES = 3000  # Whisper's encoder input: 30 s of 10 ms frames
 HOP = 160  # samples per mel frame at 16 kHz
+TOKENS_PER_S = 13.0  # a window's text has at most this many tokens per second of its audio...
+TOKENS_FLOOR = 24  # ... plus this many (docs/transcription.md, "Bounded decoding")
 MAX_INITIAL_TIMESTAMP_INDEX = 50  # first timestamp within 1 s of the start (libraries' default)
 PREPEND = "\"'“¿([{-"  # faster-whisper's defaults for merging punctuation into words
 APPEND = "\"'.。,，!！?？:：”)]}、"
@@ -62,11 +70,15 @@ class DecodedWindow:
         Of the first pass (what the second-pass rule saw).
     second_pass : str or None
         Why the window was decoded again with ``beam_size`` (None: the first pass was kept).
+    language : (str, float) or None
+        Whisper's language ID on this window (Whisper's code, probability), for the one window
+        an ``identify`` decode asks it of; None for the others.
     """
 
     utterances: tuple[Utterance, ...]
     scores: WindowScores
     second_pass: str | None = None
+    language: tuple[str, float] | None = None
 
 
 @dataclass
@@ -131,13 +143,26 @@ class BatchedDecoder:
         self.batch_size = max(1, batch_size)
         self._lock = threading.Lock()
 
-    def decode(self, audios: Sequence[np.ndarray], *, language: str) -> list[DecodedWindow]:
+    def decode(
+        self,
+        audios: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> list[DecodedWindow]:
         """Decode windows (16 kHz float32, at most 30 s each) in ``language``; one result per
         window, in order. ``audios`` is read one batch at a time (a lazy sequence keeps only
-        the windows being decoded in memory)."""
+        the windows being decoded in memory).
+
+        ``careful``: the first pass uses ``beam_size`` (no second pass). ``identify``: language
+        ID on the longest window of the batch holding window 0 (its ``language``)."""
         if not audios:
             return []
-        run = _Run(self._model, self._config, to_whisper(language), audios)
+        config = self._config
+        if careful:
+            config = replace(config, first_beam_size=max(config.first_beam_size, config.beam_size))
+        run = _Run(self._model, config, to_whisper(language), audios, identify=identify)
         batches = plan_batches(len(audios), self.batch_size, self.lanes)
         results: dict[int, DecodedWindow] = {}
 
@@ -152,8 +177,8 @@ class BatchedDecoder:
                 list(pool.map(work, batches))
         out = [results[i] for i in range(len(audios))]
         again = sum(w.second_pass is not None for w in out)
-        log.info("decoded %d windows, %d again with beam %d", len(out), again,
-                 self._config.beam_size)  # fmt: skip
+        log.info("decoded %d windows (first beam %d), %d again with beam %d", len(out),
+                 config.first_beam_size, again, config.beam_size)  # fmt: skip
         return out
 
     def _fitted(
@@ -183,7 +208,13 @@ class _Run:
     """The per-call state of a decode: features, tokenizer, prompt, decoding options."""
 
     def __init__(
-        self, model: Any, config: TranscriptionConfig, language: str, audios: Sequence[np.ndarray]
+        self,
+        model: Any,
+        config: TranscriptionConfig,
+        language: str,
+        audios: Sequence[np.ndarray],
+        *,
+        identify: bool = False,
     ) -> None:
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
@@ -200,6 +231,7 @@ class _Run:
         self.audios = audios  # read one batch at a time: it may cut each window when asked
         self.durations: dict[int, float] = {}
         self.frames: dict[int, int] = {}
+        self.identify = identify  # language ID in the batch that holds window 0
 
     def _features(self, indices: list[int]) -> np.ndarray:
         """Log-mel features of the windows ``indices`` (batch, 80, 3000); their durations and
@@ -214,24 +246,42 @@ class _Run:
         return np.ascontiguousarray(np.stack(out))
 
     def decode_batch(self, indices: list[int]) -> dict[int, DecodedWindow]:
-        """Both passes over the windows ``indices``."""
+        """Both passes over the windows ``indices``.
+
+        Word alignment is only run on text that is kept or needs its word probabilities: a
+        first pass already sent back by its log-probability or compression ratio is not
+        aligned (its words would be thrown away)."""
         cfg = self.config
         encoded = self._encode(self._features(indices))
-        first = self._generate(encoded, indices, cfg.first_beam_size)
-        reasons = [second_pass_reason(d.scores, cfg) for d in first]
-        again = [k for k, reason in enumerate(reasons) if reason]
+        rows = list(range(len(indices)))
+        first = self._generate_in_parts(encoded, indices, rows, cfg.first_beam_size)
+        reasons = [second_pass_reason(d.scores, cfg) for d in first]  # without words yet
+        for k in rows:
+            if reasons[k] is None:
+                self._align(first[k], encoded[k : k + 1], indices[k])
+                reasons[k] = second_pass_reason(first[k].scores, cfg)  # with words
+        again = [k for k in rows if reasons[k]]
         final = list(first)
-        per_batch = max(1, len(indices) // max(1, cfg.beam_size))  # beams cost memory too
-        for start in range(0, len(again), per_batch):
-            chosen = again[start : start + per_batch]
-            second = self._generate(_take(encoded, chosen), [indices[k] for k in chosen],
-                                    cfg.beam_size)  # fmt: skip
-            for k, decoded in zip(chosen, second, strict=True):
-                final[k] = decoded
+        second = self._generate_in_parts(encoded, indices, again, cfg.beam_size)
+        for k, decoded in zip(again, second, strict=True):
+            self._align(decoded, encoded[k : k + 1], indices[k])
+            final[k] = decoded
+        heard: dict[int, tuple[str, float]] = {}
+        if self.identify and 0 in indices:
+            k = max(range(len(indices)), key=lambda j: self.durations[indices[j]])
+            heard[k] = self._identify(encoded[k : k + 1])
         return {
-            i: DecodedWindow(self._utterances(final[k]), first[k].scores, reasons[k])
+            i: DecodedWindow(self._utterances(final[k]), first[k].scores, reasons[k], heard.get(k))
             for k, i in enumerate(indices)
         }
+
+    def _identify(self, encoded: np.ndarray) -> tuple[str, float]:
+        """Whisper's most likely language of one encoded window (its code, probability)."""
+        import ctranslate2
+
+        view = ctranslate2.StorageView.from_array(np.ascontiguousarray(encoded))
+        token, probability = self.model.model.detect_language(view)[0][0]
+        return token[2:-2], float(probability)  # "<|en|>" -> "en"
 
     def _encode(self, batch: np.ndarray) -> np.ndarray:
         """Encoder output of the batch, as a CPU copy (windows are picked from it for the
@@ -248,6 +298,18 @@ class _Run:
             parts.append(np.array(self.model.model.encode(view, to_cpu=True)))
         return np.concatenate(parts)
 
+    def _generate_in_parts(
+        self, encoded: np.ndarray, indices: list[int], rows: list[int], beam: int
+    ) -> list[_Decode]:
+        """Decode the batch's ``rows`` with ``beam``, a batch's worth of hypotheses at a time
+        (beams cost memory too: with beam 5, a batch of 4 windows is decoded one by one)."""
+        per_call = max(1, len(indices) // beam)
+        out: list[_Decode] = []
+        for start in range(0, len(rows), per_call):
+            chosen = rows[start : start + per_call]
+            out += self._generate(_take(encoded, chosen), [indices[k] for k in chosen], beam)
+        return out
+
     def _generate(self, encoded: np.ndarray, indices: list[int], beam: int) -> list[_Decode]:
         import ctranslate2
 
@@ -257,17 +319,23 @@ class _Run:
             view,
             [list(self.prompt) for _ in indices],
             beam_size=beam,
-            max_length=self.model.max_length,
+            max_length=self.max_length(indices),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=self.suppress,
             max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
         )
-        decodes = [self._segments(r, i) for r, i in zip(results, indices, strict=True)]
-        for k, (decoded, i) in enumerate(zip(decodes, indices, strict=True)):
-            self._align(decoded, encoded[k : k + 1], i)
-        return decodes
+        return [self._segments(r, i) for r, i in zip(results, indices, strict=True)]
+
+    def max_length(self, indices: list[int]) -> int:
+        """The most tokens (prompt included) a decode of the windows ``indices`` may run to:
+        :data:`TOKENS_FLOOR` + :data:`TOKENS_PER_S` per second of the longest window, never
+        more than the model's limit. A short window stuck in a loop ("li li li ...") stops
+        there instead of at the model's limit, and its compression ratio still flags it."""
+        longest = max(self.durations[i] for i in indices)
+        allowed = len(self.prompt) + TOKENS_FLOOR + math.ceil(TOKENS_PER_S * longest)
+        return int(min(self.model.max_length, allowed))
 
     def _segments(self, result: Any, index: int) -> _Decode:
         """faster-whisper's segments of one window's tokens, and the window's scores."""

@@ -70,14 +70,15 @@ def transcribe_call(
     """
     config = config or TranscriptionConfig()
     code, probability, source = _call_language(audio, transcriber, activity, language)
-    detected: tuple[str, float] | None = None
-    if source == "forced":  # what Whisper hears anyway: a contradiction means a translation
-        found, p = transcriber.detect_language(speech_sample(audio, activity))
-        detected = (from_whisper(found), float(p))
+    forced = source == "forced"
     if audio.n_channels == 2:
-        utterances = _stereo(audio, transcriber, activity, code, config)
+        utterances, heard = _stereo(audio, transcriber, activity, code, config, identify=forced)
     else:
-        utterances = _mono(audio, transcriber, activity, code, config)
+        utterances, heard = _mono(audio, transcriber, activity, code, config, identify=forced)
+    detected: tuple[str, float] | None = None
+    if forced:  # what Whisper hears anyway: a contradiction means a translation
+        found, p = heard or transcriber.detect_language(speech_sample(audio, activity))
+        detected = (from_whisper(found), float(p))
     inside = (clamp_times(u, audio.duration_s) for u in utterances)
     ordered = tuple(sorted(inside, key=lambda u: (u.start, u.end, u.speaker)))
     return Transcript(
@@ -143,20 +144,25 @@ def _channel_of(activity: SpeechActivity | None, speaker: str) -> int | None:
 # --------------------------------------------------------------------------- stereo
 
 
+Heard = tuple[str, float] | None  # Whisper's language ID on a decoded window, when asked for
+
+
 def _stereo(
     audio: CallAudio,
     transcriber: Transcriber,
     activity: SpeechActivity | None,
     language: str,
     config: TranscriptionConfig,
-) -> list[Utterance]:
+    *,
+    identify: bool,
+) -> tuple[list[Utterance], Heard]:
     if activity is not None and config.crosstalk != "off" and _batched(transcriber, config):
-        return _stereo_packed(audio, transcriber, activity, language, config)
+        return _stereo_packed(audio, transcriber, activity, language, config, identify=identify)
     out: list[Utterance] = []
     for index, label in enumerate(CHANNEL_LABELS):
         own = _own_turns(activity, index) if activity is not None else None
         out.extend(_channel(audio, index, label, own, transcriber, language, config))
-    return out
+    return out, None
 
 
 def _batched(transcriber: Transcriber, config: TranscriptionConfig) -> TypeGuard[WindowTranscriber]:
@@ -169,7 +175,9 @@ def _stereo_packed(
     activity: SpeechActivity,
     language: str,
     config: TranscriptionConfig,
-) -> list[Utterance]:
+    *,
+    identify: bool,
+) -> tuple[list[Utterance], Heard]:
     """Batched decoding: each channel's own turns, packed into windows decoded together; the
     same silence and cross-talk rules as :func:`_channel` (a channel's words outside its own
     turns are dropped, and nothing outside them is decoded, as with ``mask``); then each own
@@ -179,12 +187,11 @@ def _stereo_packed(
         own = _own_turns(activity, index)
         if own and not is_silent(audio.channels[index], config.silence_dbfs):
             jobs[index] = (audio.channels[index], own)
-    decoded = decode_packed(
-        transcriber, jobs, language=to_whisper(language), pad_s=config.crosstalk_tolerance_s
-    )
+    decoded = decode_packed(transcriber, jobs, language=to_whisper(language),
+                            pad_s=config.crosstalk_tolerance_s, identify=identify)  # fmt: skip
     kept = {
         index: list(keep_words_inside(utterances, jobs[index][1], config.crosstalk_tolerance_s))
-        for index, utterances in decoded.items()
+        for index, utterances in decoded.utterances.items()
     }
     if config.empty_turn_pass:
         empty = {
@@ -205,7 +212,7 @@ def _stereo_packed(
     out: list[Utterance] = []
     for index, utterances in kept.items():
         out.extend(relabel(u, CHANNEL_LABELS[index]) for u in utterances)
-    return out
+    return out, decoded.language
 
 
 def _own_turns(activity: SpeechActivity, channel: int) -> tuple[Segment, ...]:
@@ -385,20 +392,23 @@ def _mono(
     activity: SpeechActivity | None,
     language: str,
     config: TranscriptionConfig,
-) -> list[Utterance]:
+    *,
+    identify: bool,
+) -> tuple[list[Utterance], Heard]:
     samples = audio.mix
     if is_silent(samples, config.silence_dbfs):
-        return []
+        return [], None
+    heard: Heard = None
     if activity is not None and _batched(transcriber, config):  # speech turns only, batched
         speech_turns = {0: (samples, tuple(t.segment for t in activity.turns))}
-        utterances: Sequence[Utterance] = decode_packed(
-            transcriber, speech_turns, language=to_whisper(language),
-            pad_s=config.crosstalk_tolerance_s,
-        )[0]  # fmt: skip
+        packed = decode_packed(transcriber, speech_turns, language=to_whisper(language),
+                               pad_s=config.crosstalk_tolerance_s, identify=identify)  # fmt: skip
+        utterances: Sequence[Utterance] = packed.utterances[0]
+        heard = packed.language
     else:
         utterances = transcriber.transcribe(samples, language=to_whisper(language))
     if activity is None:
-        return list(utterances)
+        return list(utterances), heard
     speech = tuple(t.segment for t in activity.turns)
     utterances = drop_outside_speech(utterances, speech, config.crosstalk_tolerance_s)
     if config.empty_turn_pass:
@@ -414,8 +424,8 @@ def _mono(
         utterances = (*utterances, *again)
     if any(t.speaker != UNKNOWN for t in activity.turns):
         draft = Transcript(language=language, segments=tuple(utterances))
-        return list(assign_speakers(draft, activity.turns).segments)
-    return list(utterances)
+        return list(assign_speakers(draft, activity.turns).segments), heard
+    return list(utterances), heard
 
 
 def drop_outside_speech(

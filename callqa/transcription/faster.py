@@ -19,7 +19,7 @@ from callqa.errors import ModelError
 from callqa.languages import from_whisper, to_whisper
 from callqa.transcription.batched import BatchedDecoder, DecodedWindow, default_batch_size
 from callqa.transcription.guards import SegmentGuard, is_silent, to_utterance
-from callqa.transcription.model import resolve_threads
+from callqa.transcription.model import WindowText, resolve_threads
 from callqa.transcription.weights import ResolvedModel, resolve_model
 from callqa.transcription.windows import LazyMap
 from callqa.types import ModelInfo, Utterance
@@ -142,19 +142,36 @@ class FasterWhisperTranscriber:
         return tuple(u for u in (_convert(s, guard) for s in segments) if u is not None)
 
     def transcribe_windows(
-        self, windows: Sequence[np.ndarray], *, language: str
-    ) -> tuple[tuple[Utterance, ...], ...]:
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
         """Transcribe packed windows (batched, adaptive); see the protocol."""
-        return tuple(w.utterances for w in self.decode_windows(windows, language=language))
+        decoded = self.decode_windows(windows, language=language, careful=careful,
+                                      identify=identify)  # fmt: skip
+        return tuple(WindowText(w.utterances, _language(w.language)) for w in decoded)
 
     def decode_windows(
-        self, windows: Sequence[np.ndarray], *, language: str
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
     ) -> list[DecodedWindow]:
         """:meth:`transcribe_windows` with each window's scores and second-pass reason."""
-        decoded = self._decoder.decode(LazyMap(windows, _mono16k), language=language)
-        self.window_counts["windows"] += len(decoded)
+        decoded = self._decoder.decode(LazyMap(windows, _mono16k), language=language,
+                                       careful=careful, identify=identify)  # fmt: skip
+        self.window_counts["careful" if careful else "windows"] += len(decoded)
         self.window_counts.update(w.second_pass for w in decoded if w.second_pass)
         return decoded
+
+
+def _language(heard: tuple[str, float] | None) -> tuple[str, float] | None:
+    return (from_whisper(heard[0]), heard[1]) if heard else None
 
 
 def _convert(segment: Any, guard: SegmentGuard) -> Utterance | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -59,6 +60,23 @@ class Transcriber(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class WindowText:
+    """What a window transcriber returns for one window.
+
+    Attributes
+    ----------
+    utterances : tuple of Utterance
+        Times in seconds from the start of the window, speaker "unknown".
+    language : (str, float) or None
+        Whisper's language ID on this window's audio, as (ISO 639-1 code, probability), when it
+        was asked for (``identify``); None otherwise.
+    """
+
+    utterances: tuple[Utterance, ...]
+    language: tuple[str, float] | None = None
+
+
 @runtime_checkable
 class WindowTranscriber(Transcriber, Protocol):
     """A transcriber that can also decode many short windows at once (batched decoding).
@@ -68,8 +86,13 @@ class WindowTranscriber(Transcriber, Protocol):
     """
 
     def transcribe_windows(
-        self, windows: Sequence[np.ndarray], *, language: str
-    ) -> tuple[tuple[Utterance, ...], ...]:
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
         """Transcribe windows of at most 30 s each.
 
         Parameters
@@ -77,12 +100,17 @@ class WindowTranscriber(Transcriber, Protocol):
         windows : sequence of np.ndarray, each shape=(n,), float32, 16 kHz
         language : str
             ISO 639-1 code to decode in ("nb" for Norwegian).
+        careful : bool
+            Decode every window with the full beam at once (windows known to be hard, such as
+            turns an earlier pass left without words) instead of greedy first.
+        identify : bool
+            Also run language ID on one window (the longest of the first batch) from the
+            encoding it is decoded from, so no extra pass over the audio is needed.
 
         Returns
         -------
-        tuple of tuple of Utterance
-            One tuple per window, times in seconds from the start of that window, speaker
-            "unknown".
+        tuple of WindowText
+            One per window, in order.
         """
         ...
 

@@ -116,13 +116,30 @@ class LazyMap(Sequence[np.ndarray]):
         return self._function(self._items[index])
 
 
+@dataclass(frozen=True)
+class Packed:
+    """The result of :func:`decode_packed`.
+
+    Attributes
+    ----------
+    utterances : dict of channel index -> list of Utterance
+        In call time, speaker "unknown", in window order (each window's own order).
+    language : (str, float) or None
+        Whisper's language ID on one of the windows (``identify``), as (code, probability).
+    """
+
+    utterances: dict[int, list[Utterance]]
+    language: tuple[str, float] | None = None
+
+
 def decode_packed(
     transcriber: WindowTranscriber,
     channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]],
     *,
     language: str,
     pad_s: float,
-) -> dict[int, list[Utterance]]:
+    identify: bool = False,
+) -> Packed:
     """Transcribe the speech turns of several channels in one batched decode.
 
     Parameters
@@ -134,11 +151,8 @@ def decode_packed(
         Whisper's code to decode in.
     pad_s : float >= 0 [s]
         Audio kept on each side of a turn.
-
-    Returns
-    -------
-    dict of channel index -> list of Utterance
-        In call time, speaker "unknown", in window order (each window's own order).
+    identify : bool
+        Also run Whisper's language ID on one window (see ``WindowTranscriber``).
     """
     windows: list[Window] = []
     for index, (samples, turns) in channels.items():
@@ -146,12 +160,13 @@ def decode_packed(
         windows += pack_windows(index, spans, samples)
     out: dict[int, list[Utterance]] = {index: [] for index in channels}
     if not windows:
-        return out
+        return Packed(out)
     audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
-    decoded = transcriber.transcribe_windows(audios, language=language)
-    for window, utterances in zip(windows, decoded, strict=True):
-        out[window.channel].extend(to_call_time(window, utterances))
-    return out
+    decoded = transcriber.transcribe_windows(audios, language=language, identify=identify)
+    for window, text in zip(windows, decoded, strict=True):
+        out[window.channel].extend(to_call_time(window, text.utterances))
+    heard = next((text.language for text in decoded if text.language is not None), None)
+    return Packed(out, heard)
 
 
 def decode_turns(
@@ -167,7 +182,9 @@ def decode_turns(
 
     Each turn gets a window of its own (a turn longer than :data:`WINDOW_S` is cut into
     several), so Whisper hears it without the speech a packed window puts around it; words of
-    the context are dropped.
+    the context are dropped. The windows are decoded with ``careful`` (the full beam at once):
+    these are turns greedy decoding already missed once, and greedy was unsure of every one of
+    them on the calls measured (docs/transcription.md).
 
     Returns
     -------
@@ -189,11 +206,11 @@ def decode_turns(
     if not windows:
         return out
     audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
-    decoded = transcriber.transcribe_windows(audios, language=language)
-    for window, turn, utterances in zip(windows, owners, decoded, strict=True):
+    decoded = transcriber.transcribe_windows(audios, language=language, careful=True)
+    for window, turn, found in zip(windows, owners, decoded, strict=True):
         words = [
             w
-            for u in to_call_time(window, utterances)
+            for u in to_call_time(window, found.utterances)
             for w in u.words
             if turn.contains(0.5 * (w.start + w.end))
         ]
