@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import itertools
 import pickle
 import sys
@@ -145,16 +146,26 @@ def sample_clips() -> list[Clip]:
 # --------------------------------------------------------------------------- replay
 
 
-Decodes = tuple[list[DecodedWindow], list[DecodedWindow], bool]  # greedy, beam 5, careful
+Pair = tuple[DecodedWindow, DecodedWindow]  # one window decoded greedily and with beam 5
+
+
+def window_key(audio: np.ndarray, language: str) -> str:
+    """A window's identity: its samples and language (a rule that changes the first pass can
+    change which turns are left empty, so the windows of the empty-turn pass differ)."""
+    digest = hashlib.sha1(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
+    return f"{language}:{digest.hexdigest()}"
 
 
 class Recorder:
-    """Wraps the real transcriber: keeps every window it is asked to decode (with the greedy
-    and the beam-5 results), answers with the greedy ones."""
+    """Wraps the real transcriber: decodes every window it is asked for greedily and with beam 5
+    (once: the results are kept by content in ``decodes``) and answers as the default decoding
+    would with greedy text (beam 5 for ``careful`` windows). ``order`` lists the windows of the
+    recording run (key, careful)."""
 
-    def __init__(self, greedy: Any, beam: Any) -> None:
+    def __init__(self, greedy: Any, beam: Any, decodes: dict[str, Pair] | None = None) -> None:
         self.greedy, self.beam = greedy, beam
-        self.windows: list[Decodes] = []
+        self.decodes: dict[str, Pair] = {} if decodes is None else decodes
+        self.order: list[tuple[str, bool]] = []
 
     @property
     def info(self) -> ModelInfo:
@@ -166,6 +177,19 @@ class Recorder:
     def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
         raise AssertionError("tuning clips always have speech activity")
 
+    def pairs(self, windows: Sequence[np.ndarray], language: str) -> list[Pair]:
+        """Each window's (greedy, beam 5) decodes, decoding only the windows not seen yet."""
+        audios = [windows[i] for i in range(len(windows))]
+        keys = [window_key(a, language) for a in audios]
+        new = [i for i, k in enumerate(keys) if k not in self.decodes]
+        if new:
+            chosen = [audios[i] for i in new]
+            greedy = self.greedy.decode_windows(chosen, language=language)
+            beam = self.beam.decode_windows(chosen, language=language)
+            for i, g, b in zip(new, greedy, beam, strict=True):
+                self.decodes[keys[i]] = (g, b)
+        return [self.decodes[k] for k in keys]
+
     def transcribe_windows(
         self,
         windows: Sequence[np.ndarray],
@@ -174,21 +198,20 @@ class Recorder:
         careful: bool = False,
         identify: bool = False,
     ) -> tuple[WindowText, ...]:
-        greedy = self.greedy.decode_windows(windows, language=language)
-        beam = self.beam.decode_windows(windows, language=language)
-        self.windows.append((greedy, beam, careful))
-        return tuple(WindowText((b if careful else g).utterances)
-                     for g, b in zip(greedy, beam, strict=True))  # fmt: skip
+        pairs = self.pairs(windows, language)
+        self.order += [(window_key(windows[i], language), careful) for i in range(len(windows))]
+        return tuple(WindowText((b if careful else g).utterances) for g, b in pairs)
 
 
 class Replay:
-    """Answers each ``transcribe_windows`` call with a rule's choice of recorded results."""
+    """Answers each ``transcribe_windows`` call with a rule's choice of the recorded decodes;
+    a window the recording never saw (an empty turn that only this rule leaves) is decoded by
+    ``live`` and kept for the next rule."""
 
-    def __init__(self, recorded: list[Decodes],
-                 config: TranscriptionConfig) -> None:  # fmt: skip
-        self._recorded = iter(recorded)
+    def __init__(self, live: Recorder, config: TranscriptionConfig) -> None:
+        self._live = live
         self._config = config
-        self.windows = self.again = 0
+        self.windows = self.again = self.careful = 0
 
     @property
     def info(self) -> ModelInfo:
@@ -208,10 +231,13 @@ class Replay:
         careful: bool = False,
         identify: bool = False,
     ) -> tuple[WindowText, ...]:
-        greedy, beam, careful = next(self._recorded)
         out = []
-        for g, b in zip(greedy, beam, strict=True):
-            again = careful or second_pass_reason(g.scores, self._config) is not None
+        for g, b in self._live.pairs(windows, language):
+            if careful:  # empty turns: beam 5 under every rule, counted apart
+                self.careful += 1
+                out.append(WindowText(b.utterances))
+                continue
+            again = second_pass_reason(g.scores, self._config) is not None
             self.windows += 1
             self.again += again
             out.append(WindowText(b.utterances if again else g.utterances))
@@ -232,7 +258,7 @@ def errors(clip: Clip, transcript: Any) -> tuple[int, int]:
 class Recorded:
     clip: Clip
     activity: Any
-    windows: list[Decodes]
+    live: Recorder  # the decodes so far (by window), and the models for windows not seen yet
 
 
 def record(
@@ -248,28 +274,30 @@ def record(
     for clip in clips:
         kept = cache / f"{clip.name}.pickle" if cache else None
         if kept is not None and kept.exists():
-            activity, windows = pickle.loads(kept.read_bytes())
-            out.append(Recorded(clip, activity, windows))
+            activity, decodes, order = pickle.loads(kept.read_bytes())
+            rec = Recorder(greedy, beam, decodes)
+            rec.order = order
+            out.append(Recorded(clip, activity, rec))
             continue
         activity = detect_activity(clip.audio, DynamicsConfig())
         rec = Recorder(greedy, beam)
         t = time.perf_counter()
         transcribe_call(clip.audio, rec, activity=activity, language=clip.language, config=base)
-        n = sum(len(g) for g, _, _ in rec.windows)
+        n = len(rec.order)
         print(f"  {clip.name}: {n} windows, {time.perf_counter() - t:.1f} s", file=sys.stderr)
-        out.append(Recorded(clip, activity, rec.windows))
+        out.append(Recorded(clip, activity, rec))
         if kept is not None:
             kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.write_bytes(pickle.dumps((activity, rec.windows)))
+            kept.write_bytes(pickle.dumps((activity, rec.decodes, rec.order)))
     return out
 
 
 def evaluate(recorded: list[Recorded], config: TranscriptionConfig) -> dict[str, Any]:
     """Per group errors and words, windows and windows decoded again, under ``config``'s rule."""
     groups: dict[str, list[int]] = {}
-    windows = again = 0
+    windows = again = careful = 0
     for r in recorded:
-        replay = Replay(r.windows, config)
+        replay = Replay(r.live, config)
         tr = transcribe_call(r.clip.audio, replay, activity=r.activity,
                              language=r.clip.language, config=config)  # fmt: skip
         e, n = errors(r.clip, tr)
@@ -278,7 +306,8 @@ def evaluate(recorded: list[Recorded], config: TranscriptionConfig) -> dict[str,
         g[1] += n
         windows += replay.windows
         again += replay.again
-    return {"groups": groups, "windows": windows, "again": again}
+        careful += replay.careful
+    return {"groups": groups, "windows": windows, "again": again, "careful": careful}
 
 
 def wer_of(result: dict[str, Any], group: str | None = None) -> float:
@@ -317,16 +346,18 @@ def window_rows(recorded: list[Recorded]) -> list[str]:
     ]
     for r in recorded:
         k = 0
-        for greedy, beam, _ in r.windows:
-            for g, b in zip(greedy, beam, strict=True):
-                k += 1
-                s = g.scores
-                same = _text(g) == _text(b)
-                lines.append(
-                    f"| {r.clip.name} | {k} | {s.avg_logprob:.3f} | {s.compression_ratio:.2f} | "
-                    f"{len(s.word_probabilities)} | {s.low_word_share:.2f} | "
-                    f"{'yes' if same else 'no'} |"
-                )
+        for key, careful in r.live.order:
+            if careful:  # empty turns: beam 5 under every rule
+                continue
+            g, b = r.live.decodes[key]
+            k += 1
+            s = g.scores
+            same = _text(g) == _text(b)
+            lines.append(
+                f"| {r.clip.name} | {k} | {s.avg_logprob:.3f} | {s.compression_ratio:.2f} | "
+                f"{len(s.word_probabilities)} | {s.low_word_share:.2f} | "
+                f"{'yes' if same else 'no'} |"
+            )
     return lines
 
 
@@ -369,7 +400,18 @@ def markdown(recorded: list[Recorded], found: dict[str, Any], minutes: float) ->
             + " | ".join(f"{wer_of(result, g):.3f}" for g in groups)
             + f" | {wer_of(result):.3f} |"
         )
-    lines += ["", "## The greedy pass of every tuning window", "", *window_rows(recorded), ""]
+    lines += [
+        "",
+        "Speech turns left without words by the first pass are decoded alone with beam 5 under "
+        "every rule (not counted above): "
+        + ", ".join(f"{name} {result['careful']}" for name, result in rows)
+        + ".",
+        "",
+        "## The greedy pass of every tuning window",
+        "",
+        *window_rows(recorded),
+        "",
+    ]
     lines += _frontier(found, groups)
     return "\n".join(lines) + "\n"
 
