@@ -124,9 +124,9 @@ class TranscriptionConfig:
     threads: int = 0
     decoding: str = "batched"
     first_beam_size: int = 1
-    redecode_log_prob: float = -0.45
-    redecode_compression_ratio: float = 2.4
-    redecode_low_word_share: float = 0.15
+    redecode_log_prob: float = -0.5
+    redecode_compression_ratio: float = 2.0
+    redecode_low_word_share: float = 0.2
     batch_size: int = 0
     parallel_windows: int = 0
     beam_size: int = 5
