@@ -177,9 +177,10 @@ class Recorder:
     def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
         raise AssertionError("tuning clips always have speech activity")
 
-    def pairs(self, windows: Sequence[np.ndarray], language: str) -> list[Pair]:
-        """Each window's (greedy, beam 5) decodes, decoding only the windows not seen yet."""
-        audios = [windows[i] for i in range(len(windows))]
+    def keyed(self, windows: Sequence[np.ndarray], language: str) -> list[str]:
+        """Each window's key, after decoding (greedy and beam 5) the windows not seen yet;
+        their decodes are ``self.decodes[key]``."""
+        audios = [windows[i] for i in range(len(windows))]  # each window cut once
         keys = [window_key(a, language) for a in audios]
         new = [i for i, k in enumerate(keys) if k not in self.decodes]
         if new:
@@ -188,7 +189,7 @@ class Recorder:
             beam = self.beam.decode_windows(chosen, language=language)
             for i, g, b in zip(new, greedy, beam, strict=True):
                 self.decodes[keys[i]] = (g, b)
-        return [self.decodes[k] for k in keys]
+        return keys
 
     def transcribe_windows(
         self,
@@ -198,8 +199,9 @@ class Recorder:
         careful: bool = False,
         identify: bool = False,
     ) -> tuple[WindowText, ...]:
-        pairs = self.pairs(windows, language)
-        self.order += [(window_key(windows[i], language), careful) for i in range(len(windows))]
+        keys = self.keyed(windows, language)
+        self.order += [(key, careful) for key in keys]
+        pairs = (self.decodes[key] for key in keys)
         return tuple(WindowText((b if careful else g).utterances) for g, b in pairs)
 
 
@@ -232,7 +234,8 @@ class Replay:
         identify: bool = False,
     ) -> tuple[WindowText, ...]:
         out = []
-        for g, b in self._live.pairs(windows, language):
+        for key in self._live.keyed(windows, language):
+            g, b = self._live.decodes[key]
             if careful:  # empty turns: beam 5 under every rule, counted apart
                 self.careful += 1
                 out.append(WindowText(b.utterances))

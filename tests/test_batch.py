@@ -650,6 +650,7 @@ def test_the_largest_files_start_first(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"x" * size)
     names = [*sizes, "gone.wav"]
     entries = [plan.Entry(n, CallInput(path=tmp_path / name), name) for n, name in enumerate(names)]
+    plan.hash_inputs(entries, None, 1.0)  # reads each size; the vanished file is failed
     order = [e.call_id for e in plan.largest_first(entries)]
     assert order == ["b.wav", "d.wav", "c.wav", "a.wav", "gone.wav"]
 

@@ -40,6 +40,7 @@ class Entry:
     config: Config | None = None
     scorecard_path: str | None = None
     shown: CallInput | None = None  # what the outputs say about the input (identifiers redacted)
+    size: int = 0  # bytes, from hash_inputs (0 for an input it could not read)
 
     @property
     def public(self) -> CallInput:
@@ -185,6 +186,7 @@ def hash_inputs(entries: Sequence[Entry], store_path: Path | None, timeout_s: fl
                 continue
             stats[file_key(st)] = (st.st_size, st.st_mtime_ns)
             keys[e.index] = file_key(st)
+            e.size = st.st_size
     cached: dict[str, str] = {}
     if store_path is not None:
         files = [(p, s, m) for p, (s, m) in stats.items()]
@@ -210,17 +212,10 @@ def largest_first(entries: Sequence[Entry]) -> list[Entry]:
 
     The longest calls start first so that none of them starts last and holds the whole batch
     while the other workers sit idle (longest-processing-time-first scheduling). The file
-    size stands for the length: it costs one ``stat`` and no file is parsed here (a folder of
-    one format, as contact centres export, sorts by length).
+    size (``Entry.size``, read by :func:`hash_inputs`) stands for the length: no file is parsed
+    here (a folder of one format, as contact centres export, sorts by length).
     """
-
-    def size(e: Entry) -> int:
-        try:
-            return os.stat(e.call.path).st_size
-        except OSError:
-            return 0
-
-    return sorted(entries, key=lambda e: -size(e))
+    return sorted(entries, key=lambda e: -e.size)
 
 
 def plan(
