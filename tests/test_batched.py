@@ -31,6 +31,7 @@ from callqa.transcription.windows import (
     LazyMap,
     Piece,
     Window,
+    decode_turns,
     pack_windows,
     speech_spans,
     split_long,
@@ -280,6 +281,61 @@ def test_turns_left_without_words_are_decoded_again_alone() -> None:
     config = TranscriptionConfig(empty_turn_pass=False)
     tr = transcribe_call(_audio(left, right), off, activity=activity, language="en", config=config)
     assert len(off.calls) == 1 and not [w for w in tr.words if w.start >= 9.0]
+
+
+@dataclass
+class HearsLongFake(WindowFake):
+    """Hears a window only when it is at least ``min_s`` long (as Whisper, on a voice it
+    cannot follow, finds words in few of the turns it is given again)."""
+
+    min_s: float = 0.0
+
+    def transcribe_windows(
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
+        out = super().transcribe_windows(windows, language=language, careful=careful,
+                                         identify=identify)  # fmt: skip
+        return tuple(
+            text if len(w) / SR >= self.min_s else WindowText(())
+            for w, text in zip(windows, out, strict=True)
+        )
+
+
+# ten empty turns of 1.0, 1.5, ..., 5.5 s on one channel, 8 s apart, in time order
+RETRY_TURNS = tuple(Segment(8.0 * k, 8.0 * k + 1.0 + 0.5 * k) for k in range(10))
+
+
+def _retry(fake: WindowFake) -> dict[int, list[Utterance]]:
+    samples = _talk(80.0, [(t.start, t.end) for t in RETRY_TURNS])
+    return decode_turns(fake, {0: (samples, RETRY_TURNS)}, language="en", context_s=0.5,
+                        round_windows=4)  # fmt: skip
+
+
+def test_empty_turns_are_retried_longest_first_until_retries_stop_finding_words() -> None:
+    # Every retry finds words: all ten turns, longest first, in rounds of four windows; the
+    # utterances come back in time order, one per turn.
+    every = WindowFake()
+    found = _retry(every)[0]
+    lengths = [[round(len(w) / SR, 2) for w in call] for call in every.calls]
+    # each turn + 0.5 s either side (the first turn starts the call: 1.5 s)
+    assert lengths == [[6.5, 6.0, 5.5, 5.0], [4.5, 4.0, 3.5, 3.0], [2.5, 1.5]]
+    assert all(every.careful)
+    assert [round(u.start) for u in found] == [8 * k for k in range(10)]
+    # No retry finds words: the first round is the last, the six shorter turns stay empty.
+    deaf = HearsLongFake(min_s=99.0)
+    assert _retry(deaf) == {0: []}
+    assert [len(call) for call in deaf.calls] == [4]
+    # Half of the first round finds words (the two longest): a second round is tried, and
+    # with 2 of 8 turns heard the pass stops there.
+    half = HearsLongFake(min_s=5.9)
+    found = _retry(half)[0]
+    assert [len(call) for call in half.calls] == [4, 4]
+    assert [round(u.start) for u in found] == [64, 72]
 
 
 def test_forced_language_is_checked_on_a_decoded_window_without_another_pass() -> None:

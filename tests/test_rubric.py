@@ -16,6 +16,7 @@ from callqa.measures.metrics import CallMetrics
 from callqa.measures.voice import LoudnessStats, PaceStats, PitchStats, SpeakerVoice, VoiceMetrics
 from callqa.scoring.rubric import (
     DEFAULT_RUBRIC,
+    NA_RULES,
     Rubric,
     RubricItem,
     RubricSection,
@@ -263,6 +264,23 @@ def test_run_checks_applies_na_rules_and_params(tmp_path: Path) -> None:
     assert results[2].verdict == "fail"
     _, overall, failed = score_checks(rubric, results)
     assert failed == ("positive.forbidden_phrases",) and overall == 0.0
+
+
+def test_a_customer_without_words_states_no_complaint_to_answer() -> None:
+    # Only the agent was transcribed (the customer's turns got no words): the default rubric's
+    # empathy item is "na" by its no_complaint rule, not a fail for ignoring a complaint nobody
+    # heard; an unsupported language stays unjudged by the rule (the check says why itself).
+    rubric = load_rubric()
+    words = "Thanks for calling Nordic Telecom, this is Anna. Let me look at your account. " * 3
+    only_agent = _call([(AGENT, words), (AGENT, "Is there anything else? Goodbye.")])
+    results = {r.id: r for r in run_checks(rubric, only_agent, CallMetrics(duration_s=5.0),
+                                           has_audio=False)}  # fmt: skip
+    assert results["empathise.empathy"].verdict == "na"
+    assert results["empathise.empathy"].details["reason"] == NA_RULES["no_complaint"]
+    german = _call([(AGENT, "Danke für Ihren Anruf, hier spricht Anna. " * 5)], language="de")
+    results = {r.id: r for r in run_checks(rubric, german, CallMetrics(duration_s=2.0),
+                                           has_audio=False)}  # fmt: skip
+    assert results["empathise.empathy"].details["reason"] == "language de not supported"
 
 
 def test_no_audio_rule_on_default_rubric() -> None:

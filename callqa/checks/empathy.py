@@ -21,6 +21,7 @@ from callqa.checks.text import (
     load_pack,
     param,
 )
+from callqa.languages import normalize
 from callqa.types import AGENT, CUSTOMER, CheckResult
 
 APOLOGY_DEFAULTS: dict[str, Any] = {
@@ -108,11 +109,16 @@ def complaints(text: CallText) -> list[Sentence]:
 
 
 def has_complaint(ctx: CheckContext) -> bool | None:
-    """True/False whether the customer states a problem; None when the language is unsupported."""
+    """True/False whether the customer states a problem; None when the language is unsupported.
+
+    A customer without a transcribed word states no problem (False): otherwise the rubric's
+    ``na_if = ["no_complaint"]`` would not apply and the empathy check would fail an agent for
+    not answering a complaint nobody heard."""
     text = call_text(ctx, "empathise.apology", speaker=CUSTOMER)
-    if not isinstance(text, CallText):
-        return None
-    return bool(complaints(text))
+    if isinstance(text, CallText):
+        return bool(complaints(text))
+    language = normalize(ctx.transcript.language)
+    return None if load_pack(language, tuple(ctx.params.get("phrase_packs", ()))) is None else False
 
 
 def _no_complaint(check_id: str) -> CheckResult:

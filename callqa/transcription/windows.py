@@ -18,6 +18,7 @@ spans two cuts (the other party spoke, or nobody did, in between).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
@@ -27,9 +28,12 @@ import numpy as np
 from callqa.transcription.model import WindowTranscriber
 from callqa.types import SAMPLE_RATE, UNKNOWN, Segment, Utterance, Word
 
+log = logging.getLogger(__name__)
+
 WINDOW_S = 30.0  # Whisper's encoder input: 3000 mel frames of 10 ms
 SPLIT_FRAME_S = 0.05  # a turn longer than a window is cut at its quietest 50 ms frame
 SPLIT_SEARCH = 0.5  # ... searched in the last half of the window
+RETRY_ROUND = 4  # empty-turn windows decoded before the pass checks whether retries find words
 
 
 @dataclass(frozen=True)
@@ -175,9 +179,10 @@ def decode_turns(
     *,
     language: str,
     context_s: float,
+    round_windows: int = RETRY_ROUND,
 ) -> dict[int, list[Utterance]]:
-    """Decode each turn on its own, with ``context_s`` of audio either side, all in one batch,
-    and keep the words whose midpoint lies inside the turn (the empty-turn pass of
+    """Decode each turn on its own, with ``context_s`` of audio either side, and keep the words
+    whose midpoint lies inside the turn (the empty-turn pass of
     :mod:`callqa.transcription.call`, batched).
 
     Each turn gets a window of its own (a turn longer than :data:`WINDOW_S` is cut into
@@ -186,40 +191,78 @@ def decode_turns(
     these are turns greedy decoding already missed once, and greedy was unsure of every one of
     them on the calls measured (docs/transcription.md).
 
+    The turns go longest first, in rounds of at least ``round_windows`` windows, and the pass
+    stops after a round once fewer than half of the turns tried so far got words: on audio the
+    model does not understand, each further retry costs a whole encoder pass and mostly finds
+    nothing (the turns left are still counted as empty, and reported).
+
     Returns
     -------
     dict of channel index -> list of Utterance
-        In call time, speaker "unknown", one utterance per turn that got words.
+        In call time, speaker "unknown", one utterance per turn that got words, in time order.
     """
-    windows: list[Window] = []
-    owners: list[Segment] = []
-    for index, (samples, turns) in channels.items():
-        duration = len(samples) / SAMPLE_RATE
-        for turn in turns:
-            span = Segment(max(0.0, turn.start - context_s), min(duration, turn.end + context_s))
-            if span.end <= span.start:
-                continue
-            for part in split_long(span, samples):
-                windows.append(Window(index, (Piece(part.start, part.end, 0.0),)))
-                owners.append(turn)
+    jobs = sorted(
+        ((index, turn) for index, (_, turns) in channels.items() for turn in turns),
+        key=lambda job: job[1].start - job[1].end,  # longest first (a stable sort)
+    )
     out: dict[int, list[Utterance]] = {index: [] for index in channels}
+    tried = found = 0
+    while jobs and (tried == 0 or 2 * found >= tried):
+        windows: list[Window] = []
+        owners: list[tuple[int, Segment]] = []
+        while jobs and len(windows) < max(1, round_windows):
+            index, turn = jobs.pop(0)
+            tried += 1
+            for part in _turn_windows(turn, channels[index][0], context_s):
+                windows.append(Window(index, (Piece(part.start, part.end, 0.0),)))
+                owners.append((index, turn))
+        found += _decode_turn_windows(transcriber, channels, windows, owners, language, out)
+    if jobs:
+        log.info("empty-turn pass stopped after %d of %d turns (words in %d): %d left empty",
+                 tried, tried + len(jobs), found, len(jobs))  # fmt: skip
+    for utterances in out.values():
+        utterances.sort(key=lambda u: u.start)
+    return out
+
+
+def _turn_windows(turn: Segment, samples: np.ndarray, context_s: float) -> list[Segment]:
+    """The window(s) that decode ``turn`` again: the turn and ``context_s`` either side,
+    clipped to the channel, cut where longer than a window."""
+    duration = len(samples) / SAMPLE_RATE
+    span = Segment(max(0.0, turn.start - context_s), min(duration, turn.end + context_s))
+    return split_long(span, samples) if span.end > span.start else []
+
+
+def _decode_turn_windows(
+    transcriber: WindowTranscriber,
+    channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]],
+    windows: list[Window],
+    owners: list[tuple[int, Segment]],
+    language: str,
+    out: dict[int, list[Utterance]],
+) -> int:
+    """Decode one round of :func:`decode_turns`; the words inside each owner turn go to
+    ``out``. Returns how many turns got words."""
     if not windows:
-        return out
+        return 0
     audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
     decoded = transcriber.transcribe_windows(audios, language=language, careful=True)
-    for window, turn, found in zip(windows, owners, decoded, strict=True):
-        words = [
+    heard: dict[tuple[int, Segment], list[Word]] = {}
+    for window, owner, found in zip(windows, owners, decoded, strict=True):
+        turn = owner[1]
+        heard.setdefault(owner, []).extend(
             w
             for u in to_call_time(window, found.utterances)
             for w in u.words
             if turn.contains(0.5 * (w.start + w.end))
-        ]
+        )
+    for (index, _), words in heard.items():
         if words:
             text = " ".join(w.text for w in words)
-            out[window.channel].append(
+            out[index].append(
                 Utterance(UNKNOWN, words[0].start, max(w.end for w in words), text, tuple(words))
             )
-    return out
+    return sum(bool(words) for words in heard.values())
 
 
 def speech_spans(
