@@ -262,25 +262,82 @@ class ShortFake(WindowFake):
         )
 
 
+@dataclass
+class GapFake(WindowFake):
+    """Hears nothing from ``gap[0]`` to ``gap[1]`` seconds into a window (as Whisper can skip
+    a short reply between two others) and everything else."""
+
+    gap: tuple[float, float] = (4.0, 6.9)
+
+    def transcribe_windows(
+        self,
+        windows: Sequence[np.ndarray],
+        *,
+        language: str,
+        careful: bool = False,
+        identify: bool = False,
+    ) -> tuple[WindowText, ...]:
+        out = super().transcribe_windows(windows, language=language, careful=careful,
+                                         identify=identify)  # fmt: skip
+        a, b = self.gap
+        return tuple(
+            replace(
+                text,
+                utterances=tuple(
+                    replace(u, words=kept)
+                    for u in text.utterances
+                    if (kept := tuple(w for w in u.words if w.end <= a or w.start >= b))
+                ),
+            )
+            for text in out
+        )
+
+
 def test_turns_left_without_words_are_decoded_again_alone() -> None:
-    # left turns 0-4 s and 10-12 s; packed with 0.3 s pads: [0, 4.3) + [9.7, 12.3) = 6.9 s.
-    # The fake hears only the first 4 s of a window, so the second turn gets no word; decoded
-    # again alone with 0.5 s either side ([9.5, 12.5): 3 s) it is heard, and only the words
-    # whose midpoint lies inside [10, 12) are kept.
+    # left turns 0-4, 10-12 and 20-23 s; packed with 0.3 s pads: [0, 4.3) + [9.7, 12.3) +
+    # [19.7, 23.3) = 10.5 s. The fake hears nothing 4.0-6.9 s into a window, so the middle
+    # turn gets no word; decoded again alone with 0.5 s either side ([9.5, 12.5): 3 s) it is
+    # heard, and only the words whose midpoint lies inside [10, 12) are kept.
+    left = _talk(30.0, [(0.0, 4.0), (10.0, 12.0), (20.0, 23.0)])
+    right = np.zeros(int(30 * SR), np.float32)
+    turns = (Turn("left", 0.0, 4.0), Turn("left", 10.0, 12.0), Turn("left", 20.0, 23.0))
+    activity = _stereo_activity(*turns)
+    fake = GapFake()
+    tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
+    assert [[round(len(w) / SR, 2) for w in call] for call in fake.calls] == [[10.5], [3.0]]
+    assert fake.careful == [False, True]  # the turn greedy missed gets the full beam at once
+    middle = [w for w in tr.words if 9.0 <= w.start < 15.0]
+    assert middle and all(10.0 <= 0.5 * (w.start + w.end) < 12.0 for w in middle)
+    assert {w.speaker for w in tr.words} == {"left"}
+    off = GapFake()
+    config = TranscriptionConfig(empty_turn_pass=False)
+    tr = transcribe_call(_audio(left, right), off, activity=activity, language="en", config=config)
+    assert len(off.calls) == 1 and not [w for w in tr.words if 9.0 <= w.start < 15.0]
+
+
+def test_a_window_that_ends_early_is_decoded_again_from_its_last_word() -> None:
+    # left turns 0-4 s and 10-12 s, packed into one 6.9 s window. The fake hears only the
+    # first 4 s of a window (Whisper ending a window's text early), so its last word ends at
+    # 3.9 s: the 3.0 s after it ([3.9, 4.3) + [9.7, 12.3) of the call) are packed again into
+    # a window of their own and decoded like a first pass (greedy first), as the libraries'
+    # sequential decoding starts its next window where the text stopped. The second turn gets
+    # its words there, in call time, and needs no retry of its own.
     left = _talk(20.0, [(0.0, 4.0), (10.0, 12.0)])
     right = np.zeros(int(20 * SR), np.float32)
     activity = _stereo_activity(Turn("left", 0.0, 4.0), Turn("left", 10.0, 12.0))
     fake = ShortFake()
     tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
     assert [[round(len(w) / SR, 2) for w in call] for call in fake.calls] == [[6.9], [3.0]]
-    assert fake.careful == [False, True]  # the turn greedy missed gets the full beam at once
+    assert fake.careful == [False, False]
     late = [w for w in tr.words if w.start >= 9.0]
-    assert late and all(10.0 <= 0.5 * (w.start + w.end) < 12.0 for w in late)
-    assert {w.speaker for w in tr.words} == {"left"}
-    off = ShortFake()
-    config = TranscriptionConfig(empty_turn_pass=False)
-    tr = transcribe_call(_audio(left, right), off, activity=activity, language="en", config=config)
-    assert len(off.calls) == 1 and not [w for w in tr.words if w.start >= 9.0]
+    assert late and all(w.start >= 9.7 and w.end <= 12.3 for w in late)
+    assert [u.start for u in tr.segments] == sorted(u.start for u in tr.segments)
+    # A window with no word at all is not decoded again (the same audio, the same nothing):
+    # its turns go straight to the empty-turn pass.
+    deaf = HearsLongFake(min_s=99.0)
+    transcribe_call(_audio(left, right), deaf, activity=activity, language="en")
+    assert [[round(len(w) / SR, 2) for w in call] for call in deaf.calls] == [[6.9], [4.5, 3.0]]
+    assert deaf.careful == [False, True]
 
 
 @dataclass

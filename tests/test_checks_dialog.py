@@ -251,6 +251,23 @@ def test_asking_the_customer_to_act_is_not_a_commitment() -> None:
     assert r.verdict == "fail"
 
 
+def test_a_time_frame_without_an_action_is_a_near_miss_quoted_as_evidence() -> None:
+    # No owner + action anywhere, but a time frame was said: the fail quotes that sentence
+    # first (the action may have been misheard) and says so, to be judged apart; a fail with
+    # no time frame at all quotes the agent's last two sentences as before.
+    lines = [
+        (A, "Thanks for calling, this is Anna."),
+        (A, "The technician visit is tomorrow morning."),
+        (A, "Have a nice day."),
+    ]
+    r = run("action.next_step", call(lines))
+    assert r.verdict == "fail" and r.details["near_miss"] == "tomorrow"
+    assert [e.text for e in r.evidence] == [lines[1][1], lines[2][1]]
+    plain = run("action.next_step", call([lines[0], lines[2]]))
+    assert "near_miss" not in plain.details
+    assert [e.text for e in plain.evidence] == [lines[0][1], lines[2][1]]
+
+
 # --- lead ---------------------------------------------------------------------------------
 
 

@@ -75,6 +75,8 @@ def test_track_key_splits_weak_and_partial_evidence() -> None:
     assert track_key(replace(FORBIDDEN, details={"strength": "strong"})) == "fail"
     partial = CheckResult("action.next_step", "pass", 0.5, details={"partial": True})
     assert track_key(partial) == "pass/partial"
+    near = CheckResult("action.next_step", "fail", 0.0, details={"near_miss": "tomorrow"})
+    assert track_key(near) == "fail/near_miss"
 
 
 def test_confidence_is_the_track_record_when_words_and_roles_are_sure(records: None) -> None:

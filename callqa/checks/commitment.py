@@ -197,11 +197,20 @@ def next_step(ctx: CheckContext) -> CheckResult:
         "partial": bool(best and not best.time_frame),
     }
     if best is None:
+        # A time frame without a recognised action ("... entro domani per confermare ...") is
+        # a near miss: the action may have been misheard or phrased in an unlisted way, so the
+        # fail quotes that sentence and is judged apart (confidence: track key "fail/near_miss").
+        near = [
+            s for s in text.sentences(AGENT) if not s.question and time_frame(s.tokens, text.pack)
+        ]
+        if near:
+            details["near_miss"] = time_frame(near[-1].tokens, text.pack)
+        quoted = [near[-1], text.sentences(AGENT)[-1]] if near else text.sentences(AGENT)[-2:]
         return CheckResult(
             id="action.next_step",
             verdict="fail",
             score=0.0,
-            evidence=tuple(evidence(s) for s in text.sentences(AGENT)[-2:]),
+            evidence=tuple(evidence(s) for s in dict.fromkeys(quoted)),
             tip="End with a concrete next step you own and when it happens (\"I'll email you "
             'the refund confirmation by Friday").',
             details=details,

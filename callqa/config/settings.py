@@ -106,7 +106,9 @@ class TranscriptionConfig:
         Decode again, on its own, each speech turn of at least ``empty_turn_min_s`` that got
         no word (no word's midpoint inside it), cut with ``empty_turn_context_s`` either side.
         Whisper skips short replies in a channel that is mostly silence
-        (benchmarks/results/audio_truth.md).
+        (benchmarks/results/audio_truth.md). With batched decoding it also decodes again
+        what follows a window's last word when a window ended early (docs/transcription.md),
+        and stops retrying once fewer than half of the turns tried got words.
     empty_turn_min_s : float > 0 [s]
         Shortest turn that must have words (for the second pass and the scorecard's
         ``metrics.coverage``).

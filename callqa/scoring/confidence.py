@@ -98,13 +98,16 @@ def track_key(result: CheckResult) -> str:
     """The track record a verdict is judged by: its verdict, split by the kind of evidence
     where the check reports one (``details.strength``: a "fail" of the forbidden phrases on an
     obligation alone, "fail/weak"; ``details.partial``: a next step without a time frame,
-    "pass/partial")."""
+    "pass/partial"; ``details.near_miss``: no next step found, but a time frame was said,
+    "fail/near_miss", with no track record yet)."""
     if result.details.get("strength") == "weak":
         return f"{result.verdict}/weak"
     if result.details.get("partial"):  # a next step without a time frame
         return f"{result.verdict}/partial"
     if result.details.get("rote"):  # the same apology over and over
         return f"{result.verdict}/rote"
+    if result.details.get("near_miss"):  # no next step, but a time frame was said
+        return f"{result.verdict}/near_miss"
     return result.verdict
 
 

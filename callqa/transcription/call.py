@@ -188,7 +188,8 @@ def _stereo_packed(
         if own and not is_silent(audio.channels[index], config.silence_dbfs):
             jobs[index] = (audio.channels[index], own)
     decoded = decode_packed(transcriber, jobs, language=to_whisper(language),
-                            pad_s=config.crosstalk_tolerance_s, identify=identify)  # fmt: skip
+                            pad_s=config.crosstalk_tolerance_s, identify=identify,
+                            tail_min_s=_tail_min_s(config))  # fmt: skip
     kept = {
         index: list(keep_words_inside(utterances, jobs[index][1], config.crosstalk_tolerance_s))
         for index, utterances in decoded.utterances.items()
@@ -213,6 +214,12 @@ def _stereo_packed(
     for index, utterances in kept.items():
         out.extend(relabel(u, CHANNEL_LABELS[index]) for u in utterances)
     return out, decoded.language
+
+
+def _tail_min_s(config: TranscriptionConfig) -> float | None:
+    """How much speech a window may leave after its last word before it is decoded again
+    (with the empty-turn pass: the turns it rescues are the ones that pass would retry)."""
+    return config.empty_turn_min_s if config.empty_turn_pass else None
 
 
 def _own_turns(activity: SpeechActivity, channel: int) -> tuple[Segment, ...]:
@@ -402,7 +409,8 @@ def _mono(
     if activity is not None and _batched(transcriber, config):  # speech turns only, batched
         speech_turns = {0: (samples, tuple(t.segment for t in activity.turns))}
         packed = decode_packed(transcriber, speech_turns, language=to_whisper(language),
-                               pad_s=config.crosstalk_tolerance_s, identify=identify)  # fmt: skip
+                               pad_s=config.crosstalk_tolerance_s, identify=identify,
+                               tail_min_s=_tail_min_s(config))  # fmt: skip
         utterances: Sequence[Utterance] = packed.utterances[0]
         heard = packed.language
     else:

@@ -143,8 +143,17 @@ def decode_packed(
     language: str,
     pad_s: float,
     identify: bool = False,
+    tail_min_s: float | None = None,
 ) -> Packed:
     """Transcribe the speech turns of several channels in one batched decode.
+
+    Whisper can end a window early: it writes the end of text while speech is still to come,
+    and the window's last turns get no words. Decoding a channel whole, the libraries start
+    the next window where the text stopped (their ``seek``); here, with ``tail_min_s``, the
+    audio of each window after its last word, when it is at least ``tail_min_s`` + ``pad_s``
+    long and the window got some words, is packed again into windows of its own and decoded
+    in a second batch (:func:`unread_tail`). A window without any word is not decoded again
+    (the same audio would give the same nothing); its turns are left to the empty-turn pass.
 
     Parameters
     ----------
@@ -157,6 +166,9 @@ def decode_packed(
         Audio kept on each side of a turn.
     identify : bool
         Also run Whisper's language ID on one window (see ``WindowTranscriber``).
+    tail_min_s : float >= 0 or None [s]
+        Decode again what follows a window's last word when it is this long (plus the pad);
+        None: never.
     """
     windows: list[Window] = []
     for index, (samples, turns) in channels.items():
@@ -165,12 +177,50 @@ def decode_packed(
     out: dict[int, list[Utterance]] = {index: [] for index in channels}
     if not windows:
         return Packed(out)
-    audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
-    decoded = transcriber.transcribe_windows(audios, language=language, identify=identify)
-    for window, text in zip(windows, decoded, strict=True):
+
+    def audio(w: Window) -> np.ndarray:
+        return window_audio(w, channels[w.channel][0])
+
+    decoded = transcriber.transcribe_windows(
+        LazyMap(windows, audio), language=language, identify=identify
+    )
+    texts = list(zip(windows, decoded, strict=True))
+    if tail_min_s is not None:
+        rest = [
+            again
+            for window, text in texts
+            if (tail := unread_tail(window, text.utterances, tail_min_s + pad_s))
+            for again in pack_windows(window.channel, tail, channels[window.channel][0])
+        ]
+        if rest:
+            more = transcriber.transcribe_windows(LazyMap(rest, audio), language=language)
+            texts += zip(rest, more, strict=True)
+            log.info("%d windows ended early: their last %.1f s decoded again", len(rest),
+                     sum(w.duration for w in rest))  # fmt: skip
+    for window, text in texts:
         out[window.channel].extend(to_call_time(window, text.utterances))
+    for utterances in out.values():
+        utterances.sort(key=lambda u: u.start)
     heard = next((text.language for text in decoded if text.language is not None), None)
     return Packed(out, heard)
+
+
+def unread_tail(
+    window: Window, utterances: Sequence[Utterance], min_s: float
+) -> tuple[Segment, ...]:
+    """The stretches of ``window`` after its last word, in call time, when they last at least
+    ``min_s`` [s] in all and the window has a word; else ().
+
+    ``utterances`` are the window's, in window time."""
+    last = max((w.end for u in utterances for w in u.words), default=None)
+    if last is None or window.duration - last < min_s:
+        return ()
+    out = []
+    for p in window.pieces:
+        start = max(p.offset, last)
+        if p.offset + p.duration - start > 0.0:
+            out.append(Segment(p.start + (start - p.offset), p.end))
+    return tuple(out)
 
 
 def decode_turns(
