@@ -127,7 +127,7 @@ class Packed:
     Attributes
     ----------
     utterances : dict of channel index -> list of Utterance
-        In call time, speaker "unknown", in window order (each window's own order).
+        In call time, speaker "unknown", in time order.
     language : (str, float) or None
         Whisper's language ID on one of the windows (``identify``), as (code, probability).
     """
