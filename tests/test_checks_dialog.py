@@ -263,6 +263,14 @@ def test_a_time_frame_without_an_action_is_a_near_miss_quoted_as_evidence() -> N
     r = run("action.next_step", call(lines))
     assert r.verdict == "fail" and r.details["near_miss"] == "tomorrow"
     assert [e.text for e in r.evidence] == [lines[1][1], lines[2][1]]
+    # "by the way", "by the tram stop" and "this is Anna" ("am" by lemma) are no time frames
+    for words in (
+        "I'll send you the form, by the way.",
+        "I'll send you the form. Thanks for calling, this is Anna.",
+    ):
+        assert run("action.next_step", call([(A, words)])).details["partial"] is True
+    dated = run("action.next_step", call([(A, "I'll send you the form by the 15th.")]))
+    assert dated.details["time_frame"] == "by the 15 th"
     plain = run("action.next_step", call([lines[0], lines[2]]))
     assert "near_miss" not in plain.details
     assert [e.text for e in plain.evidence] == [lines[0][1], lines[2][1]]
