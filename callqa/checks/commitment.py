@@ -200,12 +200,15 @@ def next_step(ctx: CheckContext) -> CheckResult:
         # A time frame without a recognised action ("... entro domani per confermare ...") is
         # a near miss: the action may have been misheard or phrased in an unlisted way, so the
         # fail quotes that sentence and is judged apart (confidence: track key "fail/near_miss").
+        said = text.sentences(AGENT)
         near = [
-            s for s in text.sentences(AGENT) if not s.question and time_frame(s.tokens, text.pack)
+            (s, frame)
+            for s in said
+            if not s.question and (frame := time_frame(s.tokens, text.pack))
         ]
         if near:
-            details["near_miss"] = time_frame(near[-1].tokens, text.pack)
-        quoted = [near[-1], text.sentences(AGENT)[-1]] if near else text.sentences(AGENT)[-2:]
+            details["near_miss"] = near[-1][1]
+        quoted = [near[-1][0], said[-1]] if near else said[-2:]
         return CheckResult(
             id="action.next_step",
             verdict="fail",

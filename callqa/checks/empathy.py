@@ -15,13 +15,13 @@ from callqa.checks.text import (
     PhrasePack,
     Sentence,
     Token,
+    call_pack,
     call_text,
     evidence,
     find_phrases,
     load_pack,
     param,
 )
-from callqa.languages import normalize
 from callqa.types import AGENT, CUSTOMER, CheckResult
 
 APOLOGY_DEFAULTS: dict[str, Any] = {
@@ -117,8 +117,7 @@ def has_complaint(ctx: CheckContext) -> bool | None:
     text = call_text(ctx, "empathise.apology", speaker=CUSTOMER)
     if isinstance(text, CallText):
         return bool(complaints(text))
-    language = normalize(ctx.transcript.language)
-    return None if load_pack(language, tuple(ctx.params.get("phrase_packs", ()))) is None else False
+    return None if call_pack(ctx) is None else False
 
 
 def _no_complaint(check_id: str) -> CheckResult:

@@ -519,15 +519,22 @@ class CallText:
         return [t for t in self.turns if t.speaker == speaker]
 
 
+def call_pack(ctx: Any) -> PhrasePack | None:
+    """The phrase pack of ``ctx``'s transcript language with the rubric's extra packs, or
+    None when the language has none."""
+    language = normalize(ctx.transcript.language)
+    return load_pack(language, tuple(ctx.params.get("phrase_packs", ())))
+
+
 def call_text(ctx: Any, check_id: str, *, speaker: str = "agent") -> CallText | Any:
     """The :class:`CallText` of ``ctx`` or the "na" :class:`~callqa.types.CheckResult` to return.
 
     "na" when the transcript's language has no phrase pack ("language xx not supported") or
     when ``speaker`` says nothing (mono call without roles, empty transcript).
     """
-    language = normalize(ctx.transcript.language)
-    pack = load_pack(language, tuple(ctx.params.get("phrase_packs", ())))
+    pack = call_pack(ctx)
     if pack is None:
+        language = normalize(ctx.transcript.language)
         return not_applicable(check_id, f"language {language or '?'} not supported")
     turns = prepare(ctx.transcript, pack)
     if not any(t.speaker == speaker for t in turns):
