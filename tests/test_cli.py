@@ -361,7 +361,7 @@ def test_the_pipeline_logs_each_stage(tmp_path: Path, caplog: pytest.LogCaptureF
         path = tmp_path / "t.json"
         pipeline.score_transcript(read_transcript(path), source=path, sha256="0" * 64)
     said = [r.getMessage() for r in caplog.records if r.name == "callqa.pipeline"]
-    assert said == [pipeline.STAGE_TEXT[s] for s in ("sentiment", "checks", "redact")]
+    assert said == [pipeline.STAGE_TEXT[s] for s in ("phrases", "sentiment", "checks", "redact")]
 
 
 def test_score_shows_each_stage_as_its_status() -> None:

@@ -8,11 +8,13 @@ import json
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 from typer.testing import CliRunner
 
 from callqa.checks.base import CheckContext
+from callqa.checks.empathy import states_problem
 from callqa.checks.outcome import CALMER, CHECKS, DEFAULTS, RESPONSE
 from callqa.cli.app import app
 from callqa.config import VoiceConfig
@@ -22,7 +24,7 @@ from callqa.measures.voice import LoudnessStats, PaceStats, PitchStats, SpeakerV
 from callqa.pipeline import score_transcript
 from callqa.scoring.scorecard import from_dict, schema, to_dict
 from callqa.sentiment import default_model, load_sentiment_model, read_sentiment
-from callqa.sentiment.model import courtesy_formulas, mask_courtesy
+from callqa.sentiment.model import SentimentModel, courtesy_formulas, mask_courtesy
 from callqa.sentiment.trajectory import arousal, call_sentiment, reading
 from callqa.types import AGENT, CUSTOMER, Sentiment, Transcript, Utterance
 
@@ -286,21 +288,80 @@ def test_the_shipped_head_loads_and_a_broken_one_is_refused(tmp_path: Path) -> N
         load_sentiment_model(bad)
 
 
+@pytest.mark.parametrize(
+    ("language", "text", "states"),
+    [
+        ("en", "I was charged twice and nobody has fixed it.", True),
+        ("en", "No problem, thanks.", False),  # a courtesy formula states nothing
+        ("en", "Great, thank you so much. It works now.", False),
+        ("en", "Thanks. Oh, and the router is still broken.", True),  # any sentence counts
+        ("nb", "Dette er helt uakseptabelt.", True),
+        ("nb", "Nei, det går fint, takk.", False),
+        ("fi", "Laskussa on virhe.", True),
+        ("it", "Il pacco non è mai arrivato ed è la terza volta che chiamo.", True),
+        ("sl", "Najlepša hvala za pomoč.", False),
+        ("de", "Das ist inakzeptabel.", False),  # no phrase pack: no flag
+    ],
+)
+def test_the_problem_flag_is_the_checks_complaint_detector(
+    language: str, text: str, states: bool
+) -> None:
+    assert states_problem(text, language) is states
+
+
+def test_the_problem_flag_adds_its_weights_to_both_heads() -> None:
+    """A known answer: with every embedding weight 0, head (1) is sigmoid(b + k1 s) and head
+    (2) is sigmoid(c + k2 s), whatever the text."""
+    emotional, polarity = np.zeros(385), np.zeros(385)
+    emotional[-1], polarity[-1] = 0.5, 0.2
+    model = SentimentModel(emotional, polarity, {}, "known", problem=(1.0, -2.0))
+    vectors = np.ones((2, 384))
+    got = model.heads(vectors, ["a", "b"], "en", np.array([False, True]))
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    for row, (e, p) in zip(got, [(sig(0.5), sig(0.2)), (sig(1.5), sig(-1.8))], strict=True):
+        assert row == pytest.approx([e * (1 - p), 1 - e, e * p])
+    assert model.heads(vectors, ["a", "b"], "en") == pytest.approx(got[[0, 0]])
+
+
+def test_the_shipped_model_reads_a_stated_problem_as_more_negative() -> None:
+    model = default_model()
+    k1, k2 = model.problem
+    assert k1 > 0 and k2 < 0, model.problem  # learned from XED (docs/metrics.md)
+    line = "The parcel never arrived and I have been waiting for two weeks."
+    (plain,) = model.classify([line], "en")
+    (flagged,) = model.classify([line], "en", states_problem)
+    assert flagged.score < plain.score
+
+
+def test_the_pipeline_reads_sentiment_with_the_problem_flag() -> None:
+    lines = [
+        (AGENT, "Thank you for calling, how can I help?"),
+        (CUSTOMER, "Dette er helt uakseptabelt. Jeg vil si opp abonnementet."),
+    ]
+    transcript = Transcript("nb", tuple(dialogue(lines)), language_source="file")
+    card = score_transcript(transcript, source=Path("x.json"), sha256="0" * 64)
+    got = card.transcript.segments[1].sentiment
+    text = lines[1][1]
+    assert got == default_model().classify([text], "nb", states_problem)[0]
+    assert got != default_model().classify([text], "nb")[0]
+
+
 LINES = tomllib.loads((DATA / "lines.toml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("language", sorted(LINES))
 def test_written_call_lines_read_as_their_author_labelled_them(language: str) -> None:
     """A development set (the courtesy formulas were written against it), read by score as
-    the checks read it: at least 6 of 10 complaints at or below ``negative_at`` (measured: en
-    10, it 10, sl 7, fi 6, nb 6: complaints stated as facts, "I was charged twice and nobody
-    fixed it", are what film dialogue teaches least), at most 1 of the 20 neutral and positive
+    the pipeline reads it (with the problem flag): at least 6 of 10 complaints at or below
+    ``negative_at`` (measured: en 10, it 9, fi 8, sl 8, nb 7; without the flag en 10, it 7,
+    fi 6, nb 6, sl 6: complaints stated as facts, "I was charged twice and nobody fixed it",
+    are what film dialogue teaches least), at most 1 of the 20 neutral and positive
     lines (courtesy such as "No, that's fine" among them), at least 9 of 10 thanks and praise
     at or above +0.25, and the three classes in order on average."""
     model = default_model()
     negative_at = DEFAULTS[CALMER]["negative_at"]
     scores = {
-        gold: [s.score for s in model.classify(LINES[language][gold], language)]
+        gold: [s.score for s in model.classify(LINES[language][gold], language, states_problem)]
         for gold in ("negative", "neutral", "positive")
     }
     assert sum(x <= negative_at for x in scores["negative"]) >= 6, scores
@@ -327,24 +388,7 @@ def scored(language: str, kind: str) -> dict:  # type: ignore[type-arg]
     return to_dict(card)
 
 
-KNOWN_MISSES = {
-    "nb": "the model reads the upset customer's last line, 'Dette er helt uakseptabelt. Jeg vil "
-    "si opp abonnementet.', as -0.13 (not negative): the 4-bit e5-small embedding reads "
-    "'uakseptabelt' like 'akseptabelt' (acceptable; 'ikke akseptabelt' it reads as negative), "
-    "and no line of XED's 1,934 Norwegian ones has the word or 'si opp abonnementet'; no change "
-    "to the heads chosen on the tune part makes the line negative (docs/metrics.md)",
-}
-
-
-@pytest.mark.parametrize(
-    "language",
-    [
-        pytest.param(lang, marks=pytest.mark.xfail(reason=KNOWN_MISSES[lang], strict=True))
-        if lang in KNOWN_MISSES
-        else lang
-        for lang in sorted(CALLS)
-    ],
-)
+@pytest.mark.parametrize("language", sorted(CALLS))
 def test_a_customer_who_ends_calmer_and_one_who_does_not(language: str) -> None:
     calmer, upset = scored(language, "calmer"), scored(language, "upset")
     verdicts = {

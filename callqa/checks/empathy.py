@@ -1,6 +1,7 @@
 """Empathise and apologise: ``empathise.apology`` and ``empathise.empathy``.
 
-Also the customer-complaint detector used by the rubric's ``na_if = ["no_complaint"]`` rule.
+Also the customer-complaint detector used by the rubric's ``na_if = ["no_complaint"]`` rule,
+and by the sentiment stage (:func:`states_problem`, passed in by the pipeline).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from callqa.checks.text import (
     find_phrases,
     load_pack,
     param,
+    split_sentences,
 )
+from callqa.sentiment.model import courtesy_formulas, mask_courtesy
 from callqa.types import AGENT, CUSTOMER, CheckResult
 
 APOLOGY_DEFAULTS: dict[str, Any] = {
@@ -79,14 +82,17 @@ def is_complaint(sentence: Sentence, pack: PhrasePack) -> bool:
 
     A ``complaint`` phrase ("broken", "charged twice", "cracked", "in hospital") that no
     ``complaint_negation`` word precedes within four words ("it's not making any noises"), or a
-    negated
-    statement (``complaint_negation``, not a question, at least 5 words) about something that
-    should work: with a ``problem_verbs`` phrase ("it won't turn on", "the app doesn't load").
-    A negation alone is no problem ("Not yet, I've been using the other app"). A pack without
-    ``problem_verbs`` counts every negated statement of 5 words or more.
+    negated statement (``complaint_negation``, not a question, at least 5 words) about
+    something that should work: with a ``problem_verbs`` phrase ("it won't turn on", "the app
+    doesn't load"). A negation alone is no problem ("Not yet, I've been using the other app").
+    A pack without ``problem_verbs`` counts every negated statement of 5 words or more.
     """
-    negations = find_phrases(sentence.tokens, pack.phrases("complaint_negation"))
-    for hit in find_phrases(sentence.tokens, pack.phrases("complaint")):
+    return _states_problem(sentence.tokens, sentence.question, pack)
+
+
+def _states_problem(tokens: tuple[Token, ...], question: bool, pack: PhrasePack) -> bool:
+    negations = find_phrases(tokens, pack.phrases("complaint_negation"))
+    for hit in find_phrases(tokens, pack.phrases("complaint")):
         negated = any(
             hit.first - NEGATION_WINDOW <= n.first < hit.first
             and not n.overlaps(hit)
@@ -95,12 +101,32 @@ def is_complaint(sentence: Sentence, pack: PhrasePack) -> bool:
         )
         if not negated:  # "it's not making any noises" states no problem
             return True
-    if sentence.question or len(sentence.tokens) < MIN_NEGATION_TOKENS:
+    if question or len(tokens) < MIN_NEGATION_TOKENS:
         return False
     if not negations:
         return False
     verbs = pack.phrases("problem_verbs")
-    return not verbs or bool(find_phrases(sentence.tokens, verbs))
+    return not verbs or bool(find_phrases(tokens, verbs))
+
+
+def states_problem(text: str, language: str) -> bool:
+    """True when any sentence of ``text`` states a problem (:func:`is_complaint`) once its
+    courtesy formulas are masked ("No problem, thanks" states none); False for a language
+    without a phrase pack.
+
+    The sentiment model reads this as one feature of each utterance (docs/metrics.md): film
+    dialogue, which the model learns from, rarely states a fault as a fact ("I was charged
+    twice"), and its words miss the ones service calls use ("uakseptabelt").
+    """
+    pack = load_pack(language)
+    if pack is None:
+        return False
+    formulas = courtesy_formulas().get(pack.language, ())
+    for sentence in split_sentences(text):
+        said = mask_courtesy(sentence, formulas)
+        if said and _states_problem(pack.tokenize(said), sentence.endswith("?"), pack):
+            return True
+    return False
 
 
 def complaints(text: CallText) -> list[Sentence]:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from callqa.config import VoiceConfig
 from callqa.measures.voice import VoiceMetrics
-from callqa.sentiment.model import SentimentModel
+from callqa.sentiment.model import ProblemDetector, SentimentModel
 from callqa.sentiment.trajectory import CallSentiment, call_sentiment
 from callqa.types import Transcript
 
@@ -27,6 +27,7 @@ def read_sentiment(
     voice: VoiceMetrics | None = None,
     config: VoiceConfig | None = None,
     duration_s: float | None = None,
+    problem: ProblemDetector | None = None,
 ) -> tuple[Transcript, CallSentiment]:
     """The transcript with a sentiment on every segment, and the call's sentiment trajectory.
 
@@ -42,6 +43,9 @@ def read_sentiment(
         What a raised voice is (``raised_level_db``, ``raised_pitch_st``: arousal 1).
     duration_s : float or None [s]
         The call's length (quarters); default the end of the last segment.
+    problem : callable (text, language) -> bool, optional
+        Whether a segment states a problem (the model's flag ``s``); the pipeline passes
+        :func:`callqa.checks.empathy.states_problem`. Without it no segment does.
 
     Returns
     -------
@@ -55,7 +59,7 @@ def read_sentiment(
     if not model.supports(transcript.language):
         why = f"language {transcript.language} not supported"
         return transcript, CallSentiment(model.name, reason=why)
-    labels = model.classify([s.text for s in transcript.segments], transcript.language)
+    labels = model.classify([s.text for s in transcript.segments], transcript.language, problem)
     segments = tuple(
         replace(s, sentiment=label) for s, label in zip(transcript.segments, labels, strict=True)
     )

