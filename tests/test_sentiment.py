@@ -286,6 +286,15 @@ def test_the_shipped_head_loads_and_a_broken_one_is_refused(tmp_path: Path) -> N
     bad.write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read the sentiment model"):
         load_sentiment_model(bad)
+    head = json.loads((DATA.parents[2] / "callqa/sentiment/data/sentiment_head.json").read_text())
+    for problem, error in (([1.0], "cannot read"), (["x", 1], "cannot read"),
+                           ([float("nan"), 0], "not a number")):  # fmt: skip
+        bad.write_text(json.dumps(head | {"problem": problem}))
+        with pytest.raises(ConfigError, match=error):
+            load_sentiment_model(bad)
+    del head["problem"]  # heads trained before the flag: it weighs nothing
+    bad.write_text(json.dumps(head))
+    assert load_sentiment_model(bad).problem == (0.0, 0.0)
 
 
 @pytest.mark.parametrize(
