@@ -253,7 +253,9 @@ def load_data(eval_dir: Path, cache: Path, workers: int = 1, train_buckets: int 
     return Data(
         lines=lines,
         x=embeddings(lines, cache, workers),
-        s=np.array([float(bool(x.polarity) and states_problem(x.text, x.language)) for x in lines]),
+        s=np.array(
+            [float(bool(ln.polarity) and states_problem(ln.text, ln.language)) for ln in lines]
+        ),
         texts=[run_time_text(line) for line in lines],
         y=np.array([LABELS.index(ln.polarity) if ln.polarity else -1 for ln in lines]),
         parts=np.array([ln.part for ln in lines]),

@@ -177,12 +177,8 @@ def decode_packed(
     out: dict[int, list[Utterance]] = {index: [] for index in channels}
     if not windows:
         return Packed(out)
-
-    def audio(w: Window) -> np.ndarray:
-        return window_audio(w, channels[w.channel][0])
-
     decoded = transcriber.transcribe_windows(
-        LazyMap(windows, audio), language=language, identify=identify
+        audios_of(windows, channels), language=language, identify=identify
     )
     texts = list(zip(windows, decoded, strict=True))
     if tail_min_s is not None:
@@ -193,7 +189,7 @@ def decode_packed(
             for again in pack_windows(window.channel, tail, channels[window.channel][0])
         ]
         if rest:
-            more = transcriber.transcribe_windows(LazyMap(rest, audio), language=language)
+            more = transcriber.transcribe_windows(audios_of(rest, channels), language=language)
             texts += zip(rest, more, strict=True)
             log.info("%d windows ended early: their last %.1f s decoded again", len(rest),
                      sum(w.duration for w in rest))  # fmt: skip
@@ -295,8 +291,9 @@ def _decode_turn_windows(
     ``out``. Returns how many turns got words."""
     if not windows:
         return 0
-    audios = LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
-    decoded = transcriber.transcribe_windows(audios, language=language, careful=True)
+    decoded = transcriber.transcribe_windows(
+        audios_of(windows, channels), language=language, careful=True
+    )
     heard: dict[tuple[int, Segment], list[Word]] = {}
     for window, owner, found in zip(windows, owners, decoded, strict=True):
         turn = owner[1]
@@ -413,6 +410,13 @@ def window_audio(
         samples[round(p.start * sample_rate) : round(p.end * sample_rate)] for p in window.pieces
     ]
     return np.ascontiguousarray(np.concatenate(cuts), dtype=np.float32)
+
+
+def audios_of(
+    windows: Sequence[Window], channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]]
+) -> LazyMap:
+    """Each window's audio (:func:`window_audio` of its channel's samples), cut when read."""
+    return LazyMap(windows, lambda w: window_audio(w, channels[w.channel][0]))
 
 
 def to_call_time(window: Window, utterances: Sequence[Utterance]) -> list[Utterance]:
