@@ -15,8 +15,8 @@ Everything is measured in one run, and every speed is a ratio to a baseline of t
    of earlier versions (``decoding = "sequential"``). Each is a fresh process; the three run in
    turn, ``--runs`` times, and the median wall time of each is compared. Peak RSS per process.
 2. Word error rate per language on every clip with a reference text (en_jfk, the LibriSpeech
-   stereo clip, the pyannote clip's STM, the Norwegian and Italian clips, and 134 lines of XED's
-   Italian dialogue read by espeak-ng: ``synthetic_italian``): speech activity and
+   stereo clip, the pyannote clip's STM, the Norwegian and Italian clips, and 134 Italian and
+   144 English lines of XED's dialogue read by espeak-ng: ``synthetic_lines``): speech activity and
    ``transcribe_call`` as ``callqa score`` runs them, with the default decoding, with batched
    beam 5 for every window, with the sequential beam 5 of earlier versions, and the bare
    script's beam 5 on the same audio. None of these clips was used to choose the second-pass
@@ -168,7 +168,7 @@ def wer_study(quick: bool) -> dict[str, Any]:
     rows = []
     spoken = None if quick else tempfile.TemporaryDirectory(prefix="callqa-it-")
     if spoken is not None:
-        selected += synthetic_italian(Path(spoken.name))
+        selected += [c for lang in SYNTHETIC for c in synthetic_lines(Path(spoken.name), lang)]
     for clip in selected:
         audio = load_audio(clip.path)
         activity = detect_activity(audio, DynamicsConfig())
@@ -207,41 +207,48 @@ def wer_study(quick: bool) -> dict[str, Any]:
     return {"rows": rows, "totals": totals}
 
 
-XED_IT = EVAL / "text" / "xed" / "it_emotions_dev.tsv"
-IT_LINES = 8  # synthetic Italian: 8 lines to a clip
-IT_OFFSETS = (0, 20, 40)  # three disjoint sets of every 60th line: 134 lines, 18 clips
-IT_PAUSE_S = 0.8  # silence between two lines of a clip
+XED = EVAL / "text" / "xed"
+LINES_PER_CLIP = 8  # synthetic clips: 8 lines to a clip
+PAUSE_S = 0.8  # silence between two lines of a clip
+SYNTHETIC = {  # language: XED file, espeak-ng voice, offsets of every 60th line, clips at most
+    "it": ("it_emotions_dev.tsv", "it", (0, 20, 40), 18),  # 134 lines, 18 clips
+    "en": ("en_emotions_dev.tsv", "en-us", (0,), 18),  # 144 lines, 18 clips
+}
 
 
-def synthetic_italian(work: Path) -> list[Clip]:
-    """Italian clips with a reference text, beyond the one 11-word real clip: lines of XED's
-    Italian dialogue (of the lines of at least 6 words, every 60th from each of
-    :data:`IT_OFFSETS`) read by espeak-ng's Italian voice, 8 to a clip with 0.8 s between
-    them, 35 s or so each. No transcription setting was chosen on these lines (the voice also
-    reads the Italian sample call, which is tuning data). The clips of offset 0 were the whole
-    set until a single run of 6 clips proved too noisy to compare decodings by 0.01."""
-    rows = [row.split("\t")[0].strip() for row in XED_IT.read_text(encoding="utf-8").splitlines()]
+def synthetic_lines(work: Path, language: str) -> list[Clip]:
+    """Clips with a reference text in ``language``, beyond the few real clips: lines of XED's
+    dialogue (of the lines of at least 6 words, every 60th from each offset of
+    :data:`SYNTHETIC`) read by espeak-ng, 8 to a clip with 0.8 s between them, 30-40 s each.
+
+    No transcription setting was chosen on these lines (the voices also read the sample calls,
+    which are tuning data). Italian: the clips of offset 0 were the whole set until a single
+    run of 6 clips proved too noisy to compare decodings by 0.01. Other offsets (Italian 10,
+    30, 50; English 10, 30) were used to try window settings (docs/transcription.md), so they
+    are not these."""
+    name, voice, offsets, most = SYNTHETIC[language]
+    rows = [r.split("\t")[0].strip() for r in (XED / name).read_text(encoding="utf-8").splitlines()]
     long = [line for line in rows if len(line.split()) >= 6]
     chunks = [
-        part[i : i + IT_LINES]
-        for part in (long[offset::60] for offset in IT_OFFSETS)
-        for i in range(0, len(part), IT_LINES)
-    ]
+        part[i : i + LINES_PER_CLIP]
+        for part in (long[offset::60] for offset in offsets)
+        for i in range(0, len(part), LINES_PER_CLIP)
+    ][:most]
     out = []
     for k, chunk in enumerate(chunks):
         parts: list[np.ndarray] = []
         rate = 22050
         for j, line in enumerate(chunk):
-            wav = work / f"line{k}_{j}.wav"
-            subprocess.run(["espeak-ng", "-v", "it", "-s", "150", "-w", str(wav), "--stdin"],
+            wav = work / f"line_{language}{k}_{j}.wav"
+            subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(wav), "--stdin"],
                            input=line.encode("utf-8"), check=True)  # fmt: skip
             x, rate = sf.read(wav, dtype="float32")
-            parts += [np.zeros(int(IT_PAUSE_S * rate), np.float32), x]
-        parts.append(np.zeros(int(IT_PAUSE_S * rate), np.float32))
-        path = work / f"xed_it_{k}.wav"
+            parts += [np.zeros(int(PAUSE_S * rate), np.float32), x]
+        parts.append(np.zeros(int(PAUSE_S * rate), np.float32))
+        path = work / f"xed_{language}_{k}.wav"
         sf.write(path, np.concatenate(parts), rate)
-        out.append(Clip(f"xed_it_{k}", "synthetic it", path, "it", ((None, " ".join(chunk)),),
-                        call=False))  # fmt: skip
+        out.append(Clip(f"xed_{language}_{k}", f"synthetic {language}", path, language,
+                        ((None, " ".join(chunk)),), call=False))  # fmt: skip
     return out
 
 
@@ -421,9 +428,10 @@ def markdown(
         "",
         "## Word error rate per language (clips with a reference text; held out from tuning)",
         "",
-        "real: the recordings of ../shared/eval with a reference text. synthetic it: 134 lines "
-        "of XED's Italian dialogue read by espeak-ng, 8 to a clip (`synthetic_italian`): their "
-        "text is held out, their voice also reads the Italian sample call (tuning data).",
+        "real: the recordings of ../shared/eval with a reference text. synthetic it / en: 134 "
+        "Italian and 144 English lines of XED's dialogue read by espeak-ng, 8 to a clip "
+        "(`synthetic_lines`): their text is held out, their voices also read the sample calls "
+        "(tuning data).",
         "",
     ]
     names = list(wer["totals"])
