@@ -166,7 +166,7 @@ def wer_study(quick: bool) -> dict[str, Any]:
     selected = [c for c in clips(quick=True) if not quick or c.name in ("en_jfk", "it_leopard")]
     totals: dict[str, dict[str, list[int]]] = {}
     rows = []
-    spoken = None if quick else tempfile.TemporaryDirectory(prefix="callqa-it-")
+    spoken = None if quick else tempfile.TemporaryDirectory(prefix="callqa-lines-")
     if spoken is not None:
         selected += [c for lang in SYNTHETIC for c in synthetic_lines(Path(spoken.name), lang)]
     for clip in selected:
