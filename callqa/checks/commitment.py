@@ -30,6 +30,7 @@ from callqa.checks.text import (
     call_text,
     evidence,
     find_phrases,
+    is_question,
     load_pack,
     param,
     phrase_at,
@@ -169,7 +170,7 @@ def is_commitment(text: str, language: str) -> bool:
     if pack is None:
         return False
     return any(
-        action_phrase(pack.tokenize(s), s.rstrip().endswith(("?", "？")), pack) is not None
+        action_phrase(pack.tokenize(s), is_question(s), pack) is not None
         for s in split_sentences(text) or [text]
     )
 

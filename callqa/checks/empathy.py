@@ -20,6 +20,7 @@ from callqa.checks.text import (
     call_text,
     evidence,
     find_phrases,
+    is_question,
     load_pack,
     param,
     split_sentences,
@@ -124,7 +125,7 @@ def states_problem(text: str, language: str) -> bool:
     formulas = courtesy_formulas().get(pack.language, ())
     for sentence in split_sentences(text):
         said = mask_courtesy(sentence, formulas)
-        if said and _states_problem(pack.tokenize(said), sentence.endswith("?"), pack):
+        if said and _states_problem(pack.tokenize(said), is_question(sentence), pack):
             return True
     return False
 

@@ -448,7 +448,8 @@ MAX_JOINED_WORDS = 100  # a sentence continued over segments stops growing at th
 _ENDS_SENTENCE = (".", "!", "?", "…", "？", "。", "！")
 
 
-def _is_question(text: str) -> bool:
+def is_question(text: str) -> bool:
+    """True when ``text`` ends in a question mark (``?`` or the full-width ``？``)."""
     return text.rstrip().endswith(("?", "？"))
 
 
@@ -491,11 +492,11 @@ def _prepare(transcript: Any, pack: PhrasePack) -> tuple[SpeakerTurn, ...]:
                 last = current[-1]
                 joined = f"{last.text} {sent}"
                 current[-1] = replace(last, end=end, text=joined, tokens=pack.tokenize(joined),
-                                      question=_is_question(joined))  # fmt: skip
+                                      question=is_question(joined))  # fmt: skip
                 continue
             current.append(
                 Sentence(index, len(turns), utt.speaker, start, end, sent, tokens,
-                         _is_question(sent))
+                         is_question(sent))
             )  # fmt: skip
             index += 1
     if current:
