@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from callqa.checks.empathy import is_apology
 from callqa.checks.text import (
     compile_phrases,
     find_phrases,
+    is_question,
     load_pack,
     normalize_text,
     split_sentences,
@@ -116,6 +118,14 @@ def test_gap_and_any_token() -> None:
 def test_sentences() -> None:
     assert split_sentences("Hi there. How are you? Fine!") == ["Hi there.", "How are you?", "Fine!"]
     assert split_sentences("  ") == []
+
+
+def test_a_full_width_question_mark_is_a_question_everywhere() -> None:
+    """``？`` ends a question like ``?``: a "Sorry？" asks to repeat, it is no apology."""
+    assert is_question("Sorry? ") and is_question("Sorry？") and not is_question("Sorry.")
+    for text in ("Sorry?", "Sorry？", "Anteeksi？"):
+        assert not is_apology(text, "fi" if text.startswith("A") else "en"), text
+    assert is_apology("I am so sorry.", "en") and is_apology("Olen todella pahoillani.", "fi")
 
 
 def test_user_pack_is_merged(tmp_path: Path) -> None:

@@ -74,8 +74,7 @@ def is_apology(text: str, language: str) -> bool:
     pack = load_pack(language)
     if pack is None:
         return False
-    question = text.rstrip().endswith("?")
-    return apology_kind(pack.tokenize(text), question, pack) == "apology"
+    return apology_kind(pack.tokenize(text), is_question(text), pack) == "apology"
 
 
 def is_complaint(sentence: Sentence, pack: PhrasePack) -> bool:
