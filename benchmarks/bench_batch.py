@@ -162,7 +162,7 @@ def throughput_table(runs: dict[int, dict], audio_s: float) -> list[str]:
         "## Throughput",
         "",
         "| workers x threads | wall (s) | calls/min | audio-hours per wall-hour "
-        "| speed-up vs 1 worker | peak RSS per worker (MB) |",
+        "| speed-up vs 1 worker | peak RSS per worker (MiB) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for workers, r in sorted(runs.items()):
@@ -209,7 +209,7 @@ def scaling_table(work: Path, calls: list[Path]) -> list[str]:
         "## Time against call length (1 worker x 2 threads, English forced)",
         "",
         "| audio (min) | scoring (s) | s per audio minute | of which transcribe "
-        "| of which other stages | x real time | peak RSS (MB) |",
+        "| of which other stages | x real time | peak RSS (MiB) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     per_minute = {}

@@ -8,12 +8,16 @@ default model ("base"); its peak resident memory is ``ru_maxrss`` of that proces
 (``resource.getrusage(RUSAGE_CHILDREN)`` read in a wrapper process that runs only it).
 
 ``--fake`` scores with the scripted transcriber instead (every stage but Whisper, whose memory
-is bounded by the block length and measured by the default run). Writes
+is bounded by the block length and measured by the default run). ``--fixed-heap`` scores with
+the default model but keeps glibc's mmap threshold at 1 MiB while blocks are transcribed (the
+setting before ``callqa.audio.blocks.decoder_heap``): the baseline of the wall-time ratio that
+the table adds for each length both ran. Writes
 benchmarks/results/memory.json (the rows of each mode), memory.md (table: transcriber, call
 length, peak RSS, ratio to the shortest call, wall time) and memory.svg (peak RSS against call
 length, one line per mode), after each call (``--minutes`` adds to the record); ``--quick``
 only prints the table; ``--render`` rewrites memory.md and memory.svg from memory.json. Run:
-``python benchmarks/bench_memory.py [--fake] [--quick] [--threads 1] [--minutes 3 12]``.
+``python benchmarks/bench_memory.py [--fake | --fixed-heap] [--quick] [--threads 1]
+[--minutes 3 12]``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,10 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from callqa.audio.blocks import DECODER_MMAP_THRESHOLD  # noqa: E402
+
+DECODER_MIB = DECODER_MMAP_THRESHOLD >> 20
 SAMPLES = ROOT / "sample_calls"
 RESULTS = ROOT / "benchmarks" / "results"
 SOURCES = ("en_good.ogg", "en_poor.ogg")
@@ -54,7 +62,21 @@ _FAKE = (
     "from callqa.transcription.fake import FakeTranscriber\n"
     "write_json(score_call(sys.argv[1], transcriber=FakeTranscriber()), Path(sys.argv[2]))\n"
 )
-MODES = {"base": 'default model ("base")', "fake": "scripted transcriber (no Whisper)"}
+# --fixed-heap: the default model with the mmap threshold at 1 MiB throughout, as before
+# `decoder_heap` (docs/architecture.md, "Long calls"): the baseline for the wall-time ratio
+_FIXED = (
+    "import contextlib, sys\n"
+    "import callqa.pipeline\n"
+    "from callqa.cli import main\n"
+    "callqa.pipeline.decoder_heap = contextlib.nullcontext\n"
+    "sys.argv[0] = 'callqa'\n"
+    "main()\n"
+)
+MODES = {
+    "base": 'default model ("base")',
+    "fixed": "default model, mmap threshold fixed at 1 MiB (before)",
+    "fake": "scripted transcriber (no Whisper)",
+}
 
 
 def build_call(minutes: float, path: Path) -> Path:
@@ -76,10 +98,12 @@ def build_call(minutes: float, path: Path) -> Path:
 
 
 def score(call: Path, out: Path, threads: int, mode: str) -> tuple[float, float, int]:
-    """(peak RSS in MB, wall seconds, exit code) of scoring ``call`` in its own process."""
+    """(peak RSS in MiB, wall seconds, exit code) of scoring ``call`` in its own process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, "-m", "callqa", "score", str(call), "--format", "json"]
     command += ["--out", str(out), "--threads", str(threads)]
+    if mode == "fixed":
+        command[1:3] = ["-c", _FIXED]
     if mode == "fake":
         command = [sys.executable, "-c", _FAKE, str(call), str(out)]
     start = time.perf_counter()
@@ -92,11 +116,11 @@ def score(call: Path, out: Path, threads: int, mode: str) -> tuple[float, float,
     return int(kib) / 1024, wall, int(code)
 
 
-COLOURS = {"base": "steelblue", "fake": "darkorange"}
+COLOURS = {"base": "steelblue", "fixed": "grey", "fake": "darkorange"}
 
 
-def svg_plot(series: dict[str, list[dict[str, float]]], limit_mb: float = 1024.0) -> str:
-    """A plain SVG plot of peak RSS (MB) against call length (min), one line per mode, with
+def svg_plot(series: dict[str, list[dict[str, float]]], limit_mb: float = 1e9 / 2**20) -> str:
+    """A plain SVG plot of peak RSS (MiB) against call length (min), one line per mode, with
     the 1 GB line."""
     w, h, left, bottom, top, right = 600, 360, 60, 40, 20, 20
     rows = [r for rs in series.values() for r in rs]
@@ -140,26 +164,52 @@ def svg_plot(series: dict[str, list[dict[str, float]]], limit_mb: float = 1024.0
     out += [
         f'<text x="{(w + left) / 2}" y="{h - 6}" text-anchor="middle">call length (min)</text>',
         f'<text x="14" y="{(h - bottom) / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 14 {(h - bottom) / 2})">peak RSS (MB)</text>',
+        f'transform="rotate(-90 14 {(h - bottom) / 2})">peak RSS (MiB)</text>',
         "</svg>",
     ]
     return "\n".join(out) + "\n"
+
+
+def heap_lines(series: dict[str, list[dict[str, float]]]) -> list[str]:
+    """The default against the fixed-threshold baseline, at each length both modes ran."""
+    fixed = {r["minutes"]: r for r in series.get("fixed", [])}
+    pairs = [(r, fixed[r["minutes"]]) for r in series.get("base", []) if r["minutes"] in fixed]
+    if not pairs:
+        return []
+    lines = [
+        "",
+        f"Default (mmap threshold {DECODER_MIB} MiB while a block is transcribed, then "
+        "`malloc_trim`: `callqa.audio.blocks.decoder_heap`) against "
+        "the threshold fixed at 1 MiB throughout (`--fixed-heap`, the setting before), same "
+        "call, same machine, one run each:",
+        "",
+        "| call length | wall, default / fixed (s) | speed-up | peak RSS, default / fixed (MiB) |",
+        "|---|---|---|---|",
+    ]
+    for new, old in pairs:
+        lines.append(
+            f"| {new['minutes']:g} min | {new['wall_s']:.0f} / {old['wall_s']:.0f} | "
+            f"{old['wall_s'] / new['wall_s']:.2f}x | {new['peak_mb']:.0f} / {old['peak_mb']:.0f} |"
+        )
+    return lines
 
 
 def markdown(series: dict[str, list[dict[str, float]]], threads: int) -> str:
     lines = [
         "# Peak memory of `callqa score` against call length",
         "",
-        f"Written by `python benchmarks/bench_memory.py [--fake] --threads {threads}` on "
-        f"{platform.machine()} ({os.cpu_count()} cores, shared with other work: wall times are "
+        "Written by `python benchmarks/bench_memory.py [--fake | --fixed-heap] --threads "
+        f"{threads}` on {platform.machine()} ({os.cpu_count()} cores, shared with other work: "
+        "wall times are "
         "noisy and must be re-measured on a quiet machine), default config (`[call] block_s = "
         '300`: a longer call is read in blocks, docs/architecture.md, "Long calls"). Calls '
         "are the English sample calls (en_good, en_poor) joined and repeated, stereo 8 kHz "
-        "FLAC. Peak RSS is `ru_maxrss` of the scoring process: `callqa score` with the default "
+        "FLAC. Peak RSS is `ru_maxrss` of the scoring process in MiB (2^20 bytes; the 1 GB line "
+        "of the plot is 954 MiB): `callqa score` with the default "
         'model ("base", int8 on CPU), or (`--fake`) the same pipeline with the scripted '
         "transcriber, which measures every stage but Whisper.",
         "",
-        "| transcriber | call length | peak RSS (MB) | ratio to the shortest | wall time (s) |",
+        "| transcriber | call length | peak RSS (MiB) | ratio to the shortest | wall time (s) |",
         "|---|---|---|---|---|",
     ]
     for mode, rows in series.items():
@@ -181,6 +231,7 @@ def markdown(series: dict[str, list[dict[str, float]]], threads: int) -> str:
             "Run `python benchmarks/bench_memory.py --minutes 120` on a quiet machine to add the "
             "2-hour row.",
         ]
+    lines += heap_lines(series)
     lines += ["", "![peak RSS against call length](memory.svg)", ""]
     return "\n".join(lines)
 
@@ -189,6 +240,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2- and 10-minute calls only")
     parser.add_argument("--fake", action="store_true", help="scripted transcriber, no Whisper")
+    parser.add_argument(
+        "--fixed-heap", action="store_true", help="baseline: mmap threshold 1 MiB throughout"
+    )
     parser.add_argument("--threads", type=int, default=1, help="model and BLAS threads")
     parser.add_argument("--minutes", type=float, nargs="*", help="call lengths to run instead")
     parser.add_argument("--render", action="store_true", help="rewrite the .md/.svg from .json")
@@ -199,7 +253,7 @@ def main() -> None:
         (RESULTS / "memory.svg").write_text(svg_plot(series))
         return
     minutes = args.minutes or (QUICK_MIN if args.quick else FULL_MIN)
-    mode = "fake" if args.fake else "base"
+    mode = "fake" if args.fake else "fixed" if args.fixed_heap else "base"
     record = not args.quick  # --minutes adds its lengths to (or replaces them in) the record
     store = RESULTS / "memory.json"
     series = json.loads(store.read_text()) if record and store.exists() else {}
@@ -215,7 +269,7 @@ def main() -> None:
             series[mode].sort(key=lambda r: r["minutes"])
             card = json.loads(out.read_text())
             print(
-                f"{mode} {m:g} min: peak {peak:.0f} MB, {wall:.0f} s, score {card['score']}, "
+                f"{mode} {m:g} min: peak {peak:.0f} MiB, {wall:.0f} s, score {card['score']}, "
                 f"{len(card['transcript']['segments'])} segments",
                 flush=True,
             )

@@ -97,8 +97,8 @@ def _env() -> dict[str, str]:
 
 
 def timed(cmd: list[str]) -> dict[str, Any]:
-    """Run ``cmd``; wall time [s], the peak RSS of the process [MB] and of its spawned
-    workers [MB each]."""
+    """Run ``cmd``; wall time [s], the peak RSS of the process [MiB] and of its spawned
+    workers [MiB each]."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -143,7 +143,7 @@ def score_runs(work: Path, runs: int) -> dict[str, list[dict[str, Any]]]:
         for name, cmd in commands.items():
             r = timed(cmd)
             out[name].append(r)
-            print(f"  score run {k + 1}: {name}: {r['wall']:.1f} s, {r['peak_mb']:.0f} MB",
+            print(f"  score run {k + 1}: {name}: {r['wall']:.1f} s, {r['peak_mb']:.0f} MiB",
                   file=sys.stderr, flush=True)  # fmt: skip
     return out
 
@@ -354,7 +354,7 @@ def batch_runs(work: Path, runs: int, quick: bool) -> dict[str, Any]:
                              "--config", str(config), "-q"))  # fmt: skip
             out[name].append(r)
             print(f"  batch run {k + 1}: {name}: {r['wall']:.1f} s, workers "
-                  f"{', '.join(f'{m:.0f}' for m in r['workers_mb'])} MB",
+                  f"{', '.join(f'{m:.0f}' for m in r['workers_mb'])} MiB",
                   file=sys.stderr, flush=True)  # fmt: skip
     return {"audio_s": audio_s, "runs": out}
 
@@ -376,7 +376,7 @@ def memory_by_length(work: Path) -> list[dict[str, Any]]:
         card = json.loads((work / f"{path.stem}.json").read_text())
         r.update(seconds=seconds, transcribe=(card.get("timings_s") or {}).get("transcribe"))
         out.append(r)
-        print(f"  length {seconds:.0f} s: {r['wall']:.1f} s, {r['peak_mb']:.0f} MB",
+        print(f"  length {seconds:.0f} s: {r['wall']:.1f} s, {r['peak_mb']:.0f} MiB",
               file=sys.stderr, flush=True)  # fmt: skip
     return out
 
@@ -397,7 +397,14 @@ def markdown(
     minutes: float,
     runs: int,
     batch_runs: int,
+    resumed: tuple[str, ...] = (),
 ) -> str:
+    kept = (
+        f" Steps {', '.join(resumed)} were kept from an earlier invocation (`--state`), with the "
+        "code of that time; the others were measured in this one, and the time above is both."
+        if resumed
+        else ""
+    )
     lines = [
         "# Throughput: batched, adaptive decoding (benchmarks/bench_throughput.py)",
         "",
@@ -407,11 +414,11 @@ def markdown(
         "runs taken in turn within this run). Second-pass rule of the default decoding: "
         f"mean log-probability < {RULE.redecode_log_prob}, compression ratio > "
         f"{RULE.redecode_compression_ratio}, share of words below p 0.5 > "
-        f"{RULE.redecode_low_word_share}.",
+        f"{RULE.redecode_low_word_share}.{kept}",
         "",
         f"## `callqa score` on the 245 s stereo call (median of {runs} alternating runs)",
         "",
-        "| command | median wall [s] | runs [s] | speed vs bare script | peak RSS [MB] |",
+        "| command | median wall [s] | runs [s] | speed vs bare script | peak RSS [MiB] |",
         "|---|---:|---:|---:|---:|",
     ]
     bare_s = _median(score["bare faster-whisper, beam 5"])
@@ -497,7 +504,7 @@ def markdown(
         f"(median of {batch_runs} alternating runs)",
         "",
         "| decoding | median wall [s] | audio-hours per wall-hour | vs sequential | "
-        "peak RSS per worker [MB] |",
+        "peak RSS per worker [MiB] |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, rs in batch["runs"].items():
@@ -514,7 +521,7 @@ def markdown(
             "",
             "## Peak memory against call length (`callqa score`, default decoding, one run)",
             "",
-            "| call | audio [s] | wall [s] | transcription [s] | peak RSS [MB] |",
+            "| call | audio [s] | wall [s] | transcription [s] | peak RSS [MiB] |",
             "|---|---:|---:|---:|---:|",
         ]
         for r in lengths:
@@ -551,6 +558,8 @@ def main() -> None:
     if args.state and args.state.exists():
         state = json.loads(args.state.read_text())
     began = time.perf_counter() - state.get("seconds", 0.0)
+    steps = ("score", "wer", "split", "batch", "lengths")  # steps 1-5, in order
+    resumed = tuple(str(k + 1) for k, name in enumerate(steps) if name in state)
 
     def step(name: str, title: str, function: Any) -> Any:
         if name not in state:
@@ -585,7 +594,7 @@ def main() -> None:
         )
     minutes = (time.perf_counter() - began) / 60
     split = {int(k): v for k, v in split.items()}
-    text = markdown(score, wer, batch, split, lengths, minutes, runs, max(1, runs - 1))
+    text = markdown(score, wer, batch, split, lengths, minutes, runs, max(1, runs - 1), resumed)
     if not args.quick:
         atomic_write_text(RESULTS, text)
         print(f"wrote {RESULTS}", file=sys.stderr)

@@ -277,7 +277,7 @@ def worker(name: str, quick: bool, activity_file: Path) -> dict[str, Any]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (VmHWM: unlike ru_maxrss, not inherited
+    """Peak resident memory of this process in MiB (VmHWM: unlike ru_maxrss, not inherited
     from the parent across fork/exec)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -461,7 +461,7 @@ def markdown(results: list[dict[str, Any]], crosstalk: list[dict[str, Any]], tot
         "(case and punctuation removed).",
         "",
         "| configuration | x real time, all | vs baseline | x real time, intelligible | "
-        "vs baseline | peak RSS (MB) | load (s) | WER real speech | WER synthetic calls | "
+        "vs baseline | peak RSS (MiB) | load (s) | WER real speech | WER synthetic calls | "
         "WER overall | language ID right |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]

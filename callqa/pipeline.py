@@ -41,6 +41,7 @@ from callqa.audio.activity import (
 from callqa.audio.blocks import (
     Block,
     VadStream,
+    decoder_heap,
     fixed_mmap_threshold,
     plan_blocks,
     read_blocks,
@@ -61,11 +62,7 @@ from callqa.privacy.detect import find_pii
 from callqa.privacy.identifiers import redact_path, traceable_id
 from callqa.privacy.redact import attach_audio_path, redact_scorecard
 from callqa.privacy.spans import PiiSpan
-from callqa.scoring.confidence import (
-    call_reviews,
-    review_items,
-    with_confidence,
-)
+from callqa.scoring.confidence import call_reviews, review_items, with_confidence
 from callqa.scoring.rubric import Rubric, load_rubric
 from callqa.scoring.score import run_checks, score_checks, withheld_auto_fails
 from callqa.scoring.scorecard import Scorecard
@@ -233,7 +230,7 @@ def score_call_with_audio(
         audio = load_audio(path, max_duration_s=config.call.max_duration_s)
     with timer.stage("activity"):
         activity = detect_activity(audio, config.dynamics)
-    with timer.stage("transcribe"):
+    with timer.stage("transcribe"), decoder_heap():  # lifted if an earlier call fixed it
         transcript = transcribe_call(
             audio,
             transcriber,
@@ -597,13 +594,14 @@ def _block_transcript(
     language, first = config.call.language, None
     kept: list[Utterance] = []
     for block, audio in zip(blocks, read_blocks(scan, blocks), strict=True):
-        part = transcribe_call(
-            audio,
-            transcriber,
-            activity=_shifted(activity, block),
-            language=language,
-            config=config.transcription,
-        )
+        with decoder_heap():
+            part = transcribe_call(
+                audio,
+                transcriber,
+                activity=_shifted(activity, block),
+                language=language,
+                config=config.transcription,
+            )
         del audio
         if first is None:
             first, language = part, part.language

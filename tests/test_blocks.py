@@ -3,7 +3,9 @@ blocks against the same call scored whole (docs/architecture.md, "Long calls")."
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +15,14 @@ import soundfile as sf
 from conftest import run_limited, write_wav
 
 from callqa.audio.activity import load_vad, speech_probabilities
-from callqa.audio.blocks import ALIGN, VadStream, plan_blocks, read_blocks
+from callqa.audio.blocks import (
+    ALIGN,
+    VadStream,
+    decoder_heap,
+    fixed_mmap_threshold,
+    plan_blocks,
+    read_blocks,
+)
 from callqa.audio.load import load_audio, scan_audio
 from callqa.config import Config, replace_config
 from callqa.errors import AudioError
@@ -227,6 +236,101 @@ def test_long_call_keeps_no_whole_copy(tmp_path: Path, sample_calls: Path) -> No
     out = result.write_redacted_audio(tmp_path / "copy.flac")
     assert out.scorecard.redaction is not None
     assert sf.info(tmp_path / "copy.flac").duration == pytest.approx(37.4, abs=0.1)
+
+
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (malloc.h, glibc 2.33+): ten size_t fields."""
+
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                     "uordblks", "fordblks", "keepcost")
+    ]  # fmt: skip
+
+
+def _mapped_chunks() -> int:
+    """How many allocations glibc's main allocator holds as memory mappings (``hblks``)."""
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallinfo2"):
+        pytest.skip("not glibc 2.33 or later")
+    libc.mallinfo2.restype = _MallInfo2
+    return int(libc.mallinfo2().hblks)
+
+
+def test_decoder_heap_serves_mid_sized_arrays_from_the_heap() -> None:
+    """With the block path's 1 MiB threshold a 4 MiB array is a mapping of its own; inside
+    ``decoder_heap`` (32 MiB) it comes from the heap, and a 64 MiB array is still mapped; after
+    it the 1 MiB threshold holds again."""
+    if not fixed_mmap_threshold():
+        pytest.skip("no mallopt here (not glibc)")
+
+    def mapped_while_held(nbytes: int) -> int:
+        before = _mapped_chunks()
+        array = np.ones(nbytes, dtype=np.uint8)
+        held = _mapped_chunks() - before
+        del array
+        return held
+
+    assert mapped_while_held(4 << 20) == 1
+    with decoder_heap():
+        assert mapped_while_held(4 << 20) == 0
+        assert mapped_while_held(64 << 20) == 1
+    assert mapped_while_held(4 << 20) == 1
+
+
+_UNFIXED = (
+    "import ctypes\n"
+    "import numpy as np\n"
+    "from callqa.audio.blocks import decoder_heap\n"
+    "class Info(ctypes.Structure):\n"
+    "    _fields_ = [(f'f{i}', ctypes.c_size_t) for i in range(10)]\n"
+    "libc = ctypes.CDLL(None)\n"
+    "libc.mallinfo2.restype = Info\n"
+    "with decoder_heap():\n"
+    "    before = libc.mallinfo2().f3  # hblks\n"
+    "    array = np.ones(4 << 20, np.uint8)\n"
+    "    print(libc.mallinfo2().f3 - before)\n"
+)
+
+
+def test_decoder_heap_leaves_glibc_alone_where_nothing_fixed_the_threshold() -> None:
+    """In a process that never scored a long call, glibc still adjusts its own threshold
+    (128 KiB at first, so a first 4 MiB array is mapped): ``decoder_heap`` changes nothing."""
+    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
+        pytest.skip("not glibc 2.33 or later")
+    done = subprocess.run([sys.executable, "-c", _UNFIXED], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1"]
+
+
+_HOLES = (
+    "import numpy as np\n"
+    "from callqa.audio.blocks import decoder_heap, fixed_mmap_threshold\n"
+    "def rss_mib():\n"
+    "    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
+    "fixed_mmap_threshold()\n"
+    "pins = []\n"
+    "with decoder_heap():\n"
+    "    arrays = []\n"
+    "    for _ in range(16):  # 4 MiB from the heap, each followed by a 256 KiB pin\n"
+    "        arrays.append(np.ones(4 << 20, np.uint8))\n"
+    "        pins.append(np.ones(256 << 10, np.uint8))\n"
+    "    del arrays  # 64 MiB of holes: free, but not at the heap's top\n"
+    "    held = rss_mib()\n"
+    "print(held, rss_mib())\n"
+)
+
+
+def test_decoder_heap_returns_free_heap_pages_after_the_block() -> None:
+    """Arrays the decoder freed in the middle of the heap (below live ones) stay resident until
+    ``decoder_heap`` ends; then they go back to the system, before the next block is read. Run
+    in a fresh process, so that its heap holds only what the test put there."""
+    if not fixed_mmap_threshold():
+        pytest.skip("no mallopt here (not glibc)")
+    done = subprocess.run([sys.executable, "-c", _HOLES], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    held, after = map(float, done.stdout.split())
+    assert held - after > 48, (held, after)  # of the 64 MiB of holes
 
 
 _SCORE = (
