@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,12 @@ import numpy as np
 from callqa.audio.activity import detect_activity, load_vad
 from callqa.audio.diarize import diarization_error_rate
 from callqa.audio.load import load_audio
-from callqa.audio.speaker import load_encoder
+from callqa.audio.speaker import (
+    encoder_weights_path,
+    load_encoder,
+    onnx_layers,
+    read_legacy_checkpoint,
+)
 from callqa.config import DynamicsConfig
 from callqa.measures.dynamics import measure_dynamics, talk_time
 from callqa.types import CallAudio, SpeechActivity, Transcript, Turn
@@ -165,6 +171,47 @@ def streaming_vad_s(samples: np.ndarray) -> float:
     return time.perf_counter() - t
 
 
+class NumpyLstm:
+    """Baseline: the speaker encoder's LSTM as earlier versions ran it, with numpy on one BLAS
+    thread, one frame at a time for a batch of windows (the same hidden states to 1e-5).
+
+    Stands in for the onnxruntime session of :class:`callqa.audio.speaker.ResemblyzerEncoder`
+    (its ``run(["h"], {"x": x})``, ``x`` of shape (frames, batch, 40))."""
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        self.layers = [(w.T.copy(), r.T.copy(), b[: len(w)] + b[len(w) :]) for w, r, b in layers]
+
+    def run(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        from threadpoolctl import threadpool_limits
+
+        seq = feeds["x"]
+        with threadpool_limits(limits=1, user_api="blas"):
+            for w_ih, w_hh, bias in self.layers:
+                n, size = seq.shape[1], w_hh.shape[0]
+                gates_in = seq @ w_ih + bias
+                h, c = np.zeros((n, size), np.float32), np.zeros((n, size), np.float32)
+                z = np.empty((n, 4 * size), np.float32)
+                hidden = np.empty((seq.shape[0], n, size), np.float32)
+                sig, g = z[:, : 3 * size], z[:, 3 * size :]  # ONNX order: input, output, forget
+                i, o, f = sig[:, :size], sig[:, size : 2 * size], sig[:, 2 * size :]
+                for t in range(seq.shape[0]):
+                    np.matmul(h, w_hh, out=z)
+                    z += gates_in[t]
+                    sig *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2
+                    np.tanh(sig, out=sig)
+                    sig += 1.0
+                    sig *= 0.5
+                    np.tanh(g, out=g)
+                    c *= f
+                    i *= g
+                    c += i
+                    np.tanh(c, out=h)
+                    h *= o
+                    hidden[t] = h
+                seq = hidden
+        return [seq[-1:]]
+
+
 def best_of(fn, n: int = 3) -> float:  # type: ignore[no-untyped-def]
     times = []
     for _ in range(n):
@@ -188,6 +235,9 @@ def speed_section(lines: list[str]) -> None:
 
     t_stereo = best_of(stereo_stage)
     t_mono = best_of(lambda: detect_activity(mono, CFG, encoder=encoder))
+    state = read_legacy_checkpoint(encoder_weights_path())["model_state"]
+    numpy_encoder = replace(encoder, lstm=NumpyLstm(onnx_layers(state)))
+    t_numpy = best_of(lambda: detect_activity(mono, CFG, encoder=numpy_encoder))
     t_short = best_of(lambda: detect_activity(short, CFG, encoder=encoder))
     base = sum(streaming_vad_s(ch) for ch in stereo.channels)
     d = stereo.duration_s
@@ -201,8 +251,10 @@ def speed_section(lines: list[str]) -> None:
         f"| {base:.2f} | {d / base:.0f} |",
         f"| activity (batched Silero + gate) + dynamics, stereo | AWS 245 s stereo | "
         f"{t_stereo:.2f} | {d / t_stereo:.0f} ({base / t_stereo:.1f}x the baseline) |",
-        f"| activity + diarization, mono | AWS 245 s mixed to mono | {t_mono:.2f} | "
-        f"{d / t_mono:.0f} |",
+        f"| baseline: activity + diarization, mono, the LSTM with numpy (earlier versions) | "
+        f"AWS 245 s mixed to mono | {t_numpy:.2f} | {d / t_numpy:.0f} |",
+        f"| activity + diarization, mono (LSTM in onnxruntime) | AWS 245 s mixed to mono | "
+        f"{t_mono:.2f} | {d / t_mono:.0f} ({t_numpy / t_mono:.1f}x the numpy LSTM) |",
         f"| activity + diarization, mono | pyannote 30 s | {t_short:.2f} | "
         f"{short.duration_s / t_short:.0f} |",
         "",

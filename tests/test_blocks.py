@@ -18,7 +18,6 @@ from callqa.audio.activity import load_vad, speech_probabilities
 from callqa.audio.blocks import (
     ALIGN,
     VadStream,
-    decoder_heap,
     fixed_mmap_threshold,
     plan_blocks,
     read_blocks,
@@ -238,69 +237,54 @@ def test_long_call_keeps_no_whole_copy(tmp_path: Path, sample_calls: Path) -> No
     assert sf.info(tmp_path / "copy.flac").duration == pytest.approx(37.4, abs=0.1)
 
 
-class _MallInfo2(ctypes.Structure):
-    """glibc's ``struct mallinfo2`` (malloc.h, glibc 2.33+): ten size_t fields."""
+_MALLINFO = (
+    "import ctypes\n"
+    "import numpy as np\n"
+    "class Info(ctypes.Structure):  # glibc's struct mallinfo2 (2.33+): ten size_t fields\n"
+    "    _fields_ = [(f'f{i}', ctypes.c_size_t) for i in range(10)]\n"
+    "libc = ctypes.CDLL(None)\n"
+    "libc.mallinfo2.restype = Info\n"
+    "def mapped_while_held(nbytes):  # allocations held as mappings of their own (hblks)\n"
+    "    before = libc.mallinfo2().f3\n"
+    "    array = np.ones(nbytes, np.uint8)\n"
+    "    return libc.mallinfo2().f3 - before\n"
+)
 
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-                     "uordblks", "fordblks", "keepcost")
-    ]  # fmt: skip
 
-
-def _mapped_chunks() -> int:
-    """How many allocations glibc's main allocator holds as memory mappings (``hblks``)."""
-    libc = ctypes.CDLL(None)
-    if not hasattr(libc, "mallinfo2"):
+def _fresh(script: str) -> list[str]:
+    """What ``script`` prints, run in a fresh process: glibc serves a request from free heap
+    space before it maps anything, so only a heap that holds nothing else tells the threshold."""
+    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
         pytest.skip("not glibc 2.33 or later")
-    libc.mallinfo2.restype = _MallInfo2
-    return int(libc.mallinfo2().hblks)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
 
 
 def test_decoder_heap_serves_mid_sized_arrays_from_the_heap() -> None:
     """With the block path's 1 MiB threshold a 4 MiB array is a mapping of its own; inside
-    ``decoder_heap`` (32 MiB) it comes from the heap, and a 64 MiB array is still mapped; after
+    ``decoder_heap`` (16 MiB) it comes from the heap, and a 64 MiB array is still mapped; after
     it the 1 MiB threshold holds again."""
-    if not fixed_mmap_threshold():
-        pytest.skip("no mallopt here (not glibc)")
-
-    def mapped_while_held(nbytes: int) -> int:
-        before = _mapped_chunks()
-        array = np.ones(nbytes, dtype=np.uint8)
-        held = _mapped_chunks() - before
-        del array
-        return held
-
-    assert mapped_while_held(4 << 20) == 1
-    with decoder_heap():
-        assert mapped_while_held(4 << 20) == 0
-        assert mapped_while_held(64 << 20) == 1
-    assert mapped_while_held(4 << 20) == 1
-
-
-_UNFIXED = (
-    "import ctypes\n"
-    "import numpy as np\n"
-    "from callqa.audio.blocks import decoder_heap\n"
-    "class Info(ctypes.Structure):\n"
-    "    _fields_ = [(f'f{i}', ctypes.c_size_t) for i in range(10)]\n"
-    "libc = ctypes.CDLL(None)\n"
-    "libc.mallinfo2.restype = Info\n"
-    "with decoder_heap():\n"
-    "    before = libc.mallinfo2().f3  # hblks\n"
-    "    array = np.ones(4 << 20, np.uint8)\n"
-    "    print(libc.mallinfo2().f3 - before)\n"
-)
+    script = _MALLINFO + (
+        "from callqa.audio.blocks import decoder_heap, fixed_mmap_threshold\n"
+        "assert fixed_mmap_threshold()\n"
+        "print(mapped_while_held(4 << 20))\n"
+        "with decoder_heap():\n"
+        "    print(mapped_while_held(4 << 20), mapped_while_held(64 << 20))\n"
+        "print(mapped_while_held(4 << 20))\n"
+    )
+    assert _fresh(script) == ["1", "0", "1", "1"]
 
 
 def test_decoder_heap_leaves_glibc_alone_where_nothing_fixed_the_threshold() -> None:
     """In a process that never scored a long call, glibc still adjusts its own threshold
     (128 KiB at first, so a first 4 MiB array is mapped): ``decoder_heap`` changes nothing."""
-    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
-        pytest.skip("not glibc 2.33 or later")
-    done = subprocess.run([sys.executable, "-c", _UNFIXED], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["1"]
+    script = _MALLINFO + (
+        "from callqa.audio.blocks import decoder_heap\n"
+        "with decoder_heap():\n"
+        "    print(mapped_while_held(4 << 20))\n"
+    )
+    assert _fresh(script) == ["1"]
 
 
 _HOLES = (

@@ -1,11 +1,12 @@
-"""resemblyzer's speaker encoder, with numpy: the d-vectors the mono diarizer clusters.
+"""resemblyzer's speaker encoder, without torch: the d-vectors the mono diarizer clusters.
 
 The network (a 3-layer LSTM d-vector model trained for speaker verification) and its input (a
 40-band mel power spectrogram) are rebuilt here; the weights come from ``pretrained.pt`` in the
 ``resemblyzer`` wheel, read without torch (:func:`read_legacy_checkpoint`). Importing
 ``resemblyzer`` itself pulls ``webrtcvad``, which needs ``pkg_resources`` (gone from recent
 setuptools); torch and librosa would add ~320 MB to every process that scores a mono call
-(docs/batch.md, "Memory per worker"). The embeddings equal torch's to 1e-6.
+(docs/batch.md, "Memory per worker"). The LSTM runs in onnxruntime, the rest in numpy; the
+embeddings equal torch's to 1e-5 (``tests/test_diarize.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from callqa.audio.onnx_lstm import lstm_session
 from callqa.errors import ModelError
 from callqa.types import SAMPLE_RATE
 
@@ -30,7 +32,7 @@ N_FFT = 400  # resemblyzer's mel window: 25 ms at 16 kHz
 MEL_HOP = round(SAMPLE_RATE * HOP_S)  # ... and its hop in samples (160)
 N_MELS = 40
 MEL_BLOCK = 4096  # mel frames computed at a time (41 s of audio: bounds the spectrum's memory)
-EMBED_BATCH = 256  # windows run through the LSTM at a time (bounds its activations' memory)
+EMBED_BATCH = 32  # windows through the LSTM at a time: faster than 256 (cache) and 8x less memory
 
 
 class SpeakerEncoder(Protocol):
@@ -43,35 +45,37 @@ class SpeakerEncoder(Protocol):
 
 @dataclass(frozen=True)
 class ResemblyzerEncoder:
-    """resemblyzer's d-vector network (CPU, numpy), embedding many windows in a few batches.
+    """resemblyzer's d-vector network (CPU), embedding many windows in a few batches.
 
-    The network (LSTM 40->256 x3, linear 256->256, ReLU, L2 norm) is rebuilt here with numpy
-    and its weights read from the wheel's ``pretrained.pt`` (:func:`read_legacy_checkpoint`):
-    importing ``resemblyzer`` itself pulls ``webrtcvad``, which needs ``pkg_resources`` (gone
+    The network (LSTM 40->256 x3, linear 256->256, ReLU, L2 norm) is rebuilt here: the LSTM
+    runs in onnxruntime (:mod:`callqa.audio.onnx_lstm`, one thread) and the rest in numpy, with
+    the weights read from the wheel's ``pretrained.pt`` (:func:`read_legacy_checkpoint`).
+    Importing ``resemblyzer`` itself pulls ``webrtcvad``, which needs ``pkg_resources`` (gone
     from recent setuptools), and torch and librosa would add ~320 MB to every process that
     scores a mono call (docs/batch.md, "Memory").
 
     Attributes
     ----------
-    layers : tuple of (w_ih, w_hh, bias)
-        Per LSTM layer, PyTorch's weights transposed: shape=(d_in, 1024), (256, 1024),
-        (1024,) float32; gates ordered (input, forget, output, cell), not PyTorch's (input,
-        forget, cell, output); the layer's two biases summed.
+    lstm : onnxruntime.InferenceSession
+        The three LSTM layers (:func:`callqa.audio.onnx_lstm.lstm_graph`): input ``x``,
+        shape=(frames, batch, 40); output ``h``, the last layer's hidden state after the last
+        frame, shape=(1, batch, 256).
     linear : (weight, bias)
         Transposed: shape=(256, 256), (256,) float32.
     """
 
-    layers: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    lstm: Any
     linear: tuple[np.ndarray, np.ndarray]
 
     def embed(self, samples: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
         """Embeddings, shape=(len(windows), 256), L2-normalised.
 
-        The matrix products run on one BLAS thread, as the torch LSTM did. With the process's
-        two BLAS threads, the four-voice benchmark call's speech activity took 6.9 CPU s
-        against 4.4 s with one (benchmarks/results/audio_truth.md); on 158 windows of the AWS
-        call the second thread's wall-time gain varied from 4 to 60 % on a busy machine, and a
-        batch worker's budget is one core."""
+        Windows of one length go through the LSTM together, at most :data:`EMBED_BATCH` at a
+        time. Everything runs on one thread (a batch worker's budget is one core): the LSTM
+        session has one, and the matrix products around it get one BLAS thread, since with two
+        the BLAS threads' waiting added CPU time without saving any wall time (with two, the
+        earlier numpy LSTM took 6.9 CPU s of the four-voice benchmark call's speech activity
+        against 4.4 s with one)."""
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
@@ -99,37 +103,9 @@ class ResemblyzerEncoder:
     def last_hidden(self, x: np.ndarray) -> np.ndarray:
         """The last layer's hidden state after the last frame of ``x``, shape=(batch, 256).
 
-        ``x`` : shape=(batch, frames, 40), float32 (PyTorch's ``LSTM(batch_first=True)``).
-        Time-major, with every step's gates in one preallocated buffer and updated in place:
-        each step is a (batch, 256) x (256, 1024) product and a few vector operations, so
-        temporaries, not arithmetic, would otherwise dominate."""
+        ``x`` : shape=(batch, frames, 40), float32 (PyTorch's ``LSTM(batch_first=True)``)."""
         seq = np.ascontiguousarray(np.swapaxes(x, 0, 1), dtype=np.float32)  # (frames, batch, d)
-        n = seq.shape[1]
-        for w_ih, w_hh, bias in self.layers:
-            size = w_hh.shape[0]
-            gates_in = seq @ w_ih + bias  # the input's part of every frame's gates at once
-            h = np.zeros((n, size), dtype=np.float32)
-            c = np.zeros_like(h)
-            z = np.empty((n, 4 * size), dtype=np.float32)
-            hidden = np.empty((seq.shape[0], n, size), dtype=np.float32)
-            sig, g = z[:, : 3 * size], z[:, 3 * size :]  # input, forget, output | cell
-            i, f, o = sig[:, :size], sig[:, size : 2 * size], sig[:, 2 * size :]
-            for t in range(seq.shape[0]):
-                np.matmul(h, w_hh, out=z)
-                z += gates_in[t]
-                sig *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2, without overflow
-                np.tanh(sig, out=sig)
-                sig += 1.0
-                sig *= 0.5
-                np.tanh(g, out=g)
-                c *= f
-                i *= g
-                c += i
-                np.tanh(c, out=h)
-                h *= o
-                hidden[t] = h
-            seq = hidden
-        return seq[-1]
+        return np.asarray(self.lstm.run(["h"], {"x": seq})[0][0])
 
 
 def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
@@ -217,9 +193,24 @@ def encoder_weights_path() -> Path:
     return path
 
 
-# PyTorch stores an LSTM's gates as (input, forget, cell, output); the three sigmoid gates go
-# first here, so one in-place pass computes them (:meth:`ResemblyzerEncoder.last_hidden`)
-_GATE_ORDER = np.r_[0:256, 256:512, 768:1024, 512:768]
+# PyTorch stores an LSTM's gates as (input, forget, cell, output), ONNX as (input, output,
+# forget, cell)
+_GATE_ORDER = np.r_[0:256, 768:1024, 256:512, 512:768]
+
+
+def onnx_layers(state: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The checkpoint's three LSTM layers as (W, R, B) in ONNX's layout and gate order
+    (:func:`callqa.audio.onnx_lstm.lstm_graph`)."""
+    return [
+        (
+            state[f"lstm.weight_ih_l{k}"][_GATE_ORDER],
+            state[f"lstm.weight_hh_l{k}"][_GATE_ORDER],
+            np.concatenate(
+                [state[f"lstm.bias_ih_l{k}"][_GATE_ORDER], state[f"lstm.bias_hh_l{k}"][_GATE_ORDER]]
+            ),
+        )
+        for k in range(3)
+    ]
 
 
 @functools.lru_cache(maxsize=1)
@@ -228,18 +219,11 @@ def load_encoder() -> ResemblyzerEncoder:
     path = encoder_weights_path()
     try:
         state = read_legacy_checkpoint(path)["model_state"]
-        layers = tuple(
-            (
-                np.ascontiguousarray(state[f"lstm.weight_ih_l{k}"][_GATE_ORDER].T),
-                np.ascontiguousarray(state[f"lstm.weight_hh_l{k}"][_GATE_ORDER].T),
-                (state[f"lstm.bias_ih_l{k}"] + state[f"lstm.bias_hh_l{k}"])[_GATE_ORDER],
-            )
-            for k in range(3)
-        )
+        layers = onnx_layers(state)
         linear = (np.ascontiguousarray(state["linear.weight"].T), state["linear.bias"])
     except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as exc:
         raise ModelError(f"cannot read {path} ({exc}); reinstall resemblyzer") from exc
-    return ResemblyzerEncoder(layers=layers, linear=linear)
+    return ResemblyzerEncoder(lstm=lstm_session(layers), linear=linear)
 
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of a torch.save file before torch 1.6
