@@ -216,7 +216,9 @@ SYNTHETIC = {  # language: XED file, espeak-ng voice, offsets of every 60th line
 }
 
 
-def synthetic_lines(work: Path, language: str) -> list[Clip]:
+def synthetic_lines(
+    work: Path, language: str, offsets: tuple[int, ...] | None = None, most: int | None = None
+) -> list[Clip]:
     """Clips with a reference text in ``language``, beyond the few real clips: lines of XED's
     dialogue (of the lines of at least 6 words, every 60th from each offset of
     :data:`SYNTHETIC`) read by espeak-ng, 8 to a clip with 0.8 s between them, 30-40 s each.
@@ -225,8 +227,9 @@ def synthetic_lines(work: Path, language: str) -> list[Clip]:
     which are tuning data). Italian: the clips of offset 0 were the whole set until a single
     run of 6 clips proved too noisy to compare decodings by 0.01. Other offsets (Italian 10,
     30, 50; English 10, 30) were used to try window settings (docs/transcription.md), so they
-    are not these."""
-    name, voice, offsets, most = SYNTHETIC[language]
+    are not these. ``offsets`` and ``most`` replace the table's (benchmarks/bench_italian.py)."""
+    name, voice, own_offsets, own_most = SYNTHETIC[language]
+    offsets, most = offsets or own_offsets, most or own_most
     rows = [r.split("\t")[0].strip() for r in (XED / name).read_text(encoding="utf-8").splitlines()]
     long = [line for line in rows if len(line.split()) >= 6]
     chunks = [

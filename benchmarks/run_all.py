@@ -34,6 +34,7 @@ ORDER = (
     "transcribe",
     "batch",
     "throughput",
+    "italian",
 )
 
 

@@ -6,7 +6,7 @@ The network (a 3-layer LSTM d-vector model trained for speaker verification) and
 ``resemblyzer`` itself pulls ``webrtcvad``, which needs ``pkg_resources`` (gone from recent
 setuptools); torch and librosa would add ~320 MB to every process that scores a mono call
 (docs/batch.md, "Memory per worker"). The LSTM runs in onnxruntime, the rest in numpy; the
-embeddings equal torch's to 1e-5 (``tests/test_diarize.py``).
+embeddings equal torch's (1.4e-6 apart on random input; ``tests/test_diarize.py``).
 """
 
 from __future__ import annotations
@@ -71,11 +71,10 @@ class ResemblyzerEncoder:
         """Embeddings, shape=(len(windows), 256), L2-normalised.
 
         Windows of one length go through the LSTM together, at most :data:`EMBED_BATCH` at a
-        time. Everything runs on one thread (a batch worker's budget is one core): the LSTM
-        session has one, and the matrix products around it get one BLAS thread, since with two
-        the BLAS threads' waiting added CPU time without saving any wall time (with two, the
-        earlier numpy LSTM took 6.9 CPU s of the four-voice benchmark call's speech activity
-        against 4.4 s with one)."""
+        time. Everything runs on one thread, a batch worker's budget being one core: the LSTM
+        session has one, and the matrix products around it get one BLAS thread. With two, the
+        speech activity of the AWS call mixed to mono took 2.9 CPU s for 2.0 s of wall time,
+        against 2.3 CPU s for 2.3 s with one (one run each, inside ``callqa score``)."""
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
