@@ -31,7 +31,7 @@ FIRST_SPEAKER_BONUS = 0.5  # cue points for speaking first (one cue phrase count
 NO_CUE_CONFIDENCE = 0.55  # decided by who spoke first alone
 # Plausibility guard of a mono two-party split (docs/metrics.md, "Voice count"):
 MIN_PARTY_SHARE = 0.10  # a service-call party with less of the talk is a collapsed split
-WEAK_SEPARATION_COS = 0.85  # two voices this alike may be mixed up (pyannote's pair: 0.89)
+WEAK_SEPARATION_COS = 0.85  # voices this alike may be mixed up or one (pyannote's pair: 0.89)
 GUARD_FACTOR = 0.5  # the role confidence is multiplied by this when the guard fires
 _PUNCT = re.compile(r"[^\w\s']", re.UNICODE)
 
@@ -92,7 +92,8 @@ def split_doubt(activity: SpeechActivity) -> str | None:
 
     A service call has two parties who both talk: a party with under ``MIN_PARTY_SHARE`` of
     the two main parties' talk, or two voices whose mean embeddings have a cosine of at least
-    ``WEAK_SEPARATION_COS``, mean the split may have merged or mixed up the voices.
+    ``WEAK_SEPARATION_COS``, mean the split may have merged or mixed up the voices, or split
+    one voice in two (single real voices that the count takes for two sit at 0.90).
     """
     if activity.channel_map:
         return None
@@ -100,14 +101,14 @@ def split_doubt(activity: SpeechActivity) -> str | None:
     main = sorted(talk.values(), reverse=True)[:2]
     if len(main) == 2 and sum(main) > 0 and main[1] / sum(main) < MIN_PARTY_SHARE:
         return (
-            f"one party has only {main[1] / sum(main):.0%} of the talk: the two voices may "
-            "have been merged"
+            f"one party has only {main[1] / sum(main):.0%} of the talk: two voices may have "
+            "been merged, or one voice split in two"
         )
     voices = activity.voices
     if voices is not None and (voices.separation or -1.0) >= WEAK_SEPARATION_COS:
         return (
             f"the two voices are alike (embedding cosine {voices.separation:.2f} >= "
-            f"{WEAK_SEPARATION_COS}): who said what may be mixed up"
+            f"{WEAK_SEPARATION_COS}): they may be one voice, or who said what may be mixed up"
         )
     return None
 
