@@ -1,4 +1,5 @@
-"""The hand-written ONNX graph of a stacked LSTM computes what PyTorch's LSTM computes."""
+"""The hand-written ONNX graph of a stacked LSTM, given a PyTorch LSTM's weights through
+``onnx_layers``, computes what PyTorch's LSTM computes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from callqa.audio.onnx_lstm import _varint, lstm_session
+from callqa.audio.speaker import onnx_layers
 
 
 def test_varint_is_protobufs() -> None:
@@ -20,16 +22,9 @@ def test_stacked_lstm_matches_torch(frames: int) -> None:
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(5, 3, 2)  # 2 layers, hidden 3, time-major like the graph
-    state = {k: v.detach().numpy() for k, v in lstm.state_dict().items()}
-    order = np.r_[0:3, 9:12, 3:6, 6:9]  # torch's (i, f, g, o) to ONNX's (i, o, f, c)
-    layers = [
-        (
-            state[f"weight_ih_l{k}"][order],
-            state[f"weight_hh_l{k}"][order],
-            np.concatenate([state[f"bias_ih_l{k}"][order], state[f"bias_hh_l{k}"][order]]),
-        )
-        for k in range(2)
-    ]
+    state = {f"lstm.{k}": v.detach().numpy() for k, v in lstm.state_dict().items()}
+    layers = onnx_layers(state)
+    assert len(layers) == 2
     x = np.random.default_rng(1).standard_normal((frames, 4, 5)).astype(np.float32)
     with torch.inference_mode():
         _, (hidden, _) = lstm(torch.from_numpy(x))

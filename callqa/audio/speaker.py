@@ -192,24 +192,20 @@ def encoder_weights_path() -> Path:
     return path
 
 
-# PyTorch stores an LSTM's gates as (input, forget, cell, output), ONNX as (input, output,
-# forget, cell)
-_GATE_ORDER = np.r_[0:256, 768:1024, 256:512, 512:768]
-
-
 def onnx_layers(state: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The checkpoint's three LSTM layers as (W, R, B) in ONNX's layout and gate order
-    (:func:`callqa.audio.onnx_lstm.lstm_graph`)."""
-    return [
-        (
-            state[f"lstm.weight_ih_l{k}"][_GATE_ORDER],
-            state[f"lstm.weight_hh_l{k}"][_GATE_ORDER],
-            np.concatenate(
-                [state[f"lstm.bias_ih_l{k}"][_GATE_ORDER], state[f"lstm.bias_hh_l{k}"][_GATE_ORDER]]
-            ),
-        )
-        for k in range(3)
-    ]
+    """The ``lstm.*`` layers of a PyTorch LSTM's state dict as (W, R, B) in ONNX's layout
+    (:func:`callqa.audio.onnx_lstm.lstm_graph`): PyTorch orders the gates (input, forget,
+    cell, output), ONNX (input, output, forget, cell); the layer count and hidden size are the
+    state's."""
+    n = state["lstm.weight_hh_l0"].shape[1]
+    order = np.r_[0:n, 3 * n : 4 * n, n : 2 * n, 2 * n : 3 * n]
+    layers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    while f"lstm.weight_ih_l{len(layers)}" in state:
+        k = len(layers)
+        w, r = state[f"lstm.weight_ih_l{k}"], state[f"lstm.weight_hh_l{k}"]
+        b = np.concatenate([state[f"lstm.bias_ih_l{k}"][order], state[f"lstm.bias_hh_l{k}"][order]])
+        layers.append((w[order], r[order], b))
+    return layers
 
 
 @functools.lru_cache(maxsize=1)
@@ -219,6 +215,8 @@ def load_encoder() -> ResemblyzerEncoder:
     try:
         state = read_legacy_checkpoint(path)["model_state"]
         layers = onnx_layers(state)
+        if len(layers) != 3:
+            raise ValueError(f"{len(layers)} LSTM layers, not resemblyzer's 3")
         linear = (np.ascontiguousarray(state["linear.weight"].T), state["linear.bias"])
     except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as exc:
         raise ModelError(f"cannot read {path} ({exc}); reinstall resemblyzer") from exc
