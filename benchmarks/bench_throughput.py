@@ -151,12 +151,15 @@ def score_runs(work: Path, runs: int) -> dict[str, list[dict[str, Any]]]:
 # --------------------------------------------------------------------------- 2. WER
 
 
+DEFAULT_WER = "default (greedy first, beam 5 again where unsure; Italian: beam 5 first)"
+
+
 def wer_study(quick: bool) -> dict[str, Any]:
     """Errors and reference words per (decoding, language group), and windows decoded again."""
     base = TranscriptionConfig(threads=THREADS)
     model = load_transcriber(base)
     configs = {
-        "default (greedy, beam 5 again where unsure)": base,
+        DEFAULT_WER: base,
         "batched, beam 5 for every window": replace(base, first_beam_size=5),
         "batched, greedy only": replace(base, beam_size=1),
         "sequential beam 5 (earlier versions)": replace(base, decoding="sequential"),
@@ -404,7 +407,8 @@ def markdown(
 ) -> str:
     kept = (
         f" Steps {', '.join(resumed)} were kept from an earlier invocation (`--state`), with the "
-        "code of that time; the others were measured in this one, and the time above is both."
+        "code of that time; the others were measured in this one. The time above is this "
+        "invocation's plus what the state file recorded for the kept steps."
         if resumed
         else ""
     )
@@ -455,7 +459,7 @@ def markdown(
         cells = [f"{t[g][0] / max(1, t[g][1]):.3f}" for g in groups]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     ref_name = "bare faster-whisper, beam 5"
-    ours = "default (greedy, beam 5 again where unsure)"
+    ours = DEFAULT_WER
     diffs = [
         wer["totals"][ours][g][0] / max(1, wer["totals"][ours][g][1])
         - wer["totals"][ref_name][g][0] / max(1, wer["totals"][ref_name][g][1])

@@ -428,6 +428,52 @@ def test_second_pass_rule(
     assert second_pass_reason(scores, once) is None  # the first pass already used the beam
 
 
+@pytest.mark.parametrize(
+    ("language", "careful", "beam_first", "first_beam"),
+    [
+        ("en", False, ("it",), 1),  # greedy first, beam 5 where it was unsure
+        ("it", False, ("it",), 5),  # the default for Italian: beam 5 at once
+        ("it", False, (), 1),  # the list emptied: Italian greedy first again
+        ("no", False, ("nb",), 5),  # callqa's "nb" is Whisper's "no"
+        ("en", True, ("it",), 5),  # a careful decode uses the full beam in any language
+    ],
+)
+def test_first_pass_beam_by_language(
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+    careful: bool,
+    beam_first: tuple[str, ...],
+    first_beam: int,
+) -> None:
+    from callqa.transcription import batched
+
+    beams: list[int] = []
+
+    class Run:
+        def __init__(self, model: object, config: TranscriptionConfig, *args: object,
+                     **kwargs: object) -> None:  # fmt: skip
+            beams.append(config.first_beam_size)
+
+        def decode_batch(self, indices: list[int]) -> dict[int, DecodedWindow]:
+            return {i: _window(i) for i in indices}
+
+    monkeypatch.setattr(batched, "_Run", Run)
+    config = TranscriptionConfig(beam_first_languages=beam_first)
+    decoder = BatchedDecoder(object(), config, lanes=1, batch_size=4)
+    out = decoder.decode([np.zeros(SR, np.float32)] * 2, language=language, careful=careful)
+    assert len(out) == 2 and beams == [first_beam]
+
+
+def test_beam_first_languages_must_be_language_codes() -> None:
+    from callqa.config import check_config
+    from callqa.errors import ConfigError
+
+    assert check_config(TranscriptionConfig(beam_first_languages=("nb", "it", "sl")))
+    for bad in ("xx", "auto", ""):
+        with pytest.raises(ConfigError, match="beam_first_languages"):
+            check_config(TranscriptionConfig(beam_first_languages=(bad,)))
+
+
 def test_low_word_share() -> None:
     assert WindowScores(-0.1, 1.0, 0.0, (0.1, 0.49, 0.5, 0.9)).low_word_share == 0.5
     assert WindowScores(-0.1, 1.0, 0.0).low_word_share == 0.0

@@ -155,12 +155,14 @@ class BatchedDecoder:
         window, in order. ``audios`` is read one batch at a time (a lazy sequence keeps only
         the windows being decoded in memory).
 
-        ``careful``: the first pass uses ``beam_size`` (no second pass). ``identify``: language
-        ID on the longest window of the batch holding window 0 (its ``language``)."""
+        ``careful``, or ``language`` in ``beam_first_languages``: the first pass uses
+        ``beam_size`` (no second pass). ``identify``: language ID on the longest window of the
+        batch holding window 0 (its ``language``)."""
         if not audios:
             return []
         config = self._config
-        if careful:
+        beam_first = {to_whisper(code) for code in config.beam_first_languages}
+        if careful or to_whisper(language) in beam_first:
             config = replace(config, first_beam_size=max(config.first_beam_size, config.beam_size))
         run = _Run(self._model, config, to_whisper(language), audios, identify=identify)
         batches = plan_batches(len(audios), self.batch_size, self.lanes)
