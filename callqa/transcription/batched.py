@@ -160,11 +160,10 @@ class BatchedDecoder:
         batch holding window 0 (its ``language``)."""
         if not audios:
             return []
-        config = self._config
-        beam_first = {to_whisper(code) for code in config.beam_first_languages}
-        if careful or to_whisper(language) in beam_first:
+        config, whisper = self._config, to_whisper(language)
+        if careful or whisper in {to_whisper(code) for code in config.beam_first_languages}:
             config = replace(config, first_beam_size=max(config.first_beam_size, config.beam_size))
-        run = _Run(self._model, config, to_whisper(language), audios, identify=identify)
+        run = _Run(self._model, config, whisper, audios, identify=identify)
         batches = plan_batches(len(audios), self.batch_size, self.lanes)
         results: dict[int, DecodedWindow] = {}
 
