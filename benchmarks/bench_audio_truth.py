@@ -52,6 +52,7 @@ from callqa.types import (  # noqa: E402
     Utterance,
     Word,
 )
+from callqa.words.embed import clear_cache  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 CALLS, SPEECH = EVAL / "calls", EVAL / "speech"
@@ -438,10 +439,13 @@ def timing_section(lines: list[str], cards: dict) -> None:
         "One run, one process, models loaded once and warmed up (every language) before timing,",
         "OMP_WAIT_POLICY=PASSIVE as the CLI sets it (without it the transcriber's OpenMP threads",
         "busy-wait and the checks stage took 1.7-9.8 CPU s instead of 0.1-0.2 on en_poor).",
+        "The sentence-embedding cache is emptied before each call: the AWS recording is scored",
+        "three ways (stereo, mono mix, raised), and each pays for embedding its own texts.",
         "Other = decode + activity (VAD, diarization) + roles + dynamics + voice + phrases +",
         "sentiment + checks + redact. Transcription is the batched, adaptive decoding. Wall: the",
-        "scorecards' `timings_s`. CPU: process CPU seconds of each stage, all",
-        "threads (Whisper runs 2), which machine load does not inflate. Measured on the shared",
+        "scorecards' `timings_s`. CPU: process CPU seconds of each stage, all threads",
+        "(Whisper and Praat's pitch run 2), which machine load does not inflate. Measured on the "
+        "shared",
         f"2-core machine with other jobs running (1-min load average {os.getloadavg()[0]:.1f} at",
         "the end): the wall figures are noisy; re-measure on a quiet machine before quoting them.",
         "",
@@ -459,7 +463,42 @@ def timing_section(lines: list[str], cards: dict) -> None:
             f"{o_wall:.2f} / {o_cpu:.2f} | {o_wall / t_wall:.1%} | {o_cpu / t_cpu:.1%} | "
             f"{top} {cpu[top]:.2f} s |"
         )
-    lines.append("")
+    stage_shares(lines, cards)
+
+
+SHOWN = ("decode", "activity", "voice", "sentiment", "checks")  # the rest: roles, dynamics, ...
+
+
+def stage_shares(lines: list[str], cards: dict) -> None:
+    """Each stage's CPU seconds as a share of the call's transcription CPU seconds, and whether
+    the call would be within 10 % with its largest stage taking no time at all."""
+    lines += [
+        "",
+        "Each stage's CPU time as a share of the same call's transcription CPU time (this run;",
+        "rest = roles, dynamics, phrases, redact). *Without the largest*: the share left if the",
+        "call's largest stage took no time at all.",
+        "",
+        f"| call | {' | '.join(SHOWN)} | rest | total | without the largest |",
+        f"|---|{'---:|' * (len(SHOWN) + 3)}",
+    ]
+    still_over = over = 0
+    for key in cards:
+        cpu = dict(CPU_S[key])
+        t_cpu = cpu.pop("transcribe", 0.0)
+        shown = [cpu.get(name, 0.0) for name in SHOWN]
+        rest = sum(v for k, v in cpu.items() if k not in SHOWN)
+        total = sum(cpu.values())
+        left = (total - max(cpu.values())) / t_cpu
+        over += total / t_cpu > 0.10
+        still_over += left > 0.10
+        cells = " | ".join(f"{v / t_cpu:.1%}" for v in [*shown, rest])
+        lines.append(f"| {key} | {cells} | {total / t_cpu:.1%} | {left:.1%} |")
+    lines += [
+        "",
+        f"{over} of {len(cards)} calls are over 10 %; without its largest stage, {still_over} of "
+        f"them still would be.",
+        "",
+    ]
 
 
 def score_all(folder: Path, transcriber: object) -> tuple[dict, Path, tuple[Path, list[Turn]]]:
@@ -484,6 +523,7 @@ def score_all(folder: Path, transcriber: object) -> tuple[dict, Path, tuple[Path
     cards = {}
     for key, path in calls.items():
         _current[0] = key
+        clear_cache()  # the same recording is scored three ways: each pays for its own texts
         config = replace_config(Config(), call__language=languages.get(key, "en"))
         cards[key] = score_call_with_audio(path, transcriber=transcriber, config=config).scorecard  # type: ignore[arg-type]
         print(f"scored {key}: {cards[key].timings_s}", flush=True)

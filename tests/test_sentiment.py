@@ -496,3 +496,28 @@ def test_the_poor_sample_call_ends_with_a_negative_customer_and_the_good_one_doe
     assert verdicts["en_poor"][CALMER]["verdict"] == "fail"
     assert verdicts["en_good"][CALMER]["verdict"] in ("pass", "na")
     assert verdicts["en_poor"][RESPONSE]["verdict"] == "fail"
+
+
+def test_embeddings_are_cached_per_text_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text is embedded once (the sentiment stage and the checks share it); after
+    ``clear_cache`` it is embedded again, as a new call's text would be."""
+    from callqa.words import embed as embedding
+
+    asked: list[list[str]] = []
+
+    def fake_query(texts: list[str]) -> np.ndarray:
+        asked.append(list(texts))
+        return np.stack([np.full(embedding.DIM, float(len(t))) for t in texts])
+
+    monkeypatch.setattr(embedding, "_query", fake_query)
+    embedding.clear_cache()
+    try:
+        first = embedding.embed(["late parcel", "refund", "late parcel"])
+        again = embedding.embed(["refund", "late parcel"])
+        assert asked == [["late parcel", "refund"]]  # each text once, in one batch
+        assert np.array_equal(again, first[[1, 0]])
+        embedding.clear_cache()
+        embedding.embed(["refund"])
+        assert asked == [["late parcel", "refund"], ["refund"]]
+    finally:
+        embedding.clear_cache()  # no fake vector is left for the tests after this one
