@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from callqa.audio import load as audio_mod
 from callqa.audio.encode import transcode
-from callqa.audio.load import SUPPORTED_EXTENSIONS, load_audio, probe
+from callqa.audio.load import SUPPORTED_EXTENSIONS, load_audio, probe, scan_audio
 from callqa.errors import AudioError
 from callqa.files import sha256_file
 from tests.conftest import write_wav
@@ -176,6 +177,65 @@ def test_truncated_wav(tmp_path: Path, size: int) -> None:
         AudioError, match=r"^cut\.wav: truncated or corrupt audio \(decoded 3\.1 s of 5\.0 s"
     ):
         load_audio(cut)
+
+
+def _ogg_files(tmp_path: Path) -> list[Path]:
+    """A 20-s Opus-in-Ogg file (PyAV's muxer) and a Vorbis one (libsndfile's)."""
+    wav = write_wav(tmp_path / "long.wav", [tone(20.0), tone(20.0, 880)])
+    vorbis = tmp_path / "vorbis.ogg"
+    sf.write(vorbis, np.stack([tone(20.0), tone(20.0, 880)], axis=1), SR, format="OGG")
+    return [transcode(wav, tmp_path / "opus.ogg", bitrate=32_000), vorbis]
+
+
+def test_truncated_ogg(tmp_path: Path) -> None:
+    """Ogg declares no length (FFmpeg reads it from the last page), so a cut file would score as
+    a shorter call: its last whole page lacks the end-of-stream flag."""
+    for full in _ogg_files(tmp_path):
+        assert audio_mod.ogg_last_page_ends_stream(full) is True
+        assert load_audio(full).duration_s == pytest.approx(20.0, abs=0.05)
+        data = full.read_bytes()
+        for size in (len(data) * 6 // 10, len(data) - 10):  # inside a page; inside the last
+            cut = tmp_path / f"cut{full.suffix}"
+            cut.write_bytes(data[:size])
+            message = (
+                f"cut{full.suffix}: truncated or corrupt audio (the Ogg stream stops before its "
+                "last page); re-export or re-download the recording"
+            )
+            for read in (load_audio, scan_audio):
+                with pytest.raises(AudioError) as info:
+                    read(cut)
+                assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("ext", "keep", "kind"), [("m4a", 0.6, "MP4/M4A"), ("ogg", 0.02, "Ogg")])
+def test_container_ffmpeg_cannot_open_is_called_cut(
+    tmp_path: Path, ext: str, keep: float, kind: str
+) -> None:
+    """An M4A cut before its index (written last) and an Ogg file cut inside its headers start
+    like audio: they are cut or damaged recordings, not "not audio"."""
+    full = transcode(write_wav(tmp_path / "long.wav", [tone(20.0)]), tmp_path / f"full.{ext}")
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(full.read_bytes()[: int(full.stat().st_size * keep)])
+    expect_error(
+        cut,
+        f"cut.{ext}: truncated or corrupt audio (ffmpeg cannot read this {kind} file); "
+        "re-export or re-download the recording",
+    )
+
+
+def test_ogg_last_page_is_checksummed(tmp_path: Path) -> None:
+    """A stray "OggS" after the end is not a page; a last page whose bytes changed is not one."""
+    full = _ogg_files(tmp_path)[0]
+    data = full.read_bytes()
+    padded = tmp_path / "padded.ogg"
+    padded.write_bytes(data + b"OggS" + bytes(60))
+    assert audio_mod.ogg_last_page_ends_stream(padded) is True
+    damaged = bytearray(data)
+    damaged[-3] ^= 0xFF
+    (tmp_path / "damaged.ogg").write_bytes(bytes(damaged))
+    assert audio_mod.ogg_last_page_ends_stream(tmp_path / "damaged.ogg") is False
+    (tmp_path / "noise.ogg").write_bytes(bytes(range(256)) * 40)
+    assert audio_mod.ogg_last_page_ends_stream(tmp_path / "noise.ogg") is None
 
 
 def test_too_short(tmp_path: Path) -> None:

@@ -198,6 +198,14 @@ def _truncated_mp3(folder: Path) -> tuple[Path, str]:
     return path, "cut.mp3: truncated or corrupt audio"
 
 
+def _truncated_ogg(folder: Path) -> tuple[Path, str]:
+    """Cut inside a page: FFmpeg alone would decode it as a 3.6-s call."""
+    path = folder / "cut.ogg"
+    clip(path, 0, 6)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size * 6 // 10])
+    return path, "cut.ogg: truncated or corrupt audio (the Ogg stream stops before its last page)"
+
+
 def _fifo(folder: Path) -> tuple[Path, str]:
     """A named pipe called x.wav: unreadable for root too (opening it would block forever)."""
     path = folder / "x.wav"
@@ -216,6 +224,7 @@ BAD_FILES: dict[str, Callable[[Path], tuple[Path, str]]] = {
     "zero-byte": _empty,
     "text-named-wav": _text_as_wav,
     "truncated-mp3": _truncated_mp3,
+    "truncated-ogg": _truncated_ogg,
     "fifo-named-wav": _fifo,
     "dangling-symlink": _dangling_link,
 }
@@ -300,14 +309,15 @@ def test_bad_files_fail_alone(tmp_path: Path) -> None:
     assert rows["empty.wav"]["reason"] == "empty.wav: empty file (0 bytes); re-export the recording"
     assert rows["text.wav"]["reason"].startswith("text.wav: not an audio file")
     assert rows["cut.mp3"]["reason"].startswith("cut.mp3: truncated or corrupt audio")
+    assert rows["cut.ogg"]["reason"].startswith("cut.ogg: truncated or corrupt audio (the Ogg")
     assert rows["x.wav"]["reason"] == f"not a regular file: {calls / 'x.wav'}"
     assert rows["gone.wav"]["reason"].startswith("cannot read")
     assert rows["notes.txt"]["reason"].startswith("not an audio file (extension .txt")
-    assert result.counts == {"scored": 1, "skipped": 0, "failed": 6}
+    assert result.counts == {"scored": 1, "skipped": 0, "failed": 7}
     assert result.exit_code == 1
     assert all("\n" not in r["reason"] for r in result.rows)
     with store.connect(tmp_path / "s.duckdb", read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM failures").fetchone() == (6,)
+        assert con.execute("SELECT count(*) FROM failures").fetchone() == (7,)
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "## Failed calls" in summary and "empty file (0 bytes)" in summary
 

@@ -127,6 +127,35 @@ def _not_audio(path: Path) -> AudioError:
     )
 
 
+def _unopenable(path: Path) -> AudioError:
+    """FFmpeg could not open the file: cut or damaged when its first bytes announce an audio
+    container (an M4A cut before its index, an Ogg or FLAC file cut inside its headers), else
+    not audio at all."""
+    kind = container_kind(path)
+    if kind is None:
+        return _not_audio(path)
+    return AudioError(
+        f"{path.name}: truncated or corrupt audio (ffmpeg cannot read this {kind} file); "
+        "re-export or re-download the recording"
+    )
+
+
+def container_kind(path: Path) -> str | None:
+    """The audio container the file's first bytes announce ("WAV", "Ogg", "FLAC", "MP3" with
+    an ID3 tag, "MP4/M4A", "WebM/Matroska"), or None."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[4:8] == b"ftyp":
+        return "MP4/M4A"
+    magic = {b"OggS": "Ogg", b"fLaC": "FLAC", b"ID3": "MP3", b"\x1aE\xdf\xa3": "WebM/Matroska"}
+    return next((kind for m, kind in magic.items() if head.startswith(m)), None)
+
+
 @contextlib.contextmanager
 def _open(path: Path) -> Iterator[tuple[Any, Any]]:
     """The file's container and first audio stream (opened from a file object, not a name)."""
@@ -140,7 +169,7 @@ def _open(path: Path) -> Iterator[tuple[Any, Any]]:
         try:
             container = av.open(handle, mode="r", metadata_errors="ignore")
         except av.error.FFmpegError as exc:
-            raise _not_audio(path) from exc
+            raise _unopenable(path) from exc
         with container:
             if not container.streams.audio:
                 raise _not_audio(path)
@@ -270,7 +299,8 @@ def _collapse_dual_mono(channels: tuple[np.ndarray, ...]) -> tuple[np.ndarray, .
 
 
 def _check_declared(info: AudioInfo, path: Path) -> None:
-    """Refuse a header that declares far more audio than the file can hold (before decoding)."""
+    """Refuse a header that declares far more audio than the file can hold, and an Ogg file
+    that stops before its stream's last page (before decoding)."""
     size = path.stat().st_size
     if info.duration_s and size < info.duration_s * MIN_BYTES_PER_S:
         raise AudioError(
@@ -278,6 +308,64 @@ def _check_declared(info: AudioInfo, path: Path) -> None:
             f"{info.duration_s / 60:.0f} min, the file holds {size:,} bytes); re-export or "
             "re-download the recording"
         )
+    if info.format_name == "ogg" and ogg_last_page_ends_stream(path) is False:
+        raise AudioError(
+            f"{path.name}: truncated or corrupt audio (the Ogg stream stops before its last "
+            "page); re-export or re-download the recording"
+        )
+
+
+OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, lacing values, payload (RFC 3533, section 6)
+OGG_END_OF_STREAM = 0x04  # header_type flag of a logical stream's last page
+
+
+def ogg_last_page_ends_stream(path: Path) -> bool | None:
+    """Whether the file's last whole Ogg page is flagged as its stream's last (None: no whole
+    page with a valid checksum in the file's last two maximum page sizes).
+
+    Ogg declares no length: FFmpeg takes a file's duration from its last page, so a file cut
+    short reads as a shorter recording. Every writer flags the last page of a stream
+    "end of stream" (RFC 3533, section 6); a cut file ends on a page without the flag, or
+    inside a page. Reads at most 128 KiB.
+    """
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - 2 * OGG_MAX_PAGE))
+        tail = f.read(2 * OGG_MAX_PAGE)
+    at = len(tail)
+    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
+        page = _ogg_page(tail, at)
+        if page is not None:
+            return bool(page[5] & OGG_END_OF_STREAM)
+    return None
+
+
+def _ogg_page(data: bytes, at: int) -> bytes | None:
+    """The whole Ogg page that starts at ``data[at]``, or None when it is cut off, is not
+    version 0, or fails its CRC-32 (polynomial 0x04C11DB7, the checksum field read as 0)."""
+    if at + 27 > len(data) or data[at + 4] != 0:
+        return None
+    lacing = data[at + 27 : at + 27 + data[at + 26]]
+    end = at + 27 + len(lacing) + sum(lacing)
+    if len(lacing) < data[at + 26] or end > len(data):
+        return None
+    page = data[at:end]
+    crc = 0
+    for byte in page[:22] + bytes(4) + page[26:]:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _OGG_CRC[(crc >> 24) ^ byte]
+    return page if crc == int.from_bytes(page[22:26], "little") else None
+
+
+def _ogg_crc_table() -> tuple[int, ...]:
+    table = []
+    for i in range(256):
+        r = i << 24
+        for _ in range(8):
+            r = ((r << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if r & 0x80000000 else (r << 1) & 0xFFFFFFFF
+        table.append(r)
+    return tuple(table)
+
+
+_OGG_CRC = _ogg_crc_table()
 
 
 def _check_max(info: AudioInfo, path: Path, max_duration_s: float | None) -> None:
