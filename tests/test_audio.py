@@ -238,6 +238,26 @@ def test_ogg_last_page_is_checksummed(tmp_path: Path) -> None:
     assert audio_mod.ogg_last_page_ends_stream(tmp_path / "noise.ogg") is None
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_float_samples_that_are_not_numbers(tmp_path: Path, bad: float) -> None:
+    """Six milliseconds of NaN (or inf) in a 32-bit float WAV turned every measure of the call
+    into NaN and the transcriber heard nothing: the call scored "na" throughout, exit 0."""
+    samples = tone(4.0)
+    samples[SR : SR + 100] = bad
+    path = tmp_path / "float.wav"
+    sf.write(path, np.stack([samples, tone(4.0, 880)], axis=1), SR, subtype="FLOAT")
+    for read in (load_audio, scan_audio):
+        with pytest.raises(AudioError) as info:
+            read(path)
+        assert str(info.value) == (
+            "float.wav: truncated or corrupt audio (samples that are NaN or infinity); "
+            "re-export or re-download the recording"
+        )
+    samples[SR : SR + 100] = 4.0  # beyond full scale is a number: kept
+    sf.write(path, samples, SR, subtype="FLOAT")
+    assert float(np.max(load_audio(path).channels[0])) > 1.0
+
+
 def test_too_short(tmp_path: Path) -> None:
     expect_error(
         write_wav(tmp_path / "short.wav", [tone(0.5)]),

@@ -248,8 +248,10 @@ def _decode(container: Any, stream: Any, n_channels: int, path: Path) -> tuple[n
 def decode_chunks(container: Any, stream: Any, n_channels: int, path: Path) -> Iterator[np.ndarray]:
     """Decoded 16 kHz float32 pieces in order, each shape=(n_channels, n) (a few ms to s).
 
-    FFmpeg's warnings are captured: a file it could only partly decode is refused (raised
-    after the last piece, so a caller that streams sees the error at the end of the pass).
+    FFmpeg's warnings are captured: a file it could only partly decode is refused, and so is a
+    floating-point file holding samples that are not numbers (NaN or infinity: one would turn
+    every measure of its channel into NaN and silence the transcriber). Both are raised after
+    the last piece, so a caller that streams sees the error at the end of the pass.
     """
     import av
 
@@ -257,13 +259,18 @@ def decode_chunks(container: Any, stream: Any, n_channels: int, path: Path) -> I
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
     level = av.logging.get_level()
     av.logging.set_level(av.logging.WARNING)
+    finite = True
     try:
         with av.logging.Capture(local=True) as logs:
             try:
                 for frame in container.decode(stream):
                     frame.pts = None  # timestamps of broken files may jump; samples are enough
-                    yield from (f.to_ndarray() for f in resampler.resample(frame))
-                yield from (f.to_ndarray() for f in resampler.resample(None))
+                    for piece in (f.to_ndarray() for f in resampler.resample(frame)):
+                        finite = finite and bool(np.isfinite(piece).all())
+                        yield piece
+                for piece in (f.to_ndarray() for f in resampler.resample(None)):
+                    finite = finite and bool(np.isfinite(piece).all())
+                    yield piece
             except av.error.FFmpegError as exc:
                 raise _corrupt(path, str(exc)) from exc
     finally:
@@ -271,6 +278,8 @@ def decode_chunks(container: Any, stream: Any, n_channels: int, path: Path) -> I
     marked = [text for _, _, text in logs if any(m in text.lower() for m in _CORRUPTION_MARKERS)]
     if marked:
         raise _corrupt(path, marked[0])
+    if not finite:
+        raise _corrupt(path, "samples that are NaN or infinity")
 
 
 def _corrupt(path: Path, message: str) -> AudioError:
@@ -452,6 +461,10 @@ class _Tally:
         self.n += chunk.shape[1]
         if chunk.shape[1] == 0:
             return
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf: refused after the pass
+            self._add(chunk)
+
+    def _add(self, chunk: np.ndarray) -> None:
         self.peak = max(self.peak, float(np.max(np.abs(chunk))))
         if len(chunk) == 2:
             left, right = chunk
