@@ -258,6 +258,30 @@ def test_float_samples_that_are_not_numbers(tmp_path: Path, bad: float) -> None:
     assert float(np.max(load_audio(path).channels[0])) > 1.0
 
 
+@pytest.mark.parametrize("codec", ["adpcm_ima_wav", "adpcm_ms", "g722", "pcm_mulaw"])
+def test_telephony_wav_codecs_declare_their_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str
+) -> None:
+    """PBX recordings are often ADPCM, G.722 or G.711 in WAV. A block of ADPCM holds hundreds
+    of samples, so size / (block x rate) declared 0.02 s for 20 s (the long-call and
+    max-duration limits read that); the ``fact`` chunk's sample count is the length."""
+    from callqa.audio import encode
+
+    monkeypatch.setitem(encode.CODECS, ".wav", ("wav", codec))
+    rate = 16_000 if codec == "g722" else 8000
+    source = write_wav(tmp_path / "source.wav", [tone(20.0, sr=rate)], sr=rate)
+    full = transcode(source, tmp_path / "tel.wav")
+    assert probe(full).duration_s == pytest.approx(20.0, abs=0.2)  # ADPCM pads its last block
+    assert load_audio(full).duration_s == pytest.approx(20.0, abs=0.2)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.wav"
+    block = int.from_bytes(data[data.index(b"fmt ") + 20 :][:2], "little")
+    assert 4096 % block == 0
+    cut.write_bytes(data[: data.index(b"data") + 8 + 12 * 4096])  # whole blocks and packets
+    with pytest.raises(AudioError, match=r"^cut\.wav: truncated or corrupt audio \(decoded "):
+        load_audio(cut)
+
+
 def test_too_short(tmp_path: Path) -> None:
     expect_error(
         write_wav(tmp_path / "short.wav", [tone(0.5)]),

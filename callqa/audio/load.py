@@ -211,27 +211,50 @@ def _info(container: Any, stream: Any, path: Path) -> AudioInfo:
     )
 
 
+WAV_LINEAR_FORMATS = (1, 3, 6, 7)  # PCM, IEEE float, A-law, mu-law: one block per sample frame
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # what streaming writers leave in a size field
+
+
 def _wav_declared_s(path: Path) -> float | None:
     """The duration (s) a RIFF/WAVE header declares for its ``data`` chunk (None: unknown).
 
-    Streaming writers leave the size at 0 or 0xFFFFFFFF; those declare nothing.
+    Linear and G.711 data: size / (block align x sample rate). Compressed data (IMA or MS
+    ADPCM, GSM 6.10, G.722), where a block holds many samples: the sample count of the ``fact``
+    chunk / the sample rate (the header's byte rate is no guide: FFmpeg writes twice the true
+    rate for ADPCM and G.722). Streaming writers leave the sizes at 0 or 0xFFFFFFFF; those
+    declare nothing.
     """
     rate = block = 0
+    linear = True
+    samples = None
     with path.open("rb") as f:
         if f.read(12)[8:12] != b"WAVE":
             return None
         while len(head := f.read(8)) == 8:
             size = int.from_bytes(head[4:], "little")
             if head[:4] == b"data":
-                known = rate > 0 and block > 0 and size not in (0, 0xFFFFFFFF)
-                return size / block / rate if known else None
+                frames = size / block if linear and block else samples
+                known = rate > 0 and frames and size not in _UNKNOWN_SIZES
+                return frames / rate if frames and known else None
             skip = size + (size & 1)  # chunks are padded to an even size
             if head[:4] == b"fmt ":
-                fmt = f.read(16)  # format tag, channels, rate, byte rate, block align, bits
+                fmt = f.read(min(size, 26))  # tag, channels, rate, byte rate, block align, ...
+                linear = _wav_format(fmt) in WAV_LINEAR_FORMATS
                 rate, block = _le(fmt[4:8]), _le(fmt[12:14])
                 skip -= len(fmt)
+            elif head[:4] == b"fact" and size >= 4:
+                count = _le(f.read(4))  # sample frames per channel
+                samples = None if count in _UNKNOWN_SIZES else count
+                skip -= 4
             f.seek(skip, os.SEEK_CUR)
     return None
+
+
+def _wav_format(fmt: bytes) -> int:
+    """The format tag of a ``fmt`` chunk; WAVE_FORMAT_EXTENSIBLE's is the first two bytes of
+    its sub-format GUID (at byte 24)."""
+    tag = _le(fmt[0:2])
+    return _le(fmt[24:26]) if tag == 0xFFFE and len(fmt) >= 26 else tag
 
 
 def _le(data: bytes) -> int:
