@@ -219,6 +219,15 @@ def test_customer_calmer_is_na_when_the_customer_was_never_negative() -> None:
         ("I do apologise for the trouble with your connection.", "apology", 1.0),
         ("What happens to the lights on the router when it drops?", "question", 0.5),
         ("Let me check your line.", "action", 0.5),
+        ("So your internet drops every evening and you are fed up.", "reflection", 0.5),
+        # "so the" opens summaries, but this one offers a slot: an action, as hear.paraphrase
+        # would not count it as a reflection either
+        (
+            "So the first slot we have is Thursday and we will send a technician then.",
+            "action",
+            0.5,
+        ),
+        ("So the weather is nice today.", "none", 0.0),  # a cue, but nothing of what was said
         ("Calm down. That's not my department.", "dismissal", 0.0),
         ("Yes.", "none", 0.0),
     ],

@@ -27,7 +27,7 @@ See :mod:`callqa.checks.similarity` for the fitted mappings and where they come 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from callqa.checks import similarity
@@ -180,6 +180,52 @@ def reflection_score(
     return p_refl, similarity.paraphrase_probability(cos), feats
 
 
+@dataclass(frozen=True)
+class ReflectionBar:
+    """What an agent sentence must reach to count as a reflection (``hear.paraphrase``'s
+    params ``min_probability``, ``min_paraphrase``, ``use_embeddings``)."""
+
+    min_probability: float = DEFAULTS_["min_probability"]
+    min_paraphrase: float = DEFAULTS_["min_paraphrase"]
+    use_embeddings: bool = DEFAULTS_["use_embeddings"]
+
+
+def reflects(
+    sentence: Sentence,
+    source: SpeakerTurn,
+    pack: PhrasePack,
+    bar: ReflectionBar,
+    *,
+    adjacent: bool = True,
+) -> tuple[float, dict[str, Any]] | None:
+    """P(reflection) and the features when the agent's ``sentence`` reflects the customer's
+    ``source`` (their statements), else None. The one definition of a reflection:
+    ``hear.paraphrase`` counts these, and ``outcome.low_point_response`` calls a response a
+    reflection only by it.
+
+    A sentence ``scored`` as a possible reflection, with a reflection cue unless it answers
+    ``source`` directly (``adjacent``), that speaks of the customer or holds a cue (not a fact
+    about the case: "the claim was declined on Monday"), and then either reaches
+    ``bar.min_probability`` sharing a content word, or has a cue and addresses the customer,
+    or reaches ``bar.min_paraphrase`` (calibrated P(paraphrase) of the two texts' embeddings).
+    """
+    if not scored(sentence.tokens, pack, question=sentence.question):
+        return None
+    if not adjacent and not has_cue(sentence.tokens, pack):
+        return None
+    p_refl, p_para, feats = reflection_score(
+        sentence, source, pack, use_embeddings=bar.use_embeddings
+    )
+    if not (feats["cue"] or feats["second_person"]):
+        return None
+    modelled = p_refl >= bar.min_probability and feats["overlap"] > 0  # shares a content word
+    cued = feats["cue"] and feats["second_person"] and feats["overlap"] >= CUED_OVERLAP
+    if not (modelled or cued or (p_para is not None and p_para >= bar.min_paraphrase)):
+        return None
+    feats["p_paraphrase"] = round(p_para, 3) if p_para is not None else None
+    return p_refl, feats
+
+
 RECENT_STATEMENTS = 3  # customer statements an agent turn may sum up ("so, just to check ...")
 
 
@@ -229,26 +275,19 @@ def paraphrase(ctx: CheckContext) -> CheckResult:
     pairs = _pairs(text, int(param(ctx, DEFAULTS_, "min_customer_words")))
     if not pairs:
         return not_applicable("hear.paraphrase", "the customer made no substantive statement")
-    threshold = float(param(ctx, DEFAULTS_, "min_probability"))
-    para_threshold = float(param(ctx, DEFAULTS_, "min_paraphrase"))
-    use_emb = bool(param(ctx, DEFAULTS_, "use_embeddings"))
+    bar = ReflectionBar(
+        float(param(ctx, DEFAULTS_, "min_probability")),
+        float(param(ctx, DEFAULTS_, "min_paraphrase")),
+        bool(param(ctx, DEFAULTS_, "use_embeddings")),
+    )
     found: list[tuple[Sentence, float, dict[str, Any]]] = []
     for cust, agent, adjacent in pairs:
         for sent in agent.sentences:
             if sent.index in {s.index for s, _, _ in found}:
                 continue
-            if not scored(sent.tokens, text.pack, question=sent.question):
-                continue
-            if not adjacent and not has_cue(sent.tokens, text.pack):
-                continue
-            p_refl, p_para, feats = reflection_score(sent, cust, text.pack, use_embeddings=use_emb)
-            if not (feats["cue"] or feats["second_person"]):
-                continue  # a fact about the case ("the claim was declined on Monday")
-            modelled = p_refl >= threshold and feats["overlap"] > 0  # shares a content word
-            cued = feats["cue"] and feats["second_person"] and feats["overlap"] >= CUED_OVERLAP
-            if modelled or cued or (p_para is not None and p_para >= para_threshold):
-                feats["p_paraphrase"] = round(p_para, 3) if p_para is not None else None
-                found.append((sent, p_refl, feats))
+            hit = reflects(sent, cust, text.pack, bar, adjacent=adjacent)
+            if hit is not None:
+                found.append((sent, *hit))
     reflected = {s.index for s, _, _ in found}
     offers = text.pack.phrases("offer_help")
     questions = sum(

@@ -16,8 +16,15 @@ from callqa.checks.base import CheckContext, CheckFn, not_applicable
 from callqa.checks.commitment import action_phrase
 from callqa.checks.empathy import apology_kind, caring, empathy_phrases
 from callqa.checks.language import forbidden
-from callqa.checks.listening import has_cue
-from callqa.checks.text import CallText, Sentence, call_text, evidence, find_phrases
+from callqa.checks.listening import ReflectionBar, reflects, statements
+from callqa.checks.text import (
+    CallText,
+    Sentence,
+    SpeakerTurn,
+    call_text,
+    evidence,
+    find_phrases,
+)
 from callqa.sentiment import CallSentiment, CustomerOutcome, Reading
 from callqa.types import AGENT, CUSTOMER, CheckResult, Evidence, Transcript
 
@@ -154,6 +161,17 @@ def _response(text: CallText, low: Reading, max_sentences: int) -> list[Sentence
     return out
 
 
+def _turn_of(text: CallText, low: Reading) -> SpeakerTurn | None:
+    """The customer's statements (questions left out, as ``hear.paraphrase`` reads them) in
+    the turn that overlaps the low point most, or None."""
+
+    def overlap(t: SpeakerTurn) -> float:
+        return min(t.end, low.end) - max(t.start, low.start)
+
+    turn = max(text.turns_of(CUSTOMER), key=overlap, default=None)
+    return statements(turn) if turn is not None and overlap(turn) > 0 else None
+
+
 def _interrupted(ctx: CheckContext, low: Reading, first: Sentence, cut_s: float) -> bool:
     """True when the agent cut into the low point: a competitive interruption measured inside
     it, or (without audio measures) the response starting more than ``cut_s`` before its end."""
@@ -166,9 +184,13 @@ def _interrupted(ctx: CheckContext, low: Reading, first: Sentence, cut_s: float)
     return first.start < low.end - cut_s
 
 
-def classify_response(text: CallText, sentences: list[Sentence]) -> Response:
+def classify_response(
+    text: CallText, sentences: list[Sentence], low_turn: SpeakerTurn | None = None
+) -> Response:
     """What the agent's response does, the strongest first: dismissal (a forbidden phrase),
-    empathy, apology, reflection, question, action; "none" otherwise."""
+    empathy, apology, reflection (of ``low_turn``, the customer's turn holding the low point,
+    as ``hear.paraphrase`` counts one: :func:`~callqa.checks.listening.reflects`), question,
+    action; "none" otherwise."""
     pack = text.pack
     kinds: list[Response] = []
     for s in sentences:
@@ -178,7 +200,7 @@ def classify_response(text: CallText, sentences: list[Sentence]) -> Response:
             kinds.append("empathy")
         elif apology_kind(s.tokens, s.question, pack) == "apology":
             kinds.append("apology")
-        elif has_cue(s.tokens, pack):
+        elif low_turn is not None and reflects(s, low_turn, pack, ReflectionBar()) is not None:
             kinds.append("reflection")
         elif s.question:
             kinds.append("question")
@@ -217,7 +239,7 @@ def low_point_response(ctx: CheckContext) -> CheckResult:
     kind: Response = (
         "interruption"
         if _interrupted(ctx, low, said[0], float(p["interrupt_s"]))
-        else classify_response(text, said)
+        else classify_response(text, said, _turn_of(text, low))
     )
     score = 1.0 if kind in FULL else float(p["partial_score"]) if kind in PARTIAL else 0.0
     details: dict[str, Any] = {
