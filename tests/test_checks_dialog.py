@@ -9,6 +9,7 @@ import pytest
 from callqa.checks import CheckContext, defaults, registry
 from callqa.checks.text import MAX_JOINED_WORDS, Sentence, load_pack, prepare, split_sentences
 from callqa.measures.metrics import CallMetrics
+from callqa.outputs.explain import measure_text
 from callqa.types import AGENT, CUSTOMER, UNKNOWN, CheckResult, Transcript, Utterance
 
 Line = tuple[str, str] | tuple[str, str, float, float]
@@ -332,6 +333,7 @@ def test_negative_language_rate_per_agent_minute() -> None:
     assert r.details["agent_minutes"] == pytest.approx(0.5)
     assert r.details["per_minute"] == pytest.approx(4.0)
     assert r.verdict == "fail" and r.score == pytest.approx(0.0)
+    assert measure_text(r) == "2 negative words in 0.5 agent minutes = 4.0 a minute; limit 2.0"
     r = run("positive.negative_language", t, max_per_minute=4.0)
     assert r.verdict == "pass" and r.score == 1.0
 
@@ -344,6 +346,12 @@ def test_a_curt_agent_is_not_excused_by_speaking_little() -> None:
     curt = call([(A, "No.", 0.0, 1.0), (C, "Why not?", 1.5, 2.0), (A, "Don't know. No.", 3.0, 5.0)])
     r = run("positive.negative_language", curt)
     assert r.verdict == "fail" and r.details["count"] == 3 and r.details["per_minute"] == 6.0
+    # the words say which minutes the rate divides by (3 in 0.1 minutes is not 6 a minute)
+    assert r.details["agent_minutes"] == pytest.approx(0.05) and r.details["rate_minutes"] == 0.5
+    assert measure_text(r) == (
+        "3 negative words in 0.1 agent minutes (counted as 0.5, the minimum) = 6.0 a minute; "
+        "limit 2.0"
+    )
 
 
 def test_forbidden_phrases_fail_with_each_occurrence() -> None:

@@ -130,6 +130,7 @@ def negative_language(ctx: CheckContext) -> CheckResult:
         details={
             "count": len(hits),
             "agent_minutes": round(spoken, 3),
+            "rate_minutes": round(minutes, 3),  # the rate's denominator (at least the minimum)
             "per_minute": round(rate, 3),
             "max_per_minute": limit,
             "words": words,

@@ -111,9 +111,12 @@ def _next_step(d: Mapping[str, Any]) -> str:
 
 
 def _negative(d: Mapping[str, Any]) -> str:
+    spoken = float(d.get("agent_minutes") or 0)
+    counted = float(d.get("rate_minutes") or spoken)
+    floor = f" (counted as {counted:.1f}, the minimum)" if counted > spoken + 1e-9 else ""
     return (
-        f"{_n(d['count'], 'negative word')} in {float(d.get('agent_minutes') or 0):.1f} agent "
-        f"minutes = {float(d.get('per_minute') or 0):.1f} a minute; limit "
+        f"{_n(d['count'], 'negative word')} in {spoken:.1f} agent minutes{floor} = "
+        f"{float(d.get('per_minute') or 0):.1f} a minute; limit "
         f"{float(d.get('max_per_minute') or 0):.1f}"
     )
 
