@@ -21,6 +21,7 @@ from callqa.config import VoiceConfig
 from callqa.errors import ConfigError
 from callqa.measures.metrics import CallMetrics
 from callqa.measures.voice import LoudnessStats, PaceStats, PitchStats, SpeakerVoice
+from callqa.outputs.explain import measure_text
 from callqa.pipeline import score_transcript
 from callqa.scoring.scorecard import from_dict, schema, to_dict
 from callqa.sentiment import default_model, load_sentiment_model, read_sentiment
@@ -172,6 +173,10 @@ CALMER_CALL = [
 def test_customer_calmer_passes_when_the_customer_ends_above_their_worst() -> None:
     result = check(CALMER, CALMER_CALL)
     assert result.verdict == "pass" and result.score == 1.0
+    assert measure_text(result).startswith(
+        f"customer sentiment {result.details['lowest']:+.2f} in their most negative quarter, "
+        f"{result.details['end']:+.2f} in their last"
+    )
     assert result.details["end"] > 0 > result.details["lowest"]
     assert result.details["margin"] > 0
     assert result.evidence[0].speaker == CUSTOMER and "fed up" in result.evidence[0].text
@@ -244,6 +249,12 @@ def test_the_agents_response_to_the_low_point(reply: str, expected: str, score: 
     assert result.score == score
     assert result.verdict == ("pass" if score > 0 else "fail")
     assert result.details.get("partial", False) == (0 < score < 1)
+    said = {"empathy": "empathy", "action": "an action", "reflection": "a reflection"}
+    if expected in said:  # a single utterance, not the worst quarter: the words say which
+        assert measure_text(result) == (
+            "the customer's most negative utterance (0:02, sentiment -0.80) was met with "
+            + said[expected]
+        )
 
 
 def test_cutting_into_the_low_point_is_an_interruption() -> None:

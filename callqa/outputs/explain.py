@@ -165,8 +165,9 @@ def _pressure(d: Mapping[str, Any]) -> str:
 
 def _calmer(d: Mapping[str, Any]) -> str:
     return (
-        f"customer sentiment {float(d['lowest']):+.2f} at their worst, {float(d['end']):+.2f} "
-        f"at the end (negative at {float(d['negative_at']):+.2f} or below; calmer: above it, or "
+        f"customer sentiment {float(d['lowest']):+.2f} in their most negative quarter, "
+        f"{float(d['end']):+.2f} in their last (negative at {float(d['negative_at']):+.2f} or "
+        "below; calmer: above it, or "
         f"{float(d['min_recovery']):.2f} above the worst)"
     )
 
@@ -186,8 +187,9 @@ _RESPONSES = {
 def _low_point(d: Mapping[str, Any]) -> str:
     kind = str(d["response"])
     return (
-        f"the customer's most negative moment ({_clock(float(d['low_point_at']))}, "
-        f"{float(d['low_point_combined']):+.2f}) was met with {_RESPONSES.get(kind, kind)}"
+        f"the customer's most negative utterance ({_clock(float(d['low_point_at']))}, "
+        f"sentiment {float(d['low_point_combined']):+.2f}) was met with "
+        f"{_RESPONSES.get(kind, kind)}"
     )
 
 
