@@ -113,7 +113,8 @@ def _next_step(d: Mapping[str, Any]) -> str:
 def _negative(d: Mapping[str, Any]) -> str:
     spoken = float(d.get("agent_minutes") or 0)
     counted = float(d.get("rate_minutes") or spoken)
-    floor = f" (counted as {counted:.1f}, the minimum)" if counted > spoken + 1e-9 else ""
+    floored = d.get("count") and counted > spoken + 1e-9  # 0 words are 0 a minute anyway
+    floor = f" (counted as {counted:.1f}, the minimum)" if floored else ""
     return (
         f"{_n(d['count'], 'negative word')} in {spoken:.1f} agent minutes{floor} = "
         f"{float(d.get('per_minute') or 0):.1f} a minute; limit "
