@@ -15,7 +15,7 @@ VDE = share of all frames whose voicing decision differs. The reference frame ti
 
 Speed: the whole voice stage (measure_voice) on the 245-s stereo AWS call with the derived
 energy-VAD turns as the activity, best of 3, against Praat's pitch on both full 16-kHz
-channels measured in the same run (the FACTS.md method), so machine load cancels out.
+channels measured in the same run, so machine load cancels out.
 """
 
 from __future__ import annotations

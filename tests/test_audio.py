@@ -113,6 +113,32 @@ def test_dual_mono_stereo_is_treated_as_mono(tmp_path: Path) -> None:
     assert audio.n_channels == 1
 
 
+@pytest.mark.parametrize(("gain", "sign"), [(-1.0, -1), (0.5, 1), (-0.25, -1)])
+def test_dual_mono_at_another_level_or_inverted(tmp_path: Path, gain: float, sign: int) -> None:
+    """One signal on both channels, the right one quieter or inverted: one party, not two
+    (scored as stereo, every word of the call was written twice, once per "party"), and the
+    mix keeps the signal (the plain sum of inverted channels is silence)."""
+    rng = np.random.default_rng(3)
+    x = (0.2 * rng.standard_normal(3 * SR)).astype(np.float32)
+    path = write_wav(tmp_path / "dual.wav", [x, gain * x])
+    audio = load_audio(path)
+    assert audio.n_channels == 1
+    expected = (x + sign * gain * x) * 0.5
+    np.testing.assert_allclose(audio.channels[0], expected, atol=1e-3)
+    scan = scan_audio(path)
+    assert scan.dual_mono and scan.dual_sign == sign
+    streamed = np.concatenate([c[0] for c in audio_mod.stream_audio(scan)])
+    np.testing.assert_array_equal(streamed, audio.channels[0])
+
+
+def test_two_voices_are_not_dual_mono(tmp_path: Path) -> None:
+    """Two parties, each leaking into the other at -20 dB, stay two channels (|correlation| 0.2)."""
+    rng = np.random.default_rng(4)
+    a, b = (0.2 * rng.standard_normal((2, 3 * SR))).astype(np.float32)
+    path = write_wav(tmp_path / "two.wav", [a + 0.1 * b, b + 0.1 * a])
+    assert load_audio(path).n_channels == 2 and not scan_audio(path).dual_mono
+
+
 def expect_error(path: Path, message: str) -> None:
     with pytest.raises(AudioError) as info:
         load_audio(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 import stat
@@ -31,7 +32,10 @@ log = logging.getLogger(__name__)
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm")
 MIN_DURATION_S = 1.0  # shorter than this holds no scorable exchange
 SILENCE_DBFS = -60.0  # peak below this in every channel = a silent recording
-DUAL_MONO_RESIDUAL = 1e-3  # channel difference energy below 0.1% of the total (-30 dB) = one signal
+# |correlation| of the two channels at or above this = one signal, whatever the level or polarity
+# of each (1 - 1e-3: for channels at one level, what a difference below 0.1% (-30 dB) of the
+# total energy means)
+DUAL_MONO_CORRELATION = 1.0 - 1e-3
 MAX_CHANNELS = 2  # agent + customer; more channels have no agreed meaning
 TRUNCATION_RATIO = 0.95  # decoded/declared duration below this (and 0.5 s short) = truncated
 # bytes per second below any speech codec (1 kbit/s; Opus and AMR need 5 or more): a file smaller
@@ -317,17 +321,35 @@ def _collapse_dual_mono(channels: tuple[np.ndarray, ...]) -> tuple[np.ndarray, .
     """Treat a stereo file whose two channels carry the same signal as mono.
 
     Dual-mono exports are common; transcribing them as two parties would duplicate every word.
+    One channel may be quieter, or inverted (a recorder that wires one side with the opposite
+    polarity): the mix then adds the right channel with the sign of their correlation, as the
+    plain sum of inverted channels is silence.
     """
     if len(channels) != 2:
         return channels
     left, right = channels
-    energy = float(np.dot(left, left) + np.dot(right, right))
-    if energy == 0.0:
-        return channels
-    diff = left - right
-    if float(np.dot(diff, diff)) / energy < DUAL_MONO_RESIDUAL:
-        return (np.ascontiguousarray((left + right) * 0.5),)
+    sign = dual_mono_sign(
+        float(np.dot(left, left)), float(np.dot(right, right)), float(np.dot(left, right))
+    )
+    if sign:
+        return (np.ascontiguousarray((left + sign * right) * 0.5),)
     return channels
+
+
+def dual_mono_sign(left_energy: float, right_energy: float, cross: float) -> int:
+    """+1 or -1 when two channels carry one signal (the sign of their correlation), else 0.
+
+    Parameters
+    ----------
+    left_energy, right_energy : float >= 0
+        Sum of squared samples of each channel.
+    cross : float
+        Sum of the products of the two channels' samples.
+    """
+    if left_energy <= 0.0 or right_energy <= 0.0:
+        return 0
+    correlation = cross / math.sqrt(left_energy * right_energy)
+    return int(math.copysign(1, correlation)) if abs(correlation) >= DUAL_MONO_CORRELATION else 0
 
 
 def _check_declared(info: AudioInfo, path: Path) -> None:
@@ -450,7 +472,10 @@ class AudioScan:
     n_samples : int >= 0
         Samples per channel at :data:`SAMPLE_RATE`.
     dual_mono : bool
-        A stereo file whose channels carry one signal: read as mono (their mean).
+        A stereo file whose channels carry one signal: read as mono (their mean, the right
+        channel inverted when ``dual_sign`` is -1).
+    dual_sign : {1, -1}
+        The sign of the channels' correlation (-1: one channel is inverted).
     """
 
     source: Path
@@ -459,6 +484,7 @@ class AudioScan:
     file_channels: int
     n_samples: int
     dual_mono: bool
+    dual_sign: int = 1
     sample_rate: int = SAMPLE_RATE
 
     @property
@@ -473,12 +499,13 @@ class AudioScan:
 
 
 class _Tally:
-    """Running peak, length and channel-difference energy of decoded pieces."""
+    """Running peak, length and the channels' energies and cross product over decoded pieces."""
 
     def __init__(self) -> None:
         self.n = 0
-        self.peak = self.mix_peak = 0.0
-        self.energy = self.diff = 0.0
+        self.peak = 0.0
+        self.mix_peaks = {1: 0.0, -1: 0.0}  # peak of (left + sign * right) / 2
+        self.left = self.right = self.cross = 0.0
 
     def add(self, chunk: np.ndarray) -> None:
         self.n += chunk.shape[1]
@@ -491,13 +518,15 @@ class _Tally:
         self.peak = max(self.peak, float(np.max(np.abs(chunk))))
         if len(chunk) == 2:
             left, right = chunk
-            self.energy += float(np.dot(left, left) + np.dot(right, right))
-            d = left - right
-            self.diff += float(np.dot(d, d))
-            self.mix_peak = max(self.mix_peak, float(np.max(np.abs((left + right) * 0.5))))
+            self.left += float(np.dot(left, left))
+            self.right += float(np.dot(right, right))
+            self.cross += float(np.dot(left, right))
+            for sign in self.mix_peaks:
+                mix = float(np.max(np.abs((left + sign * right) * 0.5)))
+                self.mix_peaks[sign] = max(self.mix_peaks[sign], mix)
 
-    def dual_mono(self) -> bool:
-        return self.energy > 0.0 and self.diff / self.energy < DUAL_MONO_RESIDUAL
+    def dual_mono_sign(self) -> int:
+        return dual_mono_sign(self.left, self.right, self.cross)
 
 
 def scan_audio(path: Path | str, *, max_duration_s: float | None = None) -> AudioScan:
@@ -516,23 +545,26 @@ def scan_audio(path: Path | str, *, max_duration_s: float | None = None) -> Audi
         for chunk in decode_chunks(container, stream, info.channels, path):
             tally.add(chunk)
     duration = tally.n / SAMPLE_RATE
-    dual = tally.dual_mono()
+    sign = tally.dual_mono_sign()
     _check_complete(duration, info, path)
-    _validate(duration, tally.mix_peak if dual else tally.peak, path)
+    _validate(duration, tally.mix_peaks[sign] if sign else tally.peak, path)
     return AudioScan(
         source=path,
         sha256=sha256_file(path),
         original_sample_rate=info.sample_rate,
         file_channels=info.channels,
         n_samples=tally.n,
-        dual_mono=dual,
+        dual_mono=bool(sign),
+        dual_sign=sign or 1,
     )
 
 
 def stream_audio(scan: AudioScan) -> Generator[np.ndarray]:
     """The scanned recording decoded again, piece by piece, shape=(scan.n_channels, n) each,
-    float32 at 16 kHz (dual mono already averaged to one channel)."""
+    float32 at 16 kHz (dual mono already mixed to one channel)."""
     with _open(scan.source) as (container, stream):
         for chunk in decode_chunks(container, stream, scan.file_channels, scan.source):
             chunk = np.asarray(chunk, dtype=np.float32)
-            yield ((chunk[0] + chunk[1]) * 0.5)[None, :] if scan.dual_mono else chunk
+            if scan.dual_mono:
+                chunk = ((chunk[0] + scan.dual_sign * chunk[1]) * 0.5)[None, :]
+            yield chunk
