@@ -536,3 +536,42 @@ def test_a_confirmed_booking_at_a_clock_time_is_a_timed_next_step() -> None:
     offer = "Would you prefer between 8 a.m. and 10 a.m. or between 3 p.m. and 5 p.m.?"
     assert split_sentences(f"{offer} Okay.") == [offer, "Okay."]
     assert run("action.next_step", call([ask, (A, offer)])).verdict == "fail"  # a question
+
+
+@pytest.mark.parametrize(
+    ("check_id", "details", "verdict", "text"),
+    [
+        (
+            "hear.talk_share",
+            {"agent_talk_share": 0.6023, "max": 0.6},
+            "fail",
+            "agent talked 60.2% of the time; limit 60%",
+        ),
+        (
+            "hear.talk_share",
+            {"agent_talk_share": 0.6, "max": 0.6},
+            "pass",
+            "agent talked 60% of the time; limit 60%",
+        ),
+        (
+            "tone.not_monotone",
+            {"pitch_sd_st": 1.96, "min_sd_st": 2.0},
+            "fail",
+            "pitch spread 1.96 semitones; minimum 2.0",
+        ),
+        (
+            "tone.pace",
+            {"agent_wpm": 190.4, "max_wpm": 190.0, "ratio": 1.1, "max_ratio": 1.3},
+            "fail",
+            "190.4 words a minute (limit 190); 1.10× the customer's speed (limit 1.30×)",
+        ),
+    ],
+)
+def test_a_measure_never_prints_like_its_limit_on_the_wrong_side(
+    check_id: str, details: dict[str, float], verdict: str, text: str
+) -> None:
+    """The librispeech clip printed "agent talked 60% of the time; limit 60%" beside a fail, and
+    a Finnish sample "pitch spread 2.0 semitones; minimum 2.0" beside a fail: the reader cannot
+    see why. Digits are added until the figure and the limit differ."""
+    result = CheckResult(id=check_id, verdict=verdict, score=0.5, details=details)
+    assert measure_text(result) == text

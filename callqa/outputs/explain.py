@@ -34,6 +34,20 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):.0f}%"
 
 
+def _beside(value: Any, limit: Any, digits: int, scale: float = 1.0) -> str:
+    """``value`` x ``scale`` with ``digits`` decimals, or more (up to 3 more) while it would
+    print like ``limit`` without being equal: "60.2%; limit 60%" for a fail, never "60%; limit
+    60%"."""
+    v = float(value) * scale
+    lim = None if limit is None else float(limit) * scale
+    shown = f"{v:.{digits}f}"
+    for d in range(digits, digits + 4):
+        shown = f"{v:.{d}f}"
+        if lim is None or v == lim or shown != f"{lim:.{d}f}":
+            break
+    return shown
+
+
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(max(0.0, seconds)), 60)
     return f"{minutes}:{secs:02d}"
@@ -63,7 +77,8 @@ def _parts(d: Mapping[str, Any]) -> str:
 
 
 def _talk_share(d: Mapping[str, Any]) -> str:
-    return f"agent talked {_pct(d['agent_talk_share'])} of the time; limit {_pct(d['max'])}"
+    share = _beside(d["agent_talk_share"], d.get("max"), 0, 100)
+    return f"agent talked {share}% of the time; limit {_pct(d['max'])}"
 
 
 def _interruptions(d: Mapping[str, Any]) -> str:
@@ -117,7 +132,7 @@ def _negative(d: Mapping[str, Any]) -> str:
     floor = f" (counted as {counted:.1f}, the minimum)" if floored else ""
     return (
         f"{_n(d['count'], 'negative word')} in {spoken:.1f} agent minutes{floor} = "
-        f"{float(d.get('per_minute') or 0):.1f} a minute; limit "
+        f"{_beside(d.get('per_minute') or 0, d.get('max_per_minute'), 1)} a minute; limit "
         f"{float(d.get('max_per_minute') or 0):.1f}"
     )
 
@@ -133,18 +148,19 @@ def _repeat(d: Mapping[str, Any]) -> str:
 
 def _monotone(d: Mapping[str, Any]) -> str:
     return (
-        f"pitch spread {float(d['pitch_sd_st']):.1f} semitones; minimum "
+        f"pitch spread {_beside(d['pitch_sd_st'], d.get('min_sd_st'), 1)} semitones; minimum "
         f"{float(d.get('min_sd_st') or 0):.1f}"
     )
 
 
 def _pace(d: Mapping[str, Any]) -> str:
-    text = f"{float(d['agent_wpm']):.0f} words a minute"
+    text = f"{_beside(d['agent_wpm'], d.get('max_wpm'), 0)} words a minute"
     if d.get("max_wpm") is not None:
         text += f" (limit {float(d['max_wpm']):.0f})"
     if d.get("ratio") is not None and d.get("max_ratio") is not None:
         text += (
-            f"; {float(d['ratio']):.2f}× the customer's speed (limit {float(d['max_ratio']):.2f}×)"
+            f"; {_beside(d['ratio'], d['max_ratio'], 2)}× the customer's speed (limit "
+            f"{float(d['max_ratio']):.2f}×)"
         )
     return text
 
