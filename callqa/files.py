@@ -150,3 +150,15 @@ def read_capped(path: Path | str, max_bytes: int) -> bytes:
 
 def _too_large(path: Path | str, size: int, cap: int) -> str:
     return f"{path} is {size:,} bytes, more than the {cap:,} bytes allowed"
+
+
+CSV_DELIMITERS = (",", ";", "\t")  # ";" is what Excel writes where "," is the decimal comma
+
+
+def csv_delimiter(text: str) -> str:
+    """The delimiter of a CSV file's header line: "," unless the header holds none and holds a
+    ";" (Excel's "CSV" in Norwegian, Finnish, Italian and Slovenian settings) or a tab."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return max(CSV_DELIMITERS, key=header.count) if any(d in header for d in ";\t") else ","

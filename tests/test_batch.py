@@ -126,6 +126,25 @@ def test_manifest_columns_and_metadata(tmp_path: Path) -> None:
     assert calls[1].call_id is None and calls[1].problem is not None  # missing file: a failed row
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_manifest_separated_by_semicolons_or_tabs(tmp_path: Path, sep: str) -> None:
+    """Excel's "CSV" in Norwegian, Finnish, Italian or Slovenian settings is ";"-separated (the
+    comma is the decimal mark); it had been refused as having no 'path' column."""
+    manifest = tmp_path / "m.csv"
+    rows = [["path", "call_id", "agent_id", "note"], ["one.wav", "c-1", "Åse", "2,5 min; late"]]
+    manifest.write_text(
+        "\n".join(sep.join(r) for r in rows[:1])
+        + "\n"
+        + sep.join(rows[1][:3])
+        + sep
+        + '"2,5 min; late"\n',
+        encoding="utf-8",
+    )
+    (call,) = batch.read_manifest(manifest)
+    assert (call.path, call.call_id, call.agent_id) == (tmp_path / "one.wav", "c-1", "Åse")
+    assert call.metadata == (("note", "2,5 min; late"),)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -332,6 +332,18 @@ def test_reviews_file_rows_and_their_problems() -> None:
     assert rows[1].reviewed_at == datetime(2025, 1, 31, 9, 0)  # UTC
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_reviews(sep: str) -> None:
+    """Excel writes ";" where the decimal mark is a comma (nb, fi, it, sl settings)."""
+    text = sep.join(["call_id", "item", "verdict", "reviewer", "note"]) + "\n"
+    text += sep.join(["c1", "open.greeting", "fail", "Åse", "no greeting, at all"]) + "\n"
+    rows, problems = parse_reviews(text, json_lines=False)
+    assert problems == []
+    assert [(r.call_id, r.verdict, r.reviewer, r.note) for r in rows] == [
+        ("c1", "fail", "Åse", "no greeting, at all")
+    ]
+
+
 def test_header_and_json_lines_problems() -> None:
     _, bad = parse_reviews("call,item,verdict,reviewer\nc1,x,pass,ann\n", json_lines=False)
     assert bad == [

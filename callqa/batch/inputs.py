@@ -16,7 +16,7 @@ from typing import Any
 from callqa.audio.load import SUPPORTED_EXTENSIONS
 from callqa.config import LimitsConfig
 from callqa.errors import CallQAError
-from callqa.files import UnsafeFileError, read_capped
+from callqa.files import UnsafeFileError, csv_delimiter, read_capped
 from callqa.transcription.files import TRANSCRIPT_EXTENSIONS
 
 AUDIO_EXTENSIONS = SUPPORTED_EXTENSIONS  # one list: what the decoder reads
@@ -208,7 +208,7 @@ def read_manifest(path: Path, *, max_bytes: int | None = None) -> list[CallInput
 
 
 def _manifest_rows(path: Path, text: str) -> list[CallInput]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text))
     fields = [f.strip() for f in reader.fieldnames or ()]
     if "path" not in fields:
         raise BatchUsageError(

@@ -27,7 +27,7 @@ from typing import Any
 
 from callqa.config import LimitsConfig
 from callqa.errors import CallQAError
-from callqa.files import UnsafeFileError, read_capped
+from callqa.files import UnsafeFileError, csv_delimiter, read_capped
 from callqa.types import Verdict
 
 FIELDS = ("call_id", "item", "verdict", "reviewer", "note", "reviewed_at")
@@ -182,7 +182,7 @@ def parse_reviews(text: str, *, json_lines: bool) -> tuple[list[ReviewRow], list
 
 
 def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), delimiter=csv_delimiter(text))
     try:
         header = next(reader, None)
     except csv.Error as exc:
