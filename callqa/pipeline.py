@@ -55,7 +55,7 @@ from callqa.config import Config
 from callqa.errors import AudioError
 from callqa.measures.dynamics import measure_dynamics, talk_time
 from callqa.measures.metrics import CallMetrics
-from callqa.measures.roles import apply_roles, decide_roles
+from callqa.measures.roles import apply_roles, decide_roles, speaker_labels, transcript_roles
 from callqa.measures.voice import HOP_S, VoiceFrames, VoiceMetrics, measure_voice
 from callqa.privacy.audio import redact_audio, redact_audio_stream
 from callqa.privacy.detect import find_pii
@@ -286,11 +286,15 @@ def score_transcript(
     config = config or Config()
     timer = _Timer()
     duration = max((s.end for s in transcript.segments), default=0.0)
+    decision = None
+    if speaker_labels(transcript):  # speakers given as labels (people's names) get roles
+        with timer.stage("roles"):
+            decision, transcript = transcript_roles(transcript)
     scored = _finish(
         SourceInfo(path=str(source), sha256=sha256),
         call_id or source.stem,
         0,
-        None,
+        decision,
         transcript,
         CallMetrics(duration_s=duration),
         model=ModelInfo(backend="transcript-file", name=source.suffix.lstrip(".") or "json"),

@@ -39,6 +39,84 @@ def test_vtt_with_voice_tags() -> None:
     assert t.segments[2].start == 65.0 and t.segments[2].end == 67.25
 
 
+TEAMS_VTT = """WEBVTT
+
+NOTE exported from a meeting tool: people's names in the voice tags
+
+00:00:01.000 --> 00:00:04.000 align:start
+<v Sam Jones>Hello, thank you for calling Acme, this is Sam. How can I help you?</v>
+
+a1b2c3-4
+00:00:04.500 --> 00:00:09.000
+<v Kari Nordmann>My parcel never arrived and I am really annoyed about it.</v>
+
+00:09.500 --> 00:13.000
+<v Sam Jones>I am so sorry about that. Let me check the tracking for you right now.</v>
+"""
+
+
+def test_vtt_with_people_s_names_gets_roles_from_what_they_say(tmp_path: Path) -> None:
+    """Names in the voice tags had made every line "unknown" and every item "na"; they are
+    labels now (the names are not kept), and scoring decides the roles as for a mono call."""
+    from callqa.pipeline import score_transcript
+    from callqa.scoring.scorecard import to_json
+
+    path = tmp_path / "teams.vtt"
+    path.write_text(TEAMS_VTT)
+    t = read_transcript(path, language="en")
+    assert [s.speaker for s in t.segments] == ["spk0", "spk1", "spk0"]
+    card = score_transcript(t, source=path, sha256="0" * 64)
+    assert [s.speaker for s in card.transcript.segments] == ["agent", "customer", "agent"]
+    assert card.roles is not None and card.roles.method == "auto" and card.roles.agent == "spk0"
+    assert card.roles.confidence > 0.55  # agent phrases, not only "spoke first"
+    assert card.score is not None
+    written = to_json(card)
+    assert "Jones" not in written and "Kari" not in written and "Nordmann" not in written
+
+
+@pytest.mark.parametrize(
+    ("labels", "speakers"),
+    [
+        (("Agent", "Caller"), ["agent", "customer", "agent"]),
+        (("Sam Jones", "Kari Nordmann"), ["spk0", "spk1", "spk0"]),
+        (("Speaker 1", "Speaker 2"), ["spk0", "spk1", "spk0"]),
+    ],
+)
+def test_vtt_with_name_prefixes(
+    tmp_path: Path, labels: tuple[str, str], speakers: list[str]
+) -> None:
+    """Caption exports without voice tags write "Name: text"; the name is the speaker, not
+    words the agent said."""
+    a, b = labels
+    cues = [
+        (1, 4, a, "Hello, how can I help?"),
+        (5, 9, b, "My bill is wrong."),
+        (10, 12, a, "Sorry."),
+    ]
+    path = tmp_path / "zoom.vtt"
+    path.write_text(
+        "WEBVTT\nLanguage: en\n\n"
+        + "".join(
+            f"{i}\n00:00:{s:02d}.000 --> 00:00:{e:02d}.000\n{n}: {x}\n\n"
+            for i, (s, e, n, x) in enumerate(cues)
+        )
+    )
+    t = read_transcript(path)
+    assert [s.speaker for s in t.segments] == speakers
+    assert [s.text for s in t.segments] == ["Hello, how can I help?", "My bill is wrong.", "Sorry."]
+
+
+def test_one_colon_is_text_not_a_speaker(tmp_path: Path) -> None:
+    path = tmp_path / "x.vtt"
+    path.write_text(
+        "WEBVTT\nLanguage: en\n\n00:01.000 --> 00:02.000\nProblem: the router is down.\n\n"
+        "00:03.000 --> 00:04.000\nI see.\n\n00:05.000 --> 00:06.000\nLet me check.\n"
+    )
+    t = read_transcript(path)
+    assert [s.speaker for s in t.segments] == ["unknown"] * 3
+    assert t.segments[0].text == "Problem: the router is down."
+
+
 def test_language_argument_overrides(tmp_path: Path) -> None:
     t = read_transcript(DATA / "call_en.json", language="fi")
     assert t.language == "fi"

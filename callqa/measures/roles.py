@@ -87,6 +87,27 @@ def decide_roles(
     return RoleDecision(decision.agent, decision.method, confidence, f"{decision.reason}; {doubt}")
 
 
+def speaker_labels(transcript: Transcript) -> set[str]:
+    """The transcript's speakers that are labels, not roles ("spk0", "spk1", ...)."""
+    return {u.speaker for u in transcript.segments} - {AGENT, CUSTOMER, UNKNOWN}
+
+
+def transcript_roles(transcript: Transcript) -> tuple[RoleDecision | None, Transcript]:
+    """Agent and customer of a transcript file whose speakers are labels ("spk0", "spk1":
+    people's names in a WebVTT export), decided from what each says as for a mono call, and
+    the transcript with the roles applied. (None, unchanged) when no speaker is a label.
+    """
+    labels = speaker_labels(transcript)
+    if not labels:
+        return None, transcript
+    turns = tuple(
+        Turn(u.speaker, u.start, u.end) for u in transcript.segments if u.speaker != UNKNOWN
+    )
+    activity = SpeechActivity(turns=turns, method="transcript-file", speakers=tuple(sorted(labels)))
+    decision = decide_roles(activity, transcript, "auto", transcript.language)
+    return decision, apply_roles(activity, transcript, decision)[1]
+
+
 def split_doubt(activity: SpeechActivity) -> str | None:
     """Why a mono call's two-party split is implausible, or None when it looks sound.
 

@@ -112,12 +112,13 @@ def _titles(card: Scorecard, ids: Sequence[str]) -> list[str]:
 def _channel_note(card: Scorecard) -> str:
     if card.channels == 2:
         return f"stereo, agent {card.agent_channel}" if card.agent_channel else "stereo"
-    if card.channels == 0:
-        return "transcript only"
     roles = card.roles
-    if roles is None or roles.method == "none":
-        return "mono, speakers unknown"
-    return f"mono, agent found by {roles.method} ({roles.confidence:.2f})"
+    kind = "transcript only" if card.channels == 0 else "mono"
+    if roles is None:
+        return kind if card.channels == 0 else "mono, speakers unknown"
+    if roles.method == "none":
+        return f"{kind}, speakers unknown"
+    return f"{kind}, agent found by {roles.method} ({roles.confidence:.2f})"
 
 
 def _focus(card: Scorecard) -> Table | None:

@@ -24,6 +24,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,7 @@ _TIME_RE = re.compile(
 )
 _VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]*)>")
 _TAG_RE = re.compile(r"</?[^>]*>")
+_LABEL_RE = re.compile(r"^([^\W\d_][\w .'’-]{0,39}?):\s+(?=\S)")  # "Sam Jones: ", "Speaker 1: "
 
 
 def _seconds(h: str | None, m: str, s: str, ms: str) -> float:
@@ -228,7 +230,17 @@ def _header(lines: list[str], path: Path) -> tuple[dict[str, str], int]:
     return meta, i
 
 
-def _cue(block: list[str], path: Path, line_no: int) -> Utterance | None:
+@dataclass(frozen=True)
+class _Cue:
+    """One WebVTT cue as read: its times, the name in its voice tag (None: no tag) and text."""
+
+    start: float
+    end: float
+    voice: str | None
+    text: str
+
+
+def _cue(block: list[str], path: Path, line_no: int) -> _Cue | None:
     timing = next((k for k, line in enumerate(block) if "-->" in line), None)
     if timing is None:
         if block[0].startswith(("NOTE", "STYLE", "REGION")):
@@ -245,11 +257,49 @@ def _cue(block: list[str], path: Path, line_no: int) -> Utterance | None:
         raise TranscriptError(f"{path}: line {line_no + timing}: cue ends before it starts")
     body = " ".join(block[timing + 1 :])
     voice = _VOICE_RE.search(body)
-    speaker = _speaker(voice.group(1), str(path), strict=False) if voice else UNKNOWN
     text = re.sub(r"\s+", " ", _TAG_RE.sub("", body)).strip()
-    if not text:
-        return None
-    return Utterance(speaker, start, end, text, spread_words(text, start, end, speaker))
+    return _Cue(start, end, voice.group(1).strip() if voice else None, text) if text else None
+
+
+MAX_LABELS = 6  # more distinct "Name:" prefixes than this are words, not speakers
+
+
+def _labelled(cues: list[_Cue]) -> list[_Cue]:
+    """Cues whose speaker is written as a "Name: " prefix (Zoom and most caption exports, no
+    voice tag) with the prefix moved to the voice. Only when at least half of the untagged cues
+    start so and there are at most ``MAX_LABELS`` names: one "Problem: the router" is text."""
+    untagged = [c for c in cues if c.voice is None]
+    found = [_LABEL_RE.match(c.text) for c in untagged]
+    names = {m.group(1).strip() for m in found if m}
+    if not names or len(names) > MAX_LABELS:
+        return cues
+    if 2 * sum(1 for m in found if m) < len(untagged):
+        return cues
+    out = []
+    for c in cues:
+        m = _LABEL_RE.match(c.text) if c.voice is None else None
+        out.append(_Cue(c.start, c.end, m.group(1).strip(), c.text[m.end() :]) if m else c)
+    return out
+
+
+def _utterances(cues: list[_Cue]) -> list[Utterance]:
+    """Cues as utterances. A voice that names a role ("Agent", "Caller") is that role. Other
+    names are people's: with no role named in the file they become labels "spk0", "spk1", ...
+    in order of first appearance (the names are not kept), which the scoring turns into agent
+    and customer from what each says; beside named roles they are "unknown"."""
+    roles = {c.voice: SPEAKER_NAMES.get(c.voice.lower()) for c in cues if c.voice}
+    named_roles = any(r in (AGENT, CUSTOMER) for r in roles.values())
+    people = [v for v, r in roles.items() if r is None]
+    labels = {v: UNKNOWN if named_roles else f"spk{k}" for k, v in enumerate(people)}
+    out = []
+    for c in cues:
+        speaker = UNKNOWN if c.voice is None else roles[c.voice] or labels[c.voice]
+        out.append(
+            Utterance(
+                speaker, c.start, c.end, c.text, spread_words(c.text, c.start, c.end, speaker)
+            )
+        )
+    return out
 
 
 def parse_vtt(raw: str, path: Path, *, language: str | None = None) -> Transcript:
@@ -261,17 +311,18 @@ def parse_vtt(raw: str, path: Path, *, language: str | None = None) -> Transcrip
         raise TranscriptError(
             f"{path}: no language; add a 'Language: en' line under WEBVTT or pass --language"
         )
-    segments: list[Utterance] = []
+    cues: list[_Cue] = []
     block: list[str] = []
     for n, line in enumerate([*lines[i:], ""], start=i + 1):
         if line.strip():
             block.append(line.strip())
             continue
         if block:
-            utt = _cue(block, path, n - len(block))
-            if utt is not None:
-                segments.append(utt)
+            cue = _cue(block, path, n - len(block))
+            if cue is not None:
+                cues.append(cue)
             block = []
+    segments = _utterances(_labelled(cues))
     return Transcript(
         language=_language(code, str(path)),
         segments=tuple(sorted(segments, key=lambda s: (s.start, s.end))),
