@@ -224,9 +224,14 @@ def _starts(tokens: Sequence[Token], phrase: Phrase, index: dict[str, list[int]]
     surface, lem = phrase.tokens[0], phrase.lemmas[0]
     if surface == GAP_TOKEN:
         return range(len(tokens))
-    if surface == ANY_TOKEN or surface.startswith(("=", "*")) or surface.endswith("*"):
+    if surface.startswith("=") and surface != "=":  # an exact form: among the tokens indexed so
+        return [i for i in index.get(surface[1:], ()) if tokens[i].text == surface[1:]]
+    if surface == ANY_TOKEN or surface.startswith("*") or surface.endswith("*"):
         return (i for i, tok in enumerate(tokens) if _token_matches(tok, surface, lem))
-    return sorted(set(index.get(surface, ())) | set(index.get(lem, ())))
+    by_form, by_lemma = index.get(surface, ()), index.get(lem, ())
+    if not by_lemma or by_form is by_lemma:
+        return by_form
+    return sorted(set(by_form) | set(by_lemma)) if by_form else by_lemma
 
 
 def _index(tokens: Sequence[Token]) -> dict[str, list[int]]:
