@@ -426,6 +426,27 @@ def test_no_paraphrase_fails() -> None:
     assert run("hear.paraphrase", t).verdict == "fail"
 
 
+def test_a_failed_paraphrase_quotes_the_problem_not_the_first_words() -> None:
+    """On the AWS call the fail quoted "I'm Michelle. My name is Jack." as unanswered."""
+    t = call(
+        [
+            (A, "Thank you for calling, how can I help?"),
+            (
+                C,
+                "Hi, my name is Jack Smith. I was charged twice for the same order. It is "
+                "really annoying.",
+            ),
+            (A, "What is your customer number?"),
+        ]
+    )
+    r = run("hear.paraphrase", t, use_embeddings=False)
+    assert r.verdict == "fail"
+    assert [e.text for e in r.evidence] == [
+        "I was charged twice for the same order.",
+        "It is really annoying.",
+    ]
+
+
 def test_short_customer_turns_make_paraphrase_na() -> None:
     t = call([(C, "Hi."), (A, "Hello.")])
     assert run("hear.paraphrase", t).verdict == "na"

@@ -33,6 +33,7 @@ from typing import Any
 from callqa.checks import similarity
 from callqa.checks.base import CheckContext, not_applicable
 from callqa.checks.commitment import action_phrase
+from callqa.checks.empathy import is_complaint
 from callqa.checks.language import conditioned, forbidden, said_refusals
 from callqa.checks.text import (
     CallText,
@@ -247,6 +248,21 @@ def _pairs(text: CallText, min_words: int) -> list[tuple[SpeakerTurn, SpeakerTur
     return out
 
 
+def _unanswered(
+    pairs: list[tuple[SpeakerTurn, SpeakerTurn, bool]], pack: PhrasePack
+) -> tuple[Sentence, ...]:
+    """What a failed paraphrase item quotes as unanswered: the customer's first sentence that
+    states a problem (``empathise.empathy``'s complaint detector) and the one after it, else the
+    first two sentences of their longest statement; not their first words ("I'm Michelle. My
+    name is Jack." on the AWS call)."""
+    said = list({c.index: c for c, _, _ in pairs}.values())
+    for turn in said:
+        for k, sentence in enumerate(turn.sentences):
+            if is_complaint(sentence, pack):
+                return turn.sentences[k : k + 2]
+    return max(said, key=lambda c: len(c.tokens)).sentences[:2]
+
+
 def statements(turn: SpeakerTurn) -> SpeakerTurn:
     """``turn`` without its questions: a reflection restates what the customer said, and an
     answer to "how soon can you take it in?" shares its words without reflecting anything."""
@@ -303,7 +319,7 @@ def paraphrase(ctx: CheckContext) -> CheckResult:
         verdict="pass" if found else "fail",
         score=round(score, 3),
         evidence=tuple(evidence(s) for s, _, _ in best)
-        or tuple(evidence(s) for s in pairs[0][0].sentences[:2]),
+        or tuple(evidence(s) for s in _unanswered(pairs, text.pack)),
         tip=""
         if score >= 1
         else 'Show you heard the customer: sum up the problem in your own words ("So the '
