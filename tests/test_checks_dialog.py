@@ -596,3 +596,24 @@ def test_a_measure_never_prints_like_its_limit_on_the_wrong_side(
     see why. Digits are added until the figure and the limit differ."""
     result = CheckResult(id=check_id, verdict=verdict, score=0.5, details=details)
     assert measure_text(result) == text
+
+
+def test_a_passed_raised_voice_item_points_to_the_loudest_moment() -> None:
+    """Its evidence is where to listen; quoted bare, "0:46 agent “Jack, what was”" read like
+    words the agent said loudly."""
+    from callqa.outputs.explain import evidence_views
+    from callqa.outputs.table import evidence_text
+    from callqa.types import Evidence
+
+    t = call([(A, "Jack, what was your last name?", 46.0, 49.0)])
+    passed = CheckResult(
+        id="tone.no_raised_voice",
+        verdict="pass",
+        score=1.0,
+        evidence=(Evidence(A, 46.75, 48.75, "Jack, what was"), Evidence(A, 52.0, 54.0, "")),
+        details={"stretches": []},
+    )
+    assert [evidence_text(v) for v in evidence_views(passed, t)] == [
+        "0:46 loudest moment: agent “Jack, what was”",
+        "0:52–0:54 loudest moment (no words)",
+    ]

@@ -280,7 +280,9 @@ class EvidenceView:
     evidence : Evidence
     label : str
         "" for the agent's own words; "unanswered" for a customer line quoted against the
-        agent; "customer" or the speaker for other lines.
+        agent; "loudest moment" for the stretch a passed ``tone.no_raised_voice`` points to
+        (the words there, often a fragment, are where to listen); "customer" or the speaker
+        for other lines.
     quote : bool
         True when the text is what was said (found in the transcript); False for a moment
         described in words ("longest agent monologue"), shown without quotation marks.
@@ -299,6 +301,8 @@ def evidence_views(check: CheckResult, transcript: Transcript) -> tuple[Evidence
 
 
 def _label(check: CheckResult, ev: Evidence) -> str:
+    if check.id == "tone.no_raised_voice" and check.verdict == "pass":
+        return "loudest moment"  # where to listen, not words said loudly
     if ev.speaker == "agent":
         return ""
     if ev.speaker == "customer" and check.verdict == "fail":

@@ -198,10 +198,11 @@ def evidence_text(view: EvidenceView, *, limit: int = _QUOTE_CHARS) -> str:
     """``0:13 agent “I'm sorry …”``, ``0:02 unanswered: customer “…”`` or ``0:12–0:45
     longest agent monologue`` (a description, not a quote)."""
     ev = view.evidence
+    labelled = view.label in ("unanswered", "loudest moment")
     if not view.quote:
         what = ev.text or "(no words)"
-        return f"{clock(ev.start)}–{clock(ev.end)} {what}"
-    who = f"unanswered: {ev.speaker}" if view.label == "unanswered" else ev.speaker
+        return f"{clock(ev.start)}–{clock(ev.end)} {view.label + ' ' if labelled else ''}{what}"
+    who = f"{view.label}: {ev.speaker}" if labelled else ev.speaker
     return f"{clock(ev.start)} {who} “{shorten(ev.text, limit)}”"
 
 
