@@ -308,6 +308,31 @@ def test_telephony_wav_codecs_declare_their_length(
         load_audio(cut)
 
 
+def test_two_audio_tracks_are_refused(tmp_path: Path) -> None:
+    """A recorder that stores each party as a track of its own: reading the first track alone
+    had scored the agent's side as the whole call."""
+    import av
+
+    path = tmp_path / "tracks.mka"
+    with av.open(str(path), "w", format="matroska") as out:
+        streams = [out.add_stream("pcm_s16le", rate=SR, layout="mono") for _ in range(2)]
+        for k, stream in enumerate(streams):
+            frame = av.AudioFrame.from_ndarray(
+                (tone(2.0, 300 + 200 * k) * 32767).astype(np.int16)[None, :],
+                format="s16",
+                layout="mono",
+            )
+            frame.sample_rate = SR
+            for packet in [*stream.encode(frame), *stream.encode(None)]:
+                out.mux(packet)
+    expect_error(
+        path,
+        "tracks.mka: 2 audio streams (tracks); callqa reads one mono or stereo stream: put each "
+        "party on one channel of a stereo file first (two mono tracks: ffmpeg -i IN "
+        "-filter_complex amerge=inputs=2 OUT.wav)",
+    )
+
+
 def test_too_short(tmp_path: Path) -> None:
     expect_error(
         write_wav(tmp_path / "short.wav", [tone(0.5)]),

@@ -131,6 +131,16 @@ def _not_audio(path: Path) -> AudioError:
     )
 
 
+def _tracks(path: Path, n: int) -> AudioError:
+    """Several audio streams: reading the first alone would score part of the call (a recorder
+    that stores each party as a track of its own) without a word said about the rest."""
+    return AudioError(
+        f"{path.name}: {n} audio streams (tracks); callqa reads one mono or stereo stream: put "
+        "each party on one channel of a stereo file first (two mono tracks: ffmpeg -i IN "
+        "-filter_complex amerge=inputs=2 OUT.wav)"
+    )
+
+
 def _unopenable(path: Path) -> AudioError:
     """FFmpeg could not open the file: cut or damaged when its first bytes announce an audio
     container (an M4A cut before its index, an Ogg or FLAC file cut inside its headers), else
@@ -177,6 +187,8 @@ def _open(path: Path) -> Iterator[tuple[Any, Any]]:
         with container:
             if not container.streams.audio:
                 raise _not_audio(path)
+            if len(container.streams.audio) > 1:
+                raise _tracks(path, len(container.streams.audio))
             yield container, container.streams.audio[0]
 
 
