@@ -23,7 +23,7 @@ import datetime as _dt
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -286,10 +286,8 @@ def score_transcript(
     config = config or Config()
     timer = _Timer()
     duration = max((s.end for s in transcript.segments), default=0.0)
-    decision = None
-    if speaker_labels(transcript):  # speakers given as labels (people's names) get roles
-        with timer.stage("roles"):
-            decision, transcript = transcript_roles(transcript)
+    with timer.stage("roles") if speaker_labels(transcript) else nullcontext():  # names: roles
+        decision, transcript = transcript_roles(transcript)
     scored = _finish(
         SourceInfo(path=str(source), sha256=sha256),
         call_id or source.stem,
