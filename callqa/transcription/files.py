@@ -258,7 +258,8 @@ def _cue(block: list[str], path: Path, line_no: int) -> _Cue | None:
     body = " ".join(block[timing + 1 :])
     voice = _VOICE_RE.search(body)
     text = re.sub(r"\s+", " ", _TAG_RE.sub("", body)).strip()
-    return _Cue(start, end, voice.group(1).strip() if voice else None, text) if text else None
+    name = voice.group(1).strip() if voice else ""
+    return _Cue(start, end, name or None, text) if text else None
 
 
 MAX_LABELS = 6  # more distinct "Name:" prefixes than this are words, not speakers
