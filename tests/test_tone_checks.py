@@ -22,6 +22,7 @@ from callqa.measures.voice import (
     agent_responses,
     find_raised,
 )
+from callqa.outputs.explain import measure_text
 from callqa.sentiment import default_model
 from callqa.types import AGENT, CUSTOMER, Sentiment, Transcript, Utterance, Word
 
@@ -164,6 +165,11 @@ def test_not_monotone_passes_and_fails_on_pitch_sd() -> None:
     flat = CHECKS["tone.not_monotone"](ctx(speaker(AGENT, CALM, sd_st=1.2)))
     assert lively.verdict == "pass" and flat.verdict == "fail" and flat.tip
     assert flat.details["pitch_sd_st"] == 1.2 and flat.details["min_sd_st"] == 2.0
+    # just under the limit: the details keep the digits that show it (a Finnish sample call
+    # printed "pitch spread 2.0 semitones; minimum 2.0" beside a fail)
+    near = CHECKS["tone.not_monotone"](ctx(speaker(AGENT, CALM, sd_st=1.9963)))
+    assert near.verdict == "fail" and near.details["pitch_sd_st"] == 1.996
+    assert measure_text(near) == "pitch spread 1.996 semitones; minimum 2.0"
     # evidence: the flattest quarter (the last one in these hand-made quarters)
     (ev,) = flat.evidence
     assert (ev.start, ev.end) == (7.5, 10.0) and flat.details["flattest_quarter"] == 3

@@ -207,7 +207,7 @@ def not_monotone(ctx: CheckContext) -> CheckResult:
         evidence,
         "Let your voice rise and fall: vary pitch to stress key words and sound engaged; "
         "smiling while you talk helps.",
-        pitch_sd_st=round(sd, 2),
+        pitch_sd_st=round(sd, 3),  # enough digits to show which side of the limit
         min_sd_st=p["min_sd_st"],
         flattest_quarter=None if flattest is None else flattest.index,
     )
