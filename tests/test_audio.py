@@ -264,6 +264,18 @@ def test_ogg_last_page_is_checksummed(tmp_path: Path) -> None:
     assert audio_mod.ogg_last_page_ends_stream(tmp_path / "noise.ogg") is None
 
 
+def test_ogg_tail_check_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile tail of page-shaped bytes with bad checksums: at most OGG_MAX_TRIES checksums
+    (each can cost 64 KiB of work), then "unknown"."""
+    fake = b"OggS" + bytes(22) + bytes([1, 200]) + bytes(200)  # version 0, one 200-byte segment
+    (tmp_path / "fake.ogg").write_bytes(fake * 400)
+    tried: list[int] = []
+    real = audio_mod._ogg_page
+    monkeypatch.setattr(audio_mod, "_ogg_page", lambda d, at: tried.append(at) or real(d, at))
+    assert audio_mod.ogg_last_page_ends_stream(tmp_path / "fake.ogg") is None
+    assert len(tried) == audio_mod.OGG_MAX_TRIES
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_float_samples_that_are_not_numbers(tmp_path: Path, bad: float) -> None:
     """Six milliseconds of NaN (or inf) in a 32-bit float WAV turned every measure of the call

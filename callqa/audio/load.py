@@ -383,6 +383,9 @@ def _check_declared(info: AudioInfo, path: Path) -> None:
 
 OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, lacing values, payload (RFC 3533, section 6)
 OGG_END_OF_STREAM = 0x04  # header_type flag of a logical stream's last page
+# candidate pages tried from the end: a file's last page is the first or second found; a hostile
+# tail of "OggS" strings with bad checksums would otherwise cost a checksum of up to 64 KiB each
+OGG_MAX_TRIES = 16
 
 
 def ogg_last_page_ends_stream(path: Path) -> bool | None:
@@ -392,16 +395,17 @@ def ogg_last_page_ends_stream(path: Path) -> bool | None:
     Ogg declares no length: FFmpeg takes a file's duration from its last page, so a file cut
     short reads as a shorter recording. Every writer flags the last page of a stream
     "end of stream" (RFC 3533, section 6); a cut file ends on a page without the flag, or
-    inside a page. Reads at most 128 KiB.
+    inside a page. Reads at most 128 KiB and checks at most ``OGG_MAX_TRIES`` candidate pages.
     """
     with path.open("rb") as f:
         f.seek(max(0, path.stat().st_size - 2 * OGG_MAX_PAGE))
         tail = f.read(2 * OGG_MAX_PAGE)
-    at = len(tail)
-    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
+    at, tries = len(tail), 0
+    while (at := tail.rfind(b"OggS", 0, at)) >= 0 and tries < OGG_MAX_TRIES:
         page = _ogg_page(tail, at)
         if page is not None:
             return bool(page[5] & OGG_END_OF_STREAM)
+        tries += 1
     return None
 
 
