@@ -158,7 +158,8 @@ CSV_DELIMITERS = (",", ";", "\t")  # ";" is what Excel writes where "," is the d
 def csv_delimiter(text: str) -> str:
     """The delimiter of a CSV file's header line: "," unless the header holds none and holds a
     ";" (Excel's "CSV" in Norwegian, Finnish, Italian and Slovenian settings) or a tab."""
-    header = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]
     if "," in header:
         return ","
     return max(CSV_DELIMITERS, key=header.count) if any(d in header for d in ";\t") else ","
