@@ -384,7 +384,7 @@ def _assemble(
             rubric = load_rubric(path, limits=config.limits)
         checks = run_checks(rubric, transcript, metrics, has_audio=has_audio, sentiment=sentiment)
         checks = with_confidence(checks, transcript, roles)
-        sections, score, auto_failed = score_checks(rubric, checks)
+        sections, score, auto_failed = score_checks(rubric, checks, transcript.language)
         withheld = withheld_auto_fails(rubric, checks)
         review = review_items(checks, review_below=rubric.review_below, withheld=withheld)
         review += call_reviews(transcript, roles)

@@ -207,3 +207,18 @@ def test_a_config_file_setting_reaches_transcription(tmp_path: Path) -> None:
     n_fake = len(FakeTranscriber().text.split())
     assert words["off"] == 2 * n_fake  # every word of both channels kept
     assert words["default"] < words["off"]  # leakage outside each channel's turns dropped
+
+
+def test_a_language_without_a_phrase_pack_gets_no_score(sample_calls: Path) -> None:
+    """Whisper took the synthetic Norwegian sample for Latin ('la'): the items that read the
+    words were 'na' and the call scored 88 on its 4 audio items. Now it has no score, says why,
+    and keeps the audio items' verdicts."""
+    fake = FakeTranscriber(text="quidquid latine dictum sit altum videtur " * 3, language="la")
+    card = score_call(sample_calls / "en_good.ogg", transcriber=fake)
+    assert card.language == "la" and card.score is None
+    judged = {c.id for c in card.checks if c.verdict != "na"}
+    assert judged and all(i.startswith(("hear.", "tone.")) for i in judged)
+    assert any(w.startswith("language 'la' has no phrase pack") for w in card.warnings)
+    english = score_call(sample_calls / "en_good.ogg", transcriber=FakeTranscriber())
+    assert english.score is not None
+    assert not any("phrase pack" in w for w in english.warnings)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from callqa.checks import CheckContext, defaults, not_applicable, registry
 from callqa.checks.custom import phrase_item
 from callqa.checks.empathy import has_complaint
+from callqa.checks.text import load_pack
 from callqa.errors import ConfigError
 from callqa.measures.metrics import CallMetrics
 from callqa.scoring.rubric import NA_RULES, Rubric, RubricItem, RubricSection
@@ -93,7 +94,7 @@ def _weighted(items: Sequence[ItemScore]) -> float | None:
 
 
 def score_checks(
-    rubric: Rubric, checks: Sequence[CheckResult]
+    rubric: Rubric, checks: Sequence[CheckResult], language: str | None = None
 ) -> tuple[tuple[SectionScore, ...], float | None, tuple[str, ...]]:
     """Weight check results into section scores, an overall score and the auto-failed items.
 
@@ -104,7 +105,10 @@ def score_checks(
     overall : float in [0, 100] or None
         Weighted mean over every non-"na" item x 100, capped at ``rubric.auto_fail_cap`` when an
         auto-fail item failed with confidence >= ``rubric.auto_fail_min_confidence``; None when
-        every item is "na" and none auto-failed.
+        every item is "na" and none auto-failed, or when ``language`` (the call's, when given)
+        has no phrase pack: the items that read the words cannot be judged, and a score of the
+        audio items alone would not compare with other calls' (Whisper took the synthetic
+        Norwegian sample call for Latin, and it scored 88 on 4 of 19 items).
     auto_failed : tuple of str
         Ids of auto-fail items whose verdict is a confident "fail" (a result without a
         confidence counts as confident).
@@ -123,7 +127,7 @@ def score_checks(
     failed = tuple(
         i.id for i in every if i.auto_fail and i.verdict == "fail" and i.id not in unsure
     )
-    overall = _weighted(every)
+    overall = _weighted(every) if language is None or load_pack(language) else None
     if failed:
         overall = (
             min(overall, rubric.auto_fail_cap) if overall is not None else rubric.auto_fail_cap

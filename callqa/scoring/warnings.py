@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from callqa.checks.text import load_pack
 from callqa.config import Config
 from callqa.measures.metrics import CallMetrics
 from callqa.scoring.confidence import language_contradiction
@@ -18,9 +19,9 @@ def call_warnings(
     config: Config,
 ) -> tuple[str, ...]:
     """What a reviewer should know about a scored call, one sentence each (the scorecard's
-    ``warnings``; docs/scorecard.md): no speech, too little speech, a forced language Whisper
-    contradicts, speech turns left without words, one voice or three or more, unsure roles or
-    language."""
+    ``warnings``; docs/scorecard.md): no speech, too little speech, a language without a
+    phrase pack, a forced language Whisper contradicts, speech turns left without words, one
+    voice or three or more, unsure roles or language."""
     notes = []
     if not transcript.segments:
         notes.append("no speech was transcribed; every item is 'na' and the call has no score")
@@ -28,6 +29,12 @@ def call_warnings(
         reason = checks[0].details.get("reason", "")
         if "too little speech" in reason:
             notes.append(f"{reason}: every item is 'na' and the call has no score")
+    if transcript.segments and load_pack(transcript.language) is None:
+        notes.append(
+            f"language '{transcript.language}' has no phrase pack: the items that read the words "
+            "are 'na' and the call has no score (only its audio items were judged); force the "
+            "language with --language if it is wrong"
+        )
     contradiction = language_contradiction(transcript)
     if contradiction:
         notes.append(contradiction)
