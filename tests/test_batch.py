@@ -682,3 +682,19 @@ def test_process_engine_starts_jobs_in_the_order_given(tmp_path: Path) -> None:
     ProcessEngine(FakeTranscriber, workers=1, threads=1).run(jobs, seen.append)
     assert [r.index for r in seen] == [2, 0, 1]  # one worker: finished in the order started
     assert {r.status for r in seen} == {"failed"}  # and each missing file is a failed row
+
+
+def test_summary_counts_calls_without_a_score() -> None:
+    """A scored call with no score (a language without a phrase pack) had vanished from the
+    per-agent table: "7 scored" above a table of 6 calls."""
+    from callqa.batch.tables import summary_markdown
+
+    rows = [
+        {"status": "scored", "call_id": "a", "agent_id": "ann", "score": 80.0},
+        {"status": "scored", "call_id": "b", "agent_id": "ann", "score": None},
+        {"status": "scored", "call_id": "c", "agent_id": "bob", "score": None},
+    ]
+    text = summary_markdown(rows)
+    assert "3 calls: 3 scored" in text and "2 of the scored calls have no score" in text
+    assert "| ann | 2 | 1 | 80.0 | 80.0 | 80.0 | - | - |" in text
+    assert "| bob | 1 | 0 | - | - | - | - | - |" in text

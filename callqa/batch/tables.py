@@ -248,9 +248,8 @@ def _arrow(values: list[Any], column: str) -> Any:
 def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa batch") -> str:
     """Per-agent and per-team averages, the most frequent failed items, and the failed calls."""
     counts = Counter(r["status"] for r in rows)
-    scored = [
-        r for r in rows if r["status"] in ("scored", "skipped") and r.get("score") is not None
-    ]
+    scored = [r for r in rows if r["status"] in ("scored", "skipped")]
+    unscored = sum(1 for r in scored if r.get("score") is None)
     lines = [
         f"# {title}",
         "",
@@ -261,6 +260,13 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa 
         ),
         "",
     ]
+    if unscored:
+        lines += [
+            f"{unscored} of the scored calls have no score (no item could be judged, or the "
+            "call's language has no phrase pack; each scorecard's warnings say which): they count "
+            'in "calls", not in the scores.',
+            "",
+        ]
     reviewed = [r for r in rows if r.get("reviewed_items")]
     if reviewed:
         n_items = sum(int(r["reviewed_items"]) for r in reviewed)
@@ -292,16 +298,21 @@ def _group_table(rows: Sequence[Mapping[str, Any]], column: str, label: str) -> 
     if not groups:
         return ["No scored calls."]
     out = [
-        f"| {label} | calls | mean score | min | max | mean agent talk share "
+        f"| {label} | calls | with a score | mean score | min | max | mean agent talk share "
         "| mean agent interruptions |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in sorted(groups):
         g = groups[name]
-        scores = [float(r["score"]) for r in g]
+        scores = [float(r["score"]) for r in g if r.get("score") is not None]
+        spread = (
+            f"{sum(scores) / len(scores):.1f} | {min(scores):.1f} | {max(scores):.1f}"
+            if scores
+            else "- | - | -"
+        )
         out.append(
-            f"| {_md(name)} | {len(g)} | {sum(scores) / len(scores):.1f} | {min(scores):.1f} | "
-            f"{max(scores):.1f} | {_mean_text(g, 'agent_talk_share', '.2f')} | "
+            f"| {_md(name)} | {len(g)} | {len(scores)} | {spread} | "
+            f"{_mean_text(g, 'agent_talk_share', '.2f')} | "
             f"{_mean_text(g, 'agent_interruptions', '.1f')} |"
         )
     return out
