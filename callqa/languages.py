@@ -9,6 +9,8 @@ reads Nynorsk number words with the Bokmål list (:func:`closest_supported`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from callqa.errors import ConfigError
 
 SUPPORTED = ("en", "nb", "fi", "it", "sl")  # languages with phrase packs and number words
@@ -103,3 +105,29 @@ def related(a: str | None, b: str | None) -> bool:
     """True for the same language or two that language ID confuses (nb/da/sv, sl/hr/sr)."""
     x, y = normalize(a), normalize(b)
     return x == y or any(x in group and y in group for group in _RELATED)
+
+
+def pick(probabilities: Mapping[str, float], candidates: Sequence[str] = ()) -> tuple[str, float]:
+    """The most probable language of Whisper's language ID, in our codes ("nb").
+
+    Parameters
+    ----------
+    probabilities : mapping of str -> float in [0, 1]
+        Whisper's probability for each of its language codes ("no" for Norwegian).
+    candidates : sequence of str
+        Languages to choose from; empty: any. With candidates the probability is the chosen
+        language's share of the candidates' probability (how sure the choice among them is);
+        when Whisper gives them no probability at all, the first is returned with 0.
+
+    Returns
+    -------
+    (code, probability) : (str, float in [0, 1])
+    """
+    ours = {from_whisper(c): float(p) for c, p in probabilities.items()}
+    if not candidates:
+        code = max(ours, key=lambda c: ours[c])
+        return code, ours[code]
+    allowed = [normalize(c) for c in candidates]
+    total = sum(ours.get(c, 0.0) for c in allowed)
+    code = max(allowed, key=lambda c: ours.get(c, 0.0))
+    return code, (ours.get(code, 0.0) / total if total > 0 else 0.0)

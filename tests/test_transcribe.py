@@ -16,7 +16,7 @@ import pytest
 
 from callqa.config import TranscriptionConfig, check_config
 from callqa.errors import ConfigError
-from callqa.languages import from_whisper, parse_language, to_whisper
+from callqa.languages import from_whisper, parse_language, pick, to_whisper
 from callqa.transcription.call import (
     assign_speakers,
     drop_outside_speech,
@@ -188,6 +188,38 @@ def test_detected_language_reported_as_nb() -> None:
     tr = transcribe_call(_audio(_tone(2.0)), FakeTranscriber(language="no"), activity=None,
                          language=None)  # fmt: skip
     assert (tr.language, tr.language_source, tr.language_probability) == ("nb", "detected", 1.0)
+
+
+def test_language_id_among_candidates() -> None:
+    """Whisper base took the synthetic Norwegian sample for Latin, a language without a phrase
+    pack; ``detect_languages`` makes language ID choose among the ones a centre serves."""
+    probs = {"la": 0.31, "no": 0.2, "en": 0.1, "da": 0.05}
+    assert pick(probs) == ("la", 0.31)
+    code, share = pick(probs, ("nb", "en"))
+    assert code == "nb" and share == pytest.approx(0.2 / 0.3)
+    assert pick(probs, ("fi", "sl")) == ("fi", 0.0)  # Whisper gave them nothing
+    cfg = TranscriptionConfig(detect_languages=("nb", "en"))
+    heard_latin = FakeTranscriber(language="la")
+    tr = transcribe_call(_audio(_tone(2.0)), heard_latin, activity=None, language=None, config=cfg)
+    assert (tr.language, tr.language_source) == ("nb", "detected")
+    tr = transcribe_call(_audio(_tone(2.0)), heard_latin, activity=None, language=None)
+    assert tr.language == "la"  # any language by default
+    with pytest.raises(ConfigError, match=r"transcription\.detect_languages: 'xx'"):
+        check_config(TranscriptionConfig(detect_languages=("nb", "xx")))
+
+
+def test_faster_whisper_language_id_among_candidates() -> None:
+    from callqa.transcription.faster import FasterWhisperTranscriber
+
+    class Model:
+        def detect_language(self, audio: np.ndarray) -> tuple[str, float, list]:  # type: ignore[type-arg]
+            return "la", 0.31, [("la", 0.31), ("no", 0.2), ("en", 0.1)]
+
+    model = FasterWhisperTranscriber(Model(), TranscriptionConfig(), ModelInfo("fw", "stub"))
+    speech = _tone(2.0)
+    assert model.detect_language(speech) == ("la", 0.31)
+    code, share = model.detect_language(speech, ("nb", "en"))
+    assert code == "nb" and share == pytest.approx(2 / 3)
 
 
 def test_language_is_detected_on_speech_only() -> None:

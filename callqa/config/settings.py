@@ -54,6 +54,12 @@ class TranscriptionConfig:
         Batched decoding: the beam of the first pass (1 = greedy). A window whose first pass
         fails one of the ``redecode_*`` tests is decoded again with ``beam_size``; set it equal
         to ``beam_size`` to decode every window once with ``beam_size``.
+    detect_languages : tuple of str
+        When the language is not forced, language ID chooses among these (ISO 639-1; "no" or
+        "nb" for Norwegian); empty: any language Whisper knows. A contact centre that takes
+        calls in Norwegian and English sets ``["nb", "en"]``: Whisper base took the synthetic
+        Norwegian sample call for Latin, which has no phrase pack. The probability reported is
+        the chosen language's share of the candidates'.
     beam_first_languages : tuple of str
         Batched decoding: languages whose windows are all decoded once with ``beam_size``
         (no greedy first pass). Italian: on held-out synthetic Italian the greedy first pass
@@ -131,6 +137,7 @@ class TranscriptionConfig:
     threads: int = 0
     decoding: str = "batched"
     first_beam_size: int = 1
+    detect_languages: tuple[str, ...] = ()
     beam_first_languages: tuple[str, ...] = ("it",)
     redecode_log_prob: float = -0.5
     redecode_compression_ratio: float = 2.0
@@ -187,12 +194,13 @@ def check_config(config: TranscriptionConfig) -> TranscriptionConfig:
         raise ConfigError(
             "transcription.first_beam_size must be >= 1, batch_size and parallel_windows >= 0"
         )
-    for code in config.beam_first_languages:
-        if not _is_language(code):
-            raise ConfigError(
-                f"transcription.beam_first_languages: {code!r} is not a language code "
-                "(en, nb, fi, it, sl, ...)"
-            )
+    for key in ("detect_languages", "beam_first_languages"):
+        for code in getattr(config, key):
+            if not _is_language(code):
+                raise ConfigError(
+                    f"transcription.{key}: {code!r} is not a language code "
+                    "(en, nb, fi, it, sl, ...)"
+                )
     if not config.temperatures:
         raise ConfigError("transcription.temperatures needs at least one value, e.g. [0.0]")
     return config

@@ -69,7 +69,9 @@ def transcribe_call(
         :mod:`callqa.measures.roles`). Mono: diarized speakers, or "unknown".
     """
     config = config or TranscriptionConfig()
-    code, probability, source = _call_language(audio, transcriber, activity, language)
+    code, probability, source = _call_language(
+        audio, transcriber, activity, language, config.detect_languages
+    )
     forced = source == "forced"
     if audio.n_channels == 2:
         utterances, heard = _stereo(audio, transcriber, activity, code, config, identify=forced)
@@ -96,12 +98,18 @@ def _call_language(
     transcriber: Transcriber,
     activity: SpeechActivity | None,
     language: str | None,
+    candidates: Sequence[str] = (),
 ) -> tuple[str, float | None, str]:
     forced = parse_language(language)
     if forced is not None:
         return forced, None, "forced"
-    code, probability = transcriber.detect_language(speech_sample(audio, activity))
-    return from_whisper(code), probability, "detected"
+    sample = speech_sample(audio, activity)
+    found = (
+        transcriber.detect_language(sample, candidates)
+        if candidates
+        else transcriber.detect_language(sample)
+    )
+    return from_whisper(found[0]), found[1], "detected"
 
 
 def speech_sample(

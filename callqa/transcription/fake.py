@@ -29,8 +29,14 @@ class FakeTranscriber:
     def info(self) -> ModelInfo:
         return ModelInfo(backend="fake", name="fake", weights_sha256=None)
 
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
-        return self.language, 1.0
+    def detect_language(
+        self, audio: np.ndarray, candidates: Sequence[str] = ()
+    ) -> tuple[str, float]:
+        """``language`` for sure, or, when it is not among ``candidates``, the first of them
+        with probability 0."""
+        if not candidates or self.language in candidates:
+            return self.language, 1.0
+        return candidates[0], 0.0
 
     def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
         duration = len(audio) / SAMPLE_RATE

@@ -16,7 +16,7 @@ import numpy as np
 
 from callqa.config import TranscriptionConfig
 from callqa.errors import ModelError
-from callqa.languages import from_whisper, to_whisper
+from callqa.languages import from_whisper, pick, to_whisper
 from callqa.transcription.batched import BatchedDecoder, DecodedWindow, default_batch_size
 from callqa.transcription.guards import SegmentGuard, is_silent, to_utterance
 from callqa.transcription.model import WindowText, resolve_threads
@@ -115,10 +115,15 @@ class FasterWhisperTranscriber:
         lanes, device = self._decoder.lanes, self._device
         return FasterWhisperTranscriber(self._model, config, self._info, lanes=lanes, device=device)
 
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
-        """Language of speech-only audio (first 30 s), Norwegian as "nb"."""
-        code, probability, _ = self._model.detect_language(audio=_mono16k(audio))
-        return from_whisper(code), float(probability)
+    def detect_language(
+        self, audio: np.ndarray, candidates: Sequence[str] = ()
+    ) -> tuple[str, float]:
+        """Language of speech-only audio (first 30 s), Norwegian as "nb"; among ``candidates``
+        when given (see :func:`callqa.languages.pick`)."""
+        code, probability, every = self._model.detect_language(audio=_mono16k(audio))
+        if not candidates:
+            return from_whisper(code), float(probability)
+        return pick(dict(every), candidates)
 
     def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
         """Transcribe one channel (16 kHz float32) in ``language``; see the protocol."""

@@ -28,13 +28,19 @@ class Transcriber(Protocol):
         """Backend, model name and weights checksum, for the scorecard."""
         ...
 
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+    def detect_language(
+        self, audio: np.ndarray, candidates: Sequence[str] = ()
+    ) -> tuple[str, float]:
         """Language of speech-only audio.
 
         Parameters
         ----------
         audio : np.ndarray, shape=(n,), float32, 16 kHz
             Speech only (silence removed), at most 30 s are used.
+        candidates : sequence of str
+            Languages to choose from (ISO 639-1, "nb" for Norwegian); empty: any. With
+            candidates the probability is the chosen one's share of theirs
+            (:func:`callqa.languages.pick`).
 
         Returns
         -------

@@ -9,13 +9,14 @@ from the config (it is process-wide).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from callqa.config import TranscriptionConfig
 from callqa.errors import ModelError
-from callqa.languages import from_whisper, to_whisper
+from callqa.languages import pick, to_whisper
 from callqa.transcription.guards import SegmentGuard, is_silent, to_utterance
 from callqa.transcription.model import resolve_threads
 from callqa.transcription.weights import ResolvedModel, resolve_model
@@ -55,16 +56,18 @@ class OpenAIWhisperTranscriber:
         """Backend, model name and weights checksum."""
         return self._info
 
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
-        """Language of speech-only audio (first 30 s), Norwegian as "nb"."""
+    def detect_language(
+        self, audio: np.ndarray, candidates: Sequence[str] = ()
+    ) -> tuple[str, float]:
+        """Language of speech-only audio (first 30 s), Norwegian as "nb"; among ``candidates``
+        when given (see :func:`callqa.languages.pick`)."""
         import whisper
 
         window = whisper.pad_or_trim(np.ascontiguousarray(audio, dtype=np.float32))
         mel = whisper.log_mel_spectrogram(window, self._model.dims.n_mels)
         mel = mel.to(self._model.device)
         _, probs = self._model.detect_language(mel)
-        code = max(probs, key=probs.get)
-        return from_whisper(code), float(probs[code])
+        return pick(probs, candidates)
 
     def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
         """Transcribe one channel (16 kHz float32) in ``language``; see the protocol."""
