@@ -40,12 +40,10 @@ def _beside(value: Any, limit: Any, digits: int, scale: float = 1.0) -> str:
     60%"."""
     v = float(value) * scale
     lim = None if limit is None else float(limit) * scale
-    shown = f"{v:.{digits}f}"
-    for d in range(digits, digits + 4):
-        shown = f"{v:.{d}f}"
-        if lim is None or v == lim or shown != f"{lim:.{d}f}":
-            break
-    return shown
+    for d in range(digits, digits + 3):
+        if lim is None or v == lim or f"{v:.{d}f}" != f"{lim:.{d}f}":
+            return f"{v:.{d}f}"
+    return f"{v:.{digits + 3}f}"
 
 
 def _clock(seconds: float) -> str:
