@@ -617,3 +617,20 @@ def test_a_passed_raised_voice_item_points_to_the_loudest_moment() -> None:
         "0:46 loudest moment: agent “Jack, what was”",
         "0:52–0:54 loudest moment (no words)",
     ]
+
+
+def test_tone_items_say_which_stretch_they_quote() -> None:
+    """On the AWS card the pace fail and the pitch pass quoted the same sentence with no word on
+    why: it is the fastest quarter for one and the flattest for the other."""
+    from callqa.outputs.explain import evidence_views
+    from callqa.outputs.table import evidence_text
+    from callqa.types import Evidence
+
+    t = call([(A, "So the first availability we have is two days from now.", 122.0, 130.0)])
+    ev = (Evidence(A, 122.69, 184.03, "So the first availability we have is two days from now."),)
+    texts = {
+        check_id: evidence_text(evidence_views(CheckResult(check_id, verdict, 0.0, ev), t)[0])
+        for check_id, verdict in (("tone.pace", "fail"), ("tone.not_monotone", "pass"))
+    }
+    assert texts["tone.pace"].startswith("2:02 fastest quarter: agent “So the first")
+    assert texts["tone.not_monotone"].startswith("2:02 flattest quarter: agent “So the first")

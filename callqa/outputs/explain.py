@@ -278,8 +278,9 @@ class EvidenceView:
     evidence : Evidence
     label : str
         "" for the agent's own words; "unanswered" for a customer line quoted against the
-        agent; "loudest moment" for the stretch a passed ``tone.no_raised_voice`` points to
-        (the words there, often a fragment, are where to listen); "customer" or the speaker
+        agent; "loudest moment", "flattest quarter" or "fastest quarter" for the stretch a
+        tone item points to (a passed ``tone.no_raised_voice``, ``tone.not_monotone``,
+        ``tone.pace``: where to listen, its first words quoted); "customer" or the speaker
         for other lines.
     quote : bool
         True when the text is what was said (found in the transcript); False for a moment
@@ -298,9 +299,16 @@ def evidence_views(check: CheckResult, transcript: Transcript) -> tuple[Evidence
     )
 
 
+# what a tone item's evidence is (a stretch to listen to, whose first words are quoted), so the
+# quote is not read as the words that passed or failed the item
+MOMENTS = {"tone.not_monotone": "flattest quarter", "tone.pace": "fastest quarter"}
+
+
 def _label(check: CheckResult, ev: Evidence) -> str:
     if check.id == "tone.no_raised_voice" and check.verdict == "pass":
         return "loudest moment"  # where to listen, not words said loudly
+    if check.id in MOMENTS and ev.speaker == "agent":
+        return MOMENTS[check.id]
     if ev.speaker == "agent":
         return ""
     if ev.speaker == "customer" and check.verdict == "fail":

@@ -198,7 +198,7 @@ def evidence_text(view: EvidenceView, *, limit: int = _QUOTE_CHARS) -> str:
     """``0:13 agent “I'm sorry …”``, ``0:02 unanswered: customer “…”`` or ``0:12–0:45
     longest agent monologue`` (a description, not a quote)."""
     ev = view.evidence
-    labelled = view.label in ("unanswered", "loudest moment")
+    labelled = bool(view.label) and view.label != ev.speaker
     if not view.quote:
         what = ev.text or "(no words)"
         return f"{clock(ev.start)}–{clock(ev.end)} {view.label + ' ' if labelled else ''}{what}"
