@@ -345,6 +345,25 @@ def test_two_audio_tracks_are_refused(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("size", [0, 0xFFFFFFFF])
+def test_wav_whose_writer_never_filled_in_its_size(tmp_path: Path, size: int) -> None:
+    """A recorder that stopped before closing the file leaves the data size at 0 (or a
+    streaming writer's 0xFFFFFFFF): FFmpeg reads the audio to the end and flags its packets as
+    corrupt (on this 8-kHz file: it depends on the bytes), which had refused 5 s of good audio
+    as "truncated or corrupt"."""
+    full = write_wav(tmp_path / "full.wav", [tone(5.0, sr=8000)], sr=8000)
+    data = bytearray(full.read_bytes())
+    at = data.index(b"data") + 4
+    data[at : at + 4] = size.to_bytes(4, "little")
+    path = tmp_path / "open.wav"
+    path.write_bytes(bytes(data))
+    audio = load_audio(path)
+    assert audio.duration_s == pytest.approx(5.0, abs=0.01)
+    scan = scan_audio(path)
+    streamed = np.concatenate([c[0] for c in audio_mod.stream_audio(scan)])
+    np.testing.assert_array_equal(streamed, audio.channels[0])
+
+
 def test_too_short(tmp_path: Path) -> None:
     expect_error(
         write_wav(tmp_path / "short.wav", [tone(0.5)]),

@@ -59,6 +59,7 @@ class AudioInfo:
     sample_rate: int
     duration_s: float | None
     format_name: str
+    unsized: bool = False  # a PCM WAV whose data size a streaming writer never filled in
 
 
 def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> CallAudio:
@@ -89,7 +90,9 @@ def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> Call
         info = _info(container, stream, path)
         _check_declared(info, path)
         _check_max(info, path, max_duration_s)
-        channels = _collapse_dual_mono(_decode(container, stream, info.channels, path))
+        channels = _collapse_dual_mono(
+            _decode(container, stream, info.channels, path, strict=not info.unsized)
+        )
     audio = CallAudio(
         channels=channels,
         source=path,
@@ -216,14 +219,17 @@ def _info(container: Any, stream: Any, path: Path) -> AudioInfo:
     if n_channels == 0:
         raise _not_audio(path)
     duration = container.duration / 1_000_000 if container.duration else None  # AV_TIME_BASE
+    unsized = False
     if container.format.name == "wav":
         # FFmpeg estimates a cut WAV's length from its size; the header says what it should be
-        duration = _wav_declared_s(path) or duration
+        declared, unsized = _wav_length(path)
+        duration = declared or duration
     return AudioInfo(
         channels=n_channels,
         sample_rate=int(stream.rate or 0),
         duration_s=duration,
         format_name=str(container.format.name),
+        unsized=unsized,
     )
 
 
@@ -231,8 +237,9 @@ WAV_LINEAR_FORMATS = (1, 3, 6, 7)  # PCM, IEEE float, A-law, mu-law: one block p
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # what streaming writers leave in a size field
 
 
-def _wav_declared_s(path: Path) -> float | None:
-    """The duration (s) a RIFF/WAVE header declares for its ``data`` chunk (None: unknown).
+def _wav_length(path: Path) -> tuple[float | None, bool]:
+    """The duration (s) a RIFF/WAVE header declares for its ``data`` chunk (None: unknown),
+    and whether it is linear data whose size field a streaming writer left unfilled.
 
     Linear and G.711 data: size / (block align x sample rate). Compressed data (IMA or MS
     ADPCM, GSM 6.10, G.722), where a block holds many samples: the sample count of the ``fact``
@@ -245,13 +252,14 @@ def _wav_declared_s(path: Path) -> float | None:
     samples = None
     with path.open("rb") as f:
         if f.read(12)[8:12] != b"WAVE":
-            return None
+            return None, False
         while len(head := f.read(8)) == 8:
             size = int.from_bytes(head[4:], "little")
             if head[:4] == b"data":
                 frames = size / block if linear and block else samples
                 known = rate > 0 and frames and size not in _UNKNOWN_SIZES
-                return frames / rate if frames and known else None
+                unsized = linear and size in _UNKNOWN_SIZES
+                return (frames / rate if frames and known else None), unsized
             skip = size + (size & 1)  # chunks are padded to an even size
             if head[:4] == b"fmt ":
                 fmt = f.read(min(size, 26))  # tag, channels, rate, byte rate, block align, ...
@@ -263,7 +271,7 @@ def _wav_declared_s(path: Path) -> float | None:
                 samples = None if count in _UNKNOWN_SIZES else count
                 skip -= 4
             f.seek(skip, os.SEEK_CUR)
-    return None
+    return None, False
 
 
 def _wav_format(fmt: bytes) -> int:
@@ -277,20 +285,27 @@ def _le(data: bytes) -> int:
     return int.from_bytes(data, "little")
 
 
-def _decode(container: Any, stream: Any, n_channels: int, path: Path) -> tuple[np.ndarray, ...]:
+def _decode(
+    container: Any, stream: Any, n_channels: int, path: Path, *, strict: bool = True
+) -> tuple[np.ndarray, ...]:
     """Decode and resample to 16 kHz float32, one array per channel."""
-    chunks = list(decode_chunks(container, stream, n_channels, path))
+    chunks = list(decode_chunks(container, stream, n_channels, path, strict=strict))
     samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((n_channels, 0), np.float32)
     return tuple(np.ascontiguousarray(ch, dtype=np.float32) for ch in samples)
 
 
-def decode_chunks(container: Any, stream: Any, n_channels: int, path: Path) -> Iterator[np.ndarray]:
+def decode_chunks(
+    container: Any, stream: Any, n_channels: int, path: Path, *, strict: bool = True
+) -> Iterator[np.ndarray]:
     """Decoded 16 kHz float32 pieces in order, each shape=(n_channels, n) (a few ms to s).
 
     FFmpeg's warnings are captured: a file it could only partly decode is refused, and so is a
     floating-point file holding samples that are not numbers (NaN or infinity: one would turn
     every measure of its channel into NaN and silence the transcriber). Both are raised after
-    the last piece, so a caller that streams sees the error at the end of the pass.
+    the last piece, so a caller that streams sees the error at the end of the pass. Not
+    ``strict`` (a PCM WAV whose data size a streaming writer never filled in: a recorder that
+    stopped before closing the file), FFmpeg's complaints are not refusals: it reads such a
+    file to its end and flags the packets, and any bytes are valid PCM.
     """
     import av
 
@@ -315,7 +330,7 @@ def decode_chunks(container: Any, stream: Any, n_channels: int, path: Path) -> I
     finally:
         av.logging.set_level(level)
     marked = [text for _, _, text in logs if any(m in text.lower() for m in _CORRUPTION_MARKERS)]
-    if marked:
+    if marked and strict:
         raise _corrupt(path, marked[0])
     if not finite:
         raise _corrupt(path, "samples that are NaN or infinity")
@@ -492,6 +507,8 @@ class AudioScan:
         channel inverted when ``dual_sign`` is -1).
     dual_sign : {1, -1}
         The sign of the channels' correlation (-1: one channel is inverted).
+    strict : bool
+        False for a PCM WAV whose data size was never filled in (see :func:`decode_chunks`).
     """
 
     source: Path
@@ -501,6 +518,7 @@ class AudioScan:
     n_samples: int
     dual_mono: bool
     dual_sign: int = 1
+    strict: bool = True
     sample_rate: int = SAMPLE_RATE
 
     @property
@@ -558,7 +576,7 @@ def scan_audio(path: Path | str, *, max_duration_s: float | None = None) -> Audi
         info = _info(container, stream, path)
         _check_declared(info, path)
         _check_max(info, path, max_duration_s)
-        for chunk in decode_chunks(container, stream, info.channels, path):
+        for chunk in decode_chunks(container, stream, info.channels, path, strict=not info.unsized):
             tally.add(chunk)
     duration = tally.n / SAMPLE_RATE
     sign = tally.dual_mono_sign()
@@ -572,6 +590,7 @@ def scan_audio(path: Path | str, *, max_duration_s: float | None = None) -> Audi
         n_samples=tally.n,
         dual_mono=bool(sign),
         dual_sign=sign or 1,
+        strict=not info.unsized,
     )
 
 
@@ -579,7 +598,10 @@ def stream_audio(scan: AudioScan) -> Generator[np.ndarray]:
     """The scanned recording decoded again, piece by piece, shape=(scan.n_channels, n) each,
     float32 at 16 kHz (dual mono already mixed to one channel)."""
     with _open(scan.source) as (container, stream):
-        for chunk in decode_chunks(container, stream, scan.file_channels, scan.source):
+        chunks = decode_chunks(
+            container, stream, scan.file_channels, scan.source, strict=scan.strict
+        )
+        for chunk in chunks:
             chunk = np.asarray(chunk, dtype=np.float32)
             if scan.dual_mono:
                 chunk = ((chunk[0] + scan.dual_sign * chunk[1]) * 0.5)[None, :]
