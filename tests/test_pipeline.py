@@ -219,6 +219,8 @@ def test_a_language_without_a_phrase_pack_gets_no_score(sample_calls: Path) -> N
     judged = {c.id for c in card.checks if c.verdict != "na"}
     assert judged and all(i.startswith(("hear.", "tone.")) for i in judged)
     assert any(w.startswith("language 'la' has no phrase pack") for w in card.warnings)
+    # and a person is asked to judge it: the review queue ranks it with the doubtful calls
+    assert card.provisional and [r.item for r in card.review if r.item == "language"]
     english = score_call(sample_calls / "en_good.ogg", transcriber=FakeTranscriber())
     assert english.score is not None
     assert not any("phrase pack" in w for w in english.warnings)

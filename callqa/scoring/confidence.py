@@ -30,6 +30,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from callqa.checks.text import load_pack
 from callqa.languages import related
 from callqa.types import AGENT, CheckResult, ReviewItem, RoleDecision, Transcript, Word
 
@@ -240,9 +241,19 @@ def _why(result: CheckResult) -> str:
 
 
 def call_reviews(transcript: Transcript, roles: RoleDecision | None) -> list[ReviewItem]:
-    """Reasons to doubt the whole scorecard: a forced language that Whisper's language ID
-    contradicts (Whisper then translates), unsure roles, a transcript heard poorly."""
+    """Reasons to doubt the whole scorecard: a language without a phrase pack (the call has
+    no score: a person must judge it, or score it again in the right language), a forced
+    language that Whisper's language ID contradicts (Whisper then translates), unsure roles, a
+    transcript heard poorly."""
     items = []
+    if transcript.segments and load_pack(transcript.language) is None:
+        items.append(
+            ReviewItem(
+                "language",
+                f"no phrase pack for '{transcript.language}': the call has no score; listen to "
+                "it, or score it again with --language if the language is wrong",
+            )
+        )
     contradiction = language_contradiction(transcript)
     if contradiction:
         items.append(ReviewItem("language", contradiction))
