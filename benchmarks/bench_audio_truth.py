@@ -444,9 +444,9 @@ def timing_section(lines: list[str], cards: dict) -> None:
         "Other = decode + activity (VAD, diarization) + roles + dynamics + voice + phrases +",
         "sentiment + checks + redact. Transcription is the batched, adaptive decoding. Wall: the",
         "scorecards' `timings_s`. CPU: process CPU seconds of each stage, all threads",
-        "(Whisper and Praat's pitch run 2), which machine load does not inflate. Measured on the "
-        "shared",
-        f"2-core machine with other jobs running (1-min load average {os.getloadavg()[0]:.1f} at",
+        "(Whisper and Praat's pitch run 2), which machine load does not inflate. Measured on",
+        f"the shared 2-core machine with other jobs running (1-min load average "
+        f"{os.getloadavg()[0]:.1f} at",
         "the end): the wall figures are noisy; re-measure on a quiet machine before quoting them.",
         "",
         "| call | audio (s) | transcribe wall / CPU (s) | other wall / CPU (s) | "

@@ -82,7 +82,7 @@ class WindowFake:
     def info(self) -> ModelInfo:
         return ModelInfo(backend="fake", name="windows")
 
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+    def detect_language(self, audio: np.ndarray, candidates: object = ()) -> tuple[str, float]:
         self.detections += 1
         return "en", 1.0
 

@@ -84,7 +84,7 @@ class RecordingFake:
     def info(self) -> ModelInfo:
         return ModelInfo(backend="fake", name="recording")
 
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+    def detect_language(self, audio: np.ndarray, candidates: object = ()) -> tuple[str, float]:
         self.detect_inputs.append(audio)
         return self.language, 0.75
 

@@ -10,6 +10,7 @@ do.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 import os
@@ -317,14 +318,12 @@ def decode_chunks(
     try:
         with av.logging.Capture(local=True) as logs:
             try:
-                for frame in container.decode(stream):
-                    frame.pts = None  # timestamps of broken files may jump; samples are enough
+                for frame in itertools.chain(container.decode(stream), [None]):  # None: flush
+                    if frame is not None:
+                        frame.pts = None  # timestamps of broken files may jump; samples suffice
                     for piece in (f.to_ndarray() for f in resampler.resample(frame)):
                         finite = finite and bool(np.isfinite(piece).all())
                         yield piece
-                for piece in (f.to_ndarray() for f in resampler.resample(None)):
-                    finite = finite and bool(np.isfinite(piece).all())
-                    yield piece
             except av.error.FFmpegError as exc:
                 raise _corrupt(path, str(exc)) from exc
     finally:

@@ -246,7 +246,7 @@ def call_reviews(transcript: Transcript, roles: RoleDecision | None) -> list[Rev
     language that Whisper's language ID contradicts (Whisper then translates), unsure roles, a
     transcript heard poorly."""
     items = []
-    if transcript.segments and load_pack(transcript.language) is None:
+    if without_phrase_pack(transcript):
         items.append(
             ReviewItem(
                 "language",
@@ -275,6 +275,12 @@ def call_reviews(transcript: Transcript, roles: RoleDecision | None) -> list[Rev
             )
         )
     return items
+
+
+def without_phrase_pack(transcript: Transcript) -> bool:
+    """True when the call has words in a language without a phrase pack: the items that read
+    the words are "na" and the call has no score."""
+    return bool(transcript.segments) and load_pack(transcript.language) is None
 
 
 def language_contradiction(transcript: Transcript) -> str | None:

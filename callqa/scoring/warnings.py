@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from callqa.checks.text import load_pack
 from callqa.config import Config
 from callqa.measures.metrics import CallMetrics
-from callqa.scoring.confidence import language_contradiction
+from callqa.scoring.confidence import language_contradiction, without_phrase_pack
 from callqa.types import CheckResult, RoleDecision, Transcript
 
 __all__ = ["call_warnings"]
@@ -29,7 +28,7 @@ def call_warnings(
         reason = checks[0].details.get("reason", "")
         if "too little speech" in reason:
             notes.append(f"{reason}: every item is 'na' and the call has no score")
-    if transcript.segments and load_pack(transcript.language) is None:
+    if without_phrase_pack(transcript):
         notes.append(
             f"language '{transcript.language}' has no phrase pack: the items that read the words "
             "are 'na' and the call has no score (only its audio items were judged); force the "

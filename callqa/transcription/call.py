@@ -103,13 +103,8 @@ def _call_language(
     forced = parse_language(language)
     if forced is not None:
         return forced, None, "forced"
-    sample = speech_sample(audio, activity)
-    found = (
-        transcriber.detect_language(sample, candidates)
-        if candidates
-        else transcriber.detect_language(sample)
-    )
-    return from_whisper(found[0]), found[1], "detected"
+    code, probability = transcriber.detect_language(speech_sample(audio, activity), candidates)
+    return from_whisper(code), probability, "detected"
 
 
 def speech_sample(

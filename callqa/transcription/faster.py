@@ -120,9 +120,7 @@ class FasterWhisperTranscriber:
     ) -> tuple[str, float]:
         """Language of speech-only audio (first 30 s), Norwegian as "nb"; among ``candidates``
         when given (see :func:`callqa.languages.pick`)."""
-        code, probability, every = self._model.detect_language(audio=_mono16k(audio))
-        if not candidates:
-            return from_whisper(code), float(probability)
+        _, _, every = self._model.detect_language(audio=_mono16k(audio))
         return pick(dict(every), candidates)
 
     def transcribe(self, audio: np.ndarray, *, language: str) -> tuple[Utterance, ...]:
