@@ -162,11 +162,10 @@ def reflection_features(
 
 
 def reflection_score(
-    sentence: Sentence, source: SpeakerTurn, pack: PhrasePack, *, use_embeddings: bool = True
-) -> tuple[float, float | None, dict[str, Any]]:
-    """P(reflection), P(paraphrase) (None without embeddings) and the features they came from."""
+    sentence: Sentence, source: SpeakerTurn, pack: PhrasePack
+) -> tuple[float, dict[str, Any]]:
+    """P(reflection) and the features it came from."""
     f = reflection_features(sentence.tokens, source.tokens, pack, question=sentence.question)
-    p_refl = similarity.reflection_probability(f)
     feats: dict[str, Any] = {
         "overlap": round(f.overlap, 3),
         "cue": f.cue,
@@ -174,11 +173,14 @@ def reflection_score(
         "first_person": f.first_person,
         "words": len(sentence.tokens),
     }
-    if not use_embeddings:
-        return p_refl, None, feats
+    return similarity.reflection_probability(f), feats
+
+
+def paraphrase_probability(sentence: Sentence, source: SpeakerTurn, feats: dict[str, Any]) -> float:
+    """Calibrated P(paraphrase) of the two texts' embeddings; the cosine goes into ``feats``."""
     cos = similarity.cosine(sentence.text, source.text)
     feats["cosine"] = round(cos, 4)
-    return p_refl, similarity.paraphrase_probability(cos), feats
+    return similarity.paraphrase_probability(cos)
 
 
 @dataclass(frozen=True)
@@ -214,11 +216,10 @@ def reflects(
         return None
     if not adjacent and not has_cue(sentence.tokens, pack):
         return None
-    p_refl, p_para, feats = reflection_score(
-        sentence, source, pack, use_embeddings=bar.use_embeddings
-    )
+    p_refl, feats = reflection_score(sentence, source, pack)
     if not (feats["cue"] or feats["second_person"]):
-        return None
+        return None  # before the embeddings: most agent sentences stop here, and cost nothing
+    p_para = paraphrase_probability(sentence, source, feats) if bar.use_embeddings else None
     modelled = p_refl >= bar.min_probability and feats["overlap"] > 0  # shares a content word
     cued = feats["cue"] and feats["second_person"] and feats["overlap"] >= CUED_OVERLAP
     if not (modelled or cued or (p_para is not None and p_para >= bar.min_paraphrase)):
