@@ -462,10 +462,10 @@ class LimitsConfig:
     max_manifest_bytes : int > 0 [bytes]
         A batch manifest CSV. Default 64 MiB (some 500,000 rows).
     max_rubric_bytes : int > 0 [bytes]
-        A rubric TOML file. Default 1 MiB (the built-in rubric is 5 kB).
+        A rubric TOML file. Default 1 MiB (the built-in rubric is 4 kB).
     max_phrase_pack_bytes : int > 0 [bytes]
         A user phrase pack named by the rubric. Default 4 MiB (the largest built-in pack is
-        about 20 kB).
+        about 60 kB).
     """
 
     max_transcript_bytes: int = 64 << 20
