@@ -264,6 +264,11 @@ def test_a_time_frame_without_an_action_is_a_near_miss_quoted_as_evidence() -> N
     r = run("action.next_step", call(lines))
     assert r.verdict == "fail" and r.details["near_miss"] == "tomorrow"
     assert [e.text for e in r.evidence] == [lines[1][1], lines[2][1]]
+    # the measure says why the quoted time frame did not pass (the Italian sample's
+    # "... entro domani per confermare ..." read as a bare "0 commitments")
+    assert measure_text(r) == (
+        "0 commitments, 0 with a time frame; a time frame (“tomorrow”) with no action heard"
+    )
     # "by the way", "by the tram stop" and "this is Anna" ("am" by lemma) are no time frames
     for words in (
         "I'll send you the form, by the way.",
@@ -274,6 +279,7 @@ def test_a_time_frame_without_an_action_is_a_near_miss_quoted_as_evidence() -> N
     assert dated.details["time_frame"] == "by the 15 th"
     plain = run("action.next_step", call([lines[0], lines[2]]))
     assert "near_miss" not in plain.details
+    assert measure_text(plain) == "0 commitments, 0 with a time frame"
     assert [e.text for e in plain.evidence] == [lines[0][1], lines[2][1]]
 
 

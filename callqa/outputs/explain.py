@@ -120,6 +120,8 @@ def _next_step(d: Mapping[str, Any]) -> str:
     text += " frame"
     if d.get("action"):
         text += f" (“{d['action']}”)"
+    elif d.get("near_miss"):  # a time frame said, the action not heard (or phrased unlisted)
+        text += f"; a time frame (“{d['near_miss']}”) with no action heard"
     return text
 
 
