@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -698,3 +699,29 @@ def test_summary_counts_calls_without_a_score() -> None:
     assert "3 calls: 3 scored" in text and "2 of the scored calls have no score" in text
     assert "| ann | 2 | 1 | 80.0 | 80.0 | 80.0 | - | - |" in text
     assert "| bob | 1 | 0 | - | - | - | - | - |" in text
+
+
+def test_copies_of_a_broken_file_are_each_a_failed_row(tmp_path: Path) -> None:
+    """Two empty files have the same sha256: the second was 'skipped (same audio as a)', and a
+    nightly run, which lists no skipped rows, lost it altogether."""
+    for name in ("a.wav", "b.wav", "c.wav"):
+        (tmp_path / name).write_bytes(b"")
+    result = score([tmp_path / n for n in ("a.wav", "b.wav", "c.wav")], tmp_path)
+    assert [r["status"] for r in result.rows] == ["failed", "failed", "failed"]
+    first = result.rows[0]["reason"]
+    said = f"same audio as a ({tmp_path / 'a.wav'}), which failed: {first}"
+    assert result.rows[1]["reason"] == said
+    with duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True) as db:
+        logged = db.execute("SELECT call_id FROM failures ORDER BY call_id").fetchall()
+    assert [c for (c,) in logged] == ["a", "b", "c"]
+
+
+def test_the_summary_counts_a_duplicate_audio_once(calls_dir: Path, tmp_path: Path) -> None:
+    """summary.md had averaged the same call twice (the copy's row carries its scorecard), so it
+    disagreed with `callqa stats`."""
+    from callqa.batch.tables import summary_markdown
+
+    shutil.copy(calls_dir / "good.wav", tmp_path / "copy of good.wav")
+    result = score([calls_dir / "good.wav", tmp_path / "copy of good.wav"], tmp_path)
+    text = summary_markdown(result.rows)
+    assert "| (none) | 1 | 1 |" in text, text

@@ -41,6 +41,7 @@ class Entry:
     scorecard_path: str | None = None
     shown: CallInput | None = None  # what the outputs say about the input (identifiers redacted)
     size: int = 0  # bytes, from hash_inputs (0 for an input it could not read)
+    same_as: Entry | None = None  # the entry with the same audio and settings, scored instead
 
     @property
     def public(self) -> CallInput:
@@ -238,10 +239,31 @@ def plan(
         e.key = scoring_key(e.config, model_id=model_id)
         first = first_by_key.setdefault((e.sha256, e.key), e)
         if first is not e:
-            e.status, e.reason = "skipped", f"same audio as {first.call_id} ({first.public.path})"
+            e.same_as = first  # its outcome is the first one's: decided when that one is
     done: set[tuple[str, str]] = set()
     if store_path is not None and not options.force:
         done = store.scored_keys(store_path, first_by_key, timeout_s=options.store_timeout_s)
     for k in done:
         first_by_key[k].status, first_by_key[k].reason = "skipped", "already scored"
+    for e in entries:
+        if e.same_as is not None and e.same_as.status is not None:
+            follow(e)
     return [e for e in first_by_key.values() if e.status is None]
+
+
+def follow(e: Entry) -> None:
+    """Give ``e``, a second file with the audio of ``e.same_as``, that entry's outcome: skipped
+    when it was scored or skipped, failed with its reason when it failed (two copies of a broken
+    file are two failed rows, not one failure and a skip)."""
+    first = e.same_as
+    assert first is not None and first.status is not None
+    said = f"same audio as {first.call_id} ({first.public.path})"
+    if first.status == "failed":
+        e.status, e.reason = "failed", f"{said}, which failed: {first.reason}"
+    else:
+        e.status, e.reason = "skipped", said
+
+
+def copies_of(entries: Sequence[Entry], first: Entry) -> list[Entry]:
+    """The entries waiting on ``first``'s outcome (:func:`follow`)."""
+    return [e for e in entries if e.same_as is first and e.status is None]

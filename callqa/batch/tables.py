@@ -245,10 +245,26 @@ def _arrow(values: list[Any], column: str) -> Any:
     return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
+def _distinct(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``rows`` with each scored call once: a second file with the same audio (a "duplicate
+    audio" skip, listed with the first one's scorecard) is one call in the averages, as in the
+    store that ``callqa stats`` and ``export`` read. Failed rows are all kept."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in rows:
+        sha, key = r.get("audio_sha256"), r.get("config_hash")
+        if r["status"] in ("scored", "skipped") and sha and key:
+            if (sha, key) in seen:
+                continue
+            seen.add((sha, key))
+        out.append(r)
+    return out
+
+
 def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa batch") -> str:
     """Per-agent and per-team averages, the most frequent failed items, and the failed calls."""
     counts = Counter(r["status"] for r in rows)
-    scored = [r for r in rows if r["status"] in ("scored", "skipped")]
+    scored = _distinct([r for r in rows if r["status"] in ("scored", "skipped")])
     unscored = sum(1 for r in scored if r.get("score") is None)
     lines = [
         f"# {title}",
@@ -279,7 +295,7 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], *, title: str = "callqa 
         ]
     for label, column in (("agent", "agent_id"), ("team", "team")):
         lines += [f"## Per {label}", "", *_group_table(scored, column, label), ""]
-    lines += ["## Most frequent failed items", "", *_failed_items_table(rows), ""]
+    lines += ["## Most frequent failed items", "", *_failed_items_table(_distinct(rows)), ""]
     failed = [r for r in rows if r["status"] == "failed"]
     if failed:
         lines += ["## Failed calls", "", "| call | file | reason |", "|---|---|---|"]

@@ -13,7 +13,7 @@ from callqa.batch import store
 from callqa.batch.engines import Job, JobResult, one_line
 from callqa.batch.inputs import is_transcript
 from callqa.batch.options import BatchOptions
-from callqa.batch.plan import Entry
+from callqa.batch.plan import Entry, copies_of, follow
 from callqa.batch.progress import Reporter
 from callqa.batch.tables import flat_row
 from callqa.config import Config, RedactionConfig
@@ -87,6 +87,12 @@ class ResultWriter:
         self.reporter.call_done(
             e.call_id, e.status, self.reason(e), score=score, seconds=result.seconds or None
         )
+        for copy in copies_of(self.entries, e):
+            follow(copy)
+            copy.key = copy.key or e.key
+            if copy.status == "failed":
+                self._store_failure(copy)
+            self.reporter.call_done(copy.call_id, copy.status or "", self.reason(copy))
 
     def _write_json(self, e: Entry) -> str:
         """Write ``calls/<call_id>.json`` (and the report); return why it could not be written
