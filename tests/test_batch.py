@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -725,3 +726,47 @@ def test_the_summary_counts_a_duplicate_audio_once(calls_dir: Path, tmp_path: Pa
     result = score([calls_dir / "good.wav", tmp_path / "copy of good.wav"], tmp_path)
     text = summary_markdown(result.rows)
     assert "| (none) | 1 | 1 |" in text, text
+
+
+def test_an_unreadable_folder_is_a_failed_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """os.walk had skipped a folder it could not list: 0 calls, exit 0, no word. (The folder is
+    refused by a stand-in for os.scandir: as root, chmod 0 still lets it be read.)"""
+    calls = tmp_path / "calls"
+    (calls / "day1").mkdir(parents=True)
+    (calls / "day1" / "x.wav").write_bytes(b"")
+    (calls / "y.wav").write_bytes(b"")
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path) == calls / "day1":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = collect_inputs([calls])
+    assert [(c.path, c.problem) for c in found.calls] == [
+        (calls / "y.wav", None),
+        (calls / "day1", f"cannot read folder {calls / 'day1'}: Permission denied"),
+    ]
+
+
+def test_the_batch_output_folder_is_never_an_input(tmp_path: Path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"x")
+    (tmp_path / "out" / "calls").mkdir(parents=True)
+    (tmp_path / "out" / "calls" / "a.redacted.flac").write_bytes(b"x")
+    found = collect_inputs([tmp_path], exclude=[tmp_path / "out"])
+    assert [c.path for c in found.calls] == [tmp_path / "a.wav"]
+    found = collect_inputs([f"{tmp_path}/**/*.flac"], exclude=[tmp_path / "out"])
+    assert found.calls == ()
+
+
+def test_a_manifest_after_its_folder_keeps_its_details(tmp_path: Path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"x")
+    (tmp_path / "m.csv").write_text("path,agent_id\na.wav,ann\n")
+    found = collect_inputs([tmp_path, tmp_path / "m.csv"])
+    assert [(c.path.name, c.agent_id) for c in found.calls] == [("a.wav", "ann")]
+    (tmp_path / "m.csv").write_text("path,call_id\na.wav,c1\na.wav,c3\n")
+    with pytest.raises(BatchUsageError, match="listed twice with different details"):
+        collect_inputs([tmp_path / "m.csv"])

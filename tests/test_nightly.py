@@ -341,3 +341,41 @@ def test_an_inbox_of_any_supported_format_is_scored(tmp_path: Path, ext: str) ->
     result = nightly(inbox, db)
     assert result.counts == {"scored": 2, "skipped": 0, "failed": 0}
     assert result.ignored_files == 0
+
+
+def test_a_bad_manifest_row_fails_that_call_only(tmp_path: Path) -> None:
+    """One malformed date had stopped the whole night (exit 2, nothing scored)."""
+    inbox, db = tmp_path / "inbox", tmp_path / "qa.duckdb"
+    clip(inbox / "a.wav", 0, 4)
+    clip(inbox / "b.wav", 5, 4)
+    manifest = "path,agent_id,call_date\na.wav,ann,2025-13-01\nb.wav,bob,\n"
+    (inbox / "manifest.csv").write_text(manifest)
+    result = nightly(inbox, db)
+    rows = {r["call_id"]: r for r in result.rows}
+    assert rows["a"]["status"] == "failed" and "is not YYYY-MM-DD" in rows["a"]["reason"]
+    assert rows["b"]["status"] == "scored" and rows["b"]["agent_id"] == "bob"
+
+
+def test_an_unusable_manifest_fails_every_call_with_why(tmp_path: Path) -> None:
+    inbox, db = tmp_path / "inbox", tmp_path / "qa.duckdb"
+    clip(inbox / "a.wav", 0, 4)
+    (inbox / "manifest.csv").write_text("path,call_id\na.wav,x\nb.wav,x\n")  # id used twice
+    result = nightly(inbox, db)
+    assert [r["status"] for r in result.rows] == ["failed"]
+    assert "manifest.csv cannot be used" in result.rows[0]["reason"]
+    assert "call_id used twice" in result.rows[0]["reason"]
+    again = nightly(inbox, db, day="2025-02-01")  # failed calls are tried again
+    assert [r["status"] for r in again.rows] == ["failed"]
+
+
+def test_the_output_folder_inside_the_inbox_is_not_scored(tmp_path: Path) -> None:
+    """With --reports the outputs hold `<id>.redacted.flac` copies: the next run had scored
+    them as new calls."""
+    inbox, db = tmp_path / "inbox", tmp_path / "inbox" / "qa.duckdb"
+    clip(inbox / "a.wav", 0, 4)
+    out = inbox / "out"
+    first = nightly(inbox, db, out_dir=out)
+    assert [r["call_id"] for r in first.rows] == ["a"]
+    clip(out / "calls" / "a.redacted.wav", 5, 4)  # a report's audio copy: other bytes
+    again = nightly(inbox, db, out_dir=out, day="2025-02-01")
+    assert again.rows == ()

@@ -17,6 +17,7 @@ from callqa.audio.load import SUPPORTED_EXTENSIONS
 from callqa.config import LimitsConfig
 from callqa.errors import CallQAError
 from callqa.files import UnsafeFileError, csv_delimiter, read_capped
+from callqa.privacy.identifiers import display_path
 from callqa.transcription.files import TRANSCRIPT_EXTENSIONS
 
 AUDIO_EXTENSIONS = SUPPORTED_EXTENSIONS  # one list: what the decoder reads
@@ -78,7 +79,10 @@ def is_transcript(path: Path) -> bool:
 
 
 def collect_inputs(
-    specs: Sequence[str | Path], *, max_manifest_bytes: int | None = None
+    specs: Sequence[str | Path],
+    *,
+    max_manifest_bytes: int | None = None,
+    exclude: Sequence[Path] = (),
 ) -> InputSet:
     """Expand files, directories (recursively), globs and manifest CSVs into calls.
 
@@ -89,7 +93,10 @@ def collect_inputs(
         audio file below it (others are counted in ``ignored_files``); a pattern with ``*``,
         ``?`` or ``[`` that is not an existing path is a glob (``**`` recurses); anything else
         is one file. A named file that is missing or not audio becomes a call with a
-        ``problem``.
+        ``problem``, and so does a folder below a directory that cannot be read.
+    exclude : sequence of Path
+        Folders whose files a directory or glob never contributes: the batch's own output
+        folder (its ``*.redacted.flac`` copies would be scored as new calls on the next run).
 
     Returns
     -------
@@ -99,11 +106,13 @@ def collect_inputs(
     """
     calls: list[CallInput] = []
     ignored = 0
+    skip = tuple(resolved(p) for p in exclude)
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
-            found, skipped = _walk(path)
+            found, skipped, unread = _walk(path, skip)
             calls.extend(CallInput(p) for p in found)
+            calls.extend(CallInput(d, problem=why) for d, why in unread)
             ignored += skipped
         elif path.suffix.lower() == ".csv" and path.is_file():
             calls.extend(read_manifest(path, max_bytes=max_manifest_bytes))
@@ -111,8 +120,8 @@ def collect_inputs(
             matches = sorted(glob.glob(str(spec), recursive=True))
             if not matches:
                 calls.append(CallInput(path, problem=f"no file matches {spec}"))
-            found = [Path(m) for m in matches]
-            sub = collect_inputs(found, max_manifest_bytes=max_manifest_bytes)
+            found = [Path(m) for m in matches if not _inside(Path(m), skip)]
+            sub = collect_inputs(found, max_manifest_bytes=max_manifest_bytes, exclude=exclude)
             calls.extend(sub.calls)
             ignored += sub.ignored_files
         else:
@@ -120,12 +129,21 @@ def collect_inputs(
     return InputSet(calls=tuple(_unique_paths(calls)), ignored_files=ignored)
 
 
-def _walk(root: Path) -> tuple[list[Path], int]:
-    """Audio files below ``root`` (sorted) and the number of other files (os.scandir: fast)."""
+def _walk(root: Path, skip: Sequence[Path] = ()) -> tuple[list[Path], int, list[tuple[Path, str]]]:
+    """Audio files below ``root`` (sorted), the number of other files (os.scandir: fast), and
+    the folders that could not be read, each with why (a folder of calls left unread must not
+    pass for an empty one)."""
     found: list[Path] = []
     ignored = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    unread: list[tuple[Path, str]] = []
+
+    def refused(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        unread.append((where, f"cannot read folder {where}: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=refused):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and not _inside(here / d, skip)]
         for name in filenames:
             if name.startswith("."):
                 continue
@@ -133,7 +151,15 @@ def _walk(root: Path) -> tuple[list[Path], int]:
                 found.append(Path(dirpath, name))
             else:
                 ignored += 1
-    return sorted(found), ignored
+    return sorted(found), ignored, unread
+
+
+def _inside(path: Path, folders: Sequence[Path]) -> bool:
+    """True when ``path`` is one of ``folders`` (resolved) or below one."""
+    if not folders:
+        return False
+    where = resolved(path)
+    return any(where == f or f in where.parents for f in folders)
 
 
 def _file_problem(path: Path) -> str | None:
@@ -152,12 +178,35 @@ def _file_problem(path: Path) -> str | None:
 
 
 def _unique_paths(calls: Sequence[CallInput]) -> Iterator[CallInput]:
-    seen: set[Path] = set()
+    """Each file once, where it was first named, with the details a manifest gives it: a folder
+    named before the manifest that lists its files had dropped every manifest column.
+
+    Raises
+    ------
+    BatchUsageError
+        Two manifest rows give one file different details (which call id or agent is it?).
+    """
+    kept: dict[Path, CallInput] = {}
     for call in calls:
         key = resolved(call.path)
-        if key not in seen:
-            seen.add(key)
-            yield call
+        first = kept.setdefault(key, call)
+        if first is call or call == first or not _details(call):
+            continue
+        if _details(first):
+            raise BatchUsageError(
+                f"{display_path(call.path)} is listed twice with different details (call_id, "
+                "agent_id, team, ...); list each file once"
+            )
+        kept[key] = call
+    yield from kept.values()
+
+
+def _details(call: CallInput) -> bool:
+    """True when a manifest gave ``call`` anything beyond its path."""
+    return any(
+        (call.call_id, call.agent_id, call.team, call.language, call.agent_channel,
+         call.call_date, call.metadata)
+    )  # fmt: skip
 
 
 def resolved(path: Path) -> Path:
@@ -168,7 +217,9 @@ def resolved(path: Path) -> Path:
         return path
 
 
-def read_manifest(path: Path, *, max_bytes: int | None = None) -> list[CallInput]:
+def read_manifest(
+    path: Path, *, max_bytes: int | None = None, row_problems: bool = False
+) -> list[CallInput]:
     """Read a manifest CSV: a ``path`` column plus optional call details and extra columns.
 
     Parameters
@@ -181,6 +232,10 @@ def read_manifest(path: Path, *, max_bytes: int | None = None) -> list[CallInput
 
     max_bytes : int > 0, optional
         Refuse a larger file unread (default ``[limits] max_manifest_bytes``, 64 MiB).
+    row_problems : bool
+        A row with a bad cell (a malformed date) becomes a call with a ``problem`` instead of
+        an error for the whole file (``callqa nightly``: one bad row must not hold back the
+        night's other calls); a row without a path is then left out.
 
     Raises
     ------
@@ -202,12 +257,12 @@ def read_manifest(path: Path, *, max_bytes: int | None = None) -> list[CallInput
     if "\0" in text:
         raise BatchUsageError(f"manifest {path} holds NUL characters: not a text CSV file")
     try:
-        return _manifest_rows(path, text)
+        return _manifest_rows(path, text, row_problems)
     except csv.Error as exc:
         raise BatchUsageError(f"manifest {path} is not a CSV file ({exc})") from exc
 
 
-def _manifest_rows(path: Path, text: str) -> list[CallInput]:
+def _manifest_rows(path: Path, text: str, row_problems: bool = False) -> list[CallInput]:
     reader = csv.DictReader(io.StringIO(text), delimiter=csv_delimiter(text))
     fields = [f.strip() for f in reader.fieldnames or ()]
     if "path" not in fields:
@@ -215,7 +270,16 @@ def _manifest_rows(path: Path, text: str) -> list[CallInput]:
             f"manifest {path} has no 'path' column (columns: {', '.join(fields) or 'none'}); "
             "the first row must be a header such as: path,call_id,agent_id,team"
         )
-    calls = [_manifest_row(path, n, row) for n, row in enumerate(reader, start=2)]
+    calls = []
+    for n, row in enumerate(reader, start=2):
+        try:
+            calls.append(_manifest_row(path, n, row))
+        except BatchUsageError as exc:
+            audio = _row_path(path, row)
+            if not row_problems:
+                raise
+            if audio is not None:
+                calls.append(CallInput(audio, problem=str(exc)))
     ids = Counter(c.call_id for c in calls if c.call_id)
     dupes = sorted(i for i, n in ids.items() if n > 1)
     if dupes:
@@ -224,12 +288,10 @@ def _manifest_rows(path: Path, text: str) -> list[CallInput]:
 
 
 def _manifest_row(manifest: Path, line: int, row: Mapping[str | None, Any]) -> CallInput:
-    values = {str(k).strip(): (v or "").strip() for k, v in row.items() if k is not None}
-    if not values.get("path"):
+    values = _cells(row)
+    audio = _row_path(manifest, row)
+    if audio is None:
         raise BatchUsageError(f"manifest {manifest} line {line}: empty path")
-    audio = Path(values["path"])
-    if not audio.is_absolute():
-        audio = manifest.parent / audio
     call_date = values.get("call_date") or None
     if call_date and not _is_iso_date(call_date):
         raise BatchUsageError(
@@ -247,6 +309,19 @@ def _manifest_row(manifest: Path, line: int, row: Mapping[str | None, Any]) -> C
         metadata=extra,
         problem=_file_problem(audio),
     )
+
+
+def _cells(row: Mapping[str | None, Any]) -> dict[str, str]:
+    return {str(k).strip(): (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def _row_path(manifest: Path, row: Mapping[str | None, Any]) -> Path | None:
+    """The row's file (relative to the manifest's folder unless absolute); None when empty."""
+    given = _cells(row).get("path")
+    if not given:
+        return None
+    audio = Path(given)
+    return audio if audio.is_absolute() else manifest.parent / audio
 
 
 def _is_iso_date(text: str) -> bool:

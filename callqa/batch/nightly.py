@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from callqa.batch.engines import TranscriberFactory
-from callqa.batch.inputs import InputSet, collect_inputs, read_manifest, resolved
+from callqa.batch.inputs import (
+    BatchUsageError,
+    CallInput,
+    InputSet,
+    collect_inputs,
+    read_manifest,
+    resolved,
+)
 from callqa.batch.options import BatchOptions, BatchResult
 from callqa.batch.progress import Reporter
 from callqa.batch.run import run_batch
@@ -113,7 +120,7 @@ def run_nightly(
     options = replace(options or BatchOptions(), include_skipped_rows=False)
     with store_lock(store_path):
         limit = config.limits.max_manifest_bytes if config else None
-        inputs = _inbox_inputs(inbox, min_age_s, limit)
+        inputs = _inbox_inputs(inbox, min_age_s, limit, exclude=[out_dir])
         return run_batch(
             inputs,
             config=config,
@@ -139,13 +146,22 @@ def day_suffix(out_dir: Path, day: str) -> str:
     return suffix
 
 
-def _inbox_inputs(inbox: Path, min_age_s: float, max_manifest_bytes: int | None) -> InputSet:
-    found = collect_inputs([inbox], max_manifest_bytes=max_manifest_bytes)
+def _inbox_inputs(
+    inbox: Path, min_age_s: float, max_manifest_bytes: int | None, exclude: Sequence[Path] = ()
+) -> InputSet:
+    found = collect_inputs([inbox], max_manifest_bytes=max_manifest_bytes, exclude=exclude)
     manifest = inbox / "manifest.csv"
-    details = {}
+    details: dict[Path, CallInput] = {}
+    unusable = ""
     if manifest.is_file():
-        listed = read_manifest(manifest, max_bytes=max_manifest_bytes)
-        details = {resolved(c.path): c for c in listed if c.path.exists()}
+        try:
+            listed = read_manifest(manifest, max_bytes=max_manifest_bytes, row_problems=True)
+            details = {resolved(c.path): c for c in listed if c.path.exists()}
+        except BatchUsageError as exc:  # the whole file: its calls wait for the fix
+            unusable = (
+                f"not scored: the inbox's manifest.csv cannot be used ({exc}); the next run "
+                "scores this call once it is fixed"
+            )
     cutoff = time.time() - min_age_s
     calls = []
     for call in found.calls:
@@ -154,5 +170,7 @@ def _inbox_inputs(inbox: Path, min_age_s: float, max_manifest_bytes: int | None)
                 continue
         except OSError:
             pass  # unreadable (gone, a symlink loop): let the batch report it
+        if unusable and call.problem is None:
+            call = replace(call, problem=unusable)
         calls.append(details.get(resolved(call.path), call))
     return InputSet(tuple(calls), found.ignored_files)

@@ -136,7 +136,7 @@ def batch(
     reporter = _reporter(quiet, json_logs)
     _run_and_exit(
         lambda: run_batch(
-            collect_inputs(inputs, max_manifest_bytes=cfg.limits.max_manifest_bytes),
+            collect_inputs(inputs, max_manifest_bytes=cfg.limits.max_manifest_bytes, exclude=[out]),
             config=cfg,
             out_dir=out,
             store_path=store_at,
