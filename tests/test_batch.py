@@ -33,7 +33,7 @@ from callqa.batch import (
     store,
 )
 from callqa.batch.progress import JsonReporter, PlainReporter, make_reporter
-from callqa.config import Config, replace_config
+from callqa.config import Config, RedactionConfig, replace_config
 from callqa.transcription.fake import FakeTranscriber
 from tests.conftest import clip
 
@@ -770,3 +770,43 @@ def test_a_manifest_after_its_folder_keeps_its_details(tmp_path: Path) -> None:
     (tmp_path / "m.csv").write_text("path,call_id\na.wav,c1\na.wav,c3\n")
     with pytest.raises(BatchUsageError, match="listed twice with different details"):
         collect_inputs([tmp_path / "m.csv"])
+
+
+def test_a_reused_file_name_never_replaces_an_earlier_calls_scorecard(
+    calls_dir: Path, tmp_path: Path
+) -> None:
+    """Recorders reuse names (call001 every day): the second run's calls/call001.json had
+    replaced the first run's, and the store held two 'call001' rows pointing at one file."""
+    day1, day2 = tmp_path / "day1", tmp_path / "day2"
+    day1.mkdir(), day2.mkdir()
+    shutil.copy(calls_dir / "good.wav", day1 / "call001.wav")
+    shutil.copy(calls_dir / "poor.wav", day2 / "call001.wav")
+    first = score([day1 / "call001.wav"], tmp_path)
+    card = json.loads((tmp_path / "out" / "calls" / "call001.json").read_text())
+    second = score([day2 / "call001.wav"], tmp_path)
+    sha = second.rows[0]["audio_sha256"]
+    assert first.rows[0]["call_id"] == "call001"
+    assert second.rows[0]["call_id"] == f"call001-{sha[:8]}"
+    assert json.loads((tmp_path / "out" / "calls" / "call001.json").read_text()) == card
+    again = score([day1 / "call001.wav"], tmp_path, options=inline(force=True))
+    assert again.rows[0]["call_id"] == "call001"  # the same recording keeps its id
+    ids = sorted(c["call_id"] for c in store.read_calls(tmp_path / "s.duckdb"))
+    assert ids == ["call001", f"call001-{sha[:8]}"]
+
+
+def test_no_id_or_column_name_leads_back_to_personal_data() -> None:
+    """An unreadable file's id suffix was the sha1 of its raw path: 'call [PHONE]-1dadf1e9'
+    gave the number back to anyone who hashed candidate numbers. A manifest column named
+    after a customer kept the e-mail in the tables' headers and the store."""
+    import hashlib
+
+    red = RedactionConfig()
+    names = [Path("piisha/call +47 912 34 567.ogg"), Path("piisha/call +47 912 34 568.ogg")]
+    ids = plan.call_ids([CallInput(p) for p in names], [None, None], red)
+    assert ids[0].startswith("call [PHONE]-") and ids[1] == f"{ids[0]}-2"
+    for p in names:
+        assert hashlib.sha1(str(p).encode()).hexdigest()[:8] not in "".join(ids)
+    shown = plan.shown_input(
+        CallInput(Path("a.wav"), metadata=(("customer ola.nordmann@example.com", "x"),)), red
+    )
+    assert "ola.nordmann" not in str(shown.metadata)

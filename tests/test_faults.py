@@ -736,12 +736,15 @@ def test_calls_not_reached_after_an_interrupt_are_not_failures(tmp_path: Path) -
         assert con.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
 
 
+@pytest.mark.parametrize("commit", [False, True], ids=["write", "commit"])
 def test_store_error_inside_a_transaction_is_not_hidden_by_the_rollback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, commit: bool
 ) -> None:
     """A disk-full error mid-transaction used to surface as "cannot rollback - no transaction
     is active", and the batch went on scoring every call. Now the real error stops the run in
-    one line, the tables are still written and the calls scored so far are kept."""
+    one line, the tables are still written and the calls scored so far are kept. At the commit
+    DuckDB raises it as a TransactionException, which had failed each call in turn while the
+    batch went on scoring them all."""
     import duckdb
 
     calls = [clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 2) for i in range(3)]
@@ -752,6 +755,11 @@ def test_store_error_inside_a_transaction_is_not_hidden_by_the_rollback(
         seen.append(1)
         if len(seen) > 3:  # the second call: the disk fills up
             con.execute("COMMIT")  # the failed write ends the transaction, as DuckDB does
+            if commit:
+                raise duckdb.TransactionException(
+                    'TransactionContext Error: Failed to commit: Could not write file "s.duck'
+                    'db.wal": No space left on device'
+                )
             raise duckdb.IOException("Could not write file: No space left on device")
         real(con, table, key, rows)
 

@@ -103,7 +103,8 @@ def load_audio(path: Path | str, *, max_duration_s: float | None = None) -> Call
     _check_complete(audio.duration_s, info, path)
     peak = max(float(np.max(np.abs(ch))) for ch in audio.channels)
     _validate(audio.duration_s, peak, path)
-    log.debug("decoded %s: %d ch, %.1f s", path.name, audio.n_channels, audio.duration_s)
+    # no file name: names may hold personal data, and the status line says which call this is
+    log.debug("decoded: %d ch, %.1f s", audio.n_channels, audio.duration_s)
     return audio
 
 

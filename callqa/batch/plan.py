@@ -4,6 +4,7 @@ calls are skipped."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from collections import Counter
@@ -19,7 +20,7 @@ from callqa.batch.keys import scoring_key
 from callqa.batch.options import BatchOptions
 from callqa.config import Config, RedactionConfig, replace_config
 from callqa.errors import CallQAError
-from callqa.files import sha256_file
+from callqa.files import UnsafeFileError, read_capped, sha256_file
 from callqa.privacy.identifiers import display_path, redact_identifier, redact_path, traceable_id
 
 # -- the plan -----
@@ -61,6 +62,48 @@ def assign_ids(entries: Sequence[Entry], redaction: RedactionConfig) -> None:
         e.shown = shown_input(e.call, redaction)
 
 
+EARLIER_CARD_BYTES = 64 << 20  # an earlier scorecard in calls/ read for its sha256
+
+
+def avoid_earlier_ids(
+    entries: Sequence[Entry], calls_dir: Path | None, store_path: Path | None, timeout_s: float
+) -> None:
+    """Rename a call whose id an earlier run gave to other audio: ``<id>-<8 hex digits of its
+    sha256>``.
+
+    Ids are unique within a run (:func:`call_ids`), but a contact centre reuses file names
+    (``call001.ogg`` every day): the second night's ``calls/call001.json`` had replaced the
+    first night's, and the store held two ``call001`` rows pointing at one file. An id is taken
+    when the store holds it for another recording, or ``calls/<id>.json`` is another
+    recording's scorecard (one that cannot be read counts as taken: it is never overwritten).
+    The same recording keeps its id (``--force`` rewrites its own scorecard).
+    """
+    named = [e for e in entries if e.sha256 and e.status is None]
+    held = store.recordings_of(store_path, {e.call_id for e in named}, timeout_s=timeout_s)
+    taken = {e.call_id for e in named}
+    for e in named:
+        assert e.sha256 is not None
+        others = held.get(e.call_id, set()) - {e.sha256}
+        if others or _other_card(calls_dir, e.call_id, e.sha256):
+            new = f"{e.call_id}-{e.sha256[:8]}"
+            e.call_id = new if new not in taken else f"{new}-{e.index}"
+            taken.add(e.call_id)
+
+
+def _other_card(calls_dir: Path | None, call_id: str, sha256: str) -> bool:
+    """True when ``calls_dir/<call_id>.json`` exists and is not ``sha256``'s scorecard."""
+    if calls_dir is None:
+        return False
+    path = calls_dir / f"{call_id}.json"
+    try:
+        if not path.is_file():
+            return path.exists()
+        card = json.loads(read_capped(path, EARLIER_CARD_BYTES))
+        return not (isinstance(card, dict) and (card.get("source") or {}).get("sha256") == sha256)
+    except (OSError, ValueError, UnsafeFileError, AttributeError):
+        return True
+
+
 def shown_input(call: CallInput, redaction: RedactionConfig) -> CallInput:
     """``call`` with its path, agent, team and manifest values through the detector."""
 
@@ -73,7 +116,7 @@ def shown_input(call: CallInput, redaction: RedactionConfig) -> CallInput:
         call_id=text(call.call_id),
         agent_id=text(call.agent_id),
         team=text(call.team),
-        metadata=tuple((display_path(k), text(v) or "") for k, v in call.metadata),
+        metadata=tuple((text(k) or "", text(v) or "") for k, v in call.metadata),
         problem=text(call.problem),
     )
 
@@ -87,8 +130,8 @@ def call_ids(
 
     Uniqueness is checked on the final, safe ids: two manifest ids that only become equal
     when made safe ("x/y" and "x_y") are a usage error; a stem used twice gets 8 hex digits of
-    its audio's sha256 (of its path's sha1 before hashing), and any id still repeated a
-    counter ("-2", "-3").
+    its audio's sha256 (of its redacted path's sha1 when it cannot be read), and any id still
+    repeated a counter ("-2", "-3").
 
     Raises
     ------
@@ -106,7 +149,9 @@ def call_ids(
     out = []
     for call, sha, call_id in zip(calls, hashes, ids, strict=True):
         if not call.call_id and counts[call_id] > 1:
-            digest = sha or hashlib.sha1(display_path(call.path).encode()).hexdigest()
+            # unreadable (no sha256): the redacted path's, so no digest leads back to a name
+            shown = redact_path(call.path, red)
+            digest = sha or hashlib.sha1(shown.encode()).hexdigest()
             call_id = f"{call_id}-{digest[:8]}"
         out.append(call_id)
     return _numbered(out)

@@ -28,7 +28,14 @@ from callqa.batch.inputs import BatchUsageError, CallInput, InputSet, is_transcr
 from callqa.batch.keys import scoring_key
 from callqa.batch.machine import default_workers, threads_per_worker
 from callqa.batch.options import BatchOptions, BatchResult
-from callqa.batch.plan import Entry, assign_ids, hash_inputs, largest_first, plan
+from callqa.batch.plan import (
+    Entry,
+    assign_ids,
+    avoid_earlier_ids,
+    hash_inputs,
+    largest_first,
+    plan,
+)
 from callqa.batch.progress import Reporter, make_reporter
 from callqa.batch.ray_engine import RayEngine
 from callqa.batch.store import StoreIOError
@@ -108,6 +115,7 @@ def run_batch(
             e.status, e.reason = "failed", e.call.problem
     hash_inputs(entries, store_path, options.store_timeout_s)
     assign_ids(entries, config.redaction)
+    avoid_earlier_ids(entries, calls_dir, store_path, options.store_timeout_s)
     todo = plan(entries, config, factory_id(factory), store_path, options)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     writer = ResultWriter(

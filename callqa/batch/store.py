@@ -198,6 +198,18 @@ def utc_now() -> datetime:
 # -- connections -----
 
 
+def _is_io_error(exc: Exception) -> bool:
+    """True for an error that no later call can get past: the file cannot be written or read
+    (a full disk, a damaged file). A commit that cannot write the write-ahead log is one:
+    DuckDB raises it as a TransactionException ("Failed to commit: Could not write file
+    ...: No space left on device"), and the batch had gone on scoring every call into it."""
+    import duckdb
+
+    if isinstance(exc, (duckdb.IOException, duckdb.FatalException, duckdb.InternalException)):
+        return True
+    return isinstance(exc, duckdb.TransactionException) and "failed to commit" in str(exc).lower()
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("conflicting" in text or "could not set" in text)
@@ -247,9 +259,9 @@ def connect(
     try:
         _check_version(con, path, writable=not read_only and migrate_schema)
         yield con
-    except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
-        raise StoreIOError(f"store {path}: {_first_line(exc)}{_hint(exc)}") from exc
     except duckdb.Error as exc:
+        if _is_io_error(exc):
+            raise StoreIOError(f"store {path}: {_first_line(exc)}{_hint(exc)}") from exc
         raise StoreError(f"store {path}: {_first_line(exc)}") from exc
     finally:
         con.close()
@@ -451,12 +463,11 @@ def _guarded_write(con: duckdb.DuckDBPyConnection, record: CallRecord, *, replac
 
     try:
         return _write_call(con, record, replace=replace)
-    except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException) as exc:
-        raise StoreIOError(
-            f"cannot store call {record.call_id}: {_first_line(exc)}{_hint(exc)}"
-        ) from exc
     except duckdb.Error as exc:
-        raise StoreError(f"cannot store call {record.call_id}: {_first_line(exc)}") from exc
+        why = f"cannot store call {record.call_id}: {_first_line(exc)}"
+        if _is_io_error(exc):
+            raise StoreIOError(f"{why}{_hint(exc)}") from exc
+        raise StoreError(why) from exc
 
 
 def _write_call(con: duckdb.DuckDBPyConnection, record: CallRecord, *, replace: bool) -> bool:
@@ -627,6 +638,26 @@ def scored_keys(
             "JOIN wanted w USING (audio_sha256, config_hash)"
         ).fetchall()
     return {(a, b) for a, b in rows}
+
+
+def recordings_of(
+    path: Path | str | None, call_ids: Iterable[str], *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> dict[str, set[str]]:
+    """The recordings (``audio_sha256``) the store holds under each of ``call_ids`` (ids it does
+    not hold are left out; empty without a store)."""
+    ids = sorted(set(call_ids))
+    if path is None or not ids or not Path(path).exists():
+        return {}
+    with connect(path, timeout_s=timeout_s) as con:
+        con.execute("CREATE TEMP TABLE wanted_ids (call_id VARCHAR)")
+        con.executemany("INSERT INTO wanted_ids VALUES (?)", [[i] for i in ids])
+        rows = con.execute(
+            "SELECT DISTINCT c.call_id, c.audio_sha256 FROM calls c JOIN wanted_ids USING (call_id)"
+        ).fetchall()
+    held: dict[str, set[str]] = {}
+    for call_id, sha in rows:
+        held.setdefault(call_id, set()).add(sha)
+    return held
 
 
 def load_scorecards(
