@@ -797,3 +797,58 @@ def test_tables_on_a_full_disk_still_close_the_run(
     cli = cli_batch([call], tmp_path, "--force")
     assert cli.exit_code == 1
     assert cli.stderr.strip().splitlines()[-1].startswith("Error: cannot write the tables in")
+
+
+def test_calls_a_busy_store_never_took_are_not_listed_as_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process held the store to the end of the run: the tables had said 'scored' with
+    no reason for calls that were not in the store."""
+    calls = [clip(tmp_path / "calls" / f"c{i}.wav", 4 * i, 2) for i in range(2)]
+
+    def busy(*args: Any, **kwargs: Any) -> None:
+        raise store.StoreBusyError("store s.duckdb is busy (held by PID 1)")
+
+    monkeypatch.setattr(store, "write_call", busy)
+    with pytest.raises(StoreError, match="busy"):
+        inline_run(calls, tmp_path)
+    rows = csv_rows(tmp_path)
+    for name in ("c0.wav", "c1.wav"):
+        assert rows[name]["status"] == "failed"
+        assert rows[name]["reason"].startswith("scored but not stored: store s.duckdb is busy")
+    assert (tmp_path / "out" / "calls" / "c0.json").exists()  # its scorecard is kept
+
+
+def test_a_second_batch_on_one_store_exits_at_once(tmp_path: Path) -> None:
+    """Two batch runs on one store had both scored every call; the second now exits 75 at once,
+    as a second nightly run does."""
+    from callqa.batch import store_lock
+
+    call = clip(tmp_path / "calls" / "c.wav", 0, 2)
+    with store_lock(tmp_path / "s.duckdb"):
+        result = cli_batch([call], tmp_path)
+    assert result.exit_code == 75
+    assert "another callqa run" in result.stderr and not (tmp_path / "out" / "calls").exists()
+    assert cli_batch([call], tmp_path).exit_code == 0
+
+
+def test_sigterm_while_hashing_is_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while the inputs were hashed (a 2 GB file) had killed the process outright, with
+    no message and no exit 130."""
+    import os
+    import signal
+
+    from callqa.batch import plan
+
+    call = clip(tmp_path / "calls" / "c.wav", 0, 2)
+
+    def terminated(path: Any) -> str:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return "0" * 64
+
+    monkeypatch.setattr(plan, "sha256_file", terminated)
+    with pytest.raises(KeyboardInterrupt):
+        inline_run([call], tmp_path)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back

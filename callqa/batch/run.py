@@ -113,7 +113,8 @@ def run_batch(
     for e in entries:
         if e.call.problem:
             e.status, e.reason = "failed", e.call.problem
-    hash_inputs(entries, store_path, options.store_timeout_s)
+    with _sigterm_as_interrupt():  # hashing a large inbox takes a while: SIGTERM exits 130
+        hash_inputs(entries, store_path, options.store_timeout_s)
     assign_ids(entries, config.redaction)
     avoid_earlier_ids(entries, calls_dir, store_path, options.store_timeout_s)
     todo = plan(entries, config, factory_id(factory), store_path, options)

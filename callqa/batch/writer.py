@@ -175,6 +175,9 @@ class ResultWriter:
                         "(run the batch again to store them)",
                         level="error",
                     )
+                    for x in self.unsaved:  # the tables must not call them stored
+                        x.status = "failed"
+                        x.reason = f"scored but not stored: {exc} (run the batch again)"
                     self.unsaved.clear()
                     raise
                 self.reporter.message(f"store busy, will retry: {exc}", level="warning")

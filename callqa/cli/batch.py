@@ -9,6 +9,7 @@ stays instant). Exit codes: 0 every call scored or skipped, 1 at least one call 
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -114,8 +115,8 @@ def batch(
 
     Writes calls/<call_id>.json as each call finishes, then scorecards.csv,
     scorecards.parquet and summary.md. Calls already in the store are skipped (--force scores
-    them again). Exit codes: 0 all scored or skipped, 1 some failed, 2 usage error, 130
-    interrupted.
+    them again). One run per store at a time. Exit codes: 0 all scored or skipped, 1 some
+    failed, 2 usage error, 75 another run holds the store (nothing done), 130 interrupted.
 
     Examples:
 
@@ -124,7 +125,7 @@ def batch(
         callqa batch manifest.csv --workers 2 --store qa.duckdb --out qa-out
         callqa batch "calls/**/*.mp3" --engine ray --address ray://head:10001
     """
-    from callqa.batch import collect_inputs, run_batch
+    from callqa.batch import collect_inputs, run_batch, store_lock
 
     setup_logging(quiet=quiet or json_logs, debug=debug)
     _require_inputs(inputs)
@@ -134,19 +135,23 @@ def batch(
     store_at = None if no_store else store_path(store)
     output_folder(out)
     reporter = _reporter(quiet, json_logs)
-    _run_and_exit(
-        lambda: run_batch(
-            collect_inputs(inputs, max_manifest_bytes=cfg.limits.max_manifest_bytes, exclude=[out]),
-            config=cfg,
-            out_dir=out,
-            store_path=store_at,
-            transcriber_factory=factory,
-            options=options,
-            reporter=reporter,
-        ),
-        quiet or json_logs,
-        debug,
-    )
+
+    def run() -> Any:
+        # one run per store, as for nightly: two runs had both scored every call (exit 75)
+        with store_lock(store_at) if store_at is not None else nullcontext():
+            return run_batch(
+                collect_inputs(
+                    inputs, max_manifest_bytes=cfg.limits.max_manifest_bytes, exclude=[out]
+                ),
+                config=cfg,
+                out_dir=out,
+                store_path=store_at,
+                transcriber_factory=factory,
+                options=options,
+                reporter=reporter,
+            )
+
+    _run_and_exit(run, quiet or json_logs, debug)
 
 
 def _require_inputs(inputs: list[str]) -> None:
