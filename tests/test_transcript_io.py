@@ -207,3 +207,31 @@ def test_vtt_must_start_with_header(tmp_path: Path) -> None:
     path.write_text("00:00.000 --> 00:01.000\nhi\n")
     with pytest.raises(TranscriptError, match="must start with the line WEBVTT"):
         read_transcript(path)
+
+
+def test_words_that_do_not_spell_the_text_give_way_to_it(tmp_path: Path) -> None:
+    """The words said "hello there" and the text held a card number and an e-mail: the text
+    was written unredacted to the scorecard, the report and the store."""
+    from callqa.pipeline import score_transcript
+    from callqa.scoring.scorecard import to_json
+
+    said = "my card is 4539 1488 0343 6467 and mail jo.smith@example.com"
+    path = _json(
+        tmp_path,
+        {
+            "language": "en",
+            "segments": [
+                {"speaker": "agent", "start": 0, "end": 3, "text": "Hello, how can I help?",
+                 "words": [{"text": "Hello,", "start": 0, "end": 0.5},
+                           {"text": "help?", "start": 2.0, "end": 2.5}]},
+                {"speaker": "customer", "start": 3, "end": 6, "text": said,
+                 "words": [{"text": "hello", "start": 3.0, "end": 3.3},
+                           {"text": "there", "start": 3.3, "end": 3.6}]},
+            ],
+        },
+    )  # fmt: skip
+    t = read_transcript(path)
+    assert [w.text for w in t.segments[0].words] == ["Hello,", "help?"]  # they spell it: kept
+    assert " ".join(w.text for w in t.segments[1].words) == said  # spread from the text
+    written = to_json(score_transcript(t, source=path, sha256="0" * 64))
+    assert "4539" not in written and "jo.smith" not in written

@@ -166,9 +166,28 @@ def _segment(raw: Any, n: int, path: Path) -> Utterance:
     if not isinstance(text, str):
         raise TranscriptError(f"{where}: 'text' must be a string")
     words = _words(raw["words"], speaker, where) if raw.get("words") else ()
+    if not _spells(words, text):
+        words = ()  # the text is what is scored, quoted and redacted: its words, spread
     return Utterance(
         speaker, start, end, text.strip(), words or spread_words(text, start, end, speaker)
     )
+
+
+def _spells(words: tuple[Word, ...], text: str) -> bool:
+    """True when ``words`` occur in ``text`` in order (punctuation and spacing aside).
+
+    A file whose words say something else than its text ("my card is 4539 ..." in the text,
+    "hello there" in the words) had its text's card number and e-mail written unredacted to
+    every output: personal data is found in the words when they spell the text, else in text
+    rebuilt from the words, so the text itself was never searched.
+    """
+    cursor = 0
+    for w in words:
+        at = text.find(w.text, cursor) if w.text else -1
+        if at < 0:
+            return False
+        cursor = at + len(w.text)
+    return True
 
 
 def parse_json(raw: str, path: Path, *, language: str | None = None) -> Transcript:
