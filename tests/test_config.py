@@ -161,6 +161,16 @@ def test_commented_config_reads_back_equal(tmp_path: Path) -> None:
         ("[dynamics]\nvad_threshold = 0.3", "vad_neg_threshold (0.35) must not exceed"),
         ("[voice]\npitch_floor_hz = 500.0", "pitch_floor_hz (500.0) must be below"),
         ("[dynamics]\ncrosstalk_gate = 'loud'", "crosstalk_gate must be one of leak, dominance"),
+        # the type decides, not the default: these had passed and failed every call later
+        ("[call]\nlanguage = 5", "'call.language' must be str, not int (5)"),
+        ("[call]\nlanguage = {a = 1}", "'call.language' must be str, not a table"),
+        ("[rubric]\npath = 5", "'rubric.path' must be str, not int (5)"),
+        ("[dynamics]\nbackchannel_words = [1, 2]", "'dynamics.backchannel_words[0]' must be str"),
+        ("[transcription]\ndetect_languages = [[1]]", "'transcription.detect_languages[0]'"),
+        ("[transcription]\ntemperatures = 0.5", "'transcription.temperatures' must be a list"),
+        ("[transcription]\ndevice = 'tpu'", "transcription.device must be one of auto, cpu"),
+        ("[transcription]\ntemperatures = []", "temperatures needs at least one value"),
+        ("[call]\nlanguage = '" + "x" * 10_000 + "'", "call.language is longer than 4096"),
     ],
 )
 def test_values_out_of_range_are_refused(tmp_path: Path, toml: str, message: str) -> None:
@@ -203,3 +213,10 @@ def test_config_file_that_is_not_a_regular_file(tmp_path: Path) -> None:
         ConfigError, match=r"big.toml is 1,048,579 bytes, more than the 1,048,576 bytes allowed"
     ):
         load_config(big)
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM: the file had been 'not valid TOML'."""
+    path = tmp_path / "c.toml"
+    path.write_bytes("\ufeff[call]\nlanguage = 'nb'\n".encode())
+    assert load_config(path).call.language == "nb"

@@ -297,7 +297,7 @@ def supported_languages() -> tuple[str, ...]:
 def _read_toml(path: Path) -> dict[str, Any]:
     cap = LimitsConfig().max_phrase_pack_bytes  # the rubric loader checks the configured cap
     try:
-        return tomllib.loads(read_capped(path, cap).decode("utf-8"))
+        return tomllib.loads(read_capped(path, cap).decode("utf-8-sig"))
     except FileNotFoundError as exc:
         raise ConfigError(f"phrase pack {path} not found: check the path in the config") from exc
     except (OSError, UnsafeFileError) as exc:

@@ -10,10 +10,18 @@ import json
 import logging
 import os
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
-from callqa.config.settings import AGENT_CHANNELS, CROSSTALK_GATES, MAX_CONFIG_BYTES, Config
+from callqa.config.settings import (
+    AGENT_CHANNELS,
+    CROSSTALK_GATES,
+    MAX_CONFIG_BYTES,
+    Config,
+    check_config,
+)
 from callqa.errors import ConfigError
 from callqa.files import UnsafeFileError, read_capped
 from callqa.languages import parse_language
@@ -70,7 +78,7 @@ def load_config(path: Path | None = None) -> Config:
     if path is None:
         return Config()
     try:
-        data = tomllib.loads(read_capped(path, MAX_CONFIG_BYTES).decode("utf-8"))
+        data = tomllib.loads(read_capped(path, MAX_CONFIG_BYTES).decode("utf-8-sig"))
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} not found") from exc
     except UnsafeFileError as exc:
@@ -143,6 +151,10 @@ def _validated(config: Config, *, where: str = "") -> Config:
     except ValueError as exc:
         raise ConfigError(f"{prefix}{exc}") from exc
     _check_pairs(config, prefix)
+    try:  # here, not first when the model loads: `config show` and every call see it at once
+        check_config(config.transcription)
+    except ConfigError as exc:
+        raise ConfigError(f"{prefix}{exc}") from exc
     if config.call.agent_channel not in AGENT_CHANNELS:
         raise ConfigError(
             f"agent_channel must be one of {', '.join(AGENT_CHANNELS)}, "
@@ -159,6 +171,7 @@ def _validated(config: Config, *, where: str = "") -> Config:
 def _build(cls: type, table: dict[str, Any], *, where: str, prefix: str = "") -> Any:
     """Instantiate dataclass ``cls`` from a TOML table, refusing unknown keys and wrong types."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
     defaults = cls()
     kwargs: dict[str, Any] = {}
     for key, value in table.items():
@@ -172,27 +185,45 @@ def _build(cls: type, table: dict[str, Any], *, where: str, prefix: str = "") ->
                 raise ConfigError(f"{where}: '{name}' must be a table")
             kwargs[key] = _build(type(default), value, where=where, prefix=f"{name}.")
         else:
-            kwargs[key] = _coerce(value, default, name=name, where=where)
+            kwargs[key] = _coerce(value, hints[key], name=name, where=where)
     return cls(**kwargs)
 
 
-def _coerce(value: Any, default: Any, *, name: str, where: str) -> Any:
-    """Check ``value`` against the type of its default; ints are accepted for floats."""
-    if default is None or value is None:
-        return value
-    if isinstance(default, bool) or isinstance(value, bool):
-        if isinstance(default, bool) and isinstance(value, bool):
+def _coerce(value: Any, hint: Any, *, name: str, where: str) -> Any:
+    """Check ``value`` against the field's type (``str | None``, ``tuple[str, ...]``, ...);
+    ints are accepted for floats.
+
+    The type, not the default, decides: ``language = 5`` (default None) and
+    ``backchannel_words = [1, 2]`` had passed, and then failed every call as an internal error.
+    """
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = args[0]  # X | None: TOML has no null, so the value is an X
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: '{name}' must be a list, not {_kind(value)} ({value!r})")
+        item = typing.get_args(hint)[0]
+        return tuple(
+            _coerce(v, item, name=f"{name}[{i}]", where=where) for i, v in enumerate(value)
+        )
+    return _scalar(value, hint, name=name, where=where)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _scalar(value: Any, kind: type, *, name: str, where: str) -> Any:
+    """Check a scalar ``value`` against type ``kind`` (ints are accepted for floats)."""
+    if kind is bool or isinstance(value, bool):
+        if kind is bool and isinstance(value, bool):
             return value
-    elif isinstance(default, float) and isinstance(value, int | float):
+    elif kind is float and isinstance(value, int | float):
         return float(value)
-    elif isinstance(default, tuple) and isinstance(value, list):
-        return tuple(value)
-    elif isinstance(value, type(default)):
+    elif isinstance(value, kind):
         return value
-    raise ConfigError(
-        f"{where}: '{name}' must be {type(default).__name__}, "
-        f"not {type(value).__name__} ({value!r})"
-    )
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    raise ConfigError(f"{where}: '{name}' must be {kind.__name__}, not {_kind(value)} ({shown})")
 
 
 def to_toml(config: Config, *, comments: bool = False, source: Path | None = None) -> str:

@@ -541,7 +541,7 @@ def load_rubric(path: Path | None = None, *, limits: LimitsConfig | None = None)
     path = DEFAULT_RUBRIC if path is None else Path(path)
     limits = limits or LimitsConfig()
     try:
-        data = tomllib.loads(read_capped(path, limits.max_rubric_bytes).decode("utf-8"))
+        data = tomllib.loads(read_capped(path, limits.max_rubric_bytes).decode("utf-8-sig"))
     except FileNotFoundError as exc:
         raise ConfigError(f"rubric file {path} not found; check the path") from exc
     except UnsafeFileError as exc:
