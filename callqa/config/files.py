@@ -210,7 +210,9 @@ def _coerce(value: Any, hint: Any, *, name: str, where: str) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a table", list: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict | list):
+        return "a table" if isinstance(value, dict) else "a list"
+    return type(value).__name__
 
 
 def _scalar(value: Any, kind: type, *, name: str, where: str) -> Any:
