@@ -558,3 +558,36 @@ def test_run_checks_never_writes_evidence_before_the_call_starts() -> None:
     assert evidence and all(0.0 <= e.start <= e.end <= 10.0 for e in evidence)
     raised = next(r for r in results if r.id == "tone.no_raised_voice")
     assert raised.evidence[0].start == 0.0
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a.toml": 'extends = "b.toml"', "b.toml": 'extends = "a.toml"'},
+         "the rubrics extend each other in a loop (a.toml -> b.toml -> a.toml)"),
+        ({"a.toml": 'extends = "default"\n[items."open.greeting"]\nparams = "x"'},
+         '[items."open.greeting"] and its params must be tables'),
+        ({"a.toml": 'extends = "default"\n[items."tone.pace"]\nparams = {max_wpm = {en = "x"}}'},
+         "params.max_wpm of tone.pace holds 'x'"),
+        ({"a.toml": 'extends = "default"\n[items."hear.no_interruptions"]\n'
+                    'params = {kinds = ["bogus"]}'},
+         "kinds of hear.no_interruptions: 'bogus' is none of"),
+        ({"a.toml": '[[sections]]\nid = "a"\nitems = []'}, "section 'a' has no items"),
+    ],
+)  # fmt: skip
+def test_rubrics_that_failed_later_are_refused_when_read(
+    tmp_path: Path, files: dict[str, str], message: str
+) -> None:
+    """Each of these had passed `rubric check` or printed a traceback (a loop: 3,000 lines of
+    RecursionError), then failed every call as an internal error."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text + "\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_rubric(tmp_path / "a.toml")
+
+
+def test_a_rubric_that_removes_every_item_is_refused(tmp_path: Path) -> None:
+    every = [i.check for _, i in load_rubric().items]
+    (tmp_path / "a.toml").write_text(f'extends = "default"\nremove = {every!r}\n'.replace("'", '"'))
+    with pytest.raises(ConfigError, match="the rubric has no items left"):
+        load_rubric(tmp_path / "a.toml")

@@ -40,6 +40,7 @@ from callqa.config import LimitsConfig
 from callqa.errors import ConfigError
 from callqa.files import UnsafeFileError, read_capped
 from callqa.languages import parse_language
+from callqa.measures.dynamics import OVERLAP_KINDS
 from callqa.ranges import Range
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent / "rubrics" / "default.toml"
@@ -221,7 +222,24 @@ def _params(check: str, params: Any, path: Path, where: str) -> dict[str, Any]:
                 f"{path}: params.{key} of {check} must be {type(default).__name__}, got {value!r}"
             )
         _param_in_range(check, key, value, path)
+        _param_items(check, key, value, default, path)
     return dict(params)
+
+
+def _param_items(check: str, key: str, value: Any, default: Any, path: Path) -> None:
+    """A list's items and a table's values of the default's kind (``max_wpm = {en = "fast"}``
+    had failed every call), and ``kinds`` among the overlap types."""
+    if not isinstance(value, list | dict) or not isinstance(default, list | dict) or not default:
+        return
+    like = list(default.values() if isinstance(default, dict) else default)
+    for item in value.values() if isinstance(value, dict) else value:
+        number = isinstance(like[0], int | float) and not isinstance(like[0], bool)
+        if (number and (isinstance(item, bool) or not isinstance(item, int | float))) or (
+            not number and not isinstance(item, type(like[0]))
+        ):
+            raise ConfigError(f"{path}: params.{key} of {check} holds {item!r}: not like {like}")
+        if key == "kinds" and item not in OVERLAP_KINDS:
+            raise ConfigError(f"{path}: kinds of {check}: {item!r} is none of {OVERLAP_KINDS}")
 
 
 def _param_in_range(check: str, key: str, value: Any, path: Path) -> None:
@@ -343,6 +361,8 @@ def _section(raw: Any, path: Path, n: int, known: set[str]) -> RubricSection:
     _unknown(list(raw), _SECTION_KEYS, where, path)
     sid = _need(raw, "id", str, where, path)
     items = _need(raw, "items", list, f"section {sid!r}", path)
+    if not items:
+        raise ConfigError(f"{path}: section {sid!r} has no items")
     return RubricSection(
         id=sid,
         title=str(raw.get("title", sid)),
@@ -352,7 +372,7 @@ def _section(raw: Any, path: Path, n: int, known: set[str]) -> RubricSection:
     )
 
 
-def parse_rubric(data: Mapping[str, Any], path: Path) -> Rubric:
+def parse_rubric(data: Mapping[str, Any], path: Path, chain: tuple[Path, ...] = ()) -> Rubric:
     """Validate a rubric's TOML table (read from ``path``) into a :class:`Rubric`.
 
     Raises
@@ -362,7 +382,7 @@ def parse_rubric(data: Mapping[str, Any], path: Path) -> Rubric:
         duplicate items or sections, bad parameter types.
     """
     if "extends" in data:
-        return _extended(data, path)
+        return _extended(data, path, chain)
     _unknown(list(data), _TOP_KEYS, "the top level", path)
     known = set(registry())
     sections = tuple(
@@ -410,16 +430,19 @@ def _count(data: Mapping[str, Any], key: str, default: int, path: Path) -> int:
     return value
 
 
-def _extended(data: Mapping[str, Any], path: Path) -> Rubric:
+def _extended(data: Mapping[str, Any], path: Path, chain: tuple[Path, ...]) -> Rubric:
     """A rubric that ``extends`` another: the base, less ``remove``, with ``[items."id"]``
     overrides, and ``[[sections]]`` adding items to a section of the same id or new sections.
     """
     _unknown(list(data), _TOP_KEYS | _EXTEND_KEYS, "the top level", path)
     base_name = _need(data, "extends", str, "the rubric", path)
     base_path = DEFAULT_RUBRIC if base_name == "default" else (path.parent / base_name)
-    if base_path.resolve() == path.resolve():
-        raise ConfigError(f"{path}: a rubric cannot extend itself")
-    base = load_rubric(base_path)
+    chain = (*chain, path.resolve())
+    if base_path.resolve() in chain or len(chain) > 8:
+        why = "extend each other in a loop" if base_path.resolve() in chain else "nest > 8 deep"
+        loop = " -> ".join(p.name for p in (*chain, base_path))
+        raise ConfigError(f"{path}: the rubrics {why} ({loop})")
+    base = load_rubric(base_path, chain=chain)
     remove = data.get("remove", [])
     if not isinstance(remove, list) or not all(isinstance(r, str) for r in remove):
         raise ConfigError(f"{path}: remove must be a list of item ids")
@@ -429,6 +452,8 @@ def _extended(data: Mapping[str, Any], path: Path) -> Rubric:
     known = set(registry())
     added = [_section(s, path, n, known) for n, s in enumerate(raw["sections"])]
     merged = _merge_sections(sections, added)
+    if not merged:
+        raise ConfigError(f"{path}: the rubric has no items left (remove names them all)")
     _no_duplicates([s.id for s in merged], "section", path)
     _no_duplicates([i.check for s in merged for i in s.items], "item (check)", path)
     cap = data.get("auto_fail_cap", base.auto_fail_cap)
@@ -473,8 +498,8 @@ def _override(
         where = f'[items."{item_id}"]'
         if item_id not in have:
             raise ConfigError(f"{path}: {where} changes an item the base rubric lacks")
-        if not isinstance(change, dict):
-            raise ConfigError(f"{path}: {where} must be a table")
+        if not isinstance(change, dict) or not isinstance(change.get("params", {}), dict):
+            raise ConfigError(f"{path}: {where} and its params must be tables")
         _unknown(list(change), _OVERRIDE_KEYS, where, path)
     return tuple(
         replace(s, items=tuple(_changed(i, changes.get(i.check), path) for i in s.items))
@@ -521,7 +546,9 @@ def _no_duplicates(ids: list[str], what: str, path: Path) -> None:
         seen.add(i)
 
 
-def load_rubric(path: Path | None = None, *, limits: LimitsConfig | None = None) -> Rubric:
+def load_rubric(
+    path: Path | None = None, *, limits: LimitsConfig | None = None, chain: tuple[Path, ...] = ()
+) -> Rubric:
     """Read and validate a rubric file (None: the built-in default rubric).
 
     Parameters
@@ -550,7 +577,7 @@ def load_rubric(path: Path | None = None, *, limits: LimitsConfig | None = None)
         raise ConfigError(f"cannot read rubric {path}: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({_first_line(exc)})") from exc
-    rubric = parse_rubric(data, path)
+    rubric = parse_rubric(data, path, chain)
     for pack in rubric.phrase_packs:
         _check_pack_size(Path(pack), limits.max_phrase_pack_bytes, path)
     return rubric
