@@ -88,7 +88,7 @@ def _cases() -> list[Case]:
         Case("score-wav-1e9-samples", ("score", "{w}/huge-header.wav"), 1,
              "huge-header.wav: truncated or corrupt audio"),
         Case("report-4gb", ("report", "{w}/big.json", "--out", "{w}/r1.html"), 1,
-             "is larger than"),
+             "bytes, more than the 67,108,864 bytes allowed"),
         Case("report-nested", ("report", "{w}/nested.json", "--out", "{w}/r2.html"), 1,
              "is not JSON"),
         Case("report-nul", ("report", "{w}/nul.json", "--out", "{w}/r3.html"), 1,
@@ -97,6 +97,15 @@ def _cases() -> list[Case]:
              "holds half of a UTF-16 surrogate pair"),
         Case("report-names-a-local-file", ("report", "{w}/cards/planted.json", "--out",
              "{w}/r5.html"), 0),
+        # 60 MB of [{},{},...] (inside the size cap) had taken 1.6 GB to parse; NaN crashed
+        Case("report-object-bomb", ("report", "{w}/bomb.json", "--out", "{w}/r6.html"), 1,
+             "30,000,001 objects and arrays, 0 items: not a call's"),
+        Case("report-nan", ("report", "{w}/nan-card.json", "--out", "{w}/r7.html"), 1,
+             "NaN is not a JSON number"),
+        Case("report-audio-fifo", ("report", "{w}/cards/planted.json", "--audio", "{w}/fifo.wav",
+             "--out", "{w}/r8.html"), 2, "not a regular file (a pipe, socket or device)"),
+        Case("stats-fifo", ("stats", "--store", "{w}/fifo.duckdb"), 1,
+             "fifo.duckdb is not a regular file"),
         Case("dashboard-truncated-header", ("dashboard", "--store", "{w}/cut-100.duckdb",
              "--out", "{w}/d1.html"), 1, "cannot open store"),
         Case("dashboard-truncated", ("dashboard", "--store", "{w}/cut.duckdb", "--out",
@@ -176,6 +185,10 @@ def make_files(w: Path) -> None:
     bad_text = json.dumps({"language": "en", "segments": [segment]}).replace("help", "\\ud800")
     (w / "surrogate.json").write_text(bad_text)
     (w / "huge-header.wav").write_bytes(wav_header(10**9) + bytes(8000))
+    (w / "bomb.json").write_bytes(b"[" + b"[]" * 30_000_000 + b"]")  # no commas: 0 items
+    (w / "nan-card.json").write_text('{"call_id": "x", "duration_s": NaN}')
+    os.mkfifo(w / "fifo.wav")
+    os.mkfifo(w / "fifo.duckdb")
     _manifests(w, good)
     _stores_and_cards(w, good)
     inbox = w / "inbox"

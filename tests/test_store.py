@@ -248,3 +248,14 @@ def test_event_lists_are_not_flattened_into_metrics(db: Path) -> None:
         names = {r[0] for r in con.execute("SELECT name FROM metrics").fetchall()}
     assert "dynamics.parties.agent.talk_s" in names
     assert not any(n.startswith("dynamics.turns") for n in names)
+
+
+@pytest.mark.parametrize("card", ["null", '{"sections": [1, 2]}', '{"checks": 5}', "[]"])
+def test_a_damaged_stored_scorecard_is_one_line_naming_the_call(db: Path, card: str) -> None:
+    """A row edited by hand had failed stats, export, dashboard, queue and calibrate with a
+    Python error (AttributeError, TypeError)."""
+    store.write_call(db, record("c1"))
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE calls SET scorecard = ?", [card])
+    with pytest.raises(StoreError, match=r"the stored scorecard of call call-c1 is damaged \("):
+        store.read_calls(db)

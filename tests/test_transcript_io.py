@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,47 @@ def test_words_that_do_not_spell_the_text_give_way_to_it(tmp_path: Path) -> None
     assert " ".join(w.text for w in t.segments[1].words) == said  # spread from the text
     written = to_json(score_transcript(t, source=path, sha256="0" * 64))
     assert "4539" not in written and "jo.smith" not in written
+
+
+def test_a_transcript_is_bounded_in_cues_words_and_times(tmp_path: Path) -> None:
+    """A 58 MB WebVTT of a million cues (inside the size cap) had run for hours; a 400-digit
+    or 1e308 time had crashed the scoring with an overflow."""
+    from callqa.transcription import files
+
+    cues = "".join(f"00:00:{i % 60:02d}.000 --> 00:00:{i % 60:02d}.500\n<v Agent>hi\n\n"
+                   for i in range(files.MAX_SEGMENTS + 1))  # fmt: skip
+    many = tmp_path / "many.vtt"
+    many.write_text("WEBVTT\nLanguage: en\n\n" + cues)
+    with pytest.raises(TranscriptError, match="50,001 segments, 0 words; a transcript may hold"):
+        read_transcript(many)
+    for end, message in (("1e308", "'end' must be from 0 to 604800 s"),
+                         ("1" + "0" * 400, "an integer of 401 digits"),
+                         ("NaN", "NaN is not a JSON number")):  # fmt: skip
+        path = tmp_path / "t.json"
+        segment = '{"speaker": "agent", "start": 0, "end": ' + end + ', "text": "hi"}'
+        path.write_text('{"language": "en", "segments": [' + segment + "]}")
+        with pytest.raises(TranscriptError, match=re.escape(message)):
+            read_transcript(path)
+
+
+@pytest.mark.parametrize(
+    ("timing", "ok"),
+    [("00:00:01.000 --> 00:00:02.000", True), ("00:99:99.000 --> 01:00:00.000", False),
+     ("9999999999:00:00.000 --> 9999999999:00:01.000", False)],
+)  # fmt: skip
+def test_vtt_times_are_clock_times(tmp_path: Path, timing: str, ok: bool) -> None:
+    path = tmp_path / "t.vtt"
+    path.write_text(f"WEBVTT\nLanguage: en\n\n{timing}\n<v Agent>hi\n")
+    if ok:
+        assert read_transcript(path).segments[0].end == 2.0
+    else:
+        with pytest.raises(TranscriptError, match="bad cue timing"):
+            read_transcript(path)
+
+
+def test_a_cue_right_under_the_header_is_kept(tmp_path: Path) -> None:
+    """Without a blank line after the header the first cue was taken for a header line and
+    dropped: 0 segments, 'score n/a', exit 0."""
+    path = tmp_path / "t.vtt"
+    path.write_text("WEBVTT\nLanguage: en\n00:00:00.000 --> 00:00:02.500\n<v Agent>hi there\n")
+    assert [s.text for s in read_transcript(path).segments] == ["hi there"]

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callqa.errors import StoreError
+from callqa.files import load_json
 from callqa.review.reviews import StoredReview
 
 if TYPE_CHECKING:
@@ -253,6 +254,8 @@ def connect(
     path = Path(path)
     if read_only and not path.exists():
         raise StoreError(f"store {path} does not exist; run `callqa batch` first or pass --store")
+    if path.exists() and not path.is_file():  # DuckDB would wait on a FIFO for ever
+        raise StoreError(f"store {path} is not a regular file; pass the .duckdb file")
     if not read_only and not path.parent.exists():
         raise StoreError(f"cannot create store {path}: directory {path.parent} does not exist")
     con = _open_with_retry(duckdb, path, read_only=read_only, timeout_s=timeout_s)
@@ -671,10 +674,10 @@ def load_scorecards(
         con.execute("CREATE TEMP TABLE wanted (audio_sha256 VARCHAR, config_hash VARCHAR)")
         con.executemany("INSERT INTO wanted VALUES (?, ?)", [list(k) for k in keys])
         rows = con.execute(
-            "SELECT c.audio_sha256, c.config_hash, c.scorecard FROM calls c "
+            "SELECT c.audio_sha256, c.config_hash, c.scorecard, c.call_id FROM calls c "
             "JOIN wanted w USING (audio_sha256, config_hash)"
         ).fetchall()
-    return {(a, b): json.loads(s) for a, b, s in rows}
+    return {(a, b): stored_card(s, i) for a, b, s, i in rows}
 
 
 _READ_SQL = """
@@ -759,7 +762,7 @@ def read_reviews(path: Path | str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> l
 def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
     (sha, chash, call_id, source, agent, team, call_date, language, duration, score, share,
      interruptions, metadata, scorecard, card_path, run_id, scored_at) = row  # fmt: skip
-    card = json.loads(scorecard)
+    card = stored_card(scorecard, call_id)
     return {
         "call_id": call_id,
         "agent_id": agent,
@@ -778,12 +781,50 @@ def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "source_path": source,
         "language": language,
         "duration_s": duration,
-        "metadata": json.loads(metadata) if metadata else {},
+        "metadata": _stored_metadata(metadata, call_id),
         "run_id": run_id,
     }
 
 
 # -- reading the scorecard JSON --------------------------------------------------------------
+
+
+def stored_card(text: str, call_id: str) -> dict[str, Any]:
+    """A stored scorecard as a dict, its ``sections`` and ``checks`` lists of objects with an
+    ``id``: a row changed by hand or by another program ('null', ``"sections": [1, 2]``) had
+    failed stats, export, dashboard, queue and calibrate with a Python error.
+
+    Raises
+    ------
+    StoreError
+        The row's scorecard is not such an object.
+    """
+    try:
+        card = load_json(text)
+    except ValueError as exc:
+        card, why = None, str(exc)
+    else:
+        why = "not a scorecard"
+    if isinstance(card, dict) and all(
+        isinstance(card.get(key) or [], list)
+        and all(isinstance(x, dict) and isinstance(x.get("id"), str) for x in card.get(key) or [])
+        for key in ("sections", "checks")
+    ):
+        return card
+    raise StoreError(
+        f"the stored scorecard of call {call_id} is damaged ({why}): score the call again with "
+        "`callqa batch --force`, or delete its row"
+    )
+
+
+def _stored_metadata(text: str | None, call_id: str) -> dict[str, Any]:
+    try:
+        found = load_json(text) if text else {}
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise StoreError(f"the stored metadata of call {call_id} is damaged: delete its row")
+    return found
 
 
 def section_rows(card: Mapping[str, Any]) -> list[tuple[str, float | None]]:

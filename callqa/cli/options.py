@@ -61,13 +61,17 @@ def errors_as_lines(debug: bool = False) -> Iterator[None]:
         fail(f"unexpected failure ({type(exc).__name__}: {exc}); rerun with --debug for details")
 
 
-def require_file(path: Path, *, folder_ok: bool = False) -> Path:
+def require_file(path: Path, *, folder_ok: bool = False, regular: bool = False) -> Path:
     """``path`` when it exists; a path named on the command line that does not is a usage
-    error (exit 2) in every command."""
+    error (exit 2) in every command. ``regular``: a FIFO or device is one too (for a path
+    nothing else checks before reading it)."""
     if not path.exists():
         fail(f"{path}: no such file", EXIT_USAGE)
-    if path.is_dir() and not folder_ok:
-        fail(f"{path}: is a directory; give a file", EXIT_USAGE)
+    if path.is_dir():
+        if not folder_ok:
+            fail(f"{path}: is a directory; give a file", EXIT_USAGE)
+    elif regular and not path.is_file():  # a FIFO would hang the reader (report --audio had)
+        fail(f"{path}: not a regular file (a pipe, socket or device); give a file", EXIT_USAGE)
     return path
 
 

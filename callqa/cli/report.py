@@ -111,7 +111,7 @@ def report(
     setup_logging(quiet=quiet, debug=debug)
     require_file(source)
     if audio is not None:
-        require_file(audio)
+        require_file(audio, regular=True)
     if store is not None:
         require_file(store)
     out = output_path(out or source.with_suffix(".html"), force=force)

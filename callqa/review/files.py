@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 
 from callqa.config import LimitsConfig
 from callqa.errors import CallQAError
-from callqa.files import UnsafeFileError, csv_delimiter, read_capped
+from callqa.files import UnsafeFileError, csv_delimiter, load_json, read_capped
 from callqa.types import Verdict
 
 FIELDS = ("call_id", "item", "verdict", "reviewer", "note", "reviewed_at")
@@ -233,8 +232,8 @@ def _json_records(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
+            value = load_json(line)
+        except ValueError as exc:  # not JSON, too deep, NaN, a 400-digit number
             yield n, f"not a JSON object ({str(exc).splitlines()[0][:80]})"
             continue
         if not isinstance(value, dict):
@@ -307,7 +306,10 @@ def parse_time(text: str) -> datetime | None:
         return datetime.combine(date.fromisoformat(text), datetime.min.time())
     stamp = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        try:  # 9999-12-31T23:59:59-23:59 is past the last time UTC can hold
+            stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError as exc:
+            raise ValueError(f"{text} is out of range") from exc
     return stamp
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from callqa.errors import ScorecardError
-from callqa.files import atomic_write_text
+from callqa.files import UnsafeFileError, atomic_write_text, load_json, read_capped
 from callqa.measures.metrics import CallMetrics
 from callqa.sentiment import CallSentiment
 from callqa.types import (
@@ -273,7 +273,7 @@ def _hints(kind: type) -> dict[str, Any]:
     return _HINTS[kind]
 
 
-MAX_SCORECARD_BYTES = 200 * 2**20  # a 2-hour call's scorecard is ~20 MB; far larger is not one
+MAX_SCORECARD_BYTES = 64 * 2**20  # a 2-hour call's scorecard is ~8 MB; far larger is not one
 
 
 def read_json(path: Path | str, *, max_bytes: int = MAX_SCORECARD_BYTES) -> Scorecard:
@@ -287,16 +287,15 @@ def read_json(path: Path | str, *, max_bytes: int = MAX_SCORECARD_BYTES) -> Scor
     """
     path = Path(path)
     hint = "give a file written by 'callqa score --format json'"
-    try:
-        with path.open("rb") as f:
-            data = f.read(max_bytes + 1)
+    try:  # opened without blocking and checked to be a regular file: a FIFO had hung here
+        data = read_capped(path, max_bytes)
+    except UnsafeFileError as exc:
+        raise ScorecardError(f"scorecard {exc}; {hint}") from exc
     except OSError as exc:
         raise ScorecardError(f"cannot read scorecard {path}: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
-        raise ScorecardError(f"{path} is larger than {max_bytes // 2**20} MB: not a scorecard")
     try:
-        parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        parsed = load_json(data.decode("utf-8"))
+    except ValueError as exc:  # also bad UTF-8, NaN, huge integers, too many objects
         raise ScorecardError(f"{path} is not JSON ({_first_line(exc)}); {hint}") from exc
     try:  # a \ud800 escape decodes to a lone surrogate, which no output can encode
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")

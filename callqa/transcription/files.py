@@ -30,7 +30,7 @@ from typing import Any
 
 from callqa.config import LimitsConfig
 from callqa.errors import TranscriptError
-from callqa.files import UnsafeFileError, read_capped
+from callqa.files import UnsafeFileError, load_json, read_capped
 from callqa.types import AGENT, CUSTOMER, UNKNOWN, Transcript, Utterance, Word
 
 SPEAKER_NAMES: Mapping[str, str] = {
@@ -104,13 +104,32 @@ def _language(value: Any, where: str) -> str:
     return "nb" if code in ("no", "nob") else code
 
 
+# Bounds on what a transcript may hold: a 2-hour call (the longest callqa scores by default)
+# has some 2,500 segments and 25,000 words; each segment costs ~36 ms to score, so a file of a
+# million cues (58 MB, inside the size cap) had run for hours.
+MAX_TIME_S = 7 * 86400.0  # the largest [call] max_duration_s allowed
+MAX_SEGMENTS = 50_000
+MAX_WORDS = 500_000
+
+
 def _number(seg: Mapping[str, Any], key: str, where: str) -> float:
     value = seg.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise TranscriptError(f"{where}: {key!r} must be a number of seconds, got {value!r}")
-    if value < 0:
-        raise TranscriptError(f"{where}: {key!r} must be >= 0, got {value!r}")
+    if not 0 <= value <= MAX_TIME_S:  # 1e300 had overflowed the sentiment stage's sums
+        raise TranscriptError(
+            f"{where}: {key!r} must be from 0 to {MAX_TIME_S:.0f} s, got {value!r}"
+        )
     return float(value)
+
+
+def _bounded(n_segments: int, n_words: int, path: Path) -> None:
+    if n_segments > MAX_SEGMENTS or n_words > MAX_WORDS:
+        raise TranscriptError(
+            f"{path}: {n_segments:,} segments, {n_words:,} words; a transcript may hold at most "
+            f"{MAX_SEGMENTS:,} segments and {MAX_WORDS:,} words (a 2-hour call: ~2,500 and "
+            "25,000)"
+        )
 
 
 def _speaker(name: Any, where: str, *, strict: bool) -> str:
@@ -193,13 +212,13 @@ def _spells(words: tuple[Word, ...], text: str) -> bool:
 def parse_json(raw: str, path: Path, *, language: str | None = None) -> Transcript:
     """Parse callqa's transcript JSON (``raw``, read from ``path``)."""
     try:
-        data = json.loads(raw)
+        data = load_json(raw)
     except json.JSONDecodeError as exc:
         raise TranscriptError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
-    except RecursionError as exc:
-        raise TranscriptError(f"{path}: JSON nested too deeply to be a transcript") from exc
+    except ValueError as exc:  # nested too deeply, NaN, a 400-digit number, millions of objects
+        raise TranscriptError(f"{path}: not a transcript ({exc})") from exc
     try:  # a \ud800 escape decodes to a lone surrogate, which no output can encode
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -214,7 +233,9 @@ def parse_json(raw: str, path: Path, *, language: str | None = None) -> Transcri
     if language is None and "language" not in data:
         raise TranscriptError(f'{path}: no "language"; add e.g. "language": "en"')
     lang = _language(language if language is not None else data["language"], str(path))
+    _bounded(len(data["segments"]), 0, path)
     segments = [_segment(s, n, path) for n, s in enumerate(data["segments"])]
+    _bounded(len(segments), sum(len(s.words) for s in segments), path)
     return Transcript(
         language=lang,
         segments=tuple(sorted(segments, key=lambda s: (s.start, s.end))),
@@ -224,8 +245,9 @@ def parse_json(raw: str, path: Path, *, language: str | None = None) -> Transcri
 
 # --- WebVTT -------------------------------------------------------------------------------
 
-_TIME_RE = re.compile(
-    r"^(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})\s+-->\s+(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})"
+_TIME_RE = re.compile(  # hours up to 999, minutes and seconds below 60 (00:99:99 is no time)
+    r"^(?:(\d{1,3}):)?([0-5]?\d):([0-5]\d)[.,](\d{3})\s+-->\s+"
+    r"(?:(\d{1,3}):)?([0-5]?\d):([0-5]\d)[.,](\d{3})"
 )
 _VOICE_RE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]*)>")
 _TAG_RE = re.compile(r"</?[^>]*>")
@@ -242,8 +264,10 @@ def _header(lines: list[str], path: Path) -> tuple[dict[str, str], int]:
     meta: dict[str, str] = {}
     i = 1
     while i < len(lines) and lines[i].strip():
+        if "-->" in lines[i]:  # a cue right under the header, no blank line: it had been lost
+            return meta, i
         key, sep, value = lines[i].partition(":")
-        if sep and "-->" not in lines[i]:
+        if sep:
             meta[key.strip().lower()] = value.strip()
         i += 1
     return meta, i
@@ -268,7 +292,7 @@ def _cue(block: list[str], path: Path, line_no: int) -> _Cue | None:
     m = _TIME_RE.match(block[timing].strip())
     if m is None:
         raise TranscriptError(
-            f"{path}: line {line_no + timing}: bad cue timing {block[timing].strip()!r}; "
+            f"{path}: line {line_no + timing}: bad cue timing {block[timing].strip()[:60]!r}; "
             "use hh:mm:ss.mmm --> hh:mm:ss.mmm"
         )
     start, end = _seconds(*m.groups()[:4]), _seconds(*m.groups()[4:])
@@ -324,6 +348,7 @@ def _utterances(cues: list[_Cue]) -> list[Utterance]:
 
 def parse_vtt(raw: str, path: Path, *, language: str | None = None) -> Transcript:
     """Parse WebVTT (``raw``, read from ``path``); ``<v Name>`` tags give the speaker."""
+    _bounded(raw.count("-->"), 0, path)  # before a million cues are built
     lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     meta, i = _header(lines, path)
     code = language if language is not None else meta.get("language")
@@ -343,6 +368,7 @@ def parse_vtt(raw: str, path: Path, *, language: str | None = None) -> Transcrip
                 cues.append(cue)
             block = []
     segments = _utterances(_labelled(cues))
+    _bounded(len(segments), sum(len(s.words) for s in segments), path)
     return Transcript(
         language=_language(code, str(path)),
         segments=tuple(sorted(segments, key=lambda s: (s.start, s.end))),
