@@ -655,6 +655,7 @@ def test_call_ids_clash_only_after_they_are_made_safe() -> None:
     clash = [CallInput(Path("a.wav"), call_id="x/y"), CallInput(Path("b.wav"), call_id="x_y")]
     with pytest.raises(BatchUsageError, match=r"'x/y', 'x_y' all become the file name 'x_y'"):
         plan.call_ids(clash)
+    assert plan.safe_call_id("\u202egnp.exe") == "_gnp.exe"  # no right-to-left override
     long = plan.safe_call_id("k" * 300)
     assert len(long.encode()) <= plan.MAX_ID_BYTES and long.startswith("k" * 100)
     assert plan.safe_call_id("k" * 300 + "a") != long

@@ -364,3 +364,9 @@ def test_schema_2_store_gains_the_reviews_table(tmp_path: Path) -> None:
     with store.connect(path) as con:  # a writer migrates
         assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
         assert con.execute("SELECT count(*) FROM reviews").fetchone() == (0,)
+
+
+def test_calibrate_reads_the_rubric_and_config_it_is_given(db: Path, tmp_path: Path) -> None:
+    """Without --fit, a missing --config or --rubric had been ignored (exit 0)."""
+    assert run("calibrate", "--store", db, "--config", tmp_path / "none.toml").exit_code == 2
+    assert run("calibrate", "--store", db, "--rubric", tmp_path / "none.toml").exit_code == 2

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import stat
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -194,13 +195,20 @@ def safe_call_id(text: str) -> str:
     at most :data:`MAX_ID_BYTES` bytes (a longer id keeps its start and 8 hex digits of the
     sha1 of the whole)."""
     text = display_path(text)
-    cleaned = "".join("_" if ch in '/\\\0:*?"<>|' or ord(ch) < 32 else ch for ch in text).strip()
+    cleaned = "".join("_" if _unsafe(ch) else ch for ch in text).strip()
     cleaned = cleaned.lstrip(".") or "call"
     if len(cleaned.encode("utf-8")) <= MAX_ID_BYTES:
         return cleaned
     digest = hashlib.sha1(cleaned.encode("utf-8")).hexdigest()[:8]
     head = cleaned.encode("utf-8")[: MAX_ID_BYTES - 9].decode("utf-8", "ignore")
     return f"{head}~{digest}"
+
+
+def _unsafe(ch: str) -> bool:
+    """A path separator, a character Windows refuses, a control character, or an invisible
+    format character: U+202E (right-to-left override) before "gnp.exe.json" had made the file
+    read "nosj.exe.png" in a listing."""
+    return ch in '/\\\0:*?"<>|' or ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf")
 
 
 def _call_config(config: Config, call: CallInput) -> Config:

@@ -251,7 +251,7 @@ def calibrate(
 
     setup_logging(debug=debug)
     since, until = check_date("--since", since), check_date("--until", until)
-    base = _rubric(config, rubric) if fit else None
+    base = _rubric(config, rubric)  # read even without --fit: a bad or missing file is exit 2
     if fit:
         output_path(out, force=force)
     with errors_as_lines(debug):
@@ -259,7 +259,7 @@ def calibrate(
         rows = read_calls(path, since=since, until=until, team=team, timeout_s=store_timeout)
         reviews = read_reviews(path, timeout_s=store_timeout)
         result = run_calibration(rows, reviews)
-        fits = _fit(rows, reviews, base, out, path) if base is not None else []
+        fits = _fit(rows, reviews, base, out, path) if fit else []
     if fmt is CalibrateFormat.json:
         sys.stdout.write(render.calibration_json(result, fits))
     elif fmt is CalibrateFormat.md:
