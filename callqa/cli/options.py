@@ -29,8 +29,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 75, 1
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    """Print ``Error: message`` on stderr and exit with ``code``."""
-    typer.echo(f"Error: {message}", err=True)
+    """Print ``Error: message`` on stderr, on one line (a value quoted from a file may hold a
+    line break: a manifest's unterminated quote had split the error in two), and exit."""
+    typer.echo(f"Error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code)
 
 
