@@ -591,3 +591,11 @@ def test_a_rubric_that_removes_every_item_is_refused(tmp_path: Path) -> None:
     (tmp_path / "a.toml").write_text(f'extends = "default"\nremove = {every!r}\n'.replace("'", '"'))
     with pytest.raises(ConfigError, match="the rubric has no items left"):
         load_rubric(tmp_path / "a.toml")
+
+
+def test_a_phrase_pack_the_rubric_names_must_exist(tmp_path: Path) -> None:
+    """A missing pack had passed `rubric check`, then failed every call."""
+    packs = 'name = "mini"\nphrase_packs = ["x.toml"]'
+    path = write(tmp_path, MINI.replace('name = "mini"', packs))
+    with pytest.raises(ConfigError, match=r"phrase pack .*x\.toml: No such file or directory"):
+        load_rubric(path)

@@ -585,11 +585,11 @@ def load_rubric(
 
 def _check_pack_size(pack: Path, cap: int, rubric: Path) -> None:
     """A phrase pack the rubric names must be a regular file within ``cap`` bytes (a missing
-    one is reported when the checks read it)."""
+    one had passed ``rubric check`` and failed every call)."""
     try:
         info = pack.stat()
-    except OSError:
-        return
+    except OSError as exc:
+        raise ConfigError(f"{rubric}: phrase pack {pack}: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(info.st_mode) or info.st_size > cap:
         what = "not a regular file" if not stat.S_ISREG(info.st_mode) else f"{info.st_size:,} bytes"
         raise ConfigError(
