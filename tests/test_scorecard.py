@@ -126,5 +126,5 @@ def test_read_json_gives_one_line_for_bad_files(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
     big = tmp_path / "big.json"
     big.write_bytes(b" " * 2000)
-    with pytest.raises(ScorecardError, match="larger than"):
+    with pytest.raises(ScorecardError, match="2,000 bytes, more than the 1,000 bytes allowed"):
         read_json(big, max_bytes=1000)
