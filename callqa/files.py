@@ -4,6 +4,7 @@ content hashes, and capped reads of small input files."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import tempfile
@@ -198,8 +199,6 @@ def load_json(data: bytes | str) -> object:
         if len(text.lstrip("-")) > MAX_INT_DIGITS:
             raise ValueError(f"an integer of {len(text)} digits")
         return int(text)
-
-    import json
 
     try:
         return json.loads(raw, parse_constant=constant, parse_int=integer)

@@ -4,7 +4,6 @@ calls are skipped."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 import unicodedata
@@ -21,7 +20,7 @@ from callqa.batch.keys import scoring_key
 from callqa.batch.options import BatchOptions
 from callqa.config import Config, RedactionConfig, replace_config
 from callqa.errors import CallQAError
-from callqa.files import UnsafeFileError, read_capped, sha256_file
+from callqa.files import UnsafeFileError, load_json, read_capped, sha256_file
 from callqa.privacy.identifiers import display_path, redact_identifier, redact_path, traceable_id
 
 # -- the plan -----
@@ -99,7 +98,7 @@ def _other_card(calls_dir: Path | None, call_id: str, sha256: str) -> bool:
     try:
         if not path.is_file():
             return path.exists()
-        card = json.loads(read_capped(path, EARLIER_CARD_BYTES))
+        card = load_json(read_capped(path, EARLIER_CARD_BYTES))
         return not (isinstance(card, dict) and (card.get("source") or {}).get("sha256") == sha256)
     except (OSError, ValueError, UnsafeFileError, AttributeError):
         return True

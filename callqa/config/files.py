@@ -201,7 +201,8 @@ def _coerce(value: Any, hint: Any, *, name: str, where: str) -> Any:
         hint = args[0]  # X | None: TOML has no null, so the value is an X
     if typing.get_origin(hint) is tuple:
         if not isinstance(value, list):
-            raise ConfigError(f"{where}: '{name}' must be a list, not {_kind(value)} ({value!r})")
+            what = f"{_kind(value)} ({_shown(value)})"
+            raise ConfigError(f"{where}: '{name}' must be a list, not {what}")
         item = typing.get_args(hint)[0]
         return tuple(
             _coerce(v, item, name=f"{name}[{i}]", where=where) for i, v in enumerate(value)
@@ -224,8 +225,15 @@ def _scalar(value: Any, kind: type, *, name: str, where: str) -> Any:
         return float(value)
     elif isinstance(value, kind):
         return value
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    raise ConfigError(f"{where}: '{name}' must be {kind.__name__}, not {_kind(value)} ({shown})")
+    raise ConfigError(
+        f"{where}: '{name}' must be {kind.__name__}, not {_kind(value)} ({_shown(value)})"
+    )
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, at most 60 characters (a 10,000-character value is not echoed)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def to_toml(config: Config, *, comments: bool = False, source: Path | None = None) -> str:

@@ -193,7 +193,7 @@ def _segment(raw: Any, n: int, path: Path) -> Utterance:
 
 
 def _spells(words: tuple[Word, ...], text: str) -> bool:
-    """True when ``words`` occur in ``text`` in order (punctuation and spacing aside).
+    """True when each word's text occurs in ``text``, in order (spacing between them aside).
 
     A file whose words say something else than its text ("my card is 4539 ..." in the text,
     "hello there" in the words) had its text's card number and e-mail written unredacted to
