@@ -277,6 +277,9 @@ def test_a_time_frame_without_an_action_is_a_near_miss_quoted_as_evidence() -> N
         assert run("action.next_step", call([(A, words)])).details["partial"] is True
     dated = run("action.next_step", call([(A, "I'll send you the form by the 15th.")]))
     assert dated.details["time_frame"] == "by the 15 th"
+    # the time frame as said, with the time-frame words right after its first one
+    said = [(A, "una persona di chi è sani d'imborso, la di chi amero entro domani per confermare")]
+    assert run("action.next_step", call(said, "it")).details["near_miss"] == "entro domani"
     plain = run("action.next_step", call([lines[0], lines[2]]))
     assert "near_miss" not in plain.details
     assert measure_text(plain) == "0 commitments, 0 with a time frame"

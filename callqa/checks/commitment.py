@@ -142,9 +142,17 @@ def _under_way(tokens: tuple[Token, ...], pack: PhrasePack, blocked: list[Match]
 
 
 def time_frame(tokens: tuple[Token, ...], pack: PhrasePack) -> str | None:
-    """The first time-frame phrase of ``tokens`` as spoken, or None."""
-    hits = find_phrases(tokens, pack.phrases("time_frame"))
-    return hits[0].words(tokens) if hits else None
+    """The first time-frame phrase of ``tokens`` as spoken, with the time-frame phrases right
+    after it ("entro domani", not "entro", which is all a reviewer saw), or None."""
+    hits = sorted(find_phrases(tokens, pack.phrases("time_frame")), key=lambda m: m.first)
+    if not hits:
+        return None
+    last = hits[0].last
+    for hit in hits[1:]:
+        if hit.first > last:
+            break
+        last = max(last, hit.last)
+    return " ".join(t.text for t in tokens[hits[0].first : last])
 
 
 def commitments(text: CallText, speaker: str) -> list[Commitment]:
