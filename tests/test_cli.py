@@ -471,3 +471,15 @@ def test_make_test_names_missing_tools_and_how_to_get_them(tmp_path: Path) -> No
     assert [ln.split(",")[0] for ln in lines] == [
         "missing: espeak-ng", "missing: chromium", "missing: ffmpeg"]  # fmt: skip
     assert all("install it with: sudo apt-get install -y " in ln for ln in lines)
+
+
+def test_an_error_quoting_personal_data_is_redacted(tmp_path: Path) -> None:
+    """`score` printed a bad field's card number on stderr (batch redacts its reasons)."""
+    path = tmp_path / "t.json"
+    segment = {"speaker": "4539 1488 0343 6467", "start": 0, "end": 1, "text": "hi"}
+    path.write_text(json.dumps({"language": "en", "segments": [segment]}))
+    result = run("score", "--transcript", str(path))
+    assert result.exit_code == 1 and "unknown speaker '[CARD]'" in result.output
+    assert "4539" not in result.output
+    raw = run("score", "--transcript", str(path), "--no-redact")
+    assert "unknown speaker '4539 1488 0343 6467'" in raw.output  # asked for as it is

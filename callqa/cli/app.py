@@ -198,7 +198,7 @@ def score(
         transcription__threads=threads,
         redaction__enabled=redact,
     )
-    with errors_as_lines(debug), _status(enabled=not quiet and not debug):
+    with errors_as_lines(debug, cfg.redaction), _status(enabled=not quiet and not debug):
         card = _score(call, transcript, cfg, redact_audio)
     _emit(card, output, out, quiet=quiet)
 

@@ -22,7 +22,7 @@ import typer
 from callqa.errors import CallQAError
 
 if TYPE_CHECKING:
-    from callqa.config import Config
+    from callqa.config import Config, RedactionConfig
     from callqa.scoring.rubric import Rubric
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
@@ -41,19 +41,28 @@ def warn(message: str) -> None:
 
 
 @contextlib.contextmanager
-def errors_as_lines(debug: bool = False) -> Iterator[None]:
+def errors_as_lines(
+    debug: bool = False, redaction: RedactionConfig | None = None
+) -> Iterator[None]:
     """Turn what a command raises into one ``Error:`` line and its exit code.
 
     A :class:`~callqa.errors.CallQAError` exits with :func:`exit_code`; Ctrl-C with 130; an
     unexpected exception with 1 and a hint to rerun with ``--debug`` (which prints the
-    traceback first). ``typer.Exit`` passes through.
+    traceback first). ``typer.Exit`` passes through. With ``redaction`` (enabled), the
+    message goes through the personal-data detector first, as a batch's failure reasons do:
+    an error quoting a file's bad value may quote a card number (stderr often ends in a log).
     """
     try:
         yield
     except (typer.Exit, typer.Abort):
         raise
     except CallQAError as exc:
-        fail(str(exc), exit_code(exc))
+        message = str(exc)
+        if redaction is not None and redaction.enabled:
+            from callqa.privacy.identifiers import redact_identifier
+
+            message = redact_identifier(message, redaction)
+        fail(message, exit_code(exc))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
     except Exception as exc:  # a user at 3 a.m. gets one line, not a traceback
