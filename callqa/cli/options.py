@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -48,9 +49,11 @@ def errors_as_lines(
 
     A :class:`~callqa.errors.CallQAError` exits with :func:`exit_code`; Ctrl-C with 130; an
     unexpected exception with 1 and a hint to rerun with ``--debug`` (which prints the
-    traceback first). ``typer.Exit`` passes through. With ``redaction`` (enabled), the
-    message goes through the personal-data detector first, as a batch's failure reasons do:
-    an error quoting a file's bad value may quote a card number (stderr often ends in a log).
+    traceback first). ``typer.Exit`` passes through. With ``redaction`` (enabled), the values
+    the message quotes ('...' or "...") go through the personal-data detector first: an error
+    quoting a file's bad value may quote a card number (stderr often ends in a log). Only the
+    quotes: the detector read "4,294,967,296 bytes, more than the 67,108,864 bytes allowed" as
+    two phone numbers.
     """
     try:
         yield
@@ -61,7 +64,9 @@ def errors_as_lines(
         if redaction is not None and redaction.enabled:
             from callqa.privacy.identifiers import redact_identifier
 
-            message = redact_identifier(message, redaction)
+            message = re.sub(
+                r"'[^']*'|\"[^\"]*\"", lambda m: redact_identifier(m.group(), redaction), message
+            )
         fail(message, exit_code(exc))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
