@@ -385,9 +385,9 @@ def _assemble(
         checks = run_checks(rubric, transcript, metrics, has_audio=has_audio, sentiment=sentiment)
         checks = with_confidence(checks, transcript, roles)
         sections, score, auto_failed = score_checks(rubric, checks, transcript.language)
-        withheld = withheld_auto_fails(rubric, checks)
-        review = review_items(checks, review_below=rubric.review_below, withheld=withheld)
-        review += call_reviews(transcript, roles)
+        review = review_items(checks, rubric.review_below, withheld_auto_fails(rubric, checks),
+                              rubric.auto_fail_min_confidence)  # fmt: skip
+        review += call_reviews(transcript, roles, metrics.coverage, config.transcription)
     return Scorecard(
         call_id=call_id,
         source=source,

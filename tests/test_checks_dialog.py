@@ -342,7 +342,7 @@ def test_negative_language_rate_per_agent_minute() -> None:
     assert r.details["agent_minutes"] == pytest.approx(0.5)
     assert r.details["per_minute"] == pytest.approx(4.0)
     assert r.verdict == "fail" and r.score == pytest.approx(0.0)
-    assert measure_text(r) == "2 negative words in 0.5 agent minutes = 4.0 a minute; limit 2.0"
+    assert measure_text(r) == "2 negative words in 0.50 agent minutes = 4.0 a minute; limit 2.0"
     r = run("positive.negative_language", t, max_per_minute=4.0)
     assert r.verdict == "pass" and r.score == 1.0
 
@@ -355,10 +355,10 @@ def test_a_curt_agent_is_not_excused_by_speaking_little() -> None:
     curt = call([(A, "No.", 0.0, 1.0), (C, "Why not?", 1.5, 2.0), (A, "Don't know. No.", 3.0, 5.0)])
     r = run("positive.negative_language", curt)
     assert r.verdict == "fail" and r.details["count"] == 3 and r.details["per_minute"] == 6.0
-    # the words say which minutes the rate divides by (3 in 0.1 minutes is not 6 a minute)
+    # the words say which minutes the rate divides by (3 in 0.05 minutes is not 6 a minute)
     assert r.details["agent_minutes"] == pytest.approx(0.05) and r.details["rate_minutes"] == 0.5
     assert measure_text(r) == (
-        "3 negative words in 0.1 agent minutes (counted as 0.5, the minimum) = 6.0 a minute; "
+        "3 negative words in 0.05 agent minutes (counted as 0.5, the minimum) = 6.0 a minute; "
         "limit 2.0"
     )
 
@@ -575,32 +575,33 @@ def test_a_confirmed_booking_at_a_clock_time_is_a_timed_next_step() -> None:
             "hear.talk_share",
             {"agent_talk_share": 0.6023, "max": 0.6},
             "fail",
-            "agent talked 60.2% of the time; limit 60%",
+            "agent did 60.2% of the talking; limit 60%",
         ),
         (
             "hear.talk_share",
             {"agent_talk_share": 0.6, "max": 0.6},
             "pass",
-            "agent talked 60% of the time; limit 60%",
+            "agent did 60% of the talking; limit 60%",
         ),
         (
             "tone.not_monotone",
             {"pitch_sd_st": 1.96, "min_sd_st": 2.0},
             "fail",
-            "pitch spread 1.96 semitones; minimum 2.0",
+            "pitch variation (SD) 1.96 semitones; minimum 2.0",
         ),
         (
             "tone.pace",
             {"agent_wpm": 190.4, "max_wpm": 190.0, "ratio": 1.1, "max_ratio": 1.3},
             "fail",
-            "190.4 words a minute (limit 190); 1.10× the customer's speed (limit 1.30×)",
+            "190.4 words a minute (limit 190); articulation rate 1.10× the customer's "
+            "(limit 1.30×)",
         ),
     ],
 )
 def test_a_measure_never_prints_like_its_limit_on_the_wrong_side(
     check_id: str, details: dict[str, float], verdict: str, text: str
 ) -> None:
-    """The librispeech clip printed "agent talked 60% of the time; limit 60%" beside a fail, and
+    """The librispeech clip printed "agent did 60% of the talking; limit 60%" beside a fail, and
     a Finnish sample "pitch spread 2.0 semitones; minimum 2.0" beside a fail: the reader cannot
     see why. Digits are added until the figure and the limit differ."""
     result = CheckResult(id=check_id, verdict=verdict, score=0.5, details=details)

@@ -193,3 +193,16 @@ def test_review_roles_and_poorly_heard_transcripts() -> None:
     assert [i.item for i in call_reviews(MUMBLED, None)] == ["transcript"]
     customer_only = Transcript("en", (_words(CUSTOMER, 0.0, "hello there", 0.9),))
     assert call_reviews(customer_only, None) == []
+
+
+def test_a_call_with_most_turns_unheard_is_listed_for_review() -> None:
+    """The Norwegian sample had 11 of its 13 speech turns without words: a warning beside a
+    score, nothing in the review list."""
+    from callqa.types import TurnCoverage
+
+    poor = TurnCoverage(min_turn_s=1.0, turns=13, empty=11, empty_share=11 / 13)
+    items = call_reviews(CLEAR, None, poor)
+    assert [i.item for i in items] == ["transcript"]
+    assert items[0].reason.startswith("11 of 13 speech turns got no words")
+    fine = TurnCoverage(min_turn_s=1.0, turns=44, empty=1, empty_share=1 / 44)
+    assert call_reviews(CLEAR, None, fine) == []

@@ -596,7 +596,7 @@ def test_markdown_summary(card: dict[str, Any]) -> None:
     assert lines[4] == "**Three things to work on**"
     assert lines[5].startswith("1. **No interruptions** — Let the customer finish")
     assert "| Hear the customer out | 33 | No interruptions | FAIL | — |" in lines
-    talk = "|  |  | Let the customer talk | pass | agent talked 46% of the time; limit 60% |"
+    talk = "|  |  | Let the customer talk | pass | agent did 46% of the talking; limit 60% |"
     assert talk in lines
     assert "|  |  | No raised voice | n/a | no raised voice measured on the agent |" in lines
     assert (
@@ -668,7 +668,7 @@ def test_three_things_to_work_on_come_first(card: dict[str, Any]) -> None:
 def test_the_number_behind_a_verdict_is_on_the_page(card: dict[str, Any]) -> None:
     html = report.render_call_report(card, audio_src=None)
     item = html.split('id="item-hear.talk_share"', 1)[1].split("</li>", 1)[0]
-    assert '<p class="measure">agent talked 46% of the time; limit 60%</p>' in item
+    assert '<p class="measure">agent did 46% of the talking; limit 60%</p>' in item
     assert "Agent pace" not in html  # this card has no pace: no empty fact
 
 

@@ -169,7 +169,7 @@ def test_not_monotone_passes_and_fails_on_pitch_sd() -> None:
     # printed "pitch spread 2.0 semitones; minimum 2.0" beside a fail)
     near = CHECKS["tone.not_monotone"](ctx(speaker(AGENT, CALM, sd_st=1.9963)))
     assert near.verdict == "fail" and near.details["pitch_sd_st"] == 1.996
-    assert measure_text(near) == "pitch spread 1.996 semitones; minimum 2.0"
+    assert measure_text(near) == "pitch variation (SD) 1.996 semitones; minimum 2.0"
     # evidence: the flattest quarter (the last one in these hand-made quarters)
     (ev,) = flat.evidence
     assert (ev.start, ev.end) == (7.5, 10.0) and flat.details["flattest_quarter"] == 3

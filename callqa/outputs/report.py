@@ -26,6 +26,7 @@ spans silenced (``<report>.redacted.flac``), and that copy is embedded or linked
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from markupsafe import Markup
 from callqa.files import atomic_write_text
 from callqa.measures.dynamics import DynamicsMetrics, Interruption
 from callqa.outputs.explain import (
+    agent_pace,
     evidence_views,
     focus_items,
     measure_text,
@@ -195,6 +197,12 @@ class Item:
     human: HumanVerdict | None = None  # a reviewer's verdict (the final one)
     changed: bool = False  # the reviewer's verdict differs from callqa's
 
+    @property
+    def sure(self) -> str:
+        """The confidence in whole percent, rounded down: an unsure 0.699 (below the 0.7 review
+        line) had shown "unsure, 70% sure"."""
+        return "" if self.confidence is None else f"{math.floor(self.confidence * 100 + 1e-9)}%"
+
 
 @dataclass(frozen=True)
 class _Section:
@@ -315,13 +323,6 @@ def _speakers(card: Scorecard) -> list[str]:
     return known + sorted(found - set(known))
 
 
-def _agent_pace(card: Scorecard) -> str:
-    voice = card.metrics.voice
-    agent = next((s for s in voice.speakers if s.speaker == "agent"), None) if voice else None
-    wpm = agent.pace.wpm if agent is not None else None
-    return "" if wpm is None else f"{wpm:.0f} words/min"
-
-
 def _facts(card: Scorecard) -> list[tuple[str, str]]:
     """Label/value pairs for the page header."""
     facts = [
@@ -331,7 +332,7 @@ def _facts(card: Scorecard) -> list[tuple[str, str]]:
         ("Model", " ".join(x for x in (card.model.backend, card.model.name) if x)),
         ("Rubric", card.rubric),
         ("Agent talk share", pct(card.metrics.agent_talk_share)),
-        ("Agent pace", _agent_pace(card)),
+        ("Agent pace", agent_pace(card)),
         ("Scored", card.created_at[:16].replace("T", " ")),
     ]
     return [(k, v) for k, v in facts if v]

@@ -49,6 +49,15 @@ def _mood_word(value: float, negative_at: float) -> str:
     )
 
 
+def _signed(value: float, negative_at: float) -> str:
+    """``value`` as +0.00, or with 3 decimals where 2 would print it like a mood threshold
+    (+-``negative_at``) without being equal: "ended neutral (+0.25)" had stood for +0.249."""
+    text = f"{value:+.2f}"
+    bounds = (negative_at, -negative_at)
+    near = any(text == f"{b:+.2f}" and value != b for b in bounds)
+    return f"{value:+.3f}" if near else text
+
+
 def mood_summary(card: Scorecard) -> list[str]:
     """Sentences on the customer's sentiment: start, low point, end, and why it is missing."""
     found = card.sentiment
@@ -62,14 +71,17 @@ def mood_summary(card: Scorecard) -> list[str]:
     t = _negative_at(card)
     lines = [
         f"The customer started {_mood_word(outcome.start.combined, t)} "
-        f"({outcome.start.combined:+.2f}) and ended {_mood_word(outcome.end.combined, t)} "
-        f"({outcome.end.combined:+.2f}); their most negative quarter was "
-        f"{outcome.lowest.combined:+.2f}."
+        f"({_signed(outcome.start.combined, t)}) and ended {_mood_word(outcome.end.combined, t)} "
+        f"({_signed(outcome.end.combined, t)}); the most negative quarter of what they said "
+        f"was {_signed(outcome.lowest.combined, t)} (quarters of their words; the chart's are "
+        "quarters of the call)."
     ]
     low = outcome.low_point
     if low is not None and low.combined <= t:
         quote = " ".join(
             s.text.strip() for s in card.transcript.segments_of(CUSTOMER) if s.start == low.start
         )
-        lines.append(f"Most negative moment, {clock(low.start)} ({low.combined:+.2f}): “{quote}”")
+        lines.append(
+            f"Most negative moment, {clock(low.start)} ({_signed(low.combined, t)}): “{quote}”"
+        )
     return lines

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from callqa.outputs.explain import (
     EvidenceView,
+    agent_pace,
     evidence_views,
     focus_items,
     measure_text,
@@ -215,11 +216,13 @@ def _metrics_line(card: Scorecard) -> Text:
     if dyn is not None:
         real = [o for o in dyn.interruptions if o.kind == "competitive"]
         by_agent = [o for o in real if o.interrupter == "agent"]
-        parts.append(f"{len(real)} interruptions ({len(by_agent)} by the agent)")
+        if dyn.overlap_measured:
+            parts.append(f"{len(real)} interruptions ({len(by_agent)} by the agent)")
+        else:  # one channel: overlapping speech cannot be told apart (docs/metrics.md)
+            parts.append("interruptions not measured (mono)")
         parts.append(f"{dyn.non_talk_count} silence{'' if dyn.non_talk_count == 1 else 's'} > 3 s")
-    agent = next((s for s in m.voice.speakers if s.speaker == "agent"), None) if m.voice else None
-    if agent is not None and agent.pace.wpm is not None:
-        parts.append(f"agent pace {agent.pace.wpm:.0f} words/min")
+    if pace := agent_pace(card):
+        parts.append(f"agent pace {pace}")
     return Text(" · ".join(parts), style="dim")
 
 

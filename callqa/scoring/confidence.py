@@ -31,8 +31,17 @@ from importlib import resources
 from typing import Any
 
 from callqa.checks.text import load_pack
+from callqa.config import TranscriptionConfig
 from callqa.languages import related
-from callqa.types import AGENT, CheckResult, ReviewItem, RoleDecision, Transcript, Word
+from callqa.types import (
+    AGENT,
+    CheckResult,
+    ReviewItem,
+    RoleDecision,
+    Transcript,
+    TurnCoverage,
+    Word,
+)
 
 HEARD_PROBABILITY = 0.4  # a word Whisper gave less than this is "not reliably heard"
 # "na" reasons that state a fact about the input, not a judgment: certain (confidence 1)
@@ -190,9 +199,9 @@ def _parts(c: float, calibrated: bool, r: float, q: float) -> dict[str, Any]:
 
 def review_items(
     results: Sequence[CheckResult],
-    *,
     review_below: float,
     withheld: Sequence[str] = (),
+    auto_fail_below: float = 0.8,
 ) -> list[ReviewItem]:
     """The verdicts a person should check: confidence below ``review_below`` and auto-fails
     withheld for lack of confidence, each with the reason."""
@@ -205,7 +214,7 @@ def review_items(
                 ReviewItem(
                     result.id,
                     f"auto-fail not applied: callqa is unsure of this '{result.verdict}' "
-                    f"(confidence {result.confidence:.2f}; {_why(result)})",
+                    f"(confidence {shown(result.confidence, auto_fail_below)}; {_why(result)})",
                     result.confidence,
                 )
             )
@@ -213,12 +222,19 @@ def review_items(
             items.append(
                 ReviewItem(
                     result.id,
-                    f"unsure '{result.verdict}' (confidence {result.confidence:.2f}; "
-                    f"{_why(result)})",
+                    f"unsure '{result.verdict}' (confidence "
+                    f"{shown(result.confidence, review_below)}; {_why(result)})",
                     result.confidence,
                 )
             )
     return items
+
+
+def shown(value: float, limit: float) -> str:
+    """``value`` with 2 decimals, or 3 where 2 would print it like ``limit`` without being
+    equal: 0.699 below the 0.7 review line had read "confidence 0.70"."""
+    text = f"{value:.2f}"
+    return f"{value:.3f}" if value != limit and text == f"{limit:.2f}" else text
 
 
 def _why(result: CheckResult) -> str:
@@ -240,11 +256,18 @@ def _why(result: CheckResult) -> str:
     return "; ".join(reasons)
 
 
-def call_reviews(transcript: Transcript, roles: RoleDecision | None) -> list[ReviewItem]:
+def call_reviews(
+    transcript: Transcript,
+    roles: RoleDecision | None,
+    coverage: TurnCoverage | None = None,
+    transcription: TranscriptionConfig | None = None,
+) -> list[ReviewItem]:
     """Reasons to doubt the whole scorecard: a language without a phrase pack (the call has
     no score: a person must judge it, or score it again in the right language), a forced
     language that Whisper's language ID contradicts (Whisper then translates), unsure roles, a
-    transcript heard poorly."""
+    transcript heard poorly, and more speech turns without words than ``transcription``'s
+    ``empty_turn_warn_share`` (the Norwegian sample's 11 of 13 had only been a warning beside a
+    score)."""
     items = []
     if without_phrase_pack(transcript):
         items.append(
@@ -272,6 +295,15 @@ def call_reviews(transcript: Transcript, roles: RoleDecision | None) -> list[Rev
                 "transcript",
                 f"only {heard:.0%} of the words were heard with probability >= "
                 f"{HEARD_PROBABILITY}: quotes and verdicts may rest on misheard words",
+            )
+        )
+    warn_at = (transcription or TranscriptionConfig()).empty_turn_warn_share
+    if coverage is not None and (coverage.empty_share or 0.0) > warn_at:
+        items.append(
+            ReviewItem(
+                "transcript",
+                f"{coverage.empty} of {coverage.turns} speech turns got no words: what was "
+                "said there is in no verdict; listen to those turns",
             )
         )
     return items
