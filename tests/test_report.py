@@ -747,3 +747,12 @@ def test_quotes_are_shortened_at_a_word_boundary() -> None:
     assert short == "Hello, I am calling because I want to…"
     assert len(short) <= 40 and text.startswith(short[:-1])
     assert html_helpers.shorten("short  text", 40) == "short text"
+
+
+def test_markdown_shows_a_partial_score(card: dict[str, Any]) -> None:
+    """A section of two passes scoring 75 could not be reconciled: the table and the report
+    say "earned 50% of this item", the Markdown did not."""
+    item = next(i for s in card["sections"] for i in s["items"] if i["verdict"] == "pass")
+    item["score"] = 0.5
+    md = markdown.render_markdown(card)
+    assert any("(earned 50% of this item)" in line for line in md.splitlines())

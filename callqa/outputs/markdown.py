@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from callqa.outputs.explain import evidence_views, focus_items, measure_text
+from callqa.outputs.explain import evidence_views, focus_items, measure_text, partial_text
 from callqa.outputs.html import score_text, scorecard_of
 from callqa.outputs.report import facts_line
 from callqa.outputs.table import VERDICT_TEXT, evidence_text, review_lines, review_title
@@ -40,6 +40,8 @@ def render_markdown(card: Scorecard | Mapping[str, Any]) -> str:
         for n, item in enumerate(sec.items):
             check = checks.get(item.id)
             found = measure_text(check) if check is not None else ""
+            part = partial_text(item)  # a section score of 75 over two passes needs this
+            found = f"{found} ({part})" if found and part else found or part
             first = (sec.title, score_text(sec.score)) if n == 0 else ("", "")
             unsure = " ?" if item.id in {r.item for r in card.review} else ""
             lines.append(
