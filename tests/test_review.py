@@ -407,7 +407,10 @@ def test_queue_order_is_the_documented_sum_with_stable_ties() -> None:
                 card(
                     {"x.a": ("pass", 0.9)},
                     score=90.0,
-                    review=({"item": "transcript", "reason": "72% heard"},),
+                    review=(
+                        {"item": "transcript", "reason": "72% heard"},
+                        {"item": "transcript", "reason": "3 of 9 speech turns got no words"},
+                    ),  # one kind of doubt: 0.5 once
                 ),
             ),
             row("6", card({"x.a": ("fail", 0.5)}, score=0.0)),  # reviewed: left out
@@ -430,7 +433,9 @@ def test_queue_order_is_the_documented_sum_with_stable_ties() -> None:
         "transcript": 0.5,
         "low_score": pytest.approx(0.1),
     }
-    assert queue[1].reasons[0] == "transcript: 72% heard"
+    assert queue[1].reasons[0] == (
+        "transcript: 72% heard; transcript: 3 of 9 speech turns got no words"
+    )
     assert "unsure verdicts: x.a 'pass' (0.60)" in queue[2].reasons
 
 

@@ -137,32 +137,41 @@ ROWS = [
 
 
 def test_import_store_export_round_trip(db: Path, tmp_path: Path) -> None:
+    """Exporting and importing again gives the same reviews, in the same order: an untimed
+    review is exported with the time it counts from (it had been left empty, and a second
+    import dated it anew, so it outranked a later review and turned a final "fail" into
+    "pass"); the spreadsheet guard before a formula-like cell comes off on import (a reviewer
+    "-jd" had come back as "'-jd")."""
     source = _reviews_csv(tmp_path / "reviews.csv", ROWS)
     result = run("review", "import", source, "--store", db)
     assert result.exit_code == 0, result.output
     assert "imported 4 reviews" in result.stderr
+    stored = {(r.call_id, r.item): r.when for r in read_reviews(db)}
     out = tmp_path / "back.csv"
     assert run("review", "export", out, "--store", db).exit_code == 0
     back = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
-    expected = [r[:] for r in ROWS]
+    expected = [r[:] for r in (ROWS[0], ROWS[2], ROWS[1], ROWS[3])]  # oldest first
+    for row in expected:
+        row[5] = stored[(row[0], row[1])].isoformat() + "Z"
     expected[3][0] = "'=SUM(1)"  # formulas defused, as in every export
     expected[3][4] = "'" + expected[3][4]
     assert back[1:] == expected
-    # JSON lines carry the values as they are, and import into a fresh store identically
-    jsonl = tmp_path / "back.jsonl"
-    assert run("review", "export", jsonl, "--store", db).exit_code == 0
-    fresh = tmp_path / "fresh.duckdb"
-    shutil.copy(db.with_name("qa.duckdb"), fresh)
-    with duckdb.connect(str(fresh)) as con:
-        con.execute("DELETE FROM reviews")
-    assert run("review", "import", jsonl, "--store", fresh).exit_code == 0
-    key = [
-        (r.call_id, r.item, r.verdict, r.reviewer, r.note, r.reviewed_at) for r in read_reviews(db)
-    ]
-    assert key == [
-        (r.call_id, r.item, r.verdict, r.reviewer, r.note, r.reviewed_at)
-        for r in read_reviews(fresh)
-    ]
+    for name in ("back.jsonl", "back.csv"):
+        exported = tmp_path / name
+        assert run("review", "export", exported, "--store", db, "--force").exit_code == 0
+        fresh = tmp_path / f"fresh-{name}.duckdb"
+        shutil.copy(db.with_name("qa.duckdb"), fresh)
+        with duckdb.connect(str(fresh)) as con:
+            con.execute("DELETE FROM reviews")
+        assert run("review", "import", exported, "--store", fresh).exit_code == 0
+        key = [(r.call_id, r.item, r.verdict, r.reviewer, r.note, r.when) for r in read_reviews(db)]
+        again = [
+            (r.call_id, r.item, r.verdict, r.reviewer, r.note, r.when) for r in read_reviews(fresh)
+        ]
+        assert sorted(again) == sorted(key), name
+    # and into the store it came from: every row is already there
+    repeat = run("review", "import", tmp_path / "back.csv", "--store", db)
+    assert repeat.exit_code != 0 and "already in the store" in repeat.stderr
 
 
 def test_every_problem_is_one_line_and_nothing_is_imported(db: Path, tmp_path: Path) -> None:

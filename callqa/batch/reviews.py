@@ -134,11 +134,14 @@ def _stored_keys(
     con.execute("CREATE TEMP TABLE wanted_shas (audio_sha256 VARCHAR)")
     con.executemany("INSERT INTO wanted_shas VALUES (?)", [[s] for s in sorted(shas)])
     rows = con.execute(
-        "SELECT r.audio_sha256, r.item, r.reviewer, r.reviewed_at FROM reviews r "
+        "SELECT r.audio_sha256, r.item, r.reviewer, r.reviewed_at, r.recorded_at FROM reviews r "
         "JOIN wanted_shas w USING (audio_sha256)"
     ).fetchall()
     con.execute("DROP TABLE wanted_shas")
-    return {(a, i, r, t) for a, i, r, t in rows}
+    # an untimed review is also known by the time it counts from, which its export carries
+    return {(a, i, r, t) for a, i, r, t, _ in rows} | {
+        (a, i, r, s) for a, i, r, t, s in rows if t is None
+    }
 
 
 def _problem(
@@ -225,16 +228,18 @@ def export_reviews(
     path: Path | str, out: Path, *, timeout_s: float = store.DEFAULT_TIMEOUT_S
 ) -> int:
     """Write every stored review to ``out``: CSV (the import format; cells a spreadsheet would
-    run as a formula get a leading ``'``) or, for ``.jsonl``/``.ndjson``, JSON lines, in the
-    order stored. ``reviewed_at`` is ISO 8601 UTC with a ``Z``, empty where the import gave
-    none, so exporting and importing again gives the same rows. Returns the number written.
+    run as a formula get a leading ``'``, which the import takes off) or, for
+    ``.jsonl``/``.ndjson``, JSON lines, oldest first. ``reviewed_at`` is ISO 8601 UTC with a
+    ``Z``: the time the review counts from, which is when it was stored where the import gave
+    none (left empty, a second import dated it anew, and it then outranked a later review:
+    the round trip had turned a final "fail" into "pass"). Returns the number written.
 
     Raises
     ------
     CallQAError
         ``out`` has another suffix.
     """
-    reviews = store.read_reviews(path, timeout_s=timeout_s)
+    reviews = sorted(store.read_reviews(path, timeout_s=timeout_s), key=lambda r: r.when)
     records = [_record(r) for r in reviews]
     suffix = out.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
@@ -253,7 +258,7 @@ def export_reviews(
 
 
 def _record(r: StoredReview) -> dict[str, str]:
-    when = r.reviewed_at.isoformat() + "Z" if r.reviewed_at else ""  # as given: a round trip
+    when = r.when.isoformat() + "Z"  # when it counts from: the order of a round trip's reviews
     return {
         "call_id": r.call_id,
         "item": r.item,

@@ -256,6 +256,8 @@ def check_record(record: Mapping[str, Any], line: int) -> ReviewRow | str:
         if not isinstance(value, str):
             return f"{name} must be text, not {type(value).__name__}"
         value = value.strip()
+        if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+            value = value[1:]  # the guard `review export` puts before a formula-like cell
         if len(value) > MAX_CHARS[name]:
             return f"{name} is {len(value):,} characters long; at most {MAX_CHARS[name]:,}"
         if any(ord(ch) < 32 for ch in value) and name != "note":

@@ -239,9 +239,9 @@ def _auto_fail(card: Mapping[str, Any], titles: Mapping[str, str]) -> tuple[floa
 
 
 def _call_level(card: Mapping[str, Any]) -> tuple[float, list[str]]:
-    found = [
-        f"{r.get('item')}: {r.get('reason')}"
-        for r in card.get("review") or ()
-        if isinstance(r, Mapping) and r.get("item") in CALL_LEVEL
-    ]
-    return TRANSCRIPT_POINTS * len(found), found
+    """Points for each kind of whole-call doubt (a scorecard may list "transcript" twice:
+    words heard poorly and speech turns without words; it counts once), and the reasons."""
+    listed = card.get("review") or ()
+    found = [r for r in listed if isinstance(r, Mapping) and r.get("item") in CALL_LEVEL]
+    kinds = {r.get("item") for r in found}
+    return TRANSCRIPT_POINTS * len(kinds), [f"{r.get('item')}: {r.get('reason')}" for r in found]
