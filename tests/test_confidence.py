@@ -208,19 +208,23 @@ def test_a_call_with_most_turns_unheard_is_listed_for_review() -> None:
     assert call_reviews(CLEAR, None, fine) == []
 
 
+def _pace(wpm: float, ceiling: float | None, ratio: float) -> dict[str, float | None]:
+    return {"agent_wpm": wpm, "max_wpm": ceiling, "ratio": ratio, "max_ratio": 1.3}
+
+
 @pytest.mark.parametrize(
     ("details", "verdict", "low", "high"),
     [
         # the AWS call: 259 words/min against 190 is a sure fail, whatever the ratio says
-        ({"agent_wpm": 259.25, "max_wpm": 190.0, "ratio": 1.38, "max_ratio": 1.3}, "fail", 0.89, 0.9),
+        (_pace(259.25, 190.0, 1.38), "fail", 0.89, 0.9),
         # en_mono: 199 against 190 with a ratio far below its limit: a close call
-        ({"agent_wpm": 199.3, "max_wpm": 190.0, "ratio": 1.08, "max_ratio": 1.3}, "fail", 0.6, 0.75),
+        (_pace(199.3, 190.0, 1.08), "fail", 0.6, 0.75),
         # a pass is as sure as its closest limit
-        ({"agent_wpm": 185.0, "max_wpm": 190.0, "ratio": 0.9, "max_ratio": 1.3}, "pass", 0.55, 0.65),
+        (_pace(185.0, 190.0, 0.9), "pass", 0.55, 0.65),
         # no ceiling for the language: the ratio alone, as before
-        ({"agent_wpm": 185.0, "max_wpm": None, "ratio": 1.25, "max_ratio": 1.3}, "pass", 0.6, 0.7),
+        (_pace(185.0, None, 1.25), "pass", 0.6, 0.7),
     ],
-)  # fmt: skip
+)
 def test_pace_confidence_reads_both_limits(
     details: dict[str, float | None], verdict: str, low: float, high: float
 ) -> None:
