@@ -756,3 +756,12 @@ def test_markdown_shows_a_partial_score(card: dict[str, Any]) -> None:
     item["score"] = 0.5
     md = markdown.render_markdown(card)
     assert any("(earned 50% of this item)" in line for line in md.splitlines())
+
+
+def test_markdown_names_an_auto_fail_by_its_title(card: dict[str, Any]) -> None:
+    """The Markdown had shown the id (`positive.forbidden_phrases`) where the table and the
+    report show the item's title."""
+    item = card["sections"][0]["items"][0]
+    card["auto_failed"] = [item["id"]]
+    md = markdown.render_markdown(card)
+    assert f"**Auto-fail:** {markdown._md(item['title'])}" in md.splitlines()

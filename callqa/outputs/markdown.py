@@ -24,7 +24,10 @@ def render_markdown(card: Scorecard | Mapping[str, Any]) -> str:
     lines = [f"**Call {_md(card.call_id)}** — score **{score_text(card.score)}/100**{provisional}"]
     lines.append(_md(facts_line(card)))
     if card.auto_failed:
-        lines.append(f"**Auto-fail:** {', '.join(_md(a) for a in card.auto_failed)}")
+        titles = {i.id: i.title for s in card.sections for i in s.items}  # as the other views
+        lines.append(
+            f"**Auto-fail:** {', '.join(_md(titles.get(a) or a) for a in card.auto_failed)}"
+        )
     if card.review:
         lines += ["", f"**{_md(review_title(card))}**"]
         lines += [f"{n}. {_md(line)}" for n, line in enumerate(review_lines(card), 1)]

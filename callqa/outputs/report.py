@@ -326,7 +326,7 @@ def _speakers(card: Scorecard) -> list[str]:
 def _facts(card: Scorecard) -> list[tuple[str, str]]:
     """Label/value pairs for the page header."""
     facts = [
-        ("Duration", clock(_duration(card))),
+        ("Duration", clock(round(_duration(card)))),  # 37.96 s is 0:38, as the table's 38.0 s
         ("Language", card.language or card.transcript.language or "?"),
         ("Audio", _channel_text(card)),
         ("Model", " ".join(x for x in (card.model.backend, card.model.name) if x)),
