@@ -280,3 +280,11 @@ def test_a_cue_right_under_the_header_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "t.vtt"
     path.write_text("WEBVTT\nLanguage: en\n00:00:00.000 --> 00:00:02.500\n<v Agent>hi there\n")
     assert [s.text for s in read_transcript(path).segments] == ["hi there"]
+
+
+def test_a_utf16_transcript_is_named_so(tmp_path: Path) -> None:
+    """Windows "Unicode" exports are UTF-16: the message had said "not UTF-8 text (byte 0)"."""
+    path = tmp_path / "t.json"
+    path.write_bytes('{"language": "en", "segments": []}'.encode("utf-16"))
+    with pytest.raises(TranscriptError, match="is UTF-16 text; save it as UTF-8"):
+        read_transcript(path)

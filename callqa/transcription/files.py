@@ -82,8 +82,10 @@ def read_transcript(
     except OSError as exc:
         raise TranscriptError(f"cannot read transcript {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
+        utf16 = exc.object[:2] in (b"\xff\xfe", b"\xfe\xff")  # Windows "Unicode" exports
+        what = "UTF-16 text" if utf16 else f"UTF-8 text (byte {exc.start})"
         raise TranscriptError(
-            f"transcript {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            f"transcript {path} is {'' if utf16 else 'not '}{what}; save it as UTF-8"
         ) from exc
     if "\0" in raw:
         raise TranscriptError(f"transcript {path} holds NUL characters: not a text file")
