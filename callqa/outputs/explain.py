@@ -241,6 +241,9 @@ MEASURES: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 
+EMPTY_TURNS_WARN = TranscriptionConfig().empty_turn_warn_share  # the scorecard's default
+
+
 def agent_pace(card: Scorecard) -> str:
     """The agent's words per talk minute for a header, "" when unmeasured. When many speech
     turns got no words (more than the share the scorecard warns at), it says so: words the
@@ -255,9 +258,6 @@ def agent_pace(card: Scorecard) -> str:
     if cov is not None and (cov.empty_share or 0.0) > EMPTY_TURNS_WARN:
         return f"{wpm:.0f} words/min (no words in {cov.empty} of {cov.turns} speech turns)"
     return f"{wpm:.0f} words/min"
-
-
-EMPTY_TURNS_WARN = TranscriptionConfig().empty_turn_warn_share
 
 
 def measure_text(check: CheckResult) -> str:
