@@ -41,7 +41,7 @@ def test_rows_are_reduced_to_page_data(rows: list[dict[str, Any]]) -> None:
     assert [c["id"] for c in calls] == ["c1", "c2", "c5", "c3", "c7", "c4", "c6"]  # by date
     c1 = calls[0]
     assert c1 == {
-        "id": "c1", "agent": "a1", "team": "teamA", "date": "2025-11-01",
+        "id": "c1", "agent": "a1", "team": "teamA", "date": "2025-11-01", "dated": True,
         "scored": "2025-11-01T21:00:00+00:00", "score": 80.0, "talk": 0.5, "interruptions": 0,
         "failed": ["hear.no_interruptions"], "href": "r/c1.html",
         "items": {"hear.no_interruptions": 0, "language.positive": 1}, "review": 0,
@@ -50,6 +50,7 @@ def test_rows_are_reduced_to_page_data(rows: list[dict[str, Any]]) -> None:
     }  # fmt: skip
     c6 = calls[-1]
     assert c6["date"] == "2025-11-05"  # no call date: the day it was scored
+    assert c6["dated"] is False  # so it takes no part in the agent's trend
     assert c6["score"] is None and c6["interruptions"] is None and c6["href"] == ""
     # titles from the scorecard where given, else readable ids
     assert titles == {"hear.no_interruptions": "No interruptions", "language.positive": "Positive"}

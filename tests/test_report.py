@@ -765,3 +765,13 @@ def test_markdown_names_an_auto_fail_by_its_title(card: dict[str, Any]) -> None:
     card["auto_failed"] = [item["id"]]
     md = markdown.render_markdown(card)
     assert f"**Auto-fail:** {markdown._md(item['title'])}" in md.splitlines()
+
+
+def test_a_score_never_rounds_into_the_next_band() -> None:
+    """59.64 had shown "60" coloured poor (below 60), and 79.83 "80" coloured fair."""
+    from callqa.outputs.html import band, score_text
+
+    assert (score_text(59.64), band(59.64)) == ("59.6", "poor")
+    assert (score_text(79.96), band(79.96)) == ("79.9", "fair")
+    shown = [score_text(s) for s in (58.4, 60.0, 65.5, 100.0, None)]
+    assert shown == ["58", "60", "66", "100", "–"]

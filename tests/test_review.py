@@ -542,3 +542,26 @@ def test_latest_by_item_orders_by_time_then_storage() -> None:
     b = review("1", "x", "fail", reviewer="bob", n=2, at=datetime(2025, 1, 4))
     c = review("1", "x", "na", reviewer="cy", n=3, at=datetime(2025, 1, 5))
     assert latest_by_item([c, b, a])["1"]["x"] is c  # same time: the later stored wins
+
+
+def test_items_a_reviewer_settled_no_longer_make_a_score_provisional() -> None:
+    """The dashboard and the export counted 55 provisional scores where reviewers had judged
+    every flagged item of 45 of them."""
+    from callqa.batch.inputs import CallInput
+    from callqa.batch.tables import flat_row
+    from callqa.scoring.final import HumanVerdict, pending_review
+
+    flagged = [
+        {"item": "hear.paraphrase", "reason": "unsure 'fail'"},
+        {"item": "transcript", "reason": "72% heard"},
+    ]
+    assert pending_review(flagged, []) == 2
+    assert pending_review(flagged, ["empathise.empathy"]) == 1  # someone looked: not the words
+    assert pending_review(flagged, ["hear.paraphrase"]) == 0
+    assert pending_review(None, []) == 0
+    c = card({"hear.paraphrase": ("fail", 0.6)}, score=50.0, review=tuple(flagged))
+    before = flat_row(CallInput(Path("a.wav")), "a", "scored", "", c, "s", "k")
+    assert before["provisional"] is True and before["items_to_review"] == 2
+    human = {"hear.paraphrase": HumanVerdict("hear.paraphrase", "pass", "ann")}
+    after = flat_row(CallInput(Path("a.wav")), "a", "scored", "", c, "s", "k", human=human)
+    assert after["provisional"] is False and after["items_to_review"] == 0

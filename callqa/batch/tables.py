@@ -15,7 +15,7 @@ from callqa.batch.inputs import BatchUsageError, CallInput
 from callqa.errors import ScorecardError
 from callqa.files import atomic_write_bytes, atomic_write_text
 from callqa.review.reviews import latest_by_item
-from callqa.scoring.final import FinalScore, HumanVerdict, final_score
+from callqa.scoring.final import FinalScore, HumanVerdict, final_score, pending_review
 from callqa.scoring.scorecard import sections_from_dict
 
 KEY_METRICS = (  # (column, path in the scorecard JSON's "metrics"); units in docs/batch.md
@@ -89,10 +89,9 @@ def flat_row(
         for name in PARTY_METRICS:
             row[f"{speaker}_{name}"] = store._num(figures.get(name))
     row["auto_failed"] = ";".join(card.get("auto_failed") or ())
-    review = card.get("review")
-    review = review if isinstance(review, list) else []
-    row["provisional"] = bool(card.get("provisional")) if card else None
-    row["items_to_review"] = len(review) if card else None
+    pending = pending_review(card.get("review"), list(human or {}))  # reviewers settle them
+    row["provisional"] = pending > 0 if card else None
+    row["items_to_review"] = pending if card else None
     for name, value in call.metadata:
         row[f"meta_{name}"] = value
     for sid, score in store.section_rows(card):

@@ -28,6 +28,7 @@ from callqa.outputs.html import (
     title_from_id,
 )
 from callqa.outputs.media import PLOTLY_FILENAME, ensure_shared_plotly, plotly_js
+from callqa.scoring.final import pending_review
 from callqa.scoring.scorecard import sections_from_dict
 from callqa.types import SectionScore
 
@@ -185,12 +186,13 @@ def _call(
         "agent": str(row.get("agent_id") or UNKNOWN_AGENT),
         "team": str(row.get("team") or ""),
         "date": _day(row.get("call_date")) or _day(row.get("scored_at")),
+        "dated": bool(_day(row.get("call_date"))),  # the agents' trend reads these only
         "scored": str(row.get("scored_at") or ""),
         "score": num(row.get("score")),
         "talk": num(row.get("agent_talk_share")),
         "interruptions": None if interruptions is None else int(interruptions),
         "failed": [str(f) for f in row.get("failed_items") or ()],
-        "review": _review_count(row.get("scorecard")),
+        "review": pending_review(_card_review(row.get("scorecard")), list(row.get("human") or {})),
         "items": items,
         "machine": num(row.get("machine_score", row.get("score"))),
         "human": len(row.get("human") or {}),
@@ -200,10 +202,9 @@ def _call(
     }
 
 
-def _review_count(card: Any) -> int:
-    """How many items the scorecard lists for review (0 for an older scorecard without any)."""
-    review = card.get("review") if isinstance(card, Mapping) else None
-    return len(review) if isinstance(review, list) else 0
+def _card_review(card: Any) -> Any:
+    """The scorecard's review list (None for an older scorecard without one)."""
+    return card.get("review") if isinstance(card, Mapping) else None
 
 
 def _day(value: Any) -> str:

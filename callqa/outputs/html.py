@@ -80,7 +80,13 @@ def pct(share: float | None) -> str:
 
 
 def score_text(score: float | None) -> str:
-    return "–" if score is None else f"{score:.0f}"
+    """A 0-100 score as a whole number, or with one decimal (rounded down) where rounding would
+    lift it into the next colour band (59.64 is "59.6", never a red "60")."""
+    if score is None:
+        return "–"
+    if any(score < edge <= round(score) for edge in (60, 80)):
+        return f"{math.floor(score * 10) / 10:.1f}"
+    return f"{score:.0f}"
 
 
 def band(score: float | None) -> str:

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from callqa.review.reviews import StoredReview, latest_by_item
+from callqa.scoring.final import CALL_LEVEL
 from callqa.scoring.rubric import NA_RULES
 
 MIN_HISTORY = 5  # reviewed calls of an (item, verdict) before the team's own rate replaces
 AUTO_FAIL_POINTS = 1.0  # as much as one verdict certainly wrong: it decides the whole score
 TRANSCRIPT_POINTS = 0.5  # per whole-call doubt (transcript, roles, language) on the scorecard
 HISTORY_SHOWN = 0.25  # an item's overrule rate from this up is named among the reasons
-CALL_LEVEL = ("transcript", "roles", "language")  # scorecard review items about the whole call
 
 
 @dataclass(frozen=True)

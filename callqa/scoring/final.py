@@ -168,3 +168,23 @@ def _final_check(
     # callqa's own: an auto-fail "fail" it did not apply was too unsure to cap the score
     unsure = item.auto_fail and item.verdict == "fail" and item.id not in auto_failed
     return CheckResult(item.id, item.verdict, item.score, confidence=0.0 if unsure else None)
+
+
+CALL_LEVEL = ("transcript", "roles", "language")  # scorecard review items about the whole call
+
+
+def pending_review(review: object, judged: Sequence[str] | set[str]) -> int:
+    """How many of a scorecard's ``review`` items (its JSON list) still wait for a person.
+
+    An item a reviewer judged (``judged``: item ids) is no longer pending, and the whole-call
+    doubts (:data:`CALL_LEVEL`: the transcript, the roles, the language) end once anyone has
+    reviewed the call, as the review queue leaves such a call out. A dashboard had counted 55
+    provisional scores where reviewers had settled 45 of them.
+    """
+    listed = [r for r in review if isinstance(r, Mapping)] if isinstance(review, list) else []
+    done = set(judged)
+    return sum(
+        1
+        for r in listed
+        if r.get("item") not in done and not (done and r.get("item") in CALL_LEVEL)
+    )

@@ -16,6 +16,13 @@
   function mean(xs) { xs = xs.filter(num); return xs.length ? xs.reduce(function (a, b) { return a + b; }, 0) / xs.length : null; }
   function band(s) { return !num(s) ? "none" : s >= 80 ? "good" : s >= 60 ? "fair" : "poor"; }
   function fmt(x, digits) { return num(x) ? x.toFixed(digits) : "–"; }
+  /* a score as a whole number, or one decimal (rounded down) where rounding would lift it into
+     the next colour band: 59.64 had shown "60" in red and counted "below 60" */
+  function scoreText(s) {
+    if (!num(s)) { return "–"; }
+    var r = Math.round(s);
+    return (s < 60 && r >= 60) || (s < 80 && r >= 80) ? (Math.floor(s * 10) / 10).toFixed(1) : String(r);
+  }
   function pct(x) { return num(x) ? Math.round(100 * x) + "%" : "–"; }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -37,13 +44,14 @@
     });
   }
 
-  /* per-agent aggregates; trend = mean(newer half) - mean(older half), 4+ scored calls */
+  /* per-agent aggregates; trend = mean(newer half) - mean(older half), 4+ scored calls with a
+     call date (calls without one fall back to the scoring day, which orders nothing) */
   function agents(calls) {
     var by = {};
     calls.forEach(function (c) { (by[c.agent] = by[c.agent] || []).push(c); });
     return Object.keys(by).map(function (name) {
       var list = by[name].slice().sort(function (a, b) { return (a.date + a.scored) < (b.date + b.scored) ? -1 : 1; });
-      var scores = list.map(function (c) { return c.score; }).filter(num);
+      var scores = list.filter(function (c) { return c.dated; }).map(function (c) { return c.score; }).filter(num);
       var trend = null;
       if (scores.length >= 4) {
         var half = Math.floor(scores.length / 2);
@@ -75,7 +83,7 @@
   }
 
   function scoreCell(s) {
-    var td = el("td", "num c-score"), pill = el("span", "score-pill band-" + band(s), fmt(s, 0));
+    var td = el("td", "num c-score"), pill = el("span", "score-pill band-" + band(s), scoreText(s));
     td.appendChild(pill);
     return td;
   }
@@ -150,7 +158,7 @@
         td.colSpan = 9;
         a.list.slice().reverse().forEach(function (c) {
           var li = el("li");
-          li.appendChild(callLink(c, (c.date || "") + " · " + c.id + " · " + fmt(c.score, 0)));
+          li.appendChild(callLink(c, (c.date || "") + " · " + c.id + " · " + scoreText(c.score)));
           ul.appendChild(li);
         });
         td.appendChild(ul); detail.appendChild(td); body.appendChild(detail);
