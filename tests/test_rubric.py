@@ -568,7 +568,7 @@ def test_run_checks_never_writes_evidence_before_the_call_starts() -> None:
         ({"a.toml": 'extends = "default"\n[items."open.greeting"]\nparams = "x"'},
          '[items."open.greeting"] and its params must be tables'),
         ({"a.toml": 'extends = "default"\n[items."tone.pace"]\nparams = {max_wpm = {en = "x"}}'},
-         "params.max_wpm of tone.pace holds 'x'"),
+         "params.max_wpm of tone.pace holds 'x'; its values are like 190.0"),
         ({"a.toml": 'extends = "default"\n[items."hear.no_interruptions"]\n'
                     'params = {kinds = ["bogus"]}'},
          "kinds of hear.no_interruptions: 'bogus' is none of"),

@@ -237,7 +237,9 @@ def _param_items(check: str, key: str, value: Any, default: Any, path: Path) -> 
         if (number and (isinstance(item, bool) or not isinstance(item, int | float))) or (
             not number and not isinstance(item, type(like[0]))
         ):
-            raise ConfigError(f"{path}: params.{key} of {check} holds {item!r}: not like {like}")
+            raise ConfigError(
+                f"{path}: params.{key} of {check} holds {item!r}; its values are like {like[0]!r}"
+            )
         if key == "kinds" and item not in OVERLAP_KINDS:
             raise ConfigError(f"{path}: kinds of {check}: {item!r} is none of {OVERLAP_KINDS}")
 
@@ -558,6 +560,9 @@ def load_rubric(
     limits : LimitsConfig, optional
         ``max_rubric_bytes`` caps the file, ``max_phrase_pack_bytes`` each phrase pack it
         names (defaults: 1 MiB, 4 MiB).
+    chain : tuple of Path
+        The rubrics that extend this one, resolved (left empty by callers: ``extends`` passes
+        it on, so rubrics extending each other in a loop are an error, not a recursion).
 
     Raises
     ------
