@@ -156,7 +156,7 @@ def test_import_store_export_round_trip(db: Path, tmp_path: Path) -> None:
     expected[3][0] = "'=SUM(1)"  # formulas defused, as in every export
     expected[3][4] = "'" + expected[3][4]
     assert back[1:] == expected
-    for name in ("back.jsonl", "back.csv"):
+    for name in ("back.jsonl", "back.csv", "back.json"):  # .json: JSON lines, as imported
         exported = tmp_path / name
         assert run("review", "export", exported, "--store", db, "--force").exit_code == 0
         fresh = tmp_path / f"fresh-{name}.duckdb"

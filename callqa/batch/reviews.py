@@ -25,7 +25,7 @@ from callqa.config import RedactionConfig
 from callqa.errors import CallQAError
 from callqa.files import atomic_write_text
 from callqa.privacy.identifiers import redact_identifier
-from callqa.review.files import FIELDS, ReviewFileError, ReviewRow, by_line
+from callqa.review.files import FIELDS, JSON_SUFFIXES, ReviewFileError, ReviewRow, by_line
 from callqa.review.queue import QueueEntry
 from callqa.review.render import QUEUE_COLUMNS, queue_records
 from callqa.review.reviews import StoredReview, with_final
@@ -228,8 +228,8 @@ def export_reviews(
     path: Path | str, out: Path, *, timeout_s: float = store.DEFAULT_TIMEOUT_S
 ) -> int:
     """Write every stored review to ``out``: CSV (the import format; cells a spreadsheet would
-    run as a formula get a leading ``'``, which the import takes off) or, for
-    ``.jsonl``/``.ndjson``, JSON lines, oldest first. ``reviewed_at`` is ISO 8601 UTC with a
+    run as a formula get a leading ``'``, which the import takes off) or, for ``.jsonl``,
+    ``.ndjson`` or ``.json``, JSON lines; oldest first. ``reviewed_at`` is ISO 8601 UTC with a
     ``Z``: the time the review counts from, which is when it was stored where the import gave
     none (left empty, a second import dated it anew, and it then outranked a later review:
     the round trip had turned a final "fail" into "pass"). Returns the number written.
@@ -242,7 +242,7 @@ def export_reviews(
     reviews = sorted(store.read_reviews(path, timeout_s=timeout_s), key=lambda r: r.when)
     records = [_record(r) for r in reviews]
     suffix = out.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
+    if suffix in JSON_SUFFIXES:  # .json too: the import reads it as JSON lines
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     elif suffix == ".csv":
         buffer = io.StringIO()
@@ -252,7 +252,9 @@ def export_reviews(
             writer.writerow([spreadsheet_safe(r[f]) for f in FIELDS])
         text = buffer.getvalue()
     else:
-        raise CallQAError(f"cannot export reviews to {out.name}: use a .csv or .jsonl file name")
+        raise CallQAError(
+            f"cannot export reviews to {out.name}: use a .csv, .jsonl or .json file name"
+        )
     atomic_write_text(out, text)
     return len(records)
 

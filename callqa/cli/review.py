@@ -168,7 +168,7 @@ def export(
     file: Annotated[
         Path,
         typer.Argument(
-            help="A .csv or .jsonl file (the import format).", dir_okay=False, metavar="FILE"
+            help="A .csv, .jsonl or .json file (the import format).", dir_okay=False, metavar="FILE"
         ),
     ],
     store: StoreOpt = None,
