@@ -316,6 +316,11 @@ class TurnCoverage:
     empty_share: float | None
     empty_turns: tuple[Turn, ...] = ()
 
+    def above(self, share: float) -> bool:
+        """True when more than ``share`` of the turns got no words (``[transcription]
+        empty_turn_warn_share``: the scorecard's warning, its review item, the pace header)."""
+        return (self.empty_share or 0.0) > share
+
 
 @dataclass(frozen=True)
 class SpeakerTalk:

@@ -255,7 +255,7 @@ def agent_pace(card: Scorecard) -> str:
     if wpm is None:
         return ""
     cov = card.metrics.coverage
-    if cov is not None and (cov.empty_share or 0.0) > EMPTY_TURNS_WARN:
+    if cov is not None and cov.above(EMPTY_TURNS_WARN):
         return f"{wpm:.0f} words/min (no words in {cov.empty} of {cov.turns} speech turns)"
     return f"{wpm:.0f} words/min"
 

@@ -327,7 +327,7 @@ def call_reviews(
             )
         )
     warn_at = (transcription or TranscriptionConfig()).empty_turn_warn_share
-    if coverage is not None and (coverage.empty_share or 0.0) > warn_at:
+    if coverage is not None and coverage.above(warn_at):
         items.append(
             ReviewItem(
                 "transcript",

@@ -38,7 +38,7 @@ def call_warnings(
     if contradiction:
         notes.append(contradiction)
     cover, warn_share = metrics.coverage, config.transcription.empty_turn_warn_share
-    if cover and cover.empty_share and cover.empty_share > warn_share:
+    if cover is not None and cover.above(warn_share):
         notes.append(
             f"{cover.empty} of {cover.turns} speech turns of at least {cover.min_turn_s:g} s got "
             f"no words ({cover.empty_share:.0%}): evidence may miss what was said there"
