@@ -1,4 +1,5 @@
-"""The ranges of the numeric settings (the config's schema): :data:`RANGES`, :func:`check_ranges`.
+"""The ranges of the numeric settings (the config's schema): :data:`RANGES`, :func:`check_ranges`;
+and :func:`beside`, how a value is printed beside its limit.
 
 A value outside its range is refused when the config is loaded or changed, with one line naming
 the key, the range and the value (``voice.contour_step_s must be >= 0.01 and <= 60, not 0.0``).
@@ -132,3 +133,15 @@ def check_ranges(settings: Mapping[str, Mapping[str, Any]]) -> None:
                     raise ValueError(f"{name} is longer than {MAX_TEXT_CHARS} characters")
                 if name in RANGES and v not in RANGES[name]:
                     raise ValueError(f"{name} must be {RANGES[name]}, not {v!r}")
+
+
+def beside(value: Any, limit: Any, digits: int, scale: float = 1.0) -> str:
+    """``value`` x ``scale`` with ``digits`` decimals, or more (up to 3 more) while it would
+    print like ``limit`` without being equal: "60.2%; limit 60%" for a fail, never "60%; limit
+    60%", and "confidence 0.699" below the 0.7 review line, never "0.70"."""
+    v = float(value) * scale
+    lim = None if limit is None else float(limit) * scale
+    for d in range(digits, digits + 3):
+        if lim is None or v == lim or f"{v:.{d}f}" != f"{lim:.{d}f}":
+            return f"{v:.{d}f}"
+    return f"{v:.{digits + 3}f}"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callqa.config import TranscriptionConfig
+from callqa.ranges import beside
 from callqa.scoring.scorecard import Scorecard
 from callqa.types import CheckResult, Evidence, ItemScore, Transcript
 
@@ -33,18 +34,6 @@ def _n(value: Any, singular: str, plural: str | None = None) -> str:
 
 def _pct(value: Any) -> str:
     return f"{100 * float(value):.0f}%"
-
-
-def _beside(value: Any, limit: Any, digits: int, scale: float = 1.0) -> str:
-    """``value`` x ``scale`` with ``digits`` decimals, or more (up to 3 more) while it would
-    print like ``limit`` without being equal: "60.2%; limit 60%" for a fail, never "60%; limit
-    60%"."""
-    v = float(value) * scale
-    lim = None if limit is None else float(limit) * scale
-    for d in range(digits, digits + 3):
-        if lim is None or v == lim or f"{v:.{d}f}" != f"{lim:.{d}f}":
-            return f"{v:.{d}f}"
-    return f"{v:.{digits + 3}f}"
 
 
 def _clock(seconds: float) -> str:
@@ -76,7 +65,7 @@ def _parts(d: Mapping[str, Any]) -> str:
 
 
 def _talk_share(d: Mapping[str, Any]) -> str:
-    share = _beside(d["agent_talk_share"], d.get("max"), 0, 100)
+    share = beside(d["agent_talk_share"], d.get("max"), 0, 100)
     return f"agent did {share}% of the talking; limit {_pct(d['max'])}"  # of both parties' talk
 
 
@@ -133,7 +122,7 @@ def _negative(d: Mapping[str, Any]) -> str:
     floor = f" (counted as {counted:.1f}, the minimum)" if floored else ""
     return (
         f"{_n(d['count'], 'negative word')} in {spoken:.2f} agent minutes{floor} = "
-        f"{_beside(d.get('per_minute') or 0, d.get('max_per_minute'), 1)} a minute; limit "
+        f"{beside(d.get('per_minute') or 0, d.get('max_per_minute'), 1)} a minute; limit "
         f"{float(d.get('max_per_minute') or 0):.1f}"
     )
 
@@ -149,18 +138,18 @@ def _repeat(d: Mapping[str, Any]) -> str:
 
 def _monotone(d: Mapping[str, Any]) -> str:
     return (
-        f"pitch variation (SD) {_beside(d['pitch_sd_st'], d.get('min_sd_st'), 1)} semitones; "
+        f"pitch variation (SD) {beside(d['pitch_sd_st'], d.get('min_sd_st'), 1)} semitones; "
         f"minimum {float(d.get('min_sd_st') or 0):.1f}"
     )
 
 
 def _pace(d: Mapping[str, Any]) -> str:
-    text = f"{_beside(d['agent_wpm'], d.get('max_wpm'), 0)} words a minute"
+    text = f"{beside(d['agent_wpm'], d.get('max_wpm'), 0)} words a minute"
     if d.get("max_wpm") is not None:
         text += f" (limit {float(d['max_wpm']):.0f})"
     if d.get("ratio") is not None and d.get("max_ratio") is not None:
         text += (
-            f"; articulation rate {_beside(d['ratio'], d['max_ratio'], 2)}× the customer's (limit "
+            f"; articulation rate {beside(d['ratio'], d['max_ratio'], 2)}× the customer's (limit "
             f"{float(d['max_ratio']):.2f}×)"
         )
     return text

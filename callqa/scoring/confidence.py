@@ -33,6 +33,7 @@ from typing import Any
 from callqa.checks.text import load_pack
 from callqa.config import TranscriptionConfig
 from callqa.languages import related
+from callqa.ranges import beside
 from callqa.types import (
     AGENT,
     CheckResult,
@@ -243,7 +244,7 @@ def review_items(
                 ReviewItem(
                     result.id,
                     f"auto-fail not applied: callqa is unsure of this '{result.verdict}' "
-                    f"(confidence {shown(result.confidence, auto_fail_below)}; {_why(result)})",
+                    f"(confidence {beside(result.confidence, auto_fail_below, 2)}; {_why(result)})",
                     result.confidence,
                 )
             )
@@ -252,18 +253,11 @@ def review_items(
                 ReviewItem(
                     result.id,
                     f"unsure '{result.verdict}' (confidence "
-                    f"{shown(result.confidence, review_below)}; {_why(result)})",
+                    f"{beside(result.confidence, review_below, 2)}; {_why(result)})",
                     result.confidence,
                 )
             )
     return items
-
-
-def shown(value: float, limit: float) -> str:
-    """``value`` with 2 decimals, or 3 where 2 would print it like ``limit`` without being
-    equal: 0.699 below the 0.7 review line had read "confidence 0.70"."""
-    text = f"{value:.2f}"
-    return f"{value:.3f}" if value != limit and text == f"{limit:.2f}" else text
 
 
 def _why(result: CheckResult) -> str:
