@@ -9,7 +9,7 @@ import stat
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,10 @@ class Entry:
     scorecard_path: str | None = None
     shown: CallInput | None = None  # what the outputs say about the input (identifiers redacted)
     size: int = 0  # bytes, from hash_inputs (0 for an input it could not read)
-    same_as: Entry | None = None  # the entry with the same audio and settings, scored instead
+    # the entry with the same audio and settings, scored instead, and the other way round (not
+    # in repr or ==: they point at each other)
+    same_as: Entry | None = field(default=None, repr=False, compare=False)
+    copies: list[Entry] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def public(self) -> CallInput:
@@ -292,6 +295,7 @@ def plan(
         first = first_by_key.setdefault((e.sha256, e.key), e)
         if first is not e:
             e.same_as = first  # its outcome is the first one's: decided when that one is
+            first.copies.append(e)
     done: set[tuple[str, str]] = set()
     if store_path is not None and not options.force:
         done = store.scored_keys(store_path, first_by_key, timeout_s=options.store_timeout_s)
@@ -316,6 +320,7 @@ def follow(e: Entry) -> None:
         e.status, e.reason = "skipped", said
 
 
-def copies_of(entries: Sequence[Entry], first: Entry) -> list[Entry]:
-    """The entries waiting on ``first``'s outcome (:func:`follow`)."""
-    return [e for e in entries if e.same_as is first and e.status is None]
+def copies_of(first: Entry) -> list[Entry]:
+    """The entries waiting on ``first``'s outcome (:func:`follow`), from its own list: a scan
+    of every entry per finished call had made a batch of n calls cost n² steps."""
+    return [e for e in first.copies if e.status is None]

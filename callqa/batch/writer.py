@@ -87,9 +87,8 @@ class ResultWriter:
         self.reporter.call_done(
             e.call_id, e.status, self.reason(e), score=score, seconds=result.seconds or None
         )
-        for copy in copies_of(self.entries, e):
+        for copy in copies_of(e):  # keyed in the plan, like the entry they copy
             follow(copy)
-            copy.key = copy.key or e.key
             if copy.status == "failed":
                 self._store_failure(copy)
             self.reporter.call_done(copy.call_id, copy.status or "", self.reason(copy))
