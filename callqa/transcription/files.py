@@ -314,18 +314,16 @@ def _labelled(cues: list[_Cue]) -> list[_Cue]:
     """Cues whose speaker is written as a "Name: " prefix (Zoom and most caption exports, no
     voice tag) with the prefix moved to the voice. Only when at least half of the untagged cues
     start so and there are at most ``MAX_LABELS`` names: one "Problem: the router" is text."""
-    untagged = [c for c in cues if c.voice is None]
-    found = [_LABEL_RE.match(c.text) for c in untagged]
+    found = [_LABEL_RE.match(c.text) if c.voice is None else None for c in cues]
     names = {m.group(1).strip() for m in found if m}
     if not names or len(names) > MAX_LABELS:
         return cues
-    if 2 * sum(1 for m in found if m) < len(untagged):
+    if 2 * sum(1 for m in found if m) < sum(1 for c in cues if c.voice is None):
         return cues
-    out = []
-    for c in cues:
-        m = _LABEL_RE.match(c.text) if c.voice is None else None
-        out.append(_Cue(c.start, c.end, m.group(1).strip(), c.text[m.end() :]) if m else c)
-    return out
+    return [
+        _Cue(c.start, c.end, m.group(1).strip(), c.text[m.end() :]) if m else c
+        for c, m in zip(cues, found, strict=True)
+    ]
 
 
 def _utterances(cues: list[_Cue]) -> list[Utterance]:
