@@ -8,6 +8,7 @@ from typing import Any
 from callqa.checks.outcome import CALMER
 from callqa.checks.outcome import DEFAULTS as OUTCOME_DEFAULTS
 from callqa.outputs.html import clock
+from callqa.ranges import beside
 from callqa.scoring.scorecard import Scorecard
 from callqa.sentiment import Reading
 from callqa.types import CUSTOMER
@@ -50,12 +51,11 @@ def _mood_word(value: float, negative_at: float) -> str:
 
 
 def _signed(value: float, negative_at: float) -> str:
-    """``value`` as +0.00, or with 3 decimals where 2 would print it like a mood threshold
-    (+-``negative_at``) without being equal: "ended neutral (+0.25)" had stood for +0.249."""
-    text = f"{value:+.2f}"
-    bounds = (negative_at, -negative_at)
-    near = any(text == f"{b:+.2f}" and value != b for b in bounds)
-    return f"{value:+.3f}" if near else text
+    """``value`` as +0.00, with more decimals where two would print it like the mood threshold
+    on its side (``negative_at`` or its opposite; :func:`callqa.ranges.beside`): "ended neutral
+    (+0.25)" had stood for +0.249."""
+    text = beside(value, negative_at if value < 0 else -negative_at, 2)
+    return text if text.startswith("-") else "+" + text
 
 
 def mood_summary(card: Scorecard) -> list[str]:
