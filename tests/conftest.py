@@ -101,3 +101,31 @@ def run_limited(
         timeout=cpu_s * 3,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def tone_channel(total_s: float, spans: list[tuple[float, float]], leak: float = 0.0) -> np.ndarray:
+    """A 16 kHz channel of ``total_s`` s: a 220 Hz tone inside ``spans`` [s], ``leak`` level
+    elsewhere (a hand-made timeline for the decoding tests)."""
+    from callqa.types import SAMPLE_RATE as SR
+
+    x = np.full(int(total_s * SR), leak, dtype=np.float32)
+    for start, end in spans:
+        t = np.arange(int(start * SR), int(end * SR)) / SR
+        x[int(start * SR) : int(start * SR) + len(t)] = 0.3 * np.sin(2 * np.pi * 220 * t)
+    return x
+
+
+def call_audio(*channels: np.ndarray):  # type: ignore[no-untyped-def]
+    """A :class:`~callqa.types.CallAudio` of 16 kHz channels, with no source file."""
+    from callqa.types import SAMPLE_RATE, CallAudio
+
+    return CallAudio(channels=channels, source=None, sha256="0" * 64,
+                     original_sample_rate=SAMPLE_RATE)  # fmt: skip
+
+
+def stereo_activity(*turns):  # type: ignore[no-untyped-def]
+    """Speech activity of a stereo call: "left" turns on channel 0, "right" on channel 1."""
+    from callqa.types import SpeechActivity
+
+    return SpeechActivity(turns=turns, method="hand", speakers=("left", "right"),
+                          channel_map=(("left", 0), ("right", 1)))  # fmt: skip

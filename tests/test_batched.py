@@ -40,7 +40,6 @@ from callqa.transcription.windows import (
 )
 from callqa.types import (
     SAMPLE_RATE,
-    CallAudio,
     ModelInfo,
     Segment,
     SpeechActivity,
@@ -48,21 +47,11 @@ from callqa.types import (
     Utterance,
     Word,
 )
+from tests.conftest import call_audio as _audio
+from tests.conftest import stereo_activity as _stereo_activity
+from tests.conftest import tone_channel as _talk
 
 SR = SAMPLE_RATE
-
-
-def _audio(*channels: np.ndarray) -> CallAudio:
-    return CallAudio(channels=channels, source=None, sha256="0" * 64, original_sample_rate=SR)
-
-
-def _talk(total_s: float, spans: list[tuple[float, float]], leak: float = 0.0) -> np.ndarray:
-    """A channel of ``total_s`` s: a 220 Hz tone inside ``spans``, ``leak`` level elsewhere."""
-    x = np.full(int(total_s * SR), leak, dtype=np.float32)
-    for start, end in spans:
-        t = np.arange(int(start * SR), int(end * SR)) / SR
-        x[int(start * SR) : int(start * SR) + len(t)] = 0.3 * np.sin(2 * np.pi * 220 * t)
-    return x
 
 
 @dataclass
@@ -208,11 +197,6 @@ def test_no_window_is_longer_than_whisper_reads() -> None:
 
 
 # --------------------------------------------------------------------------- transcribe_call
-
-
-def _stereo_activity(*turns: Turn) -> SpeechActivity:
-    return SpeechActivity(turns=turns, method="hand", speakers=("left", "right"),
-                          channel_map=(("left", 0), ("right", 1)))  # fmt: skip
 
 
 def test_stereo_windows_of_both_channels_are_decoded_in_one_batch() -> None:
@@ -432,8 +416,8 @@ def test_second_pass_rule(
     ("language", "careful", "beam_first", "first_beam"),
     [
         ("en", False, ("it",), 1),  # greedy first, beam 5 where it was unsure
-        ("it", False, ("it",), 5),  # the default for Italian: beam 5 at once
-        ("it", False, (), 1),  # the list emptied: Italian greedy first again
+        ("it", False, ("it",), 5),  # Italian's windows before streams: beam 5 at once
+        ("it", False, (), 1),  # the list empty (the default): Italian greedy first
         ("no", False, ("nb",), 5),  # callqa's "nb" is Whisper's "no"
         ("en", True, ("it",), 5),  # a careful decode uses the full beam in any language
     ],

@@ -218,3 +218,39 @@ def test_decoding_is_bounded_by_the_length_of_the_window(
     ct2.max_lengths.clear()
     decoder.decode([np.tile(jfk.channels[0], 3)[: 30 * SAMPLE_RATE]], language="en")
     assert ct2.max_lengths[0] == min(whisper.max_length, prompt + 24 + 390) > prompt + 224
+
+
+def test_italian_streams_decode_both_channels_at_once(
+    transcriber: Transcriber, sample_calls: Path
+) -> None:
+    """Italian goes to streams (``stream_languages``): one per channel, decoded on the two
+    lanes at the same time, with the words each stream gets when decoded alone, and every word
+    back in its channel's turns in call time."""
+    from callqa.audio.activity import detect_activity
+    from callqa.config import DynamicsConfig
+    from callqa.transcription.windows import STREAM_S, pack_windows, speech_spans, window_audio
+
+    audio = _load(sample_calls / "it_call.ogg")
+    activity = detect_activity(audio, DynamicsConfig())
+    config = TranscriptionConfig(threads=2)
+    model = transcriber.reconfigured(config)  # type: ignore[attr-defined]
+    assert model.lanes == 2 and "it" in config.stream_languages
+    tr = transcribe_call(audio, model, activity=activity, language="it", config=config)
+    assert model.window_counts["streams"] == 2 and model.window_counts["windows"] == 0
+    streams = []
+    for index in range(2):
+        own = [t.segment for t in activity.turns if activity.channel_of(t.speaker) == index]
+        spans = speech_spans(own, pad_s=config.crosstalk_tolerance_s, duration_s=audio.duration_s)
+        (stream,) = pack_windows(index, spans, audio.channels[index], max_s=STREAM_S)
+        streams.append(window_audio(stream, audio.channels[index]))
+    together = model.transcribe_streams(streams, language="it")
+    assert together == tuple(model.transcribe(s, language="it") for s in streams)
+    agent = normalize_text(_text(tr, "left"))  # the agent is on the left channel
+    assert agent[0] == "buongiorno" and "grazie" in agent
+    assert "perfetto" in normalize_text(_text(tr, "right"))
+    turns = {
+        label: [t for t in activity.turns if t.speaker == label] for label in ("left", "right")
+    }
+    for w in tr.words:
+        near = (t.start - 0.3 <= 0.5 * (w.start + w.end) <= t.end + 0.3 for t in turns[w.speaker])
+        assert any(near), w

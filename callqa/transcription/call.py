@@ -16,8 +16,8 @@ import numpy as np
 from callqa.config import TranscriptionConfig
 from callqa.languages import from_whisper, parse_language, to_whisper
 from callqa.transcription.guards import is_silent
-from callqa.transcription.model import Transcriber, WindowTranscriber
-from callqa.transcription.windows import decode_packed, decode_turns
+from callqa.transcription.model import StreamTranscriber, Transcriber, WindowTranscriber
+from callqa.transcription.windows import Packed, decode_packed, decode_streams, decode_turns
 from callqa.types import (
     UNKNOWN,
     CallAudio,
@@ -190,9 +190,7 @@ def _stereo_packed(
         own = _own_turns(activity, index)
         if own and not is_silent(audio.channels[index], config.silence_dbfs):
             jobs[index] = (audio.channels[index], own)
-    decoded = decode_packed(transcriber, jobs, language=to_whisper(language),
-                            pad_s=config.crosstalk_tolerance_s, identify=identify,
-                            tail_min_s=_tail_min_s(config))  # fmt: skip
+    decoded = _first_pass(transcriber, jobs, language, config, identify=identify)
     kept = {
         index: list(keep_words_inside(utterances, jobs[index][1], config.crosstalk_tolerance_s))
         for index, utterances in decoded.utterances.items()
@@ -217,6 +215,25 @@ def _stereo_packed(
     for index, utterances in kept.items():
         out.extend(relabel(u, CHANNEL_LABELS[index]) for u in utterances)
     return out, decoded.language
+
+
+def _first_pass(
+    transcriber: WindowTranscriber,
+    jobs: dict[int, tuple[np.ndarray, tuple[Segment, ...]]],
+    language: str,
+    config: TranscriptionConfig,
+    *,
+    identify: bool,
+) -> Packed:
+    """The speech turns of ``jobs`` (channel -> samples, turns) decoded as streams when the
+    language is one of ``stream_languages`` and the transcriber can, else as packed windows."""
+    whisper = to_whisper(language)
+    pad_s = config.crosstalk_tolerance_s
+    streamed = {to_whisper(code) for code in config.stream_languages}
+    if whisper in streamed and isinstance(transcriber, StreamTranscriber):
+        return decode_streams(transcriber, jobs, language=whisper, pad_s=pad_s)
+    return decode_packed(transcriber, jobs, language=whisper, pad_s=pad_s, identify=identify,
+                         tail_min_s=_tail_min_s(config))  # fmt: skip
 
 
 def _tail_min_s(config: TranscriptionConfig) -> float | None:
@@ -411,9 +428,7 @@ def _mono(
     heard: Heard = None
     if activity is not None and _batched(transcriber, config):  # speech turns only, batched
         speech_turns = {0: (samples, tuple(t.segment for t in activity.turns))}
-        packed = decode_packed(transcriber, speech_turns, language=to_whisper(language),
-                               pad_s=config.crosstalk_tolerance_s, identify=identify,
-                               tail_min_s=_tail_min_s(config))  # fmt: skip
+        packed = _first_pass(transcriber, speech_turns, language, config, identify=identify)
         utterances: Sequence[Utterance] = packed.utterances[0]
         heard = packed.language
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -112,7 +113,7 @@ class FasterWhisperTranscriber:
         """This loaded model with other decoding settings (beams, thresholds, guards); the
         model, device, threads and lanes stay as loaded. Benchmarks compare decodings with it.
         """
-        lanes, device = self._decoder.lanes, self._device
+        lanes, device = self.lanes, self._device
         return FasterWhisperTranscriber(self._model, config, self._info, lanes=lanes, device=device)
 
     def detect_language(
@@ -143,6 +144,27 @@ class FasterWhisperTranscriber:
         )
         guard = SegmentGuard(cfg)
         return tuple(u for u in (_convert(s, guard) for s in segments) if u is not None)
+
+    @property
+    def lanes(self) -> int:
+        """Windows or streams decoded at the same time (model replicas)."""
+        return self._decoder.lanes
+
+    def transcribe_streams(
+        self, streams: Sequence[np.ndarray], *, language: str
+    ) -> tuple[tuple[Utterance, ...], ...]:
+        """Transcribe streams of speech, one per decoder lane at a time; see the protocol
+        (:class:`~callqa.transcription.model.StreamTranscriber`)."""
+        self.window_counts["streams"] += len(streams)
+
+        def one(index: int) -> tuple[Utterance, ...]:
+            return self.transcribe(streams[index], language=language)
+
+        lanes = min(self.lanes, len(streams))
+        if lanes <= 1:
+            return tuple(one(i) for i in range(len(streams)))
+        with ThreadPoolExecutor(lanes, thread_name_prefix="callqa-stream") as pool:
+            return tuple(pool.map(one, range(len(streams))))
 
     def transcribe_windows(
         self,

@@ -121,6 +121,40 @@ class WindowTranscriber(Transcriber, Protocol):
         ...
 
 
+@runtime_checkable
+class StreamTranscriber(WindowTranscriber, Protocol):
+    """A window transcriber that can also decode several long stretches of speech at once,
+    each the way the libraries decode a file (the ``stream_languages`` of the configuration).
+    """
+
+    @property
+    def lanes(self) -> int:
+        """How many streams are decoded at the same time (at least 1)."""
+        ...
+
+    def transcribe_streams(
+        self, streams: Sequence[np.ndarray], *, language: str
+    ) -> tuple[tuple[Utterance, ...], ...]:
+        """Transcribe each stream as :meth:`Transcriber.transcribe` transcribes a channel
+        (30 s windows one after the other, each starting where the text stopped), several
+        streams at the same time.
+
+        Parameters
+        ----------
+        streams : sequence of np.ndarray, each shape=(n,), float32, 16 kHz
+            Read one at a time when a decoder is free (a lazy sequence keeps only the streams
+            being decoded in memory).
+        language : str
+            ISO 639-1 code to decode in ("nb" for Norwegian).
+
+        Returns
+        -------
+        tuple of tuple of Utterance
+            One per stream, in order; times in seconds from the start of the stream.
+        """
+        ...
+
+
 def usable_cores() -> int:
     """Cores this process may run on (its CPU affinity), at least 1."""
     try:

@@ -14,6 +14,10 @@ are then decoded together in batches (:mod:`callqa.transcription.batched`).
 
 A word keeps the speaker of its channel (stereo) and its time in the call; an utterance never
 spans two cuts (the other party spoke, or nobody did, in between).
+
+The languages of ``stream_languages`` (Italian) lay the cuts end to end the same way, into one
+stream per channel, which Whisper decodes as the libraries decode a file
+(:func:`decode_streams`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from callqa.transcription.model import WindowTranscriber
+from callqa.transcription.model import StreamTranscriber, WindowTranscriber
 from callqa.types import SAMPLE_RATE, UNKNOWN, Segment, Utterance, Word
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,8 @@ WINDOW_S = 30.0  # Whisper's encoder input: 3000 mel frames of 10 ms
 SPLIT_FRAME_S = 0.05  # a turn longer than a window is cut at its quietest 50 ms frame
 SPLIT_SEARCH = 0.5  # ... searched in the last half of the window
 RETRY_ROUND = 4  # empty-turn windows decoded before the pass checks whether retries find words
+STREAM_S = 300.0  # the most speech one stream holds: the libraries compute a stream's features
+# all at once (10 MB of features and 19 MB of audio for 300 s), so longer speech is cut in streams
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ class Piece:
 
 @dataclass(frozen=True)
 class Window:
-    """Cuts of one channel laid end to end, at most :data:`WINDOW_S` long in all.
+    """Cuts of one channel laid end to end: at most :data:`WINDOW_S` long in all for a
+    batched window, at most :data:`STREAM_S` for a stream (:func:`decode_streams`).
 
     Attributes
     ----------
@@ -199,6 +206,66 @@ def decode_packed(
         utterances.sort(key=lambda u: u.start)
     heard = next((text.language for text in decoded if text.language is not None), None)
     return Packed(out, heard)
+
+
+def decode_streams(
+    transcriber: StreamTranscriber,
+    channels: Mapping[int, tuple[np.ndarray, Sequence[Segment]]],
+    *,
+    language: str,
+    pad_s: float,
+) -> Packed:
+    """Transcribe the speech turns of several channels as streams (``stream_languages``).
+
+    Each channel's turns, widened by ``pad_s``, are laid end to end as for packed windows,
+    but into streams of up to :data:`STREAM_S` that Whisper decodes the way the libraries
+    decode a file: 30 s at a time, each window starting where the text stopped, so no window
+    boundary is fixed before decoding. The streams are decoded at the same time, one per lane
+    of the transcriber; when a call has fewer streams than lanes, the longest stream of more
+    than two windows is cut at the pause between turns nearest its middle (:func:`spread`).
+    The words come back to call time as from a window (:func:`to_call_time`). ``channels``,
+    ``language`` and ``pad_s`` are those of :func:`decode_packed`.
+    """
+    streams: list[Window] = []
+    for index, (samples, turns) in channels.items():
+        spans = speech_spans(turns, pad_s=pad_s, duration_s=len(samples) / SAMPLE_RATE)
+        streams += pack_windows(index, spans, samples, max_s=STREAM_S)
+    streams = spread(streams, transcriber.lanes)
+    out: dict[int, list[Utterance]] = {index: [] for index in channels}
+    if streams:
+        decoded = transcriber.transcribe_streams(audios_of(streams, channels), language=language)
+        for stream, heard in zip(streams, decoded, strict=True):
+            out[stream.channel].extend(to_call_time(stream, heard))
+    for utterances in out.values():
+        utterances.sort(key=lambda u: u.start)
+    return Packed(out)
+
+
+def spread(streams: Sequence[Window], lanes: int) -> list[Window]:
+    """``streams``, the longest cut in two until there are ``lanes`` of them.
+
+    Only a stream of more than two windows (2 x :data:`WINDOW_S`) and more than one piece is
+    cut, between two pieces (a pause between turns), the one nearest its middle: a shorter
+    stream would be decoded as two short windows with less context each.
+    """
+    out = list(streams)
+    while len(out) < lanes:
+        longer = [i for i, w in enumerate(out) if w.duration > 2 * WINDOW_S and len(w.pieces) > 1]
+        if not longer:
+            break
+        i = max(longer, key=lambda j: out[j].duration)
+        out[i : i + 1] = halve(out[i])
+    return out
+
+
+def halve(window: Window) -> tuple[Window, Window]:
+    """``window`` (of at least two pieces) as two, cut between the pieces nearest its middle;
+    the second's offsets start again from 0."""
+    middle = window.duration / 2
+    cut = min(range(1, len(window.pieces)), key=lambda k: abs(window.pieces[k].offset - middle))
+    rest = window.pieces[cut:]
+    moved = tuple(replace(p, offset=p.offset - rest[0].offset) for p in rest)
+    return Window(window.channel, window.pieces[:cut]), Window(window.channel, moved)
 
 
 def unread_tail(
