@@ -154,6 +154,24 @@ def test_empathy_statement() -> None:
     assert run("empathise.empathy", t).verdict == "fail"
 
 
+def test_empathy_stated_before_the_question_of_one_sentence() -> None:
+    # Whisper writes a statement and the question after it as one sentence: the empathy
+    # before the last clause is stated; inside the question itself it is asked
+    for line, language, verdict in (
+        ("I understand how frustrating that is, can you give me the dates?", "en", "pass"),
+        ("Capisco quanto sia fastidioso, mi può dire le date dei due addebiti?", "it", "pass"),
+        ("Can you tell me whether I understand how frustrating that is?", "en", "fail"),
+        ("So, if I understand correctly, it drops every evening?", "en", "fail"),  # a check
+    ):
+        complaint = (
+            "Questo mese mi avete addebitato due volte lo stesso importo."
+            if (language == "it")
+            else "The router keeps dropping, it is a real problem."
+        )
+        t = call([(C, complaint), (A, line)], language)
+        assert run("empathise.empathy", t).verdict == verdict, line
+
+
 def test_understanding_check_is_reflection_not_empathy() -> None:
     t = call(
         [

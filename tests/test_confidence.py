@@ -103,6 +103,33 @@ def test_misheard_words_and_unsure_roles_pull_towards_a_coin_flip(records: None)
     }
 
 
+def test_a_verdict_by_absence_reads_every_word_of_the_party() -> None:
+    # the agent's closing is heard clearly (0.95), the commitment before it was not (0.2):
+    # a missing next step quotes the closing, but its verdict rests on all 8 agent words
+    transcript = Transcript("en", (
+        _words(AGENT, 0.0, "i will call you tomorrow", 0.2),
+        _words(AGENT, 5.0, "thanks goodbye now", 0.95),
+    ))  # fmt: skip
+    closing = (Evidence(AGENT, 5.0, 6.2, "thanks goodbye now"),)
+    missing = CheckResult("action.next_step", "fail", 0.0, closing)
+    present = replace(missing, verdict="pass", score=1.0)
+    phrases = {"kind": "phrases", "mode": "required", "speaker": AGENT}
+    required = CheckResult("custom.disclosure", "fail", 0.0, closing, details=phrases)
+    forbidden = replace(required, details={**required.details, "mode": "forbidden"})
+    heard = {
+        r.id + "/" + r.verdict + "/" + str(r.details.get("mode")): r.details["confidence_parts"][
+            "heard"
+        ]
+        for r in with_confidence([missing, present, required, forbidden], transcript, None)
+    }
+    assert heard == {
+        "action.next_step/fail/None": 3 / 8,  # 3 of the agent's 8 words clearly heard
+        "action.next_step/pass/None": 1.0,  # a pass rests on what it quotes
+        "custom.disclosure/fail/required": 3 / 8,
+        "custom.disclosure/fail/forbidden": 1.0,  # a forbidden phrase heard: its quote
+    }
+
+
 def test_na_for_missing_audio_is_certain() -> None:
     """Scored from a transcript, an audio check's "na" is a fact about the input."""
     no_audio = CheckResult("tone.pace", "na", None, details={"reason": "no audio: voice ..."})

@@ -27,8 +27,8 @@ MAX_EVIDENCE = 3
 def phrase_item(ctx: CheckContext) -> CheckResult:
     """Run the phrase item whose id and phrases are in ``ctx.params`` (see module docstring).
 
-    ``details``: ``kind`` ("phrases"), ``mode``, ``said`` (the phrases heard, in order),
-    ``turns_searched``.
+    ``details``: ``kind`` ("phrases"), ``mode``, ``speaker``, ``said`` (the phrases heard, in
+    order), ``turns_searched``.
     """
     p = {**DEFAULTS, **ctx.params}
     check_id, speaker = str(p["id"]), str(p["speaker"])
@@ -56,7 +56,13 @@ def phrase_item(ctx: CheckContext) -> CheckResult:
         score=1.0 if ok else 0.0,
         evidence=tuple(evidence(s) for s in shown),
         tip="" if ok else str(p["tip"]) or _tip(p["mode"], sources),
-        details={"kind": "phrases", "mode": p["mode"], "said": said, "turns_searched": len(turns)},
+        details={
+            "kind": "phrases",
+            "mode": p["mode"],
+            "speaker": speaker,
+            "said": said,
+            "turns_searched": len(turns),
+        },
     )
 
 

@@ -6,6 +6,7 @@ and by the sentiment stage (:func:`states_problem`, passed in by the pipeline).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Literal
 
@@ -240,6 +241,27 @@ def caring(tokens: tuple[Token, ...], pack: PhrasePack) -> bool:
     return bool(find_phrases(tokens, pack.phrases("caring_question")))
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:]")
+
+
+def empathises(sentence: Sentence, pack: PhrasePack) -> bool:
+    """True when ``sentence`` states empathy (:func:`empathy_phrases`) or asks a caring
+    question (:func:`caring`).
+
+    A question states empathy only before its last clause (a comma, semicolon or colon
+    apart): Whisper often writes a statement and the question after it as one sentence ("I
+    understand how frustrating that is, can you give me the dates?", "capisco quanto sia
+    fastidioso, mi può dire le date?"), while a phrase in the question itself is asked, not
+    stated.
+    """
+    if caring(sentence.tokens, pack):
+        return True
+    if not sentence.question:
+        return bool(empathy_phrases(sentence.tokens, pack))
+    clauses = _CLAUSE_BREAK.split(sentence.text)[:-1]
+    return any(empathy_phrases(pack.tokenize(clause), pack) for clause in clauses)
+
+
 def _empathy_before(text: CallText, sentence: Sentence) -> bool:
     """True when an empathy statement precedes (or shares) ``sentence``."""
     return any(
@@ -262,14 +284,7 @@ def empathy(ctx: CheckContext) -> CheckResult:
     if not problems and param(ctx, EMPATHY_DEFAULTS, "require_complaint"):
         return _no_complaint("empathise.empathy")
     first = problems[0].start if problems else 0.0
-    found = [
-        s
-        for s in text.sentences(AGENT)
-        if s.start >= first
-        and (
-            (not s.question and empathy_phrases(s.tokens, text.pack)) or caring(s.tokens, text.pack)
-        )
-    ]
+    found = [s for s in text.sentences(AGENT) if s.start >= first and empathises(s, text.pack)]
     return CheckResult(
         id="empathise.empathy",
         verdict="pass" if found else "fail",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from callqa.checks.base import CheckContext, CheckFn, not_applicable
 from callqa.checks.commitment import action_phrase
-from callqa.checks.empathy import apology_kind, caring, empathy_phrases
+from callqa.checks.empathy import apology_kind, empathises
 from callqa.checks.language import forbidden
 from callqa.checks.listening import ReflectionBar, reflects, statements
 from callqa.checks.text import (
@@ -196,7 +196,7 @@ def classify_response(
     for s in sentences:
         if forbidden(s.tokens, pack, question=s.question):
             return "dismissal"
-        if (not s.question and empathy_phrases(s.tokens, pack)) or caring(s.tokens, pack):
+        if empathises(s, pack):
             kinds.append("empathy")
         elif apology_kind(s.tokens, s.question, pack) == "apology":
             kinds.append("apology")

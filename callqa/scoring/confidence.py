@@ -10,9 +10,11 @@ A verdict's *confidence* is the probability that it is right. It has three parts
    are refitted by ``benchmarks/bench_verdicts.py --fit``. Checks on audio measures have no
    labelled calls; their ``c`` comes from the distance of the measure to its threshold, in units
    of the measure's noise (see :func:`margin_confidence`), and is marked uncalibrated.
-2. **How reliably the evidence was heard** ``r``: the share of the quoted words (for a verdict by
-   absence, of all the agent's words) that Whisper heard with probability >= 0.4. A transcript
-   read from a file has ``r = 1``.
+2. **How reliably the evidence was heard** ``r``: the share of the quoted words that Whisper
+   heard with probability >= 0.4. A verdict by absence (a fail of :data:`ABSENCE_FAILS`, a
+   required phrase not found, or any verdict without evidence) rests on everything the party
+   said, not on the context it quotes: its ``r`` is the lower of the quoted words' share and
+   that of every word of the party. A transcript read from a file has ``r = 1``.
 3. **How sure the roles are** ``q``: the role decision's confidence for checks on one party's
    words (1 when the agent channel was given).
 
@@ -67,6 +69,16 @@ MARGINS: dict[str, tuple[str, str, float]] = {
 PARTY_CHECKS_PREFIXES = (
     "open.", "hear.", "empathise.", "lead.", "action.", "positive.", "tone.", "outcome.",
 )  # fmt: skip
+
+
+ABSENCE_FAILS = frozenset({
+    "open.greeting", "open.closing", "hear.paraphrase", "empathise.empathy", "empathise.apology",
+    "lead.open_questions", "lead.alternative", "action.next_step",
+})  # fmt: skip
+"""Checks whose "fail" means the agent never said something (a greeting, an empathy statement,
+a commitment, ...): what they quote is where it was looked for, and a misheard sentence
+anywhere in the agent's talk could have held it ("La richiamerò entro domani" heard as
+"l'aliciamerò interromani")."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +206,29 @@ def evidence_words(result: CheckResult, transcript: Transcript) -> list[Word]:
     return out
 
 
+def by_absence(result: CheckResult) -> str | None:
+    """The party whose every word a verdict by absence rests on, or None for a verdict on
+    what its evidence shows: the agent for a fail of :data:`ABSENCE_FAILS`, the item's
+    speaker for a required phrase (a rubric phrase item) not found."""
+    if result.verdict != "fail":
+        return None
+    if result.id in ABSENCE_FAILS:
+        return AGENT
+    details = result.details
+    if details.get("kind") == "phrases" and details.get("mode") == "required":
+        return str(details.get("speaker", AGENT))
+    return None
+
+
+def heard_part(result: CheckResult, transcript: Transcript) -> float:
+    """``r``: how reliably what the verdict rests on was heard (see the module docstring)."""
+    r = heard_share(evidence_words(result, transcript))
+    party = by_absence(result)
+    if party is not None:
+        r = min(r, heard_share([w for w in transcript.words if w.speaker == party]))
+    return r
+
+
 def role_factor(result: CheckResult, roles: RoleDecision | None) -> float:
     """The role decision's confidence for checks on one party (1 without a role decision)."""
     if roles is None or not result.id.startswith(PARTY_CHECKS_PREFIXES):
@@ -210,7 +245,7 @@ def with_confidence(
     out = []
     for result in results:
         c, calibrated = base_confidence(result)
-        r = heard_share(evidence_words(result, transcript))
+        r = heard_part(result, transcript)
         q = role_factor(result, roles)
         confidence = 0.5 + (c - 0.5) * r * q
         details = {**result.details, "confidence_parts": _parts(c, calibrated, r, q)}
