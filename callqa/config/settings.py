@@ -67,7 +67,8 @@ class TranscriptionConfig:
         ``beam_size``, each window starting where the text stopped; the channels (or parts of a
         long channel) are decoded at the same time. Italian: on held-out synthetic Italian the
         packed windows lost about 0.02 of word error against the bare beam-5 script, the
-        streams none, at the bare script's speed (docs/transcription.md).
+        streams none (docs/transcription.md). A stream runs on one decoder lane: a stereo
+        call's two channels at once, a short mono call on one thread.
     beam_first_languages : tuple of str
         Batched decoding: languages whose windows are all decoded once with ``beam_size``
         (no greedy first pass). Italian used it before ``stream_languages``.
