@@ -8,7 +8,13 @@ from typing import Any
 from callqa.outputs.explain import evidence_views, focus_items, measure_text, partial_text
 from callqa.outputs.html import score_text, scorecard_of
 from callqa.outputs.report import facts_line
-from callqa.outputs.table import VERDICT_TEXT, evidence_text, review_lines, review_title
+from callqa.outputs.table import (
+    VERDICT_TEXT,
+    evidence_text,
+    item_titles,
+    review_lines,
+    review_title,
+)
 from callqa.scoring.scorecard import Scorecard
 
 
@@ -24,10 +30,8 @@ def render_markdown(card: Scorecard | Mapping[str, Any]) -> str:
     lines = [f"**Call {_md(card.call_id)}** — score **{score_text(card.score)}/100**{provisional}"]
     lines.append(_md(facts_line(card)))
     if card.auto_failed:
-        titles = {i.id: i.title for s in card.sections for i in s.items}  # as the other views
-        lines.append(
-            f"**Auto-fail:** {', '.join(_md(titles.get(a) or a) for a in card.auto_failed)}"
-        )
+        titles = item_titles(card, card.auto_failed)  # as the terminal view names them
+        lines.append(f"**Auto-fail:** {', '.join(_md(t) for t in titles)}")
     if card.review:
         lines += ["", f"**{_md(review_title(card))}**"]
         lines += [f"{n}. {_md(line)}" for n, line in enumerate(review_lines(card), 1)]

@@ -74,7 +74,7 @@ def review_title(card: Scorecard) -> str:
 
 def review_lines(card: Scorecard) -> list[str]:
     """One line per review item: its title (or "roles", "language", "transcript") and why."""
-    titles = dict(zip(card.auto_failed, _titles(card, card.auto_failed), strict=True))
+    titles = dict(zip(card.auto_failed, item_titles(card, card.auto_failed), strict=True))
     titles.update({i.id: i.title for s in card.sections for i in s.items})
     return [f"{titles.get(r.item, r.item)}: {r.reason}" for r in card.review]
 
@@ -99,13 +99,16 @@ def _header(card: Scorecard) -> Text:
     if card.provisional:
         text.append(" (provisional)", style="yellow")
     if card.auto_failed:
-        text.append(f"  auto-fail: {', '.join(_titles(card, card.auto_failed))}", style="bold red")
+        text.append(
+            f"  auto-fail: {', '.join(item_titles(card, card.auto_failed))}", style="bold red"
+        )
     model = f"{card.model.backend} {card.model.name}"
     text.append(f"\n{card.duration_s:.1f} s · {card.language} · {_channel_note(card)} · {model}")
     return text
 
 
-def _titles(card: Scorecard, ids: Sequence[str]) -> list[str]:
+def item_titles(card: Scorecard, ids: Sequence[str]) -> list[str]:
+    """The rubric titles of the items ``ids`` (an id without an item stays as it is)."""
     titles = {i.id: i.title for s in card.sections for i in s.items}
     return [titles.get(i, i) for i in ids]
 
