@@ -420,7 +420,7 @@ CPU_S: dict[str, dict[str, float]] = {}  # call -> stage -> CPU seconds (all thr
 _current = [""]
 
 
-class _CpuTimer(pipeline._Timer):
+class _CpuTimer(pipeline.StageTimer):
     """The pipeline's stage timer, also recording the process CPU time of each stage."""
 
     @contextmanager
@@ -533,7 +533,7 @@ def score_all(folder: Path, transcriber: object) -> tuple[dict, Path, tuple[Path
 def main() -> None:
     if not AWS.exists():
         sys.exit(f"evaluation data not found under {EVAL}")
-    pipeline._Timer = _CpuTimer  # type: ignore[misc]  # also record CPU seconds per stage
+    pipeline.StageTimer = _CpuTimer  # type: ignore[misc]  # also record CPU seconds per stage
     transcriber = load_transcriber(TranscriptionConfig())
     with tempfile.TemporaryDirectory() as tmp:
         cards, mono_mix, meeting = score_all(Path(tmp), transcriber)

@@ -186,7 +186,7 @@ def wer_study(quick: bool) -> dict[str, Any]:
             if config is base:
                 counts = transcriber.window_counts
                 row["windows"] = counts["windows"] - before["windows"]
-                row["careful"] = counts["careful"] - before["careful"]  # empty turns, beam 5
+                row["careful"] = counts["careful"] - before["careful"]  # tails, empty turns
                 row["streams"] = counts["streams"] - before["streams"]
                 row["again"] = sum(
                     v - before[k]
@@ -491,13 +491,13 @@ def markdown(
         + " (target: at most +0.010); every clip of a language pooled (real and synthetic "
         "words together): "
         + ", ".join(f"{lang} {d:+.3f}" for lang, d in pooled_diffs.items())
-        + f". Windows decoded again with beam 5: {again} of {windows}"
-        f" ({again / max(1, windows):.0%}); turns left without words, decoded alone with beam 5:"
-        f" {careful}.",
+        + f". First-pass windows decoded again with beam 5: {again} of {windows}"
+        f" ({again / max(1, windows):.0%}); windows decoded with beam 5 at once (the rest of a"
+        f" window whose text ended early, and turns left without words): {careful}.",
         "",
         "| clip | "
         + " | ".join(names)
-        + " | windows (again) | streams | empty turns decoded alone |",
+        + " | windows (again) | streams | tails and empty turns (beam 5) |",
         "|---|" + "---:|" * (len(names) + 3),
     ]
     for r in wer["rows"]:

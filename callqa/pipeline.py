@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -68,8 +67,9 @@ from callqa.scoring.score import run_checks, score_checks, withheld_auto_fails
 from callqa.scoring.scorecard import Scorecard
 from callqa.scoring.warnings import call_warnings
 from callqa.sentiment import CallSentiment, SentimentModel, default_model, read_sentiment
+from callqa.stages import StageTimer
 from callqa.transcription.call import transcribe_call, turn_coverage
-from callqa.transcription.model import Transcriber
+from callqa.transcription.model import Transcriber, resolve_threads
 from callqa.types import (
     SAMPLE_RATE,
     CallAudio,
@@ -80,6 +80,7 @@ from callqa.types import (
     Transcript,
     Utterance,
 )
+from callqa.words.embed import threads as embedding_threads
 
 log = logging.getLogger(__name__)
 
@@ -127,39 +128,6 @@ class ScoredCall:
         else:
             raise AudioError("no audio to redact: this call was scored from a transcript")
         return replace(self, scorecard=attach_audio_path(self.scorecard, path))
-
-
-STAGE_TEXT = {  # what each stage is doing, as logged at INFO (the CLI shows it as a status)
-    "decode": "decoding the audio",
-    "activity": "finding who spoke when",
-    "transcribe": "transcribing",
-    "roles": "deciding who is the agent",
-    "dynamics": "measuring the conversation",
-    "voice": "measuring pitch, loudness and pace",
-    "phrases": "loading the language's phrases",
-    "sentiment": "reading the sentiment of each utterance",
-    "checks": "running the checks",
-    "redact": "redacting personal data",
-}
-
-
-class _Timer:
-    """Wall-clock seconds per stage, for the scorecard's ``timings_s``; each stage is logged
-    (INFO when it starts, DEBUG with its time when it ends)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        log.info("%s", STAGE_TEXT.get(name, name), extra={"stage": name})
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            took = time.perf_counter() - start
-            self.seconds[name] = self.seconds.get(name, 0.0) + took
-            log.debug("%s took %.2f s", name, took)
 
 
 def score_call(
@@ -220,7 +188,7 @@ def score_call_with_audio(
     """Like :func:`score_call`, also returning the decoded audio and the personal-data spans
     (for a redacted audio copy: :meth:`ScoredCall.write_redacted_audio`)."""
     config = config or Config()
-    timer = _Timer()
+    timer = StageTimer()
     path = Path(path)
     if not _fits_one_block(path, config):
         with timer.stage("decode"):
@@ -229,7 +197,7 @@ def score_call_with_audio(
     with timer.stage("decode"):
         audio = load_audio(path, max_duration_s=config.call.max_duration_s)
     with timer.stage("activity"):
-        activity = detect_activity(audio, config.dynamics)
+        activity = detect_activity(audio, config.dynamics, workers=_threads(config))
     with timer.stage("transcribe"), decoder_heap():  # lifted if an earlier call fixed it
         transcript = transcribe_call(
             audio,
@@ -284,7 +252,7 @@ def score_transcript(
         Default: the shipped model. Sentiment is read from the words alone (no arousal).
     """
     config = config or Config()
-    timer = _Timer()
+    timer = StageTimer()
     duration = max((s.end for s in transcript.segments), default=0.0)
     with timer.stage("roles") if speaker_labels(transcript) else nullcontext():  # names: roles
         decision, transcript = transcript_roles(transcript)
@@ -310,7 +278,7 @@ def _measure(
     activity: SpeechActivity,
     transcript: Transcript,
     config: Config,
-    timer: _Timer,
+    timer: StageTimer,
 ) -> CallMetrics:
     return _metrics(
         audio.duration_s, activity, transcript, config, timer,
@@ -323,7 +291,7 @@ def _metrics(
     activity: SpeechActivity,
     transcript: Transcript,
     config: Config,
-    timer: _Timer,
+    timer: StageTimer,
     voice_of: Callable[[], VoiceMetrics],
 ) -> CallMetrics:
     with timer.stage("dynamics"):
@@ -347,7 +315,7 @@ def _sentiment(
     transcript: Transcript,
     metrics: CallMetrics,
     config: Config,
-    timer: _Timer,
+    timer: StageTimer,
     model: SentimentModel | None,
     *,
     duration_s: float,
@@ -375,7 +343,7 @@ def _assemble(
     roles: RoleDecision | None,
     config: Config,
     rubric: Rubric | None,
-    timer: _Timer,
+    timer: StageTimer,
     has_audio: bool,
 ) -> Scorecard:
     with timer.stage("checks"):
@@ -418,7 +386,7 @@ def _redacted(
     transcript: Transcript,
     audio: CallAudio | None,
     config: Config,
-    timer: _Timer,
+    timer: StageTimer,
 ) -> ScoredCall:
     spans: tuple[PiiSpan, ...] = ()
     with timer.stage("redact"):
@@ -434,6 +402,12 @@ def _redacted(
     return ScoredCall(scorecard=card, audio=audio, pii=spans, config=config)
 
 
+def _threads(config: Config) -> int:
+    """CPU threads of this call's scoring: ``transcription.threads`` (0: every usable core; a
+    batch worker is given its share)."""
+    return resolve_threads(config.transcription.threads)
+
+
 def _finish(
     source: SourceInfo,
     call_id: str,
@@ -445,31 +419,32 @@ def _finish(
     model: ModelInfo,
     config: Config,
     rubric: Rubric | None,
-    timer: _Timer,
+    timer: StageTimer,
     sentiment_model: SentimentModel | None,
     audio: CallAudio | None,
 ) -> ScoredCall:
     """Sentiment, checks, scorecard and redaction: the stages every call ends with (a
     recording, whole or read in blocks: ``n_channels`` 1 or 2; a transcript: 0, no roles)."""
-    transcript, sentiment = _sentiment(
-        transcript, metrics, config, timer, sentiment_model, duration_s=metrics.duration_s
-    )
-    card = _assemble(
-        source=source,
-        call_id=call_id,
-        duration_s=metrics.duration_s,
-        channels=n_channels,
-        agent_channel=decision.agent if decision and n_channels == 2 else None,  # left/right
-        model=model,
-        transcript=transcript,
-        metrics=metrics,
-        sentiment=sentiment,
-        roles=decision,
-        config=config,
-        rubric=rubric,
-        timer=timer,
-        has_audio=n_channels > 0,
-    )
+    with embedding_threads(_threads(config)):  # the cores are free again: for the embeddings
+        transcript, sentiment = _sentiment(
+            transcript, metrics, config, timer, sentiment_model, duration_s=metrics.duration_s
+        )
+        card = _assemble(
+            source=source,
+            call_id=call_id,
+            duration_s=metrics.duration_s,
+            channels=n_channels,
+            agent_channel=decision.agent if decision and n_channels == 2 else None,  # left/right
+            model=model,
+            transcript=transcript,
+            metrics=metrics,
+            sentiment=sentiment,
+            roles=decision,
+            config=config,
+            rubric=rubric,
+            timer=timer,
+            has_audio=n_channels > 0,
+        )
     return _redacted(card, transcript, audio, config, timer)
 
 
@@ -490,7 +465,7 @@ def _score_blocks(
     config: Config,
     rubric: Rubric | None,
     call_id: str | None,
-    timer: _Timer,
+    timer: StageTimer,
     sentiment_model: SentimentModel | None = None,
 ) -> ScoredCall:
     """:func:`score_call_with_audio` for a call read block by block (see the module docstring)."""

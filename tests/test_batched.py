@@ -268,16 +268,16 @@ def test_a_window_that_ends_early_is_decoded_again_from_its_last_word() -> None:
     # left turns 0-4 s and 10-12 s, packed into one 6.9 s window. The fake hears only the
     # first 4 s of a window (Whisper ending a window's text early), so its last word ends at
     # 3.9 s: the 3.0 s after it ([3.9, 4.3) + [9.7, 12.3) of the call) are packed again into
-    # a window of their own and decoded like a first pass (greedy first), as the libraries'
-    # sequential decoding starts its next window where the text stopped. The second turn gets
-    # its words there, in call time, and needs no retry of its own.
+    # a window of their own and decoded with the full beam at once (greedy already cut it
+    # short), as the libraries' sequential decoding starts its next window where the text
+    # stopped. The second turn gets its words there, in call time, and needs no retry.
     left = _talk(20.0, [(0.0, 4.0), (10.0, 12.0)])
     right = np.zeros(int(20 * SR), np.float32)
     activity = _stereo_activity(Turn("left", 0.0, 4.0), Turn("left", 10.0, 12.0))
     fake = ShortFake()
     tr = transcribe_call(_audio(left, right), fake, activity=activity, language="en")
     assert [[round(len(w) / SR, 2) for w in call] for call in fake.calls] == [[6.9], [3.0]]
-    assert fake.careful == [False, False]
+    assert fake.careful == [False, True]
     late = [w for w in tr.words if w.start >= 9.0]
     assert late and all(w.start >= 9.7 and w.end <= 12.3 for w in late)
     assert [u.start for u in tr.segments] == sorted(u.start for u in tr.segments)
@@ -516,7 +516,8 @@ def test_batches_are_halved_while_the_device_runs_out_of_memory() -> None:
 @pytest.mark.parametrize(
     ("threads", "parallel", "decoding", "device", "expected"),
     [
-        (2, 0, "batched", "cpu", (2, 1)),  # one lane per core, one thread each
+        (2, 0, "batched", "cpu", (1, 2)),  # one lane with every thread
+        (2, 2, "batched", "cpu", (2, 1)),  # two replicas, one thread each
         (4, 2, "batched", "cpu", (2, 2)),
         (1, 0, "batched", "cpu", (1, 1)),
         (3, 8, "batched", "cpu", (3, 1)),  # never more lanes than threads
@@ -542,7 +543,7 @@ def test_gpu_is_used_when_ctranslate2_sees_one(monkeypatch: pytest.MonkeyPatch) 
     probe.get_cuda_device_count = lambda: 0
     assert faster.pick_device("auto") == "cpu"
     assert faster.pick_compute_type("auto", "cpu") == "int8"
-    assert default_batch_size("cpu") == 4
+    assert default_batch_size("cpu") == 8
     assert faster.pick_device("cpu") == "cpu"
 
 
@@ -567,6 +568,6 @@ def test_model_is_loaded_for_the_device(monkeypatch: pytest.MonkeyPatch) -> None
         (k["device"], k["compute_type"], k["cpu_threads"], k["num_workers"]) for k in loaded
     ] == [
         ("cuda", "float16", 2, 1),
-        ("cpu", "int8", 1, 2),
+        ("cpu", "int8", 2, 1),
     ]
     assert gpu._decoder.batch_size == 16

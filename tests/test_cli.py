@@ -353,15 +353,15 @@ def test_a_bad_rubric_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_pipeline_logs_each_stage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from callqa import pipeline
+    from callqa import pipeline, stages
     from callqa.transcription.files import read_transcript
 
     (tmp_path / "t.json").write_text(json.dumps(TRANSCRIPT))
     with caplog.at_level(logging.INFO, logger="callqa"):
         path = tmp_path / "t.json"
         pipeline.score_transcript(read_transcript(path), source=path, sha256="0" * 64)
-    said = [r.getMessage() for r in caplog.records if r.name == "callqa.pipeline"]
-    assert said == [pipeline.STAGE_TEXT[s] for s in ("phrases", "sentiment", "checks", "redact")]
+    said = [r.getMessage() for r in caplog.records if r.name == "callqa.stages"]
+    assert said == [stages.STAGE_TEXT[s] for s in ("phrases", "sentiment", "checks", "redact")]
 
 
 def test_score_shows_each_stage_as_its_status() -> None:
@@ -393,7 +393,7 @@ def test_debug_logs_every_stage_with_its_time(tmp_path: Path) -> None:
     (tmp_path / "t.json").write_text(json.dumps(TRANSCRIPT))
     result = run("score", "--transcript", str(tmp_path / "t.json"), "--debug", "--format", "json")
     assert result.exit_code == 0
-    assert "callqa.pipeline DEBUG: checks took" in result.stderr
+    assert "callqa.stages DEBUG: checks took" in result.stderr
     assert json.loads(result.stdout)["call_id"] == "t"  # stdout stays data
 
 

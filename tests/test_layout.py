@@ -20,6 +20,7 @@ LAYERS = {
     "callqa.errors": 0,
     "callqa.languages": 1,
     "callqa.files": 1,
+    "callqa.stages": 1,
     "callqa.words": 4,
     "callqa.types": 2,
     "callqa.ranges": 2,

@@ -220,20 +220,18 @@ def test_decoding_is_bounded_by_the_length_of_the_window(
     assert ct2.max_lengths[0] == min(whisper.max_length, prompt + 24 + 390) > prompt + 224
 
 
-def test_italian_streams_decode_both_channels_at_once(
-    transcriber: Transcriber, sample_calls: Path
-) -> None:
-    """Italian goes to streams (``stream_languages``): one per channel, decoded on the two
-    lanes at the same time, with the words each stream gets when decoded alone, and every word
-    back in its channel's turns in call time."""
+def test_italian_streams_decode_both_channels_at_once(sample_calls: Path) -> None:
+    """Italian goes to streams (``stream_languages``): one per channel, decoded on two lanes
+    (``parallel_windows = 2``; the default is one lane) at the same time, with the words each
+    stream gets when decoded alone, and every word back in its channel's turns in call time."""
     from callqa.audio.activity import detect_activity
     from callqa.config import DynamicsConfig
     from callqa.transcription.windows import STREAM_S, pack_windows, speech_spans, window_audio
 
     audio = _load(sample_calls / "it_call.ogg")
     activity = detect_activity(audio, DynamicsConfig())
-    config = TranscriptionConfig(threads=2)
-    model = transcriber.reconfigured(config)  # type: ignore[attr-defined]
+    config = TranscriptionConfig(threads=2, parallel_windows=2)
+    model = load_transcriber(config)
     assert model.lanes == 2 and "it" in config.stream_languages
     tr = transcribe_call(audio, model, activity=activity, language="it", config=config)
     assert model.window_counts["streams"] == 2 and model.window_counts["windows"] == 0

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from callqa.config import VoiceConfig
+from callqa.measures.loudness import block_powers
+from callqa.measures.signal import resample_poly
 from callqa.measures.voice import (
     HOP_S,
     NO_VOICED_SPEECH,
@@ -20,6 +22,7 @@ from callqa.measures.voice import (
     VoiceMetrics,
     find_raised,
     frame_levels,
+    gated_lufs,
     measure_voice,
     pace_stats,
     pitch_track,
@@ -124,6 +127,18 @@ def test_telephone_band_keeps_pitch() -> None:
     assert sv is not None and sv.pitch.median_hz == pytest.approx(110.0, rel=0.01)
 
 
+@pytest.mark.parametrize(("up", "down"), [(1, 2), (2, 1), (1, 1), (2, 3), (160, 441)])
+@pytest.mark.parametrize("n", [1, 2, 41, 1001, 16_000])
+def test_resampling_gives_scipys_numbers(n: int, up: int, down: int) -> None:
+    """The pitch tracker's resampler is scipy's ``resample_poly`` without its import cost."""
+    from scipy.signal import resample_poly as scipys
+
+    x = np.random.default_rng(n).standard_normal(n)
+    ours = resample_poly(x, up, down)
+    assert ours.shape == scipys(x, up, down).shape
+    np.testing.assert_allclose(ours, scipys(x, up, down), rtol=0, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- no voiced speech
 
 
@@ -175,6 +190,31 @@ def test_lufs_needs_enough_speech() -> None:
     sv = measure(mono(y), one_speaker(4.6), min_voiced_s=0.3).of(UNKNOWN)
     assert sv is not None and sv.reason is None and sv.loudness.rms_dbfs is not None
     assert sv.loudness.lufs is None  # 0.6 s of speech < min_lufs_speech_s = 1 s
+
+
+@pytest.mark.parametrize("sr", [8000, 16_000, 48_000])
+def test_loudness_gives_pyloudnorms_numbers(sr: int) -> None:
+    """Block powers and integrated loudness against pyloudnorm (scipy's IIR filter) on speech-
+    like sound with pauses, a hum below the high-pass and a quiet stretch under the gates, and
+    on a 1 kHz sine."""
+    import pyloudnorm
+
+    rng = np.random.default_rng(sr)
+    t = np.arange(int(7.3 * sr)) / sr
+    y = 0.1 * rng.standard_normal(len(t)) * (np.sin(2 * np.pi * 0.7 * t) > -0.3)
+    y += 0.05 * np.sin(2 * np.pi * 20 * t)  # hum the high-pass takes out
+    y[int(5 * sr) :] *= 1e-4  # under the absolute gate
+    meter = pyloudnorm.Meter(sr)
+    expected = meter.integrated_loudness(y)
+    reference = 10.0 ** ((np.asarray(meter.blockwise_loudness) + 0.691) / 10.0)
+    powers = block_powers(y, sr)
+    np.testing.assert_allclose(powers, reference, rtol=1e-9)
+    assert gated_lufs(powers) == pytest.approx(expected, abs=1e-9)
+    sine = 0.1 * np.sin(2 * np.pi * 1000 * t)
+    assert gated_lufs(block_powers(sine, sr)) == pytest.approx(
+        pyloudnorm.Meter(sr).integrated_loudness(sine), abs=1e-9
+    )
+    assert len(block_powers(y[: int(0.39 * sr)], sr)) == 0  # shorter than one block
 
 
 def test_frame_levels_of_a_full_scale_sine() -> None:

@@ -64,11 +64,10 @@ class TranscriptionConfig:
         Batched decoding: languages whose speech is decoded as streams instead of packed
         windows. Each channel's speech turns (widened by ``crosstalk_tolerance_s``) are laid
         end to end and decoded as the libraries decode a file, 30 s at a time with
-        ``beam_size``, each window starting where the text stopped; the channels (or parts of a
-        long channel) are decoded at the same time. Italian: on held-out synthetic Italian the
+        ``beam_size``, each window starting where the text stopped; one stream per decoder
+        lane at a time (``parallel_windows``). Italian: on held-out synthetic Italian the
         packed windows lost about 0.02 of word error against the bare beam-5 script, the
-        streams none (docs/transcription.md). A stream runs on one decoder lane: a stereo
-        call's two channels at once, a short mono call on one thread.
+        streams none (docs/transcription.md).
     beam_first_languages : tuple of str
         Batched decoding: languages whose windows are all decoded once with ``beam_size``
         (no greedy first pass). Italian used it before ``stream_languages``.
@@ -79,12 +78,14 @@ class TranscriptionConfig:
     redecode_low_word_share : float in [0, 1]
         Decode again a window with more than this share of words below probability 0.5.
     batch_size : int >= 0
-        Batched decoding: windows per batch; 0 = automatic (4 on a CPU, 16 on a GPU, halved
-        while a GPU runs out of memory).
+        Batched decoding: windows per batch; 0 = automatic (8 on a CPU, 16 on a GPU, halved
+        while a GPU runs out of memory). Each window of a batch holds about 34 MiB while it
+        is decoded (the decoder's cache of the encoder output).
     parallel_windows : int >= 0
         Batches decoded at the same time by model replicas that share one copy of the weights
         (CTranslate2's ``inter_threads``), each with ``threads / parallel_windows`` CPU threads;
-        0 = automatic (one per CPU thread on a CPU, 1 on a GPU).
+        0 = automatic (1: one replica with every thread, on a CPU as on a GPU; measured in
+        docs/transcription.md, "Threads").
     beam_size : int >= 1
         1 = greedy decoding. Batched decoding: the beam of the second pass.
     best_of : int >= 1
@@ -338,7 +339,7 @@ class VoiceConfig:
     min_voiced_s : float >= 0 [s]
         Less voiced speech than this gives "no voiced speech" (None values), not a number.
     min_lufs_speech_s : float >= 0.4 [s]
-        Voiced speech needed for integrated loudness (pyloudnorm gates 0.4-s blocks).
+        Voiced speech needed for integrated loudness (BS.1770 gates 0.4-s blocks).
     contour_step_s : float > 0 [s]
         Step of the plotting contour and of the raised-voice search.
     min_step_voiced_s : float > 0 [s]

