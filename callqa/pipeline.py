@@ -20,7 +20,6 @@ process). This module sits above every stage and below the outputs, batch and CL
 from __future__ import annotations
 
 import datetime as _dt
-import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -81,8 +80,6 @@ from callqa.types import (
     Utterance,
 )
 from callqa.words.embed import threads as embedding_threads
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

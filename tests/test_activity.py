@@ -145,6 +145,8 @@ def test_real_stereo_one_speaker_per_channel(eval_dir: Path) -> None:
     assert act.turns_of("left") and act.turns_of("right")
     talk = {t.speaker: t.talk_s for t in talk_time(act, audio.duration_s)}
     assert talk["left"] > talk["right"] > 1.0  # the long sentence is on the left
+    # With two threads the channels are read at the same time, to the same turns.
+    assert detect_activity(audio, CFG, workers=2) == act
 
 
 @pytest.mark.slow

