@@ -96,6 +96,21 @@ def test_apology_after_complaint_passes() -> None:
     assert r.evidence[0].speaker == AGENT
 
 
+@pytest.mark.parametrize(
+    ("before", "first"),
+    [
+        ("I understand how frustrating that is.", True),
+        ("I understand how frustrating that is, can you give me the order number?", True),
+        ("Can you tell me whether I understand how frustrating that is?", False),  # asked
+        ("Are you okay?", True),  # a caring question
+        ("Let me check.", False),
+    ],
+)
+def test_empathy_first_reads_empathy_as_the_empathy_check_does(before: str, first: bool) -> None:
+    t = call([(C, "My parcel never arrived."), (A, before), (A, "I'm so sorry about that.")])
+    assert run("empathise.apology", t).details["empathy_first"] is first
+
+
 def test_apology_before_complaint_does_not_count() -> None:
     t = call(
         [

@@ -263,10 +263,10 @@ def empathises(sentence: Sentence, pack: PhrasePack) -> bool:
 
 
 def _empathy_before(text: CallText, sentence: Sentence) -> bool:
-    """True when an empathy statement precedes (or shares) ``sentence``."""
+    """True when empathy, as ``empathise.empathy`` counts it (:func:`empathises`), precedes (or
+    shares) ``sentence``."""
     return any(
-        s.index <= sentence.index and empathy_phrases(s.tokens, text.pack)
-        for s in text.sentences(AGENT)
+        s.index <= sentence.index and empathises(s, text.pack) for s in text.sentences(AGENT)
     )
 
 
