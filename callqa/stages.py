@@ -1,11 +1,12 @@
 """Wall-clock seconds per stage of a call's scoring, as the scorecard's ``timings_s`` records
-them, and the words the CLI shows while each stage runs."""
+them, the words the CLI shows while each stage runs, and work run beside a stage."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
@@ -41,3 +42,16 @@ class StageTimer:
             took = time.perf_counter() - start
             self.seconds[name] = self.seconds.get(name, 0.0) + took
             log.debug("%s took %.2f s", name, took)
+
+
+@contextmanager
+def beside(work: Callable[[], object], *, when: bool = True) -> Iterator[None]:
+    """Run ``work`` on a second thread while the block runs (when ``when``; else nothing),
+    and wait for it when the block ends; an error of ``work`` is raised there."""
+    if not when:
+        yield
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="callqa-beside") as pool:
+        done = pool.submit(work)
+        yield
+        done.result()

@@ -23,9 +23,10 @@ from callqa.audio.blocks import (
     read_blocks,
 )
 from callqa.audio.load import load_audio, scan_audio
+from callqa.blockwise import _in_core
 from callqa.config import Config, replace_config
 from callqa.errors import AudioError
-from callqa.pipeline import _in_core, score_call, score_call_with_audio
+from callqa.pipeline import score_call, score_call_with_audio
 from callqa.privacy.audio import redact_audio, redact_audio_stream
 from callqa.privacy.spans import PiiSpan
 from callqa.transcription.fake import FakeTranscriber

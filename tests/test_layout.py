@@ -32,6 +32,7 @@ LAYERS = {
     "callqa.scoring": 50,
     "callqa.privacy": 60,
     "callqa.sentiment": 35,
+    "callqa.blockwise": 65,
     "callqa.pipeline": 70,
     "callqa.outputs": 70,
     "callqa.review": 75,

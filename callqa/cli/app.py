@@ -13,6 +13,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -235,30 +236,29 @@ class _StageHandler(logging.Handler):
 
 
 def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: Path | None) -> Any:
-    from callqa import pipeline
-    from callqa.audio.load import scan_audio
-    from callqa.files import sha256_file
-    from callqa.transcription.files import read_transcript
-
     if transcript is not None:
+        from callqa import pipeline
+        from callqa.files import sha256_file
+        from callqa.transcription.files import read_transcript
+
         limit = cfg.limits.max_transcript_bytes
         parsed = read_transcript(transcript, language=cfg.call.language, max_bytes=limit)
         digest = sha256_file(transcript)
         return pipeline.score_transcript(parsed, source=transcript, sha256=digest, config=cfg)
     assert call is not None
-    scan_audio(call, max_duration_s=cfg.call.max_duration_s)  # fail fast before loading a model
-    transcriber = _load_transcriber(cfg)
-    result = pipeline.score_call_with_audio(call, transcriber=transcriber, config=cfg)
+    import callqa.transcription  # before the loading thread starts: one thread imports it
+
+    # the model loads while the pipeline is imported and the call decoded and its speech found
+    # (a broken file is reported once the load is done; it is not decoded twice to fail first)
+    with ThreadPoolExecutor(1, thread_name_prefix="callqa-load") as pool:
+        loading = pool.submit(callqa.transcription.load_transcriber, cfg.transcription)
+        from callqa import pipeline
+
+        result = pipeline.score_call_with_audio(call, transcriber=loading, config=cfg)
     if redact_audio is not None:
         result = result.write_redacted_audio(redact_audio)
         logging.getLogger("callqa.cli").info("wrote redacted audio %s", redact_audio)
     return result.scorecard
-
-
-def _load_transcriber(cfg: Any) -> Any:
-    from callqa.transcription import load_transcriber
-
-    return load_transcriber(cfg.transcription)
 
 
 def _output_format(fmt: OutputFormat | None, out: Path | None) -> OutputFormat:

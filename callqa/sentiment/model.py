@@ -134,7 +134,7 @@ class SentimentModel:
         neutral: (0, 1, 0).
         """
         lang = normalize(language)
-        masked = [mask_courtesy(t, self.courtesy.get(lang, ())) for t in texts]
+        masked = self._masked(texts, lang)
         out = np.tile(np.array([0.0, 1.0, 0.0]), (len(texts), 1))
         keep = [i for i, t in enumerate(masked) if t]
         if keep:
@@ -142,6 +142,17 @@ class SentimentModel:
             flags = np.array([bool(problem and problem(texts[i], lang)) for i in keep])
             out[keep] = self.heads(embed(kept), kept, lang, flags)
         return out
+
+    def warm(self, texts: Sequence[str], language: str) -> None:
+        """Embed ``texts`` as :meth:`probabilities` reads them, ahead of it (the embeddings are
+        cached per text): the pipeline does it beside the voice stage. Nothing for a language
+        the heads do not support."""
+        if self.supports(language):
+            embed([t for t in self._masked(texts, normalize(language)) if t])
+
+    def _masked(self, texts: Sequence[str], lang: str) -> list[str]:
+        """``texts`` with the courtesy formulas of ``lang`` masked (empty when nothing else)."""
+        return [mask_courtesy(t, self.courtesy.get(lang, ())) for t in texts]
 
     def heads(
         self,

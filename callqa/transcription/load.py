@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 
 from callqa.config import TranscriptionConfig, check_config
 from callqa.transcription.faster import FasterWhisperTranscriber
@@ -29,3 +30,8 @@ def load_transcriber(config: TranscriptionConfig) -> Transcriber:
     if config.backend == "openai-whisper":
         return OpenAIWhisperTranscriber.load(config)
     return FasterWhisperTranscriber.load(config)
+
+
+def ready(transcriber: Transcriber | Future[Transcriber]) -> Transcriber:
+    """``transcriber``, or the one a Future loads, once loaded (the load's error raised)."""
+    return transcriber.result() if isinstance(transcriber, Future) else transcriber
