@@ -27,6 +27,26 @@ def tone(seconds: float, freq: float = 440.0, sr: int = SR, level: float = 0.3) 
     return (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+def test_large_wav_packets_give_the_samples_of_ffmpegs_own(tmp_path: Path) -> None:
+    """The WAV reader is asked for 16 KiB packets (fewer Python round trips): the 16 kHz
+    samples are those of FFmpeg's default 4 KiB packets, bit for bit."""
+    import av
+
+    rng = np.random.default_rng(7)
+    left, right = (rng.uniform(-0.5, 0.5, 8000 * 7).astype(np.float32) for _ in range(2))
+    path = write_wav(tmp_path / "call.wav", [left, right], sr=8000)
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=SR)
+        stream = container.streams.audio[0]
+        frames = [*container.decode(stream), None]
+        expected = np.concatenate(
+            [f.to_ndarray() for frame in frames for f in resampler.resample(frame)], axis=1
+        )
+    assert len(frames) > 10  # FFmpeg's own reading: many small packets
+    audio = load_audio(path)
+    assert np.array_equal(np.stack(audio.channels), expected)
+
+
 def test_stereo_8khz_is_resampled_once_to_16khz(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "call.wav", [tone(2.0, 300, 8000), tone(2.0, 600, 8000)], sr=8000)
     audio = load_audio(path)

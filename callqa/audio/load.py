@@ -175,6 +175,12 @@ def container_kind(path: Path) -> str | None:
     return next((kind for m, kind in magic.items() if head.startswith(m)), None)
 
 
+# FFmpeg's WAV reader hands out 4 KiB packets (512 frames of an 8 kHz stereo call), and each
+# costs a Python round trip; 16 KiB ones decode the 245 s benchmark call in 0.09 s instead of
+# 0.22 s, the same samples (larger ones were slower again). Other formats ignore the option.
+_DEMUX = {"max_size": "16384"}
+
+
 @contextlib.contextmanager
 def _open(path: Path) -> Iterator[tuple[Any, Any]]:
     """The file's container and first audio stream (opened from a file object, not a name)."""
@@ -186,7 +192,7 @@ def _open(path: Path) -> Iterator[tuple[Any, Any]]:
         raise AudioError(f"{path.name}: cannot be read ({exc.strerror})") from exc
     with handle:
         try:
-            container = av.open(handle, mode="r", metadata_errors="ignore")
+            container = av.open(handle, mode="r", metadata_errors="ignore", options=_DEMUX)
         except av.error.FFmpegError as exc:
             raise _unopenable(path) from exc
         with container:

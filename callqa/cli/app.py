@@ -13,7 +13,6 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,6 +40,7 @@ from callqa.cli.options import (
     fail,
     output_path,
     require_file,
+    score_recording,
     setup_logging,
 )
 from callqa.errors import CallQAError
@@ -246,15 +246,7 @@ def _score(call: Path | None, transcript: Path | None, cfg: Any, redact_audio: P
         digest = sha256_file(transcript)
         return pipeline.score_transcript(parsed, source=transcript, sha256=digest, config=cfg)
     assert call is not None
-    import callqa.transcription  # before the loading thread starts: one thread imports it
-
-    # the model loads while the pipeline is imported and the call decoded and its speech found
-    # (a broken file is reported once the load is done; it is not decoded twice to fail first)
-    with ThreadPoolExecutor(1, thread_name_prefix="callqa-load") as pool:
-        loading = pool.submit(callqa.transcription.load_transcriber, cfg.transcription)
-        from callqa import pipeline
-
-        result = pipeline.score_call_with_audio(call, transcriber=loading, config=cfg)
+    result = score_recording(call, cfg)
     if redact_audio is not None:
         result = result.write_redacted_audio(redact_audio)
         logging.getLogger("callqa.cli").info("wrote redacted audio %s", redact_audio)

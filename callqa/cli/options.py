@@ -14,6 +14,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -24,6 +25,7 @@ from callqa.errors import CallQAError
 
 if TYPE_CHECKING:
     from callqa.config import Config, RedactionConfig
+    from callqa.pipeline import ScoredCall
     from callqa.scoring.rubric import Rubric
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
@@ -275,6 +277,20 @@ def build_config(
         )
     except CallQAError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def score_recording(call: Path, cfg: Config) -> ScoredCall:
+    """Score one recording with the configured model, loaded on a second thread while the
+    pipeline is imported and the call decoded and its speech found (the pipeline waits for it
+    when transcription starts). A broken file is reported once the load is done; it is not
+    decoded a first time just to fail before the model loads."""
+    import callqa.transcription  # before the loading thread starts: one thread imports it
+
+    with ThreadPoolExecutor(1, thread_name_prefix="callqa-load") as pool:
+        loading = pool.submit(callqa.transcription.load_transcriber, cfg.transcription)
+        from callqa import pipeline
+
+        return pipeline.score_call_with_audio(call, transcriber=loading, config=cfg)
 
 
 def configured_rubric(cfg: Config) -> Rubric:

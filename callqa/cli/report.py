@@ -26,6 +26,7 @@ from callqa.cli.options import (
     errors_as_lines,
     output_path,
     require_file,
+    score_recording,
     setup_logging,
     store_path,
     warn,
@@ -152,13 +153,9 @@ def _report_from_recording(
     from callqa.config import Config
     from callqa.outputs.media import REDACTED_SUFFIX
     from callqa.outputs.report import write_call_report
-    from callqa.pipeline import score_call_with_audio
-    from callqa.transcription import load_transcriber
 
     assert isinstance(cfg, Config)
-    result = score_call_with_audio(
-        source, transcriber=load_transcriber(cfg.transcription), config=cfg
-    )
+    result = score_recording(source, cfg)
     human = _human(store, result.scorecard.source.sha256) if store is not None else None
     with tempfile.TemporaryDirectory(prefix="callqa-report-") as tmp:
         audio = source
