@@ -36,6 +36,8 @@ MARGIN_S = 5.0  # s of context read each side of a block: a word, embedding or p
 def blocks_of(
     scan: AudioScan, activity: SpeechActivity | None, config: Config
 ) -> tuple[Block, ...]:
+    """The call's blocks, each cut in a pause between ``activity``'s turns where there is
+    one, read with :data:`MARGIN_S` of context each side."""
     busy = [(t.start, t.end) for t in activity.turns] if activity is not None else []
     return plan_blocks(scan.n_samples, config.call.block_s, busy, margin_s=MARGIN_S)
 

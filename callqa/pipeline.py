@@ -10,7 +10,7 @@ A call longer than ``config.call.block_s`` is never held whole: it is validated 
 pass, then read again block by block for each stage that needs samples (speech activity,
 speaker embeddings of a mono call, transcription, voice); what crosses blocks (frame tracks,
 embeddings, words) is small and joined over the whole call, where turns, voices, roles and every
-statistic are decided once (docs/architecture.md, "Long calls").
+statistic are decided once (:mod:`callqa.blockwise`; docs/architecture.md, "Long calls").
 
 The transcriber is passed in (load it once with :func:`callqa.transcription.load_transcriber`
 and reuse it); so is the sentiment model, optionally (default: the shipped one, loaded once per
