@@ -543,7 +543,7 @@ def test_gpu_is_used_when_ctranslate2_sees_one(monkeypatch: pytest.MonkeyPatch) 
     probe.get_cuda_device_count = lambda: 0
     assert faster.pick_device("auto") == "cpu"
     assert faster.pick_compute_type("auto", "cpu") == "int8"
-    assert default_batch_size("cpu") == 10
+    assert default_batch_size("cpu") == 8
     assert faster.pick_device("cpu") == "cpu"
 
 

@@ -78,8 +78,8 @@ class TranscriptionConfig:
     redecode_low_word_share : float in [0, 1]
         Decode again a window with more than this share of words below probability 0.5.
     batch_size : int >= 0
-        Batched decoding: windows per batch; 0 = automatic (10 on a CPU, 16 on a GPU, halved
-        while a GPU runs out of memory). Each window of a batch holds about 40-50 MiB while it
+        Batched decoding: windows per batch; 0 = automatic (8 on a CPU, 16 on a GPU, halved
+        while a GPU runs out of memory). Each window of a batch holds about 35-50 MiB while it
         is decoded (the decoder's cache of the encoder output).
     parallel_windows : int >= 0
         Batches decoded at the same time by model replicas that share one copy of the weights

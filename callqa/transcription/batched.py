@@ -46,7 +46,7 @@ from callqa.types import SAMPLE_RATE, Utterance
 
 log = logging.getLogger(__name__)
 
-CPU_BATCH = 10  # windows per batch on a CPU (see default_batch_size)
+CPU_BATCH = 8  # windows per batch on a CPU (see default_batch_size)
 GPU_BATCH = 16  # windows per batch on a GPU (halved while it runs out of memory)
 CPU_ENCODE = 1  # windows encoded at a time on a CPU (see _Run._encode)
 MEL_FRAMES = 3000  # Whisper's encoder input: 30 s of 10 ms frames
@@ -100,12 +100,13 @@ class _Decode:
 def default_batch_size(device: str) -> int:
     """Windows per batch when ``batch_size = 0``.
 
-    A decoder step costs nearly the same for 5 windows as for 9, so a call's first pass is
-    fastest in as few batches as memory allows. On a CPU, 10: the 9 first-pass windows of the
-    245 s stereo benchmark call took 3.8-4.1 s as one batch and 4.3-4.6 s as two (5 + 4).
-    Each window held at once costs about 40-50 MiB (its cross-attention cache): that call
-    peaked at about 860 MiB against 650 MiB in two batches, a 982 s call at 766 MiB (637 with
-    batches of 8, 945 with 12). ``transcription.batch_size`` lowers it for less memory.
+    A decoder step costs nearly the same for 5 windows as for 9, so fewer, larger batches are
+    faster: the 9 first-pass windows of the 245 s stereo benchmark call took 3.8-4.1 s as one
+    batch and 4.3-4.6 s as two (5 + 4). Memory sets the limit on a CPU: each window of a batch
+    holds about 35-50 MiB (its cross-attention cache). With batches of 10, that call peaked
+    at 847 MiB instead of 650 MiB, and a 30-minute call scored with one thread at 810 MiB
+    against 622 MiB for a 5-minute one (1.30x: memory no longer flat in the call's length),
+    so the CPU batch stays at 8.
     """
     return GPU_BATCH if device == "cuda" else CPU_BATCH
 

@@ -51,8 +51,7 @@ def split_threads(config: TranscriptionConfig, device: str) -> tuple[int, int]:
     By default one lane with every thread, on a CPU as on a GPU (one CUDA stream): one
     replica decoding batches of 8 windows with 2 threads transcribed the stereo benchmark call
     in about 16.5 s, 2 replicas with one thread and 4 windows each in about 20.3 s; with
-    batches of 8 the split itself hardly matters (docs/transcription.md, "Threads"; the CPU
-    batch is now 10).
+    batches of 8 the split itself hardly matters (docs/transcription.md, "Threads").
     ``parallel_windows`` asks for more lanes; on a CPU never more than threads. Sequential
     decoding has one window at a time to give, so one lane with every thread.
     """
