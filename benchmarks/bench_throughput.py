@@ -410,8 +410,9 @@ def markdown(
     resumed: tuple[str, ...] = (),
 ) -> str:
     kept = (
-        f" Steps {', '.join(resumed)} were kept from an earlier invocation (`--state`), with the "
-        "code of that time; the others were measured in this one. The time above is this "
+        f" {'Steps' if len(resumed) > 1 else 'Step'} {', '.join(resumed)} "
+        f"{'were' if len(resumed) > 1 else 'was'} kept from an earlier invocation (`--state`), "
+        "with the code of that time; the others were measured in this one. The time above is this "
         "invocation's plus what the state file recorded for the kept steps."
         if resumed
         else ""

@@ -104,7 +104,7 @@ def default_batch_size(device: str) -> int:
     faster: the 9 first-pass windows of the 245 s stereo benchmark call took 3.8-4.1 s as one
     batch and 4.3-4.6 s as two (5 + 4). Memory sets the limit on a CPU: each window of a batch
     holds about 35-50 MiB (its cross-attention cache). With batches of 10, that call peaked
-    at 847 MiB instead of 650 MiB, and a 30-minute call scored with one thread at 810 MiB
+    at 847 MiB instead of 703 MiB, and a 30-minute call scored with one thread at 810 MiB
     against 622 MiB for a 5-minute one (1.30x: memory no longer flat in the call's length),
     so the CPU batch stays at 8.
     """
