@@ -20,11 +20,12 @@ from callqa.audio.activity import (
     speech_mask,
     stereo_activity,
 )
-from callqa.audio.blocks import Block, VadStream, decoder_heap, plan_blocks, read_blocks
+from callqa.audio.blocks import Block, VadStream, plan_blocks, read_blocks
 from callqa.audio.diarize import cluster_windows, speech_windows, too_little_speech
 from callqa.audio.load import AudioScan
 from callqa.audio.speaker import load_encoder
 from callqa.config import Config
+from callqa.heap import decoder_heap
 from callqa.measures.voice import HOP_S, VoiceFrames, VoiceMetrics
 from callqa.transcription.call import transcribe_call
 from callqa.transcription.model import Transcriber

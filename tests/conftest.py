@@ -129,3 +129,19 @@ def stereo_activity(*turns):  # type: ignore[no-untyped-def]
 
     return SpeechActivity(turns=turns, method="hand", speakers=("left", "right"),
                           channel_map=(("left", 0), ("right", 1)))  # fmt: skip
+
+
+# A script fragment for a fresh process: how many of its allocations glibc holds as mappings of
+# their own (mallinfo2's hblks, glibc 2.33+) while an array of ``nbytes`` is alive.
+MALLINFO = (
+    "import ctypes\n"
+    "import numpy as np\n"
+    "class Info(ctypes.Structure):  # glibc's struct mallinfo2 (2.33+): ten size_t fields\n"
+    "    _fields_ = [(f'f{i}', ctypes.c_size_t) for i in range(10)]\n"
+    "libc = ctypes.CDLL(None)\n"
+    "libc.mallinfo2.restype = Info\n"
+    "def mapped_while_held(nbytes):  # allocations held as mappings of their own (hblks)\n"
+    "    before = libc.mallinfo2().f3\n"
+    "    array = np.ones(nbytes, np.uint8)\n"
+    "    return libc.mallinfo2().f3 - before\n"
+)

@@ -86,13 +86,16 @@ def test_warm_embeds_what_probabilities_reads(monkeypatch: pytest.MonkeyPatch) -
 def test_the_embeddings_run_beside_the_voice_stage(
     sample_calls: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With two threads the segments are embedded on a second thread while the voice stage
-    runs; with one, in the sentiment stage. The cards are the same."""
+    """With two threads the segments are embedded on a second thread, with one OpenMP thread
+    (the voice stage keeps the other core busy), while the voice stage runs; with one, in the
+    sentiment stage. The cards are the same."""
     where: list[str] = []
+    counts: list[int] = []
     warm = SentimentModel.warm
 
     def spy(self: SentimentModel, texts: list[str], language: str) -> None:
         where.append(threading.current_thread().name)
+        counts.append(embed._current())
         warm(self, texts, language)
 
     monkeypatch.setattr(SentimentModel, "warm", spy)
@@ -101,6 +104,7 @@ def test_the_embeddings_run_beside_the_voice_stage(
         call, FakeTranscriber(text=TEXT), replace_config(Config(), transcription__threads=2)
     )
     assert len(where) == 1 and where[0].startswith("callqa-beside")
+    assert counts == [1]
     embed._CACHE.clear()
     one = _card(
         call, FakeTranscriber(text=TEXT), replace_config(Config(), transcription__threads=1)
@@ -108,3 +112,22 @@ def test_the_embeddings_run_beside_the_voice_stage(
     assert len(where) == 1  # nothing beside with one thread
     assert one == two
     assert any(s.get("sentiment") for s in two["transcript"]["segments"])
+
+
+def test_the_embedding_thread_count_belongs_to_the_thread_that_sets_it() -> None:
+    """A :func:`embed.threads` block sets the count of its own thread only: a second thread
+    starts at ``THREADS`` and its own block does not change the first thread's count."""
+    seen: list[int] = []
+
+    def other() -> None:
+        seen.append(embed._current())
+        with embed.threads(3):
+            seen.append(embed._current())
+
+    with embed.threads(2):
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+        seen.append(embed._current())
+    seen.append(embed._current())
+    assert seen == [embed.THREADS, 3, 2, embed.THREADS]

@@ -12,20 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import run_limited, write_wav
+from conftest import MALLINFO, run_limited, write_wav
 
 from callqa.audio.activity import load_vad, speech_probabilities
-from callqa.audio.blocks import (
-    ALIGN,
-    VadStream,
-    fixed_mmap_threshold,
-    plan_blocks,
-    read_blocks,
-)
+from callqa.audio.blocks import ALIGN, VadStream, plan_blocks, read_blocks
 from callqa.audio.load import load_audio, scan_audio
 from callqa.blockwise import _in_core
 from callqa.config import Config, replace_config
 from callqa.errors import AudioError
+from callqa.heap import fixed_mmap_threshold
 from callqa.pipeline import score_call, score_call_with_audio
 from callqa.privacy.audio import redact_audio, redact_audio_stream
 from callqa.privacy.spans import PiiSpan
@@ -238,20 +233,6 @@ def test_long_call_keeps_no_whole_copy(tmp_path: Path, sample_calls: Path) -> No
     assert sf.info(tmp_path / "copy.flac").duration == pytest.approx(37.4, abs=0.1)
 
 
-_MALLINFO = (
-    "import ctypes\n"
-    "import numpy as np\n"
-    "class Info(ctypes.Structure):  # glibc's struct mallinfo2 (2.33+): ten size_t fields\n"
-    "    _fields_ = [(f'f{i}', ctypes.c_size_t) for i in range(10)]\n"
-    "libc = ctypes.CDLL(None)\n"
-    "libc.mallinfo2.restype = Info\n"
-    "def mapped_while_held(nbytes):  # allocations held as mappings of their own (hblks)\n"
-    "    before = libc.mallinfo2().f3\n"
-    "    array = np.ones(nbytes, np.uint8)\n"
-    "    return libc.mallinfo2().f3 - before\n"
-)
-
-
 def _fresh(script: str) -> list[str]:
     """What ``script`` prints, run in a fresh process: glibc serves a request from free heap
     space before it maps anything, so only a heap that holds nothing else tells the threshold."""
@@ -266,8 +247,8 @@ def test_decoder_heap_serves_mid_sized_arrays_from_the_heap() -> None:
     """With the block path's 1 MiB threshold a 4 MiB array is a mapping of its own; inside
     ``decoder_heap`` (16 MiB) it comes from the heap, and a 64 MiB array is still mapped; after
     it the 1 MiB threshold holds again."""
-    script = _MALLINFO + (
-        "from callqa.audio.blocks import decoder_heap, fixed_mmap_threshold\n"
+    script = MALLINFO + (
+        "from callqa.heap import decoder_heap, fixed_mmap_threshold\n"
         "assert fixed_mmap_threshold()\n"
         "print(mapped_while_held(4 << 20))\n"
         "with decoder_heap():\n"
@@ -280,8 +261,8 @@ def test_decoder_heap_serves_mid_sized_arrays_from_the_heap() -> None:
 def test_decoder_heap_leaves_glibc_alone_where_nothing_fixed_the_threshold() -> None:
     """In a process that never scored a long call, glibc still adjusts its own threshold
     (128 KiB at first, so a first 4 MiB array is mapped): ``decoder_heap`` changes nothing."""
-    script = _MALLINFO + (
-        "from callqa.audio.blocks import decoder_heap\n"
+    script = MALLINFO + (
+        "from callqa.heap import decoder_heap\n"
         "with decoder_heap():\n"
         "    print(mapped_while_held(4 << 20))\n"
     )
@@ -290,7 +271,7 @@ def test_decoder_heap_leaves_glibc_alone_where_nothing_fixed_the_threshold() -> 
 
 _HOLES = (
     "import numpy as np\n"
-    "from callqa.audio.blocks import decoder_heap, fixed_mmap_threshold\n"
+    "from callqa.heap import decoder_heap, fixed_mmap_threshold\n"
     "def rss_mib():\n"
     "    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20\n"
     "fixed_mmap_threshold()\n"

@@ -21,6 +21,7 @@ LAYERS = {
     "callqa.languages": 1,
     "callqa.files": 1,
     "callqa.stages": 1,
+    "callqa.heap": 1,
     "callqa.words": 4,
     "callqa.types": 2,
     "callqa.ranges": 2,

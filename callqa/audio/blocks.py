@@ -15,10 +15,8 @@ by piece with its state carried, giving exactly the whole-call frame probabiliti
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,13 +32,7 @@ from callqa.audio.load import AudioScan, stream_audio
 from callqa.types import SAMPLE_RATE, CallAudio
 
 ALIGN = 2560  # samples (0.16 s): a whole number of VAD frames (512) and voice hops (160)
-MMAP_THRESHOLD = 1 << 20  # bytes; larger arrays get their own mapping, returned when freed
-# bytes, while transcribing: above most decoder arrays (a batch's encoder output: 12 MB), below
-# a block's channel (19 MB at the default block_s), so block-sized copies keep their mappings
-DECODER_MMAP_THRESHOLD = 16 << 20
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
 SEARCH_S = 60.0  # s; a cut may move this far before its nominal boundary to find a pause
-_fixed = False  # this process fixed the mmap threshold (glibc cannot go back to adjusting it)
 
 
 @dataclass(frozen=True)
@@ -139,58 +131,6 @@ def _pauses(
         at = max(at, end)
     if at < t1:
         yield at, t1
-
-
-def fixed_mmap_threshold(nbytes: int = MMAP_THRESHOLD) -> bool:
-    """Give every array above ``nbytes`` (default 1 MiB) its own memory mapping, returned to
-    the system when freed.
-
-    glibc raises its mmap threshold to the size of each mapped block it frees (up to 32 MiB):
-    after the first block, block-sized arrays (20 MB a channel) come from the heap, which
-    fragments and grows block after block (a 15-minute call peaked 25 % above a 5-minute one;
-    with the threshold fixed, the same). Setting it turns that adjustment off. False where the
-    C library has no ``mallopt`` (not glibc): nothing changes there.
-    """
-    global _fixed
-    try:
-        libc = ctypes.CDLL(None)
-        done = bool(libc.mallopt(_M_MMAP_THRESHOLD, nbytes))
-    except (OSError, AttributeError):
-        return False
-    _fixed = _fixed or done
-    return done
-
-
-@contextmanager
-def decoder_heap() -> Iterator[None]:
-    """While a call or a block is transcribed, arrays up to 16 MiB come from the heap; 1 MiB
-    again after, with the heap's free pages returned to the system.
-
-    With the threshold at 1 MiB the decoder's many short-lived arrays (features, encoder
-    outputs, its own buffers) are each a fresh mapping the kernel must zero: 1.16x the time of
-    a 30-minute call (benchmarks/results/memory.md). The block's own audio, read before this,
-    keeps its mapping, and the free pages go back before the next block is read, so memory
-    still does not grow block after block. In a process that never fixed the threshold (no
-    long call yet) glibc's own adjustment still runs, and this does nothing; once fixed it stays
-    fixed for the process (a batch worker's later short calls), so their decoding is lifted too.
-    """
-    if not _fixed:
-        yield
-        return
-    fixed_mmap_threshold(DECODER_MMAP_THRESHOLD)
-    try:
-        yield
-    finally:
-        fixed_mmap_threshold()
-        _trim_heap()
-
-
-def _trim_heap() -> None:
-    """Return the heap's free pages to the system (glibc's ``malloc_trim(0)``), holes included:
-    without it the decoder's freed arrays stay resident beside the next block (a 30-minute call
-    peaked at 673 MiB instead of 538 MiB, at 32 MiB). Nothing happens without ``malloc_trim``."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 def read_blocks(scan: AudioScan, blocks: Sequence[Block]) -> Iterator[CallAudio]:

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 from callqa.config import Config, TranscriptionConfig
 from callqa.errors import CallQAError
 from callqa.files import sha256_file
+from callqa.heap import one_arena
 from callqa.pipeline import score_call, score_transcript
 from callqa.scoring.scorecard import Scorecard, to_dict
 from callqa.transcription.files import TRANSCRIPT_EXTENSIONS, read_transcript
@@ -204,6 +205,7 @@ _WORKER: CallScorer | None = None  # the scorer of this worker process (set by t
 
 def _worker_init(factory: TranscriberFactory, threads: int | None, lazy: bool = False) -> None:
     global _WORKER
+    one_arena()  # before the watcher thread starts
     _watch_parent(os.getppid())
     _WORKER = CallScorer(factory, threads=threads, lazy=lazy)
 

