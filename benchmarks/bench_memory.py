@@ -10,7 +10,7 @@ default model ("base"); its peak resident memory is ``ru_maxrss`` of that proces
 ``--fake`` scores with the scripted transcriber instead (every stage but Whisper, whose memory
 is bounded by the block length and measured by the default run). ``--fixed-heap`` scores with
 the default model but keeps glibc's mmap threshold at 1 MiB while blocks are transcribed (the
-setting before ``callqa.audio.blocks.decoder_heap``): the baseline of the wall-time ratio that
+setting before ``callqa.heap.decoder_heap``): the baseline of the wall-time ratio that
 the table adds for each length both ran. Writes
 benchmarks/results/memory.json (the rows of each mode), memory.md (table: transcriber, call
 length, peak RSS, ratio to the shortest call, wall time) and memory.svg (peak RSS against call
@@ -37,7 +37,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from callqa.audio.blocks import DECODER_MMAP_THRESHOLD  # noqa: E402
+from callqa.heap import DECODER_MMAP_THRESHOLD  # noqa: E402
 
 DECODER_MIB = DECODER_MMAP_THRESHOLD >> 20
 SAMPLES = ROOT / "sample_calls"
@@ -178,10 +178,12 @@ def heap_lines(series: dict[str, list[dict[str, float]]]) -> list[str]:
         return []
     lines = [
         "",
-        f"Default (mmap threshold {DECODER_MIB} MiB while a block is transcribed, then "
-        "`malloc_trim`: `callqa.audio.blocks.decoder_heap`) against "
-        "the threshold fixed at 1 MiB throughout (`--fixed-heap`, the setting before), same "
-        "call, same machine, one run each:",
+        f"Default (the CLI's one heap for every thread, `callqa.heap.one_arena`; while a block "
+        f"is transcribed nothing mapped, or an mmap threshold of {DECODER_MIB} MiB where one "
+        "arena could not be set, then `malloc_trim`: `callqa.heap.decoder_heap`) against "
+        "the threshold fixed at 1 MiB throughout (`--fixed-heap`, the setting before "
+        "`decoder_heap`), same call, same machine, one run each; the rows of a mode come from "
+        "its latest run, which may be of an earlier version:",
         "",
         "| call length | wall, default / fixed (s) | speed-up | peak RSS, default / fixed (MiB) |",
         "|---|---|---|---|",
