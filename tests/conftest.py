@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -77,6 +78,17 @@ def speak(text: str, path: Path, voice: str = "en+m3", speed: int = 150) -> Path
     """Synthesize ``text`` with espeak-ng into a WAV file (synthetic test speech)."""
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
     return path
+
+
+def fresh_output(script: str, *args: str) -> list[str]:
+    """What the Python ``script`` prints (split on whitespace), run with ``args`` in a fresh
+    process: the C heap and the threads of this one would hide what a test of the heap policy
+    looks for. The script must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
 
 
 def run_limited(

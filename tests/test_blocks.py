@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import ctypes
 import itertools
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import MALLINFO, run_limited, write_wav
+from conftest import MALLINFO, fresh_output, run_limited, write_wav
 
 from callqa.audio.activity import load_vad, speech_probabilities
 from callqa.audio.blocks import ALIGN, VadStream, plan_blocks, read_blocks
@@ -238,9 +237,7 @@ def _fresh(script: str) -> list[str]:
     space before it maps anything, so only a heap that holds nothing else tells the threshold."""
     if not hasattr(ctypes.CDLL(None), "mallinfo2"):
         pytest.skip("not glibc 2.33 or later")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.split()
+    return fresh_output(script)
 
 
 def test_decoder_heap_serves_mid_sized_arrays_from_the_heap() -> None:
@@ -293,9 +290,7 @@ def test_decoder_heap_returns_free_heap_pages_after_the_block() -> None:
     in a fresh process, so that its heap holds only what the test put there."""
     if not fixed_mmap_threshold():
         pytest.skip("no mallopt here (not glibc)")
-    done = subprocess.run([sys.executable, "-c", _HOLES], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    held, after = map(float, done.stdout.split())
+    held, after = map(float, fresh_output(_HOLES))
     assert held - after > 48, (held, after)  # of the 64 MiB of holes
 
 

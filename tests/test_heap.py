@@ -7,11 +7,9 @@ only a process that set nothing before shows what the policy does."""
 from __future__ import annotations
 
 import ctypes
-import subprocess
-import sys
 
 import pytest
-from conftest import MALLINFO
+from conftest import MALLINFO, fresh_output
 
 # A thread allocates a 72 MB block (the encoder's attention scores for one layer) with the C
 # library's malloc, touches every page and frees it, twice; it prints the page faults of the
@@ -43,11 +41,7 @@ _FAULTS = (
 def _run(script: str, *args: str) -> list[str]:
     if not hasattr(ctypes.CDLL(None), "mallopt"):
         pytest.skip("not glibc")
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.split()
+    return fresh_output(script, *args)
 
 
 def test_one_arena_lets_the_decoder_reuse_its_largest_arrays() -> None:
