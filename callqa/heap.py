@@ -14,6 +14,7 @@ import ctypes
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 
 MMAP_THRESHOLD = 1 << 20  # bytes; larger arrays get their own mapping, returned when freed
 # bytes, while transcribing: above most decoder arrays (a batch's encoder output: 12 MB), below
@@ -61,7 +62,8 @@ def one_arena() -> bool:
     Call it first thing in a process callqa owns (the CLI, a ``callqa batch`` worker), before
     any other thread runs: a thread takes its arena at its first allocation, and one that
     already has its own keeps it. Returns False, and changes nothing, when other Python threads
-    are running or the C library is not glibc.
+    are running (unless the process started with ``MALLOC_ARENA_MAX=1``:
+    :func:`started_with_one_arena`) or the C library is not glibc.
 
     Whisper's encoder allocates its attention scores for each of its layers (8 heads x 1500 x
     1500 floats, 72 MB) on CTranslate2's own thread. That thread's arena grows in heaps of at
@@ -70,10 +72,23 @@ def one_arena() -> bool:
     1.9 s of system time (docs/architecture.md, "Long calls").
     """
     global _one_arena
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 and not started_with_one_arena():
         return False
     _one_arena = _one_arena or _mallopt(_M_ARENA_MAX, 1)
     return _one_arena
+
+
+@lru_cache(maxsize=1)
+def started_with_one_arena() -> bool:
+    """True when this process was started with ``MALLOC_ARENA_MAX=1`` in its environment, which
+    glibc reads before any thread runs: every thread of it allocates from the main heap (a Ray
+    actor's, ``callqa.batch.ray_engine``). The environment the process started with is read
+    (``/proc/self/environ``, a few KB), not ``os.environ``, which a program may change later."""
+    try:
+        with open("/proc/self/environ", "rb") as environ:
+            return b"MALLOC_ARENA_MAX=1" in environ.read(1 << 20).split(b"\0")
+    except OSError:
+        return False
 
 
 @contextmanager
@@ -81,14 +96,14 @@ def decoder_heap() -> Iterator[None]:
     """While a call or a block is transcribed, the decoder's arrays come from the heap and are
     reused; after it, the heap's free pages go back to the system.
 
-    After :func:`one_arena` nothing is mapped while transcribing (``M_MMAP_MAX`` 0, and
-    :data:`DECODER_TRIM_THRESHOLD` of free heap top is kept): the encoder's 72 MB attention
-    scores and a batch's decoder buffers reuse the same pages, window after window. The
-    245 s benchmark call's transcription took 14.1-14.6 s instead of 15.2-15.5 s (one process,
-    two transcriptions each), with 4 thousand page faults instead of 1.2 million and the same
-    peak memory. Like fixing the threshold, this turns glibc's own adjustment of its mmap
-    threshold off for the process: after the first transcription the threshold stays where
-    glibc had put it.
+    After :func:`one_arena`, or in a process started with ``MALLOC_ARENA_MAX=1``, nothing is
+    mapped while transcribing (``M_MMAP_MAX`` 0, and :data:`DECODER_TRIM_THRESHOLD` of free
+    heap top is kept): the encoder's 72 MB attention scores and a batch's decoder buffers reuse
+    the same pages, window after window. The 245 s benchmark call's transcription took
+    14.1-14.6 s instead of 15.2-15.5 s (one process, two transcriptions each), with 4 thousand
+    page faults instead of 1.2 million and the same peak memory. Like fixing the threshold,
+    this turns glibc's own adjustment of its mmap threshold off for the process: after the
+    first transcription the threshold stays where glibc had put it.
 
     In a process that fixed the mmap threshold (a long call), arrays up to 16 MiB come from the
     heap while transcribing and 1 MiB holds again after. With the threshold at 1 MiB the
@@ -100,10 +115,11 @@ def decoder_heap() -> Iterator[None]:
     later short calls), so their decoding is lifted too. In a process that did neither, glibc's
     own adjustment still runs, and this does nothing.
     """
-    if not (_fixed or _one_arena):
+    arena = _one_arena or started_with_one_arena()
+    if not (_fixed or arena):
         yield
         return
-    if _one_arena:
+    if arena:
         _mallopt(_M_MMAP_MAX, 0)
         _mallopt(_M_TRIM_THRESHOLD, DECODER_TRIM_THRESHOLD)
     if _fixed:
@@ -111,7 +127,7 @@ def decoder_heap() -> Iterator[None]:
     try:
         yield
     finally:
-        if _one_arena:
+        if arena:
             _mallopt(_M_MMAP_MAX, MMAP_MAX)
             _mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
         if _fixed:

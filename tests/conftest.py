@@ -80,12 +80,16 @@ def speak(text: str, path: Path, voice: str = "en+m3", speed: int = 150) -> Path
     return path
 
 
-def fresh_output(script: str, *args: str) -> list[str]:
+def fresh_output(script: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
     """What the Python ``script`` prints (split on whitespace), run with ``args`` in a fresh
-    process: the C heap and the threads of this one would hide what a test of the heap policy
-    looks for. The script must succeed."""
+    process (with ``env`` added to this one's environment): the C heap and the threads of this
+    one would hide what a test of the heap policy looks for. The script must succeed."""
     done = subprocess.run(
-        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.split()

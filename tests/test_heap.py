@@ -38,10 +38,10 @@ _FAULTS = (
 )
 
 
-def _run(script: str, *args: str) -> list[str]:
+def _run(script: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
     if not hasattr(ctypes.CDLL(None), "mallopt"):
         pytest.skip("not glibc")
-    return fresh_output(script, *args)
+    return fresh_output(script, *args, env=env)
 
 
 def test_one_arena_lets_the_decoder_reuse_its_largest_arrays() -> None:
@@ -72,6 +72,29 @@ def test_one_arena_changes_nothing_once_another_thread_runs() -> None:
         "print(heap.one_arena(), heap._one_arena)\n"
     )
     assert _run(script) == ["False", "False", "True", "True"]
+
+
+def test_a_process_started_with_one_arena_takes_the_policy_without_the_call() -> None:
+    """Started with ``MALLOC_ARENA_MAX=1`` (as a Ray actor is), every thread shares the main heap
+    from the start: the 72 MB block is reused inside decoder_heap without one_arena having been
+    called, and one_arena accepts with another thread running. Setting the variable once the
+    process runs does not count: glibc read its environment at the start."""
+    _, reused = _run(_FAULTS, "default", env={"MALLOC_ARENA_MAX": "1"})
+    assert int(reused) < 72 * 10**6 // 4096 // 20
+    script = (
+        "import os, threading\n"
+        "from callqa import heap\n"
+        "os.environ['MALLOC_ARENA_MAX'] = '1'\n"
+        "print(heap.started_with_one_arena())\n"
+        "stop = threading.Event()\n"
+        "worker = threading.Thread(target=stop.wait)\n"
+        "worker.start()\n"
+        "print(heap.one_arena())\n"
+        "stop.set()\n"
+        "worker.join()\n"
+    )
+    assert _run(script, env={"MALLOC_ARENA_MAX": "1"}) == ["True", "True"]
+    assert _run(script, env={"MALLOC_ARENA_MAX": "2"}) == ["False", "False"]
 
 
 def test_decoder_heap_maps_large_arrays_again_after_transcription() -> None:

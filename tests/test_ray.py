@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,27 @@ def _differences(a: object, b: object, path: str = "") -> list[str]:
         pairs = enumerate(zip(a, b, strict=True))
         return [d for i, (x, y) in pairs for d in _differences(x, y, f"{path}[{i}]")]
     return [] if a == b else [f"{path}: {str(a)[:80]} != {str(b)[:80]}"]
+
+
+@pytest.mark.ray
+def test_ray_actors_share_one_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray's actors start with its threads running, too late for ``one_arena`` to act; they are
+    started with ``MALLOC_ARENA_MAX=1`` instead, so the decoder's heap policy applies there."""
+    import ray
+
+    from callqa import heap
+    from callqa.batch.ray_engine import RayEngine
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    engine = RayEngine(FakeTranscriber, workers=1, threads=1, address="local")
+    assert engine._init(ray)
+    try:
+        (actor,) = engine._start_actors(ray, 1, lazy=True)
+        policy = actor.__ray_call__.remote(
+            lambda _: (heap.started_with_one_arena(), heap._one_arena, os.getpid())
+        )
+        started, taken, pid = ray.get(policy, timeout=120)
+    finally:
+        ray.shutdown()
+    assert (started, taken) == (True, True)
+    assert pid != os.getpid()

@@ -30,10 +30,14 @@ from typing import Any
 import callqa
 from callqa.batch.engines import CallScorer, Job, JobResult, TranscriberFactory, only_transcripts
 from callqa.errors import CallQAError
+from callqa.heap import one_arena
 
 __all__ = ["RayEngine", "RayUnavailableError"]
 
 LOCAL_AUTH_MODE = "disabled"  # a private single-machine instance needs no token
+# every actor process starts with one C heap for all its threads: Ray's own threads run before
+# any code of ours, so :func:`callqa.heap.one_arena` could not set it later (docs/batch.md)
+ACTOR_ENV = {"MALLOC_ARENA_MAX": "1"}
 
 
 class RayUnavailableError(CallQAError):
@@ -47,6 +51,7 @@ class _ScorerActor:
     def __init__(
         self, factory: TranscriberFactory, threads: int | None, lazy: bool = False
     ) -> None:
+        one_arena()  # started with :data:`ACTOR_ENV`: the decoder's heap policy applies
         self.scorer = CallScorer(factory, threads=threads, lazy=lazy)
 
     def score(self, job: Job) -> JobResult:
@@ -134,6 +139,7 @@ class RayEngine:
             num_gpus=self.gpus_per_worker,
             max_restarts=self.max_restarts,
             max_task_retries=self.max_task_retries,
+            runtime_env={"env_vars": ACTOR_ENV},  # merged with the job's
         )(_ScorerActor)
         actors = [actor_class.remote(self.factory, self.threads, lazy) for _ in range(n)]
         return actors
