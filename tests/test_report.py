@@ -29,7 +29,7 @@ from callqa.errors import AudioError, CallQAError, ScorecardError
 from callqa.outputs import html as html_helpers
 from callqa.outputs import markdown, media, report, sources
 from callqa.privacy.audio import redact_card_audio
-from callqa.scoring.scorecard import from_dict, read_json
+from callqa.scoring.scorecard import from_dict, read_json, to_dict
 from callqa.types import Evidence, Utterance
 
 CARD_PATH = Path(__file__).parent / "data" / "report" / "card_en.json"
@@ -346,6 +346,23 @@ def test_report_from_json_finds_audio_beside_it(card: dict[str, Any], tmp_path: 
     assert 'src="en_poor.wav"' in out.read_text(encoding="utf-8")
 
 
+def test_report_from_json_hides_a_number_in_the_call_id_and_path(
+    card: dict[str, Any], tmp_path: Path
+) -> None:
+    """A scorecard written with redaction off keeps the file's name, phone number and all: the
+    recording is still found beside it by that name, and the page shows neither."""
+    card["call_id"] = "call_+4791234567"
+    card["source"]["path"] = "/calls/call_+4791234567.wav"
+    wav = _short_wav(tmp_path / "call_+4791234567.wav")
+    card["source"]["sha256"] = hashlib.sha256(wav.read_bytes()).hexdigest()
+    (tmp_path / "x.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.warns(UserWarning, match="original, unredacted audio"):
+        out = sources.report_from_scorecard(tmp_path / "x.json", tmp_path / "r.html")
+    html = out.read_text(encoding="utf-8")
+    assert _embedded(html)[1] == wav.read_bytes()
+    assert "4791234567" not in html and "call_[PHONE]" in html
+
+
 def test_report_never_opens_a_path_a_scorecard_names(card: dict[str, Any], tmp_path: Path) -> None:
     """A crafted scorecard cannot make a shareable page carry a local file."""
     secret = tmp_path / "secret" / "shadow"
@@ -519,6 +536,57 @@ def test_report_of_scorecard_silences_its_recorded_spans(
     assert linked.exit_code == 0, linked.output
     assert 'src="r.redacted.flac"' in out.read_text(encoding="utf-8")
     _assert_silenced(tmp_path / "r.redacted.flac", card_spans, spoken_call)
+
+
+def test_report_of_a_scorecard_written_without_redaction_redacts_it(
+    cli: typer.Typer, spoken_call: Path, card_spans: Any, fake_model: None, tmp_path: Path
+) -> None:
+    """A scorecard scored with --no-redact holds the card number: the report finds it again,
+    redacts it from the page and silences it in the audio, with no warning; with redaction
+    off in the report's config the page shows it."""
+    scorecard = _score_json(spoken_call, tmp_path, "--no-redact")
+    assert GROUPS in scorecard.read_text(encoding="utf-8")
+    out = tmp_path / "r.html"
+    audio = ["--audio", str(spoken_call)]
+    result = CliRunner().invoke(cli, ["report", str(scorecard), "--out", str(out), *audio])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output
+    html = out.read_text(encoding="utf-8")
+    _no_planted_text(html)
+    assert "[CARD]" in html
+    _assert_silenced(_embedded(html)[1], card_spans, spoken_call)
+    config = tmp_path / "c.toml"
+    config.write_text("[redaction]\nenabled = false\n", encoding="utf-8")
+    args = ["report", str(scorecard), "--out", str(out), "--force", "--config", str(config)]
+    shown = CliRunner().invoke(cli, [*args, *audio])
+    assert shown.exit_code == 0, shown.output
+    assert GROUPS in out.read_text(encoding="utf-8")
+
+
+def test_a_redacted_scorecard_is_read_back_unchanged_and_an_edit_is_caught(
+    spoken_call: Path, fake_model: None, tmp_path: Path
+) -> None:
+    """Redacted text holds nothing to find: the scorecard comes back as it was. A card number
+    written into it by hand afterwards is found, added to the recorded spans, and the
+    redacted copy it references (made without that span) is dropped."""
+    from callqa.config import RedactionConfig
+
+    red = tmp_path / "red.flac"
+    path = _score_json(spoken_call, tmp_path, "--redact-audio", str(red))
+    card = read_json(path)
+    assert card.redaction is not None and card.redaction.counts == {"card": 1}
+    assert sources.redact_read_card(card, RedactionConfig()) == card
+    edited = json.loads(path.read_text(encoding="utf-8"))
+    first = edited["transcript"]["segments"][0]
+    first["text"] = f"{first['text']} my other card is {GROUPS}"
+    first["words"] = []  # an edit of the text alone
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    again = sources.redact_read_card(read_json(path), RedactionConfig())
+    assert (
+        GROUPS not in json.dumps(to_dict(again)) and "[CARD]" in again.transcript.segments[0].text
+    )
+    assert again.redaction is not None and again.redaction.counts == {"card": 2}
+    assert len(again.redaction.spans) == 2 and again.redaction.audio_path is None
 
 
 def test_report_of_unredacted_scorecard_warns_on_stderr(

@@ -96,9 +96,10 @@ def report(
     """Write the coach's call report: one HTML page with score, timeline, voice and transcript.
 
     An existing report is never replaced silently: add --force. With redaction on (the
-    default), the page carries the audio with the personal data the scorecard lists
-    silenced, never the original; a scorecard that records no redaction gets the original
-    audio and a warning on stderr. Prints the path of the page written.
+    default), a scorecard's text is searched for personal data again (it may have been
+    written with --no-redact or edited), and the page carries the audio with every span
+    silenced, never the original; a scorecard that records no redaction and holds none gets
+    the original audio and a warning on stderr. Prints the path of the page written.
 
     Examples:
 

@@ -10,6 +10,11 @@ scorecard lists personal data:
   ``callqa score --redact-audio``) plays that copy when no audio is given;
 - otherwise the scorecard's recorded span times (``redaction.spans``) are silenced in a copy
   of the audio; a scorecard that records no redaction gets the original, with a warning.
+
+Nor is the text of a scorecard trusted to be redacted: it may have been written with redaction
+off, by another version or edited by hand. With redaction on, it is searched again before the
+page is rendered (:func:`redact_read_card`), and what is found is redacted in the text and
+silenced in the audio, as in a scored call.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from callqa.audio.load import SUPPORTED_EXTENSIONS
@@ -25,6 +31,9 @@ from callqa.files import sha256_file
 from callqa.outputs.media import REDACTED_SUFFIX
 from callqa.outputs.report import write_call_report
 from callqa.privacy.audio import recorded_spans, redact_card_audio
+from callqa.privacy.detect import find_pii
+from callqa.privacy.identifiers import redact_path, traceable_id
+from callqa.privacy.redact import redact_scorecard
 from callqa.scoring.final import HumanVerdict
 from callqa.scoring.scorecard import Scorecard, read_json
 
@@ -70,20 +79,60 @@ def report_from_scorecard(
         Unreadable scorecard, audio that cannot be read, decoded, redacted or re-encoded.
     """
     source, out = Path(source), Path(out)
-    card = read_json(source)
     red = redaction or RedactionConfig()
+    card = redact_read_card(read_json(source), red)
     with tempfile.TemporaryDirectory(prefix="callqa-report-") as tmp:
         folder = out.parent if link_audio else Path(tmp)
         copy_path = folder / f"{out.stem}{REDACTED_SUFFIX}"
         chosen = scorecard_audio(card, source.parent, audio, copy_path, red, warn or _warn)
         return write_call_report(
-            card,
+            hide_identifiers(card, red),  # after the recording was looked up by its name
             out,
             audio_path=chosen,
             link_audio=link_audio,
             human=human,
             auto_fail_cap=auto_fail_cap,
         )
+
+
+def redact_read_card(card: Scorecard, config: RedactionConfig) -> Scorecard:
+    """A scorecard read from a file, with the personal data found in its transcript now
+    redacted (segment text, words, evidence, details, warnings), as a scored call's is.
+
+    Its :class:`~callqa.types.RedactionSummary` then lists the spans found, after any it
+    recorded, so the report silences them in the audio too. A redacted copy it references is
+    dropped when something new is found: the copy was made without those spans, so the
+    report silences every span in the recording instead (or carries no audio when the
+    recording is not there). A scorecard written with redaction on is found to hold nothing
+    and comes back as it was; with redaction off (``config.enabled`` False), ``card``.
+    """
+    if not config.enabled:
+        return card
+    spans = find_pii(card.transcript, config)
+    if not spans:
+        return card
+    recorded = card.redaction if card.redaction is not None and card.redaction.enabled else None
+    found = redact_scorecard(card, spans, config)
+    if recorded is None or found.redaction is None:
+        return found
+    counts = dict(recorded.counts)
+    for kind, n in found.redaction.counts.items():
+        counts[kind] = counts.get(kind, 0) + n
+    times = sorted((*recorded.spans, *found.redaction.spans), key=lambda t: (t.start, t.end))
+    summary = replace(recorded, counts=counts, spans=tuple(times), audio_path=None)
+    return replace(found, redaction=summary)
+
+
+def hide_identifiers(card: Scorecard, config: RedactionConfig) -> Scorecard:
+    """The scorecard with its call id and source path through the identifier redaction
+    (a file name may hold a phone or card number), when ``config.enabled``."""
+    if not config.enabled:
+        return card
+    return replace(
+        card,
+        call_id=traceable_id(card.call_id, card.source.sha256, config),
+        source=replace(card.source, path=redact_path(card.source.path, config)),
+    )
 
 
 def scorecard_audio(
