@@ -42,7 +42,7 @@ from callqa.measures.roles import apply_roles, decide_roles, speaker_labels, tra
 from callqa.measures.voice import VoiceMetrics, measure_voice
 from callqa.privacy.audio import redact_audio, redact_audio_stream
 from callqa.privacy.detect import find_pii
-from callqa.privacy.identifiers import redact_path, traceable_id
+from callqa.privacy.identifiers import redact_card_identifiers
 from callqa.privacy.redact import attach_audio_path, redact_scorecard
 from callqa.privacy.spans import PiiSpan
 from callqa.scoring.confidence import call_reviews, review_items, with_confidence
@@ -415,11 +415,7 @@ def _redacted(
         if config.redaction.enabled:
             spans = find_pii(transcript, config.redaction)
             card = redact_scorecard(card, spans, config.redaction)
-        card = replace(  # the file name may carry a phone or card number too
-            card,
-            call_id=traceable_id(card.call_id, card.source.sha256, config.redaction),
-            source=replace(card.source, path=redact_path(card.source.path, config.redaction)),
-        )
+        card = redact_card_identifiers(card, config.redaction)  # file names hold numbers too
     card = replace(card, timings_s={k: round(v, 3) for k, v in timer.seconds.items()})
     return ScoredCall(scorecard=card, audio=audio, pii=spans, config=config)
 

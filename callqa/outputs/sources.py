@@ -32,7 +32,7 @@ from callqa.outputs.media import REDACTED_SUFFIX
 from callqa.outputs.report import write_call_report
 from callqa.privacy.audio import recorded_spans, redact_card_audio
 from callqa.privacy.detect import find_pii
-from callqa.privacy.identifiers import redact_path, traceable_id
+from callqa.privacy.identifiers import redact_card_identifiers
 from callqa.privacy.redact import redact_scorecard
 from callqa.scoring.final import HumanVerdict
 from callqa.scoring.scorecard import Scorecard, read_json
@@ -86,7 +86,7 @@ def report_from_scorecard(
         copy_path = folder / f"{out.stem}{REDACTED_SUFFIX}"
         chosen = scorecard_audio(card, source.parent, audio, copy_path, red, warn or _warn)
         return write_call_report(
-            hide_identifiers(card, red),  # after the recording was looked up by its name
+            redact_card_identifiers(card, red),  # after the recording was found by name
             out,
             audio_path=chosen,
             link_audio=link_audio,
@@ -121,18 +121,6 @@ def redact_read_card(card: Scorecard, config: RedactionConfig) -> Scorecard:
     times = sorted((*recorded.spans, *found.redaction.spans), key=lambda t: (t.start, t.end))
     summary = replace(recorded, counts=counts, spans=tuple(times), audio_path=None)
     return replace(found, redaction=summary)
-
-
-def hide_identifiers(card: Scorecard, config: RedactionConfig) -> Scorecard:
-    """The scorecard with its call id and source path through the identifier redaction
-    (a file name may hold a phone or card number), when ``config.enabled``."""
-    if not config.enabled:
-        return card
-    return replace(
-        card,
-        call_id=traceable_id(card.call_id, card.source.sha256, config),
-        source=replace(card.source, path=redact_path(card.source.path, config)),
-    )
 
 
 def scorecard_audio(

@@ -21,10 +21,12 @@ and output file names).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import PurePath
 
 from callqa.config import RedactionConfig
 from callqa.privacy.redact import redact_text
+from callqa.scoring.scorecard import Scorecard
 
 IDENTIFIER_LANGUAGES = ("en", "nb", "fi", "it", "sl")
 TRACE_MARK = "~sha"  # a word the detector never reads as a number ("sha1234..." is one code)
@@ -75,6 +77,17 @@ def traceable_id(call_id: str, sha256: str | None, config: RedactionConfig | Non
     if redacted == display_path(call_id) or not sha256:
         return redacted
     return f"{redacted}{TRACE_MARK}{sha256[:8]}"
+
+
+def redact_card_identifiers(card: Scorecard, config: RedactionConfig | None = None) -> Scorecard:
+    """The scorecard with its call id (:func:`traceable_id`) and source path
+    (:func:`redact_path`) redacted: a file name may hold a phone or card number. With redaction
+    off both are only made printable."""
+    return replace(
+        card,
+        call_id=traceable_id(card.call_id, card.source.sha256, config),
+        source=replace(card.source, path=redact_path(card.source.path, config)),
+    )
 
 
 def redact_path(path: PurePath | str, config: RedactionConfig | None = None) -> str:
