@@ -36,6 +36,7 @@ _FAULTS = (
     "    worker.join()\n"
     "print(first, faults[1])\n"
 )
+PAGES = 72 * 10**6 // 4096  # the block's pages: 17,578
 
 
 def _run(script: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
@@ -48,13 +49,12 @@ def test_one_arena_lets_the_decoder_reuse_its_largest_arrays() -> None:
     """72 MB freed and allocated again on a second thread: with :func:`one_arena` the second
     time reuses the heap's pages (almost no page faults); without it the block is a fresh
     mapping each time, every one of its 17,578 pages faulted in again."""
-    pages = 72 * 10**6 // 4096
     arena, reused = _run(_FAULTS, "one_arena")
     assert arena == "True"
-    assert int(reused) < pages // 20
+    assert int(reused) < PAGES // 20
     default, fresh = _run(_FAULTS, "default")
     assert default == "False"
-    assert int(fresh) > pages // 2
+    assert int(fresh) > PAGES // 2
 
 
 def test_one_arena_changes_nothing_once_another_thread_runs() -> None:
@@ -80,7 +80,7 @@ def test_a_process_started_with_one_arena_takes_the_policy_without_the_call() ->
     called, and one_arena accepts with another thread running. Setting the variable once the
     process runs does not count: glibc read its environment at the start."""
     _, reused = _run(_FAULTS, "default", env={"MALLOC_ARENA_MAX": "1"})
-    assert int(reused) < 72 * 10**6 // 4096 // 20
+    assert int(reused) < PAGES // 20
     script = (
         "import os, threading\n"
         "from callqa import heap\n"
